@@ -1,0 +1,36 @@
+#pragma once
+// Dates, times of day, UTC offsets and durations as people write them in scenarios and options.
+// Every parser returns std::nullopt on malformed text; the caller knows the field and builds
+// the InputError, so the message can name where the text came from.
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace uptake {
+
+using Seconds = std::chrono::duration<double>;
+
+// "2022-07-15" -> days since the epoch. Rejects impossible dates (2022-02-30).
+std::optional<std::chrono::sys_days> parse_date(std::string_view text);
+
+// "2022-07-15", "2022-07-15T10:00", "2022-07-15 10:00:30" -> a wall-clock instant, read as if
+// it were UTC; subtract the scenario's UTC offset to get the real instant.
+std::optional<std::chrono::sys_seconds> parse_date_time(std::string_view text);
+
+// "+09:00", "-05:30", "UTC", "Z" -> offset east of UTC. Fixed offsets only: uptake does not
+// model daylight-saving changes (Korea, the motivating case, has none).
+std::optional<std::chrono::seconds> parse_utc_offset(std::string_view text);
+
+// "250ms", "1.5s", "10m", "2h", "1d", "300us", "800ns"; a bare number is rejected because
+// its unit would be a guess.
+std::optional<Seconds> parse_duration(std::string_view text);
+
+// "2022-07-15"
+std::string format_date(std::chrono::sys_days day);
+// "2022-07-15 10:00:00"
+std::string format_date_time(std::chrono::sys_seconds instant);
+// Human-friendly duration: "850 µs", "12.3 ms", "4.20 s", "1h 05m".
+std::string format_duration(Seconds duration);
+
+}  // namespace uptake

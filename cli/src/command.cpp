@@ -1,0 +1,55 @@
+#include "command.hpp"
+
+#include <fmt/format.h>
+
+#include <sstream>
+
+#include "uptake/base/input_error.hpp"
+
+namespace uptake::cli {
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> all = [] {
+    std::vector<Command> list;
+    for (auto& command : scenario_commands()) list.push_back(std::move(command));
+    return list;
+  }();
+  return all;
+}
+
+namespace {
+
+po::options_description options_of(const Command& command, po::positional_options_description& positional) {
+  po::options_description options(fmt::format("Options of '{}'", command.name));
+  options.add_options()("help,h", "show this help");
+  command.declare(options, positional);
+  return options;
+}
+
+}  // namespace
+
+std::string help_text(const Command& command) {
+  po::positional_options_description positional;
+  std::ostringstream options;
+  options << options_of(command, positional);
+  std::string text = fmt::format("{}\n\nUsage: {}\n\n{}\nExamples:\n", command.summary, command.usage, options.str());
+  for (const auto& example : command.examples) text += "  " + example + "\n";
+  return text;
+}
+
+po::variables_map parse_arguments(const Command& command, const std::vector<std::string>& arguments) {
+  po::positional_options_description positional;
+  const auto options = options_of(command, positional);
+  po::variables_map values;
+  try {
+    po::store(po::command_line_parser(arguments).options(options).positional(positional).run(), values);
+    if (values.count("help")) return values;
+    po::notify(values);
+  } catch (const po::error& error) {
+    throw InputError({}, "", fmt::format("uptake {}: {}", command.name, error.what()),
+                     fmt::format("usage: {} (see 'uptake {} --help')", command.usage, command.name));
+  }
+  return values;
+}
+
+}  // namespace uptake::cli

@@ -1,0 +1,34 @@
+#pragma once
+// The shape every subcommand shares: a name, a one-line summary, usage, examples, its options,
+// and the function that runs it. main() looks the command up and handles errors in one place.
+#include <boost/program_options.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace uptake::cli {
+
+namespace po = boost::program_options;
+
+struct Command {
+  std::string name;
+  std::string summary;
+  std::string usage;                       // "uptake forecast SCENARIO [options]"
+  std::vector<std::string> examples;       // full command lines with a comment after '#'
+  std::function<void(po::options_description&, po::positional_options_description&)> declare;
+  std::function<int(const po::variables_map&)> run;
+};
+
+const std::vector<Command>& commands();
+
+// The help text of one command.
+std::string help_text(const Command& command);
+
+// Parses `arguments` (after the command name) for `command`. Throws InputError on bad usage.
+po::variables_map parse_arguments(const Command& command, const std::vector<std::string>& arguments);
+
+// Registers the commands of a file; each file defines one of these.
+std::vector<Command> scenario_commands();
+
+}  // namespace uptake::cli

@@ -1,0 +1,135 @@
+#pragma once
+// Growth curves for yearly demand, fitted to history by nonlinear least squares
+// (Eigen's Levenberg-Marquardt) and projected forward with a prediction interval.
+//
+// Every model describes V(t): the annualised volume (uses per year) at time t, where t is a
+// fractional calendar year (2021.5 is the middle of 2021). A yearly total is taken as V at the
+// middle of its year; the volume of a period of whole months, annualised (times 12 / months), as
+// V at the middle of the period.
+//
+// Fits are made on the log scale (residual = ln V(t_i) - ln y_i): demand series span orders of
+// magnitude and their errors are multiplicative, so a 10% miss weighs the same in 2020 and 2030.
+// Bounds are kept by reparametrisation (a positive parameter is fitted as its logarithm; a market
+// size above the largest observation as max * (1 + exp(theta))), never by clipping.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "uptake/sim/scenario.hpp"
+
+namespace uptake::sim {
+
+struct Observation {
+  double time = 0;    // fractional calendar year
+  double volume = 0;  // annualised volume, > 0
+};
+
+struct NamedParameter {
+  std::string name;   // "a", "b", "K", "r", "t0", "p", "q"
+  double value = 0;
+};
+
+// The models, with their parameters:
+//   exponential  V = a * exp(b * (t - t_ref))                      a > 0; t_ref = first observation time
+//   logistic     V = K / (1 + exp(-r * (t - t0)))                  K > 0, r > 0
+//   gompertz     V = K * exp(-exp(-r * (t - t0)))                  K > 0, r > 0
+//   bass         V = K * F(t - launch), F(s) = (1 - e^{-(p+q)s}) / (1 + (q/p) e^{-(p+q)s}) for s > 0,
+//                0 before launch;                                  K > 0, p > 0, q > 0
+// A fitted K is kept above the largest observation.
+
+// What a fit must respect besides the data.
+//   market_size  K of the saturating models (logistic, gompertz, bass), held at this value; it
+//                must exceed every observed volume. The exponential model ignores it.
+//   launch       bass only: adoption start (fractional year), before the first observation.
+//   fixed        parameters held at these values instead of fitted, by the names above ("q": 0.38).
+//                Every name must be a parameter of the model (with the automatic choice: only
+//                models that have every name are candidates), every value finite and inside its
+//                bound. Fixed "K" is the same as market_size (both given: they must agree), except
+//                that it also names K, so an automatic choice leaves out the exponential model.
+// A fixed parameter is not a free one: it counts in no observation minimum, degree of freedom or
+// AICc, keeps its value in GrowthFit::parameters and stays fixed in the bootstrap refits. A model
+// with every parameter fixed is fitted to nothing: its residuals are reported, its projection
+// has no interval.
+// (Every member has an initialiser, so designated initialisers may name only some of them.)
+struct CurveConstraints {
+  std::optional<double> market_size{};
+  double launch = 0;
+  std::map<std::string, double> fixed{};
+};
+
+// The constraints a series states: its market size and fixed parameters, and its launch, or by
+// default the start of its history (its first yearly year, 2021.0, or the start of its first
+// period when that is earlier).
+CurveConstraints constraints_of(const Series& series);
+
+struct GrowthFit {
+  GrowthModelKind kind = GrowthModelKind::exponential;
+  std::vector<NamedParameter> parameters;  // every parameter of the model, fixed ones included
+  CurveConstraints constraints;   // as the fit was asked for; the bootstrap refits keep them
+  double launch = 0;              // bass only: adoption start (fractional year)
+  double reference_time = 0;      // exponential only: t_ref
+  int observations = 0;           // n
+  int free_parameters = 0;        // parameters fitted (those fixed, or K given as a market size, excluded)
+  std::vector<double> log_residuals;  // ln V(t_i) - ln y_i, in observation order
+  double log_rmse = 0;            // sqrt(mean(log_residuals^2))
+  double mape = 0;                // mean |V(t_i) - y_i| / y_i
+  double r_squared = 0;           // on the log scale: 1 - SSR / SST; NaN with one observation
+  std::optional<double> aicc;     // corrected AIC on the log scale, k = free_parameters + 1 (the
+                                  // variance); empty when n <= k + 1
+  bool converged = false;
+
+  double parameter(const std::string& name) const;  // throws std::out_of_range for an unknown name
+  double predict(double time) const;                // V(time), annualised volume
+  double yearly_volume(int year) const { return predict(year + 0.5); }
+};
+
+// Fits one model. Throws InputError when the constraints do not suit the model (field
+// "fixed.<name>", "market_size" or "launch") or the model cannot be fitted to these observations
+// (too few points for its free parameters, or no finite solution).
+GrowthFit fit_growth(GrowthModelKind kind, const std::vector<Observation>& observations,
+                     const CurveConstraints& constraints);
+
+struct ModelChoice {
+  GrowthFit chosen;
+  std::vector<GrowthFit> candidates;  // every model that could be fitted, chosen one included
+  std::string reason;                 // one sentence for people: why this model
+};
+
+// kind == automatic: fits every model that has all the fixed parameter names and picks the
+// lowest AICc; when no model has an AICc (too few observations), picks the model with the fewest
+// free parameters and the lowest residual error, and says so in `reason`. Throws InputError for
+// a fixed name no model has ("fixed.<name>"), fixed names no one model has together ("fixed"), a
+// fixed value out of bounds or a market size below the data. Any other kind: fits that model alone.
+ModelChoice choose_growth_model(GrowthModelKind kind, const std::vector<Observation>& observations,
+                                const CurveConstraints& constraints);
+
+struct YearProjection {
+  int year = 0;
+  double volume = 0;                 // point projection
+  std::optional<double> lower;       // prediction interval bounds; empty when the fit has no
+  std::optional<double> upper;       // residual degrees of freedom (an exact fit) or nothing fitted
+};
+
+// Projects the fit over [from_year, to_year] with a two-sided prediction interval at `level`,
+// by a residual bootstrap on the log scale seeded with `seed` (same seed, same interval). The
+// refits use fit.constraints; `observations` must be those the fit was made on.
+std::vector<YearProjection> project_growth(const GrowthFit& fit, const std::vector<Observation>& observations,
+                                           int from_year, int to_year, double level, int samples,
+                                           std::uint64_t seed);
+
+// Observations of a series, in time order: yearly totals at mid-year; each period's volume
+// annualised (x 12 / months) at the middle of the period (first_year + (first_month - 1) / 12 +
+// months / 24). A year whose every month lies inside some period drops its yearly total; a year
+// only partly covered keeps it beside its periods. Throws InputError (field
+// "history.series.<name>.periods" or ".yearly") for a malformed month, volume or overlap.
+std::vector<Observation> observations_of(const Series& series);
+
+// Bass diffusion, closed form: cumulative adopted fraction F(s) after s years.
+double bass_fraction(double p, double q, double s);
+// The same process by its discrete recursion, N_{k+1} = N_k + (p + q N_k)(1 - N_k) * step,
+// returning F at s = step * steps. Converges to bass_fraction as step shrinks.
+double bass_fraction_by_recursion(double p, double q, double step, int steps);
+
+}  // namespace uptake::sim

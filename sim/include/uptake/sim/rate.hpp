@@ -1,0 +1,76 @@
+#pragma once
+// The rate function lambda(t) per endpoint, in requests per second: yearly volume -> local day
+// (month, weekday, holidays) -> hour-of-day bin -> events, times the requests each unit of
+// volume makes at each endpoint.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "uptake/sim/calendar.hpp"
+#include "uptake/sim/scenario.hpp"
+
+namespace uptake::sim {
+
+// A stretch of time over which every endpoint's calendar rate is constant; events (if any
+// overlap it) multiply that rate by factors that vary linearly between knots.
+struct RatePiece {
+  Instant start = 0;
+  Instant end = 0;
+  std::vector<double> calendar_rate;  // per endpoint, requests per second before events
+};
+
+struct DesignPeak {
+  int year = 0;
+  Instant peak_hour_start = 0;           // real instant the busiest clock hour begins
+  std::vector<double> peak_hour_rate;    // per endpoint: mean requests per second in that hour
+  std::vector<double> peak_second_rate;  // per endpoint: 99.9th percentile of requests in a second
+  double total_peak_hour_rate = 0;
+  double total_peak_second_rate = 0;
+};
+
+class RateModel {
+ public:
+  // yearly_volume: volume of the driving series per year (history and projection); years
+  // outside it carry no demand.
+  RateModel(const Scenario& scenario, std::map<int, double> yearly_volume);
+
+  const std::vector<std::string>& endpoints() const { return endpoints_; }
+  const std::vector<double>& requests_per_use() const { return requests_per_use_; }
+  const CalendarShape& calendar() const { return calendar_; }
+
+  // lambda of one endpoint at instant t, requests per second.
+  double rate(std::size_t endpoint, Instant t) const;
+  double total_rate(Instant t) const;
+  // The event factor for one endpoint at t (product over the events that apply to it).
+  double event_multiplier(std::size_t endpoint, Instant t) const;
+  // Its upper bound over [from, to].
+  double event_multiplier_bound(std::size_t endpoint, Instant from, Instant to) const;
+  bool has_events_in(Instant from, Instant to) const;
+
+  // [from, to) cut at every hour-profile bin edge and event knot, in time order.
+  std::vector<RatePiece> pieces(Instant from, Instant to) const;
+
+  // Expected requests of one endpoint in [from, to): the integral of lambda (exact between
+  // knots: events are integrated by Simpson's rule on each linear stretch, exact for up to
+  // three overlapping events).
+  double expected_requests(std::size_t endpoint, Instant from, Instant to) const;
+
+  // Busiest local clock hour of `year` and its design rates.
+  DesignPeak design_peak(int year) const;
+
+ private:
+  double calendar_rate(std::size_t endpoint, Instant t) const;
+
+  std::vector<std::string> endpoints_;
+  std::vector<double> requests_per_use_;
+  std::vector<std::vector<const Event*>> events_of_endpoint_;
+  std::vector<Event> events_;
+  std::map<int, double> yearly_volume_;
+  CalendarShape calendar_;
+};
+
+// Smallest k with P(X > k) <= tail for X ~ Poisson(mean): the per-second rate that a Poisson
+// arrival process of that mean exceeds in only `tail` of seconds.
+double poisson_upper_quantile(double mean, double tail);
+
+}  // namespace uptake::sim

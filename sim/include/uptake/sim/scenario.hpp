@@ -1,0 +1,157 @@
+#pragma once
+// The scenario: a planner's written description of demand, as loaded and validated from YAML
+// (see scenarios/README.md for the file format). Plain data; every invariant listed here is
+// checked by load_scenario, so code that receives a Scenario may rely on it.
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "uptake/base/civil_time.hpp"
+#include "uptake/base/input_error.hpp"
+
+namespace uptake::sim {
+
+enum class GrowthModelKind { exponential, logistic, gompertz, bass, automatic };
+
+// The volume measured over whole months [first, last], both inclusive: one month of a
+// `monthly` history, or a longer stretch such as the half year after a launch.
+struct PeriodVolume {
+  int first_year = 0;
+  int first_month = 0;  // 1..12
+  int last_year = 0;
+  int last_month = 0;   // 1..12; (last_year, last_month) >= (first_year, first_month)
+  double volume = 0;    // > 0
+
+  int months() const { return (last_year - first_year) * 12 + last_month - first_month + 1; }
+};
+
+// One measured demand series ("mobile e-certificates issued and submitted").
+struct Series {
+  std::string name;
+  std::string unit;                       // free text for people ("issuances and submissions")
+  std::map<int, double> yearly;           // year -> volume in that year; all > 0
+  std::vector<PeriodVolume> periods;      // monthly volumes and longer periods, chronological, not overlapping
+                                          // (a series has yearly volumes, periods, or both)
+  GrowthModelKind model = GrowthModelKind::automatic;
+  std::optional<double> market_size;      // cap on the yearly volume, for saturating models
+  std::optional<double> launch;           // bass: adoption start as a fractional year
+  std::map<std::string, double> fixed;    // model parameters held at these values, not fitted ("q": 0.38)
+  InputLocation where;                    // where the series was defined, for later messages
+
+  // First and last calendar years with any measured volume (yearly or in a period).
+  int first_year() const;
+  int last_year() const;
+  // The measured volume of `year`: its yearly total, or else the sum of its months in periods
+  // when they cover the whole year from the launch on (a period across a year end counts pro
+  // rata by months). Empty when the year is not fully measured.
+  std::optional<double> measured_volume(int year) const;
+};
+
+struct Growth {
+  GrowthModelKind model = GrowthModelKind::automatic;  // default for series that do not set one
+  int project_to_year = 0;     // last projected year (>= last history year)
+  double interval_level = 0.9; // two-sided prediction interval level, in (0, 1)
+  int bootstrap_samples = 400; // residual bootstrap resamples for the interval
+};
+
+struct Calendar {
+  std::chrono::seconds utc_offset{0};      // the scenario's local time zone, as a fixed offset
+  std::vector<double> month_factors;       // 12 relative weights, January first
+  std::vector<double> weekday_factors;     // 7 relative weights, Monday first
+  std::vector<std::chrono::sys_days> holidays;  // local dates, sorted, unique
+  double holiday_factor = 1.0;             // replaces the weekday factor on holidays
+  std::vector<double> hour_profile;        // 24 or 96 relative weights over the local day
+};
+
+// A surge on top of the calendar: the rate is multiplied by a factor that rises linearly from 1
+// to `multiplier` over ramp_up, holds for plateau, and falls linearly back to 1 over decay.
+struct Event {
+  std::string name;
+  std::chrono::sys_seconds start;          // real instant (local time already converted)
+  Seconds ramp_up{0};
+  Seconds plateau{0};
+  Seconds decay{0};
+  double multiplier = 1.0;                 // > 0; below 1 models an outage or a quiet day
+  std::vector<std::string> endpoints;      // empty: every endpoint
+};
+
+// A user journey as an absorbing Markov chain. "exit" is the absorbing state.
+struct JourneyStep {
+  std::string name;
+  std::string endpoint;                      // empty: a step that sends no request (reading a screen)
+  std::vector<std::pair<std::string, double>> next;  // successor step -> probability; sums to 1
+};
+
+struct Journeys {
+  std::string start;
+  std::vector<JourneyStep> steps;
+  Seconds think_time{0};                     // mean pause between steps (used by the load generator)
+};
+
+// How each unit of the driving series' volume becomes requests.
+struct Mix {
+  std::string series;                          // the driving series
+  double requests_per_use = 1.0;               // with shares: requests per unit of volume
+  std::vector<std::pair<std::string, double>> shares;  // endpoint -> share; sums to 1 (or empty with journeys)
+  std::optional<Journeys> journeys;            // when set, each unit of volume is one journey
+};
+
+struct Capture {
+  std::string name;           // variable name later templates use ("credential")
+  std::string json_pointer;   // RFC 6901 pointer into the JSON response body ("/credential")
+};
+
+// The HTTP request of one endpoint. Templates may use {{citizen_id}}, {{certificate_type}},
+// {{request_id}} and any capture name of another flow.
+struct Flow {
+  std::string endpoint;
+  std::string method = "GET";
+  std::string path = "/";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::vector<Capture> captures;
+};
+
+struct Synthetic {
+  long long citizens = 1'000'000;                  // size of the synthetic citizen id space
+  std::vector<std::string> certificate_types;      // drawn uniformly for {{certificate_type}}
+};
+
+enum class ReplayWindowKind { peak_hour, day, interval };
+
+// Which stretch of scenario time to replay, compressed into `duration` of real time and scaled
+// by `scale` (the share of national traffic the target represents).
+struct Replay {
+  ReplayWindowKind window = ReplayWindowKind::peak_hour;
+  int year = 0;                                   // peak_hour: the year whose peak hour is replayed
+  std::chrono::sys_seconds from{};                // day and interval: real start instant
+  std::chrono::sys_seconds to{};                  // day and interval: real end instant
+  std::optional<Seconds> duration;                // replay length; empty: the window's own length
+  double scale = 1.0;                             // > 0
+};
+
+struct Scenario {
+  std::string file;         // path it was loaded from
+  std::string name;
+  std::string description;
+  std::uint64_t seed = 1;
+  std::vector<Series> series;    // at least one
+  Growth growth;
+  Calendar calendar;
+  std::vector<Event> events;
+  Mix mix;
+  std::vector<Flow> flows;       // one per endpoint named in the mix or journeys, when present
+  Synthetic synthetic;
+  Replay replay;
+  std::vector<std::string> slo;  // threshold expressions, validated by parse_threshold
+
+  const Series& driving_series() const;
+  // Endpoint names in the order the mix or journeys first name them.
+  std::vector<std::string> endpoint_names() const;
+};
+
+std::string to_string(GrowthModelKind kind);
+
+}  // namespace uptake::sim

@@ -1,0 +1,20 @@
+#pragma once
+// Loading a scenario file: YAML syntax, then every field's type, range and cross-reference.
+// Each problem is reported as an uptake::InputError naming file, line, column and field.
+#include <string>
+
+#include "uptake/sim/scenario.hpp"
+
+namespace uptake::sim {
+
+// Reads and validates `path`. Throws InputError on the first problem found.
+Scenario load_scenario(const std::string& path);
+
+// The same from text already in memory; `file_name` is used in messages only.
+Scenario parse_scenario(const std::string& text, const std::string& file_name);
+
+// The annotated starting scenario that `uptake new NAME` writes (scenarios/template.yaml with
+// its name filled in).
+std::string scenario_template(const std::string& name);
+
+}  // namespace uptake::sim

@@ -1,0 +1,121 @@
+#include "uptake/sim/arrivals.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <numeric>
+
+namespace uptake::sim {
+
+std::optional<Shard> parse_shard(std::string_view text) {
+  const auto slash = text.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  Shard shard;
+  const auto parse = [](std::string_view part, std::uint32_t& value) {
+    const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), value);
+    return ec == std::errc{} && end == part.data() + part.size() && !part.empty();
+  };
+  if (!parse(text.substr(0, slash), shard.index) || !parse(text.substr(slash + 1), shard.count)) return std::nullopt;
+  if (shard.count == 0 || shard.index >= shard.count) return std::nullopt;
+  return shard;
+}
+
+ReplayWindow replay_window(const Scenario& scenario, const RateModel& model) {
+  ReplayWindow window;
+  const auto& replay = scenario.replay;
+  if (replay.window == ReplayWindowKind::peak_hour) {
+    window.from = model.design_peak(replay.year).peak_hour_start;
+    window.to = window.from + 3600.0;
+  } else {
+    window.from = static_cast<double>(replay.from.time_since_epoch().count());
+    window.to = static_cast<double>(replay.to.time_since_epoch().count());
+  }
+  window.duration = replay.duration.value_or(Seconds{window.to - window.from});
+  window.scale = replay.scale;
+  return window;
+}
+
+ArrivalSchedule::ArrivalSchedule(std::uint64_t seed, Shard shard, std::size_t endpoints)
+    : scratch_(endpoints), endpoints_(endpoints), random_(seed), shard_(shard) {}
+
+ArrivalSchedule::ArrivalSchedule(const RateModel& model, const ReplayWindow& window, std::uint64_t seed, Shard shard)
+    : ArrivalSchedule(seed, shard, model.endpoints().size()) {
+  model_ = &model;
+  window_ = window;
+  duration_ = window.duration.count();
+  const double c = window.compression();
+  for (const auto& piece : model.pieces(window.from, window.to)) {
+    Segment segment;
+    segment.start = (piece.start - window.from) / c;
+    segment.end = (piece.end - window.from) / c;
+    segment.first = rates_.size();
+    segment.eventful = model.has_events_in(piece.start, piece.end);
+    for (std::size_t e = 0; e < endpoints_; ++e) {
+      const double rate = piece.calendar_rate[e] * c * window.scale;
+      rates_.push_back(rate);
+      segment.bound += segment.eventful ? rate * model.event_multiplier_bound(e, piece.start, piece.end) : rate;
+    }
+    segments_.push_back(segment);
+  }
+  for (std::size_t e = 0; e < endpoints_; ++e) expected_arrivals_ += model.expected_requests(e, window.from, window.to) * window.scale;
+}
+
+ArrivalSchedule ArrivalSchedule::constant(double rate, Seconds duration, std::uint64_t seed, Shard shard) {
+  ArrivalSchedule schedule(seed, shard, 1);
+  schedule.duration_ = duration.count();
+  schedule.segments_.push_back({0.0, duration.count(), rate, false, 0});
+  schedule.rates_.push_back(rate);
+  schedule.expected_arrivals_ = rate * duration.count();
+  return schedule;
+}
+
+std::uint32_t ArrivalSchedule::pick_endpoint(const double* weights, double total, double draw) const {
+  double threshold = draw * total;
+  for (std::size_t e = 0; e + 1 < endpoints_; ++e) {
+    if (threshold < weights[e]) return static_cast<std::uint32_t>(e);
+    threshold -= weights[e];
+  }
+  return static_cast<std::uint32_t>(endpoints_ - 1);
+}
+
+bool ArrivalSchedule::next(Arrival& arrival) {
+  while (segment_ < segments_.size()) {
+    const Segment& segment = segments_[segment_];
+    if (segment.bound <= 0) {
+      now_ = segment.end;
+      ++segment_;
+      continue;
+    }
+    now_ += random_.exponential() / segment.bound;
+    if (now_ >= segment.end) {
+      // Poisson gaps are memoryless: restarting at the boundary with the next rate is exact.
+      now_ = segment.end;
+      ++segment_;
+      continue;
+    }
+    const double* rates = &rates_[segment.first];
+    std::uint32_t endpoint = 0;
+    if (segment.eventful) {
+      const Instant scenario_time = window_.from + now_ * window_.compression();
+      double total = 0;
+      for (std::size_t e = 0; e < endpoints_; ++e) {
+        scratch_[e] = rates[e] * model_->event_multiplier(e, scenario_time);
+        total += scratch_[e];
+      }
+      const double draw = random_.uniform() * segment.bound;
+      if (draw >= total) continue;  // thinned away
+      // Given acceptance, draw / total is uniform on [0, 1): reuse it to pick the endpoint.
+      endpoint = pick_endpoint(scratch_.data(), total, draw / total);
+    } else if (endpoints_ > 1) {
+      endpoint = pick_endpoint(rates, segment.bound, random_.uniform());
+    }
+    const std::uint64_t sequence = next_sequence_++;
+    if (sequence % shard_.count != shard_.index) continue;
+    arrival.intended_offset = std::chrono::nanoseconds{std::llround(now_ * 1e9)};
+    arrival.endpoint = endpoint;
+    arrival.sequence = sequence;
+    return true;
+  }
+  return false;
+}
+
+}  // namespace uptake::sim

@@ -1,0 +1,1010 @@
+#include "uptake/sim/growth.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <unsupported/Eigen/NonLinearOptimization>
+
+#include "uptake/base/input_error.hpp"
+#include "uptake/base/random.hpp"
+
+namespace uptake::sim {
+namespace {
+
+constexpr double kInfinity = std::numeric_limits<double>::infinity();
+
+// Log residuals below 1e-9 (a billionth) are rounding, not information. Flooring the variance
+// there keeps two models that both reproduce the data exactly from being ranked by round-off.
+constexpr double kSmallestMeaningfulVariance = 1e-18;
+
+constexpr GrowthModelKind kFittableModels[] = {GrowthModelKind::exponential, GrowthModelKind::logistic,
+                                               GrowthModelKind::gompertz, GrowthModelKind::bass};
+
+// ln(1 + e^x), exact for large x (no overflow) and for very negative x (no cancellation).
+double softplus(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
+
+double sigmoid(double x) {
+  if (x >= 0) return 1 / (1 + std::exp(-x));
+  const double exponential = std::exp(x);
+  return exponential / (1 + exponential);
+}
+
+// ln F(s) of the Bass model. Written with expm1 and softplus so that it stays accurate just after
+// launch (F near 0) and for large q/p, where the plain formula loses every digit.
+double log_bass_fraction(double p, double q, double s) {
+  if (s <= 0 || p <= 0) return -kInfinity;
+  const double exponent = (p + q) * s;
+  return std::log(-std::expm1(-exponent)) - softplus(std::log(q / p) - exponent);
+}
+
+// A model with its parameters in natural units. Evaluated on the log scale so that a very large K
+// or a steep curve stays finite where the volume itself would overflow.
+struct Curve {
+  GrowthModelKind kind = GrowthModelKind::exponential;
+  double log_scale = 0;   // ln a (exponential) or ln K
+  double rate = 0;        // b (exponential) or r (logistic, gompertz)
+  double midpoint = 0;    // t0 (logistic, gompertz)
+  double innovation = 0;  // p (bass)
+  double imitation = 0;   // q (bass)
+  double origin = 0;      // t_ref (exponential) or launch (bass)
+};
+
+double log_volume(const Curve& curve, double time) {
+  switch (curve.kind) {
+    case GrowthModelKind::exponential: return curve.log_scale + curve.rate * (time - curve.origin);
+    case GrowthModelKind::logistic: return curve.log_scale - softplus(-curve.rate * (time - curve.midpoint));
+    case GrowthModelKind::gompertz: return curve.log_scale - std::exp(-curve.rate * (time - curve.midpoint));
+    case GrowthModelKind::bass:
+      return curve.log_scale + log_bass_fraction(curve.innovation, curve.imitation, time - curve.origin);
+    case GrowthModelKind::automatic: break;
+  }
+  throw std::logic_error("an automatic growth model has no curve until one is chosen");
+}
+
+Curve curve_of(const GrowthFit& fit) {
+  Curve curve;
+  curve.kind = fit.kind;
+  switch (fit.kind) {
+    case GrowthModelKind::exponential:
+      curve.log_scale = std::log(fit.parameter("a"));
+      curve.rate = fit.parameter("b");
+      curve.origin = fit.reference_time;
+      break;
+    case GrowthModelKind::logistic:
+    case GrowthModelKind::gompertz:
+      curve.log_scale = std::log(fit.parameter("K"));
+      curve.rate = fit.parameter("r");
+      curve.midpoint = fit.parameter("t0");
+      break;
+    case GrowthModelKind::bass:
+      curve.log_scale = std::log(fit.parameter("K"));
+      curve.innovation = fit.parameter("p");
+      curve.imitation = fit.parameter("q");
+      curve.origin = fit.launch;
+      break;
+    case GrowthModelKind::automatic: throw std::logic_error("an automatic growth model has no curve until one is chosen");
+  }
+  return curve;
+}
+
+// "a", "a and b", "a, b and c"
+std::string join_names(const std::vector<std::string>& names) {
+  std::string text;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) text += i + 1 == names.size() ? " and " : ", ";
+    text += names[i];
+  }
+  return text;
+}
+
+// The parameters of each model, in the order GrowthFit::parameters lists them.
+std::vector<std::string> parameter_names(GrowthModelKind kind) {
+  switch (kind) {
+    case GrowthModelKind::exponential: return {"a", "b"};
+    case GrowthModelKind::logistic:
+    case GrowthModelKind::gompertz: return {"K", "r", "t0"};
+    case GrowthModelKind::bass: return {"K", "p", "q"};
+    case GrowthModelKind::automatic: break;
+  }
+  return {};
+}
+
+bool has_parameter(GrowthModelKind kind, const std::string& name) {
+  const auto names = parameter_names(kind);
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// b and t0 may take any value; every other parameter is positive.
+bool must_be_positive(const std::string& name) { return name != "b" && name != "t0"; }
+
+// "a and b (exponential), K, r and t0 (logistic, gompertz), K, p and q (bass)"
+std::string every_model_parameter() {
+  return fmt::format("{} (exponential), {} (logistic, gompertz), {} (bass)",
+                     join_names(parameter_names(GrowthModelKind::exponential)),
+                     join_names(parameter_names(GrowthModelKind::logistic)),
+                     join_names(parameter_names(GrowthModelKind::bass)));
+}
+
+std::vector<std::string> fixed_names(const CurveConstraints& constraints) {
+  std::vector<std::string> names;
+  for (const auto& [name, value] : constraints.fixed) names.push_back(name);
+  return names;
+}
+
+// K of the saturating models when it is not fitted: a fixed K, or else the market size.
+std::optional<double> given_market_size(const CurveConstraints& constraints) {
+  const auto fixed = constraints.fixed.find("K");
+  if (fixed != constraints.fixed.end()) return fixed->second;
+  return constraints.market_size;
+}
+
+// The value each parameter of the model is held at, in parameter_names order; empty: fitted.
+std::vector<std::optional<double>> held_values(GrowthModelKind kind, const CurveConstraints& constraints) {
+  std::vector<std::optional<double>> held;
+  for (const auto& name : parameter_names(kind)) {
+    const auto fixed = constraints.fixed.find(name);
+    if (fixed != constraints.fixed.end()) {
+      held.emplace_back(fixed->second);
+    } else if (name == "K") {
+      held.push_back(constraints.market_size);
+    } else {
+      held.emplace_back();
+    }
+  }
+  return held;
+}
+
+int free_parameter_count(GrowthModelKind kind, const CurveConstraints& constraints) {
+  const auto held = held_values(kind, constraints);
+  return static_cast<int>(std::count(held.begin(), held.end(), std::nullopt));
+}
+
+// Bounds of the fixed values and their agreement with the market size, whatever the model.
+void check_fixed_values(const CurveConstraints& constraints) {
+  for (const auto& [name, value] : constraints.fixed) {
+    const bool positive = must_be_positive(name);
+    if (!std::isfinite(value) || (positive && value <= 0)) {
+      throw InputError({}, "fixed." + name, fmt::format("{} is fixed at {}, outside its bound", name, value),
+                       positive ? fmt::format("a finite {} above 0", name) : fmt::format("a finite {}", name));
+    }
+  }
+  const auto fixed_market = constraints.fixed.find("K");
+  if (fixed_market != constraints.fixed.end() && constraints.market_size &&
+      *constraints.market_size != fixed_market->second) {
+    throw InputError({}, "fixed.K",
+                     fmt::format("K is fixed at {} but the market size is {}; both are K", fixed_market->second,
+                                 *constraints.market_size),
+                     "K fixed or a market size, or both with the same value");
+  }
+}
+
+// Every fixed name must be a parameter of the model.
+void check_fixed_names(GrowthModelKind kind, const CurveConstraints& constraints) {
+  const auto names = parameter_names(kind);
+  for (const auto& [name, value] : constraints.fixed) {
+    if (!has_parameter(kind, name)) {
+      throw InputError({}, "fixed." + name,
+                       fmt::format("the {} model has no parameter '{}'; its parameters are {}", to_string(kind), name,
+                                   join_names(names)),
+                       fmt::format("a parameter of the {} model: {}", to_string(kind), join_names(names)));
+    }
+  }
+}
+
+// The models an automatic choice may consider: those with every fixed parameter.
+std::vector<GrowthModelKind> models_with_fixed_names(const CurveConstraints& constraints) {
+  for (const auto& [name, value] : constraints.fixed) {
+    bool known = false;
+    for (GrowthModelKind kind : kFittableModels) known = known || has_parameter(kind, name);
+    if (!known) {
+      throw InputError({}, "fixed." + name,
+                       fmt::format("no growth model has a parameter '{}'; the parameters are {}", name,
+                                   every_model_parameter()),
+                       "a parameter of one of the models");
+    }
+  }
+  std::vector<GrowthModelKind> models;
+  for (GrowthModelKind kind : kFittableModels) {
+    const bool has_all = std::all_of(constraints.fixed.begin(), constraints.fixed.end(),
+                                     [kind](const auto& fixed) { return has_parameter(kind, fixed.first); });
+    if (has_all) models.push_back(kind);
+  }
+  if (models.empty()) {
+    throw InputError({}, "fixed",
+                     fmt::format("no growth model has all of the fixed parameters {}; the parameters are {}",
+                                 join_names(fixed_names(constraints)), every_model_parameter()),
+                     "fixed parameters of one model");
+  }
+  return models;
+}
+
+struct Regression {
+  double intercept = 0;
+  double slope = 0;
+};
+
+// Ordinary least squares of y on x; a flat line through the mean when x does not vary.
+Regression regress(const std::vector<double>& x, const std::vector<double>& y) {
+  const auto count = static_cast<double>(x.size());
+  double mean_x = 0;
+  double mean_y = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    mean_x += x[i] / count;
+    mean_y += y[i] / count;
+  }
+  double covariance = 0;
+  double variance = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    covariance += (x[i] - mean_x) * (y[i] - mean_y);
+    variance += (x[i] - mean_x) * (x[i] - mean_x);
+  }
+  const double slope = variance > 0 ? covariance / variance : 0;
+  return {mean_y - slope * mean_x, slope};
+}
+
+// One model against one set of observations. Every parameter has an internal coordinate u, the
+// logarithm of a positive parameter and a free-ranging one itself:
+//   exponential           [ln a, b]
+//   logistic, gompertz    [ln K, ln r, t0]
+//   bass                  [ln K, ln p, ln q]
+// The optimiser works in theta, the coordinates of the fitted parameters alone: u itself, except
+// for a fitted K, which is theta_K with K = largest observation * (1 + exp(theta_K)). A held
+// parameter (fixed, or K given as a market size) has no theta and keeps its given value.
+class CurveProblem {
+ public:
+  CurveProblem(GrowthModelKind kind, const std::vector<Observation>& observations, const CurveConstraints& constraints)
+      : kind_(kind),
+        constraints_(constraints),
+        names_(parameter_names(kind)),
+        held_(held_values(kind, constraints)),
+        launch_(constraints.launch) {
+    for (const auto& observation : observations) {
+      times_.push_back(observation.time);
+      log_volumes_.push_back(std::log(observation.volume));
+      volumes_.push_back(observation.volume);
+    }
+    largest_volume_ = *std::max_element(volumes_.begin(), volumes_.end());
+    reference_time_ = *std::min_element(times_.begin(), times_.end());
+    for (std::size_t slot = 0; slot < held_.size(); ++slot) {
+      if (!held_[slot]) fitted_slots_.push_back(slot);
+    }
+  }
+
+  Eigen::Index free_parameters() const { return static_cast<Eigen::Index>(fitted_slots_.size()); }
+  Eigen::Index observation_count() const { return static_cast<Eigen::Index>(times_.size()); }
+
+  Curve curve(const Eigen::VectorXd& theta) const { return curve_at(internal(theta)); }
+
+  // ln V(t_i) - ln y_i, the quantity whose sum of squares is minimised.
+  Eigen::VectorXd residuals(const Eigen::VectorXd& theta) const {
+    const Curve fitted = curve(theta);
+    Eigen::VectorXd result(observation_count());
+    for (Eigen::Index i = 0; i < result.size(); ++i) result[i] = log_volume(fitted, time(i)) - log_volumes_[index(i)];
+    return result;
+  }
+
+  Eigen::MatrixXd jacobian(const Eigen::VectorXd& theta) const {
+    const Curve fitted = curve(theta);
+    Eigen::MatrixXd result(observation_count(), free_parameters());
+    std::vector<double> gradient(names_.size());
+    for (Eigen::Index i = 0; i < result.rows(); ++i) {
+      const double t = time(i);
+      // d ln V / d u for every parameter; the first is ln a or ln K, which ln V contains plainly.
+      gradient[0] = 1;
+      switch (kind_) {
+        case GrowthModelKind::exponential: gradient[1] = t - reference_time_; break;
+        case GrowthModelKind::logistic: {
+          const double exponent = -fitted.rate * (t - fitted.midpoint);
+          const double weight = sigmoid(exponent);
+          gradient[1] = -weight * exponent;
+          gradient[2] = -weight * fitted.rate;
+          break;
+        }
+        case GrowthModelKind::gompertz: {
+          const double exponent = -fitted.rate * (t - fitted.midpoint);
+          const double weight = std::exp(exponent);
+          gradient[1] = -weight * exponent;
+          gradient[2] = -weight * fitted.rate;
+          break;
+        }
+        case GrowthModelKind::bass: {
+          const double p = fitted.innovation;
+          const double q = fitted.imitation;
+          const double s = t - launch_;
+          const double exponent = (p + q) * s;
+          const double early = s / std::expm1(exponent);
+          const double imitation_weight = sigmoid(std::log(q / p) - exponent);
+          gradient[1] = p * early + imitation_weight * (1 + p * s);
+          gradient[2] = q * early - imitation_weight * (1 - q * s);
+          break;
+        }
+        case GrowthModelKind::automatic: break;
+      }
+      for (Eigen::Index k = 0; k < result.cols(); ++k) {
+        const std::size_t slot = fitted_slots_[index(k)];
+        // d ln K / d theta_K = sigmoid(theta_K); every other theta is its u.
+        result(i, k) = gradient[slot] * (is_market_size(slot) ? sigmoid(theta[k]) : 1.0);
+      }
+    }
+    return result;
+  }
+
+  std::vector<Eigen::VectorXd> starting_points() const {
+    std::vector<std::vector<double>> starts;
+    switch (kind_) {
+      case GrowthModelKind::exponential: starts = exponential_starts(); break;
+      case GrowthModelKind::logistic:
+      case GrowthModelKind::gompertz: starts = saturating_starts(); break;
+      case GrowthModelKind::bass: starts = bass_starts(); break;
+      case GrowthModelKind::automatic: break;
+    }
+    std::vector<Eigen::VectorXd> thetas;
+    for (const auto& start : starts) thetas.push_back(theta_at(start));
+    return thetas;
+  }
+
+  // The theta of an existing fit of this model, so that a refit to similar data starts next to
+  // its answer.
+  Eigen::VectorXd theta_of(const GrowthFit& fit) const {
+    const Curve fitted = curve_of(fit);
+    switch (kind_) {
+      case GrowthModelKind::exponential: return theta_at({fitted.log_scale, fitted.rate});
+      case GrowthModelKind::logistic:
+      case GrowthModelKind::gompertz: return theta_at({fitted.log_scale, std::log(fitted.rate), fitted.midpoint});
+      case GrowthModelKind::bass:
+        return theta_at({fitted.log_scale, std::log(fitted.innovation), std::log(fitted.imitation)});
+      case GrowthModelKind::automatic: break;
+    }
+    return {};
+  }
+
+  GrowthFit describe(const Eigen::VectorXd& theta, bool converged) const {
+    const std::vector<double> u = internal(theta);
+    const Curve fitted = curve_at(u);
+    GrowthFit fit;
+    fit.kind = kind_;
+    fit.constraints = constraints_;
+    for (std::size_t slot = 0; slot < names_.size(); ++slot) {
+      // A held value is reported as given, not as the exponential of its logarithm.
+      const double value = held_[slot] ? *held_[slot] : must_be_positive(names_[slot]) ? std::exp(u[slot]) : u[slot];
+      fit.parameters.push_back({names_[slot], value});
+    }
+    if (kind_ == GrowthModelKind::exponential) fit.reference_time = reference_time_;
+    if (kind_ == GrowthModelKind::bass) fit.launch = launch_;
+    const std::size_t count = times_.size();
+    const auto n = static_cast<double>(count);
+    fit.observations = static_cast<int>(count);
+    fit.free_parameters = static_cast<int>(free_parameters());
+    fit.converged = converged;
+
+    const Eigen::VectorXd residual = residuals(theta);
+    fit.log_residuals.assign(residual.begin(), residual.end());
+    const double squared_residuals = residual.squaredNorm();
+    fit.log_rmse = std::sqrt(squared_residuals / n);
+
+    double relative_errors = 0;
+    double mean_log_volume = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      relative_errors += std::abs(std::exp(log_volume(fitted, times_[i])) - volumes_[i]) / volumes_[i];
+      mean_log_volume += log_volumes_[i] / n;
+    }
+    fit.mape = relative_errors / n;
+
+    double total_squares = 0;
+    for (double value : log_volumes_) total_squares += (value - mean_log_volume) * (value - mean_log_volume);
+    fit.r_squared = count < 2 || total_squares == 0 ? std::numeric_limits<double>::quiet_NaN()
+                                                    : 1 - squared_residuals / total_squares;
+
+    // The residual variance is estimated too, so it counts as a parameter; held ones do not.
+    const double k = static_cast<double>(fit.free_parameters + 1);
+    if (n - k - 1 > 0) {
+      const double variance = std::max(squared_residuals / n, kSmallestMeaningfulVariance);
+      fit.aicc = n * std::log(variance) + 2 * k + 2 * k * (k + 1) / (n - k - 1);
+    }
+    return fit;
+  }
+
+ private:
+  double time(Eigen::Index i) const { return times_[index(i)]; }
+  static std::size_t index(Eigen::Index i) { return static_cast<std::size_t>(i); }
+  bool is_market_size(std::size_t slot) const { return kind_ != GrowthModelKind::exponential && slot == 0; }
+
+  // u of every parameter, from theta and the held values.
+  std::vector<double> internal(const Eigen::VectorXd& theta) const {
+    std::vector<double> u(names_.size());
+    for (std::size_t slot = 0; slot < names_.size(); ++slot) {
+      if (held_[slot]) u[slot] = must_be_positive(names_[slot]) ? std::log(*held_[slot]) : *held_[slot];
+    }
+    for (std::size_t k = 0; k < fitted_slots_.size(); ++k) {
+      const std::size_t slot = fitted_slots_[k];
+      const double value = theta[static_cast<Eigen::Index>(k)];
+      u[slot] = is_market_size(slot) ? std::log(largest_volume_) + softplus(value) : value;
+    }
+    return u;
+  }
+
+  // theta from a full u; the u of held parameters is ignored. A K at or below the largest
+  // observation is lifted just above it, the nearest value the parametrisation can express.
+  Eigen::VectorXd theta_at(const std::vector<double>& u) const {
+    Eigen::VectorXd theta(free_parameters());
+    for (std::size_t k = 0; k < fitted_slots_.size(); ++k) {
+      const std::size_t slot = fitted_slots_[k];
+      theta[static_cast<Eigen::Index>(k)] =
+          is_market_size(slot) ? std::log(std::max(std::expm1(u[slot] - std::log(largest_volume_)), 0.01)) : u[slot];
+    }
+    return theta;
+  }
+
+  Curve curve_at(const std::vector<double>& u) const {
+    Curve result;
+    result.kind = kind_;
+    result.log_scale = u[0];
+    switch (kind_) {
+      case GrowthModelKind::exponential:
+        result.rate = u[1];
+        result.origin = reference_time_;
+        break;
+      case GrowthModelKind::logistic:
+      case GrowthModelKind::gompertz:
+        result.rate = std::exp(u[1]);
+        result.midpoint = u[2];
+        break;
+      case GrowthModelKind::bass:
+        result.innovation = std::exp(u[1]);
+        result.imitation = std::exp(u[2]);
+        result.origin = launch_;
+        break;
+      case GrowthModelKind::automatic: break;
+    }
+    return result;
+  }
+
+  std::vector<double> shifted_times() const {
+    std::vector<double> shifted;
+    for (double t : times_) shifted.push_back(t - reference_time_);
+    return shifted;
+  }
+
+  // A straight line in ln V, through the held parameter when there is one.
+  std::vector<std::vector<double>> exponential_starts() const {
+    const auto shifted = shifted_times();
+    const auto n = static_cast<double>(times_.size());
+    if (held_[1]) {
+      const double rate = *held_[1];
+      double log_scale = 0;
+      for (std::size_t i = 0; i < shifted.size(); ++i) log_scale += (log_volumes_[i] - rate * shifted[i]) / n;
+      return {{log_scale, rate}};
+    }
+    if (held_[0]) {
+      const double log_scale = std::log(*held_[0]);
+      double numerator = 0;
+      double denominator = 0;
+      for (std::size_t i = 0; i < shifted.size(); ++i) {
+        numerator += (log_volumes_[i] - log_scale) * shifted[i];
+        denominator += shifted[i] * shifted[i];
+      }
+      return {{log_scale, denominator > 0 ? numerator / denominator : 0.0}};
+    }
+    const auto line = regress(shifted, log_volumes_);
+    return {{line.intercept, line.slope}};
+  }
+
+  std::vector<double> market_size_guesses() const {
+    if (held_[0]) return {*held_[0]};
+    std::vector<double> guesses;
+    for (double multiple : {1.1, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0}) guesses.push_back(largest_volume_ * multiple);
+    return guesses;
+  }
+
+  // The early growth rate of the data, used where a curve's own linearisation has no answer.
+  double log_slope() const {
+    const double slope = regress(times_, log_volumes_).slope;
+    return slope > 0.05 ? slope : 0.5;
+  }
+
+  // For a guessed K both curves become straight lines in t: ln(K/V - 1) = -r (t - t0) for the
+  // logistic and ln(ln(K/V)) = -r (t - t0) for the Gompertz; regression then gives r and t0
+  // (with one of them held, the other by least squares alone).
+  std::vector<std::vector<double>> saturating_starts() const {
+    std::vector<std::vector<double>> starts;
+    const auto n = static_cast<double>(times_.size());
+    for (double market_size : market_size_guesses()) {
+      std::vector<double> linearised;
+      for (double volume : volumes_) {
+        linearised.push_back(kind_ == GrowthModelKind::logistic ? std::log(market_size / volume - 1)
+                                                                 : std::log(std::log(market_size / volume)));
+      }
+      double rate = 0;
+      double midpoint = 0;
+      if (held_[1] && held_[2]) {
+        rate = *held_[1];
+        midpoint = *held_[2];
+      } else if (held_[1]) {
+        rate = *held_[1];
+        for (std::size_t i = 0; i < times_.size(); ++i) midpoint += (times_[i] + linearised[i] / rate) / n;
+      } else if (held_[2]) {
+        midpoint = *held_[2];
+        double numerator = 0;
+        double denominator = 0;
+        for (std::size_t i = 0; i < times_.size(); ++i) {
+          numerator -= linearised[i] * (times_[i] - midpoint);
+          denominator += (times_[i] - midpoint) * (times_[i] - midpoint);
+        }
+        rate = numerator / denominator;
+      } else {
+        const auto line = regress(times_, linearised);
+        rate = -line.slope;
+        midpoint = line.intercept / rate;
+      }
+      if (!(rate > 0) || !std::isfinite(midpoint)) {
+        rate = held_[1] ? *held_[1] : log_slope();
+        midpoint = held_[2] ? *held_[2] : times_.back();
+      }
+      starts.push_back({std::log(market_size), std::log(rate), midpoint});
+    }
+    // Data still growing fast: put the inflection near the last observation, at the level where
+    // each curve has its inflection (K/2 for the logistic, K/e for the Gompertz).
+    const auto last = static_cast<std::size_t>(std::max_element(times_.begin(), times_.end()) - times_.begin());
+    const double level_at_inflection = kind_ == GrowthModelKind::logistic ? 2.0 : std::exp(1.0);
+    starts.push_back({std::log(volumes_[last] * level_at_inflection), std::log(log_slope()), times_[last]});
+    return starts;
+  }
+
+  // A grid over (p, q) with ln K profiled out (for given p and q it is the mean of ln y - ln F);
+  // the best few grid points start the optimiser. A held p, q or K replaces its grid.
+  std::vector<std::vector<double>> bass_starts() const {
+    struct Candidate {
+      double squared_residuals;
+      std::vector<double> u;
+    };
+    std::vector<Candidate> candidates;
+    const auto n = static_cast<double>(times_.size());
+    const std::vector<double> innovations =
+        held_[1] ? std::vector<double>{*held_[1]} : std::vector<double>{0.001, 0.003, 0.01, 0.03, 0.1};
+    const std::vector<double> imitations =
+        held_[2] ? std::vector<double>{*held_[2]} : std::vector<double>{0.05, 0.1, 0.2, 0.4, 0.7, 1.0, 1.5};
+    for (double p : innovations) {
+      for (double q : imitations) {
+        std::vector<double> log_fractions;
+        double log_market = 0;
+        for (std::size_t i = 0; i < times_.size(); ++i) {
+          log_fractions.push_back(log_bass_fraction(p, q, times_[i] - launch_));
+          log_market += (log_volumes_[i] - log_fractions.back()) / n;
+        }
+        log_market = held_[0] ? std::log(*held_[0]) : std::max(log_market, std::log(largest_volume_ * 1.01));
+        double squared_residuals = 0;
+        for (std::size_t i = 0; i < times_.size(); ++i) {
+          const double residual = log_market + log_fractions[i] - log_volumes_[i];
+          squared_residuals += residual * residual;
+        }
+        if (!std::isfinite(squared_residuals)) continue;
+        candidates.push_back({squared_residuals, {log_market, std::log(p), std::log(q)}});
+      }
+    }
+    std::sort(candidates.begin(), candidates.end(),
+              [](const Candidate& a, const Candidate& b) { return a.squared_residuals < b.squared_residuals; });
+    std::vector<std::vector<double>> starts;
+    for (std::size_t i = 0; i < std::min<std::size_t>(candidates.size(), 6); ++i) starts.push_back(candidates[i].u);
+    return starts;
+  }
+
+  GrowthModelKind kind_;
+  CurveConstraints constraints_;
+  std::vector<std::string> names_;
+  std::vector<std::optional<double>> held_;  // per parameter: its held value, or empty when fitted
+  std::vector<std::size_t> fitted_slots_;    // the parameters theta holds, in order
+  double launch_;
+  std::vector<double> times_;
+  std::vector<double> log_volumes_;
+  std::vector<double> volumes_;
+  double largest_volume_ = 0;
+  double reference_time_ = 0;
+};
+
+// The interface Eigen's Levenberg-Marquardt expects: residuals and their Jacobian.
+class LeastSquaresFunctor {
+ public:
+  explicit LeastSquaresFunctor(const CurveProblem& problem) : problem_(problem) {}
+
+  Eigen::Index values() const { return problem_.observation_count(); }
+
+  int operator()(const Eigen::VectorXd& theta, Eigen::VectorXd& residuals) const {
+    residuals = problem_.residuals(theta);
+    // An overflowing trial step must read as a very bad step, which the optimiser then rejects
+    // and shortens, rather than as NaN, which would poison its comparisons.
+    for (double& residual : residuals) {
+      if (!std::isfinite(residual)) residual = 1e10;
+    }
+    return 0;
+  }
+
+  int df(const Eigen::VectorXd& theta, Eigen::MatrixXd& jacobian) const {
+    jacobian = problem_.jacobian(theta);
+    return jacobian.allFinite() ? 0 : -1;
+  }
+
+ private:
+  const CurveProblem& problem_;
+};
+
+struct Solution {
+  bool found = false;  // a finite theta with finite residuals
+  Eigen::VectorXd theta;
+  double squared_residuals = kInfinity;
+  bool converged = false;
+};
+
+Solution minimise(const CurveProblem& problem, Eigen::VectorXd theta) {
+  Solution solution;
+  const Eigen::VectorXd start_residuals = problem.residuals(theta);
+  if (!start_residuals.allFinite()) return solution;
+  if (problem.free_parameters() == 0) {
+    // Every parameter is held: nothing to fit, the curve is already the answer.
+    solution = {true, theta, start_residuals.squaredNorm(), true};
+    return solution;
+  }
+  LeastSquaresFunctor functor(problem);
+  Eigen::LevenbergMarquardt<LeastSquaresFunctor> solver(functor);
+  solver.parameters.maxfev = 2000;
+  solver.parameters.ftol = 1e-12;
+  solver.parameters.xtol = 1e-12;
+  const auto status = solver.minimize(theta);
+  using Status = Eigen::LevenbergMarquardtSpace::Status;
+  const Eigen::VectorXd residuals = problem.residuals(theta);
+  if (!theta.allFinite() || !residuals.allFinite()) return solution;
+  solution.found = true;
+  solution.theta = theta;
+  solution.squared_residuals = residuals.squaredNorm();
+  // Statuses 6 to 8 say the tolerances cannot be met in floating point: the optimum is reached
+  // as closely as doubles allow. Running out of evaluations or a failed Jacobian is no answer.
+  solution.converged = status == Status::RelativeReductionTooSmall || status == Status::RelativeErrorTooSmall ||
+                       status == Status::RelativeErrorAndReductionTooSmall || status == Status::CosinusTooSmall ||
+                       status == Status::FtolTooSmall || status == Status::XtolTooSmall ||
+                       status == Status::GtolTooSmall;
+  return solution;
+}
+
+// The lowest sum of squares among converged runs; among all runs when none converged.
+Solution best_of(const CurveProblem& problem, const std::vector<Eigen::VectorXd>& starts) {
+  Solution best;
+  for (const auto& start : starts) {
+    Solution candidate = minimise(problem, start);
+    if (!candidate.found) continue;
+    const bool better = !best.found || (candidate.converged && !best.converged) ||
+                        (candidate.converged == best.converged && candidate.squared_residuals < best.squared_residuals);
+    if (better) best = std::move(candidate);
+  }
+  return best;
+}
+
+void check_observations(const std::vector<Observation>& observations, const CurveConstraints& constraints) {
+  if (observations.empty()) throw InputError({}, "", "there are no observations to fit a growth model to");
+  double largest = 0;
+  for (const auto& observation : observations) {
+    if (!std::isfinite(observation.time) || !std::isfinite(observation.volume) || observation.volume <= 0) {
+      throw InputError({}, "", fmt::format("the observation ({}, {}) cannot be fitted", observation.time, observation.volume),
+                       "a finite time and a positive finite volume");
+    }
+    largest = std::max(largest, observation.volume);
+  }
+  const auto market_size = given_market_size(constraints);
+  if (market_size && !(std::isfinite(*market_size) && *market_size > largest)) {
+    const bool fixed = constraints.fixed.count("K") > 0;
+    throw InputError({}, fixed ? "fixed.K" : "market_size",
+                     fmt::format("the market size ({}) must exceed the largest observed volume ({})", *market_size, largest),
+                     "a market size above every observed volume");
+  }
+}
+
+void check_model_fits(GrowthModelKind kind, const std::vector<Observation>& observations,
+                      const CurveConstraints& constraints) {
+  const int needed = free_parameter_count(kind, constraints);
+  if (static_cast<int>(observations.size()) < needed) {
+    throw InputError({}, "",
+                     fmt::format("the {} model needs at least {} observations for its {} free parameters; there are {}",
+                                 to_string(kind), needed, needed, observations.size()));
+  }
+  if (kind == GrowthModelKind::bass) {
+    const double launch = constraints.launch;
+    const double earliest =
+        std::min_element(observations.begin(), observations.end(), [](const auto& a, const auto& b) {
+          return a.time < b.time;
+        })->time;
+    if (!std::isfinite(launch) || launch >= earliest) {
+      throw InputError({}, "launch",
+                       fmt::format("the Bass model has no adoption before its launch ({}), but there is an observation at {}",
+                                   launch, earliest),
+                       "a launch before the first observation");
+    }
+  }
+}
+
+std::string explain_by_aicc(const std::vector<const GrowthFit*>& ranked, const std::vector<const GrowthFit*>& without_aicc,
+                            int observations) {
+  const GrowthFit& best = *ranked.front();
+  std::string reason;
+  if (ranked.size() == 1) {
+    reason = fmt::format("the only model with an AICc ({:.1f})", *best.aicc);
+  } else {
+    const GrowthFit& runner_up = *ranked[1];
+    reason = fmt::format("lowest AICc ({:.1f}) of {} models; next best {} at {:.1f} (ΔAICc {:.1f})", *best.aicc,
+                         ranked.size(), to_string(runner_up.kind), *runner_up.aicc, *runner_up.aicc - *best.aicc);
+  }
+  if (!without_aicc.empty()) {
+    std::vector<std::string> names;
+    for (const auto* fit : without_aicc) names.push_back(to_string(fit->kind));
+    reason += fmt::format("; {} not compared: {} observations are too few for an AICc (a model with k parameters needs n > k + 2)",
+                          join_names(names), observations);
+  }
+  return reason;
+}
+
+std::string explain_by_residual_error(const GrowthFit& chosen, const std::vector<const GrowthFit*>& simplest) {
+  std::string reason = fmt::format(
+      "{} observations are too few to compare models by AICc (a model with k parameters needs n > k + 2); ",
+      chosen.observations);
+  if (simplest.size() == 1) {
+    return reason + fmt::format("chose {}, the model with the fewest parameters (log RMSE {:.3g})", to_string(chosen.kind),
+                                chosen.log_rmse);
+  }
+  std::vector<std::string> names;
+  for (const auto* fit : simplest) names.push_back(to_string(fit->kind));
+  return reason + fmt::format("chose {}, the lowest log RMSE ({:.3g}) among the models with the fewest parameters ({})",
+                              to_string(chosen.kind), chosen.log_rmse, join_names(names));
+}
+
+// Linear interpolation between order statistics; `values` must be sorted.
+double quantile(const std::vector<double>& values, double probability) {
+  const double position = probability * static_cast<double>(values.size() - 1);
+  const auto below = static_cast<std::size_t>(std::floor(position));
+  const std::size_t above = std::min(below + 1, values.size() - 1);
+  const double fraction = position - static_cast<double>(below);
+  return values[below] + fraction * (values[above] - values[below]);
+}
+
+}  // namespace
+
+double GrowthFit::parameter(const std::string& name) const {
+  for (const auto& named : parameters) {
+    if (named.name == name) return named.value;
+  }
+  throw std::out_of_range(fmt::format("the {} growth fit has no parameter '{}'", to_string(kind), name));
+}
+
+double GrowthFit::predict(double time) const { return std::exp(log_volume(curve_of(*this), time)); }
+
+GrowthFit fit_growth(GrowthModelKind kind, const std::vector<Observation>& observations,
+                     const CurveConstraints& constraints) {
+  if (kind == GrowthModelKind::automatic) return choose_growth_model(kind, observations, constraints).chosen;
+  check_fixed_names(kind, constraints);
+  check_fixed_values(constraints);
+  check_observations(observations, constraints);
+  check_model_fits(kind, observations, constraints);
+  const CurveProblem problem(kind, observations, constraints);
+  const Solution solution = best_of(problem, problem.starting_points());
+  if (!solution.found) {
+    throw InputError({}, "", fmt::format("the {} model has no finite fit to these {} observations", to_string(kind),
+                                         observations.size()));
+  }
+  return problem.describe(solution.theta, solution.converged);
+}
+
+ModelChoice choose_growth_model(GrowthModelKind kind, const std::vector<Observation>& observations,
+                                const CurveConstraints& constraints) {
+  ModelChoice choice;
+  if (kind != GrowthModelKind::automatic) {
+    choice.chosen = fit_growth(kind, observations, constraints);
+    choice.candidates = {choice.chosen};
+    choice.reason = fmt::format("the {} model was asked for, so no other model was compared", to_string(kind));
+    return choice;
+  }
+  // Wrong constraints or a market size below the data are mistakes in the input, not reasons to
+  // skip a model.
+  const auto models = models_with_fixed_names(constraints);
+  check_fixed_values(constraints);
+  check_observations(observations, constraints);
+  std::vector<std::string> problems;
+  for (GrowthModelKind candidate : models) {
+    try {
+      choice.candidates.push_back(fit_growth(candidate, observations, constraints));
+    } catch (const InputError& error) {
+      problems.push_back(error.what());
+    }
+  }
+  if (choice.candidates.empty()) {
+    throw InputError({}, "", fmt::format("no growth model could be fitted: {}", fmt::join(problems, "; ")));
+  }
+
+  // A model the optimiser did not settle is compared only when no model settled.
+  std::vector<const GrowthFit*> eligible;
+  for (const auto& fit : choice.candidates) {
+    if (fit.converged) eligible.push_back(&fit);
+  }
+  if (eligible.empty()) {
+    for (const auto& fit : choice.candidates) eligible.push_back(&fit);
+  }
+
+  std::vector<const GrowthFit*> ranked;
+  std::vector<const GrowthFit*> without_aicc;
+  for (const auto* fit : eligible) (fit->aicc ? ranked : without_aicc).push_back(fit);
+  std::stable_sort(ranked.begin(), ranked.end(), [](const GrowthFit* a, const GrowthFit* b) { return *a->aicc < *b->aicc; });
+
+  std::vector<std::string> unsettled;
+  for (const auto& fit : choice.candidates) {
+    if (std::find(eligible.begin(), eligible.end(), &fit) == eligible.end()) unsettled.push_back(to_string(fit.kind));
+  }
+
+  if (!ranked.empty()) {
+    choice.chosen = *ranked.front();
+    choice.reason = explain_by_aicc(ranked, without_aicc, static_cast<int>(observations.size()));
+  } else {
+    int fewest = std::numeric_limits<int>::max();
+    for (const auto* fit : eligible) fewest = std::min(fewest, fit->free_parameters);
+    std::vector<const GrowthFit*> simplest;
+    for (const auto* fit : eligible) {
+      if (fit->free_parameters == fewest) simplest.push_back(fit);
+    }
+    const auto* best = *std::min_element(simplest.begin(), simplest.end(),
+                                         [](const GrowthFit* a, const GrowthFit* b) { return a->log_rmse < b->log_rmse; });
+    choice.chosen = *best;
+    choice.reason = explain_by_residual_error(*best, simplest);
+  }
+  if (!unsettled.empty()) {
+    choice.reason += fmt::format("; {} did not converge and {} not compared", join_names(unsettled),
+                                 unsettled.size() == 1 ? "was" : "were");
+  }
+  if (!choice.chosen.converged) choice.reason += "; note that no model's fit fully converged";
+  if (models.size() < std::size(kFittableModels)) {
+    std::vector<std::string> names;
+    for (GrowthModelKind model : models) names.push_back(to_string(model));
+    choice.reason += fmt::format("; only {} {} the fixed parameters {}", join_names(names),
+                                 models.size() == 1 ? "has" : "have", join_names(fixed_names(constraints)));
+  }
+  return choice;
+}
+
+std::vector<YearProjection> project_growth(const GrowthFit& fit, const std::vector<Observation>& observations,
+                                           int from_year, int to_year, double level, int samples, std::uint64_t seed) {
+  if (!(level > 0 && level < 1)) throw std::invalid_argument(fmt::format("interval level {} is not between 0 and 1", level));
+  std::vector<YearProjection> projections;
+  for (int year = from_year; year <= to_year; ++year) projections.push_back({year, fit.yearly_volume(year), {}, {}});
+
+  const std::size_t count = observations.size();
+  const int degrees_of_freedom = static_cast<int>(count) - fit.free_parameters;
+  // A fit with nothing fitted has no refits to vary, so no interval either.
+  if (fit.free_parameters == 0 || degrees_of_freedom <= 0 || samples <= 0 || projections.empty()) return projections;
+  if (fit.log_residuals.size() != count) {
+    throw std::invalid_argument("project_growth needs the observations the fit was made on");
+  }
+
+  // Least squares leaves residuals smaller than the errors they estimate, by about the share of
+  // the data the parameters absorbed; rescaling restores their spread. Centring keeps the
+  // resampled errors from shifting the curve.
+  const auto n = static_cast<double>(count);
+  double mean_residual = 0;
+  for (double residual : fit.log_residuals) mean_residual += residual / n;
+  const double inflation = std::sqrt(n / static_cast<double>(degrees_of_freedom));
+  std::vector<double> errors;
+  for (double residual : fit.log_residuals) errors.push_back((residual - mean_residual) * inflation);
+
+  const Curve fitted = curve_of(fit);
+
+  Random random(seed);
+  const auto draw_error = [&] {
+    const auto at = static_cast<std::size_t>(random.uniform() * n);
+    return errors[std::min(at, count - 1)];
+  };
+
+  std::vector<std::vector<double>> log_volumes(projections.size());
+  std::vector<Observation> resampled(count);
+  for (int sample = 0; sample < samples; ++sample) {
+    for (std::size_t i = 0; i < count; ++i) {
+      // A residual is ln V - ln y, so a resampled observation is the curve minus a drawn residual.
+      resampled[i].time = observations[i].time;
+      resampled[i].volume = std::exp(log_volume(fitted, observations[i].time) - draw_error());
+    }
+    const CurveProblem problem(fit.kind, resampled, fit.constraints);
+    Solution solution = minimise(problem, problem.theta_of(fit));
+    if (!solution.converged) solution = best_of(problem, problem.starting_points());
+    // One prediction error per resample, shared by every year: each year's interval has the same
+    // distribution either way, and the band then widens smoothly instead of jittering.
+    const double prediction_error = draw_error();
+    if (!solution.converged) continue;
+    const Curve refitted = problem.curve(solution.theta);
+    for (std::size_t y = 0; y < projections.size(); ++y) {
+      const double value = log_volume(refitted, projections[y].year + 0.5) - prediction_error;
+      if (std::isfinite(value)) log_volumes[y].push_back(value);
+    }
+  }
+
+  for (std::size_t y = 0; y < projections.size(); ++y) {
+    auto& values = log_volumes[y];
+    if (values.empty()) continue;
+    std::sort(values.begin(), values.end());
+    projections[y].lower = std::exp(quantile(values, (1 - level) / 2));
+    projections[y].upper = std::exp(quantile(values, (1 + level) / 2));
+  }
+  return projections;
+}
+
+std::vector<Observation> observations_of(const Series& series) {
+  const std::string periods_field = fmt::format("history.series.{}.periods", series.name);
+  std::map<int, std::set<int>> months_by_year;
+  std::vector<Observation> observations;
+  for (const auto& period : series.periods) {
+    const std::string what =
+        fmt::format("{}-{:02} to {}-{:02}", period.first_year, period.first_month, period.last_year, period.last_month);
+    for (int month : {period.first_month, period.last_month}) {
+      if (month < 1 || month > 12) {
+        throw InputError(series.where, periods_field, fmt::format("{} has no month {}", what, month), "months 1 to 12");
+      }
+    }
+    const int months = period.months();
+    if (months < 1) {
+      throw InputError(series.where, periods_field, fmt::format("{} ends before it starts", what),
+                       "a last month at or after the first");
+    }
+    if (!std::isfinite(period.volume) || period.volume <= 0) {
+      throw InputError(series.where, periods_field, fmt::format("{} has volume {}", what, period.volume), "a positive volume");
+    }
+    for (int offset = 0; offset < months; ++offset) {
+      const int year = period.first_year + (period.first_month - 1 + offset) / 12;
+      const int month = (period.first_month - 1 + offset) % 12 + 1;
+      if (!months_by_year[year].insert(month).second) {
+        throw InputError(series.where, periods_field, fmt::format("{}-{:02} is counted in more than one period", year, month),
+                         "monthly volumes and periods that do not overlap");
+      }
+    }
+    const double start = period.first_year + (period.first_month - 1) / 12.0;
+    observations.push_back({start + months / 24.0, period.volume * 12 / months});
+  }
+  for (const auto& [year, volume] : series.yearly) {
+    const auto covered = months_by_year.find(year);
+    if (covered != months_by_year.end() && covered->second.size() == 12) continue;
+    if (!std::isfinite(volume) || volume <= 0) {
+      throw InputError(series.where, fmt::format("history.series.{}.yearly", series.name),
+                       fmt::format("{} has volume {}", year, volume), "a positive volume");
+    }
+    observations.push_back({year + 0.5, volume});
+  }
+  std::stable_sort(observations.begin(), observations.end(),
+                   [](const Observation& a, const Observation& b) { return a.time < b.time; });
+  return observations;
+}
+
+CurveConstraints constraints_of(const Series& series) {
+  CurveConstraints constraints;
+  constraints.market_size = series.market_size;
+  constraints.fixed = series.fixed;
+  if (series.launch) {
+    constraints.launch = *series.launch;
+    return constraints;
+  }
+  std::optional<double> start;
+  if (!series.yearly.empty()) start = series.yearly.begin()->first;
+  for (const auto& period : series.periods) {
+    const double period_start = period.first_year + (period.first_month - 1) / 12.0;
+    if (!start || period_start < *start) start = period_start;
+  }
+  constraints.launch = start.value_or(0.0);
+  return constraints;
+}
+
+double bass_fraction(double p, double q, double s) {
+  if (s <= 0 || p <= 0) return 0;
+  return std::exp(log_bass_fraction(p, q, s));
+}
+
+double bass_fraction_by_recursion(double p, double q, double step, int steps) {
+  double adopted = 0;
+  for (int k = 0; k < steps; ++k) adopted += (p + q * adopted) * (1 - adopted) * step;
+  return adopted;
+}
+
+}  // namespace uptake::sim

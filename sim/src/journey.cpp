@@ -1,0 +1,74 @@
+#include "uptake/sim/journey.hpp"
+
+#include <Eigen/Dense>
+
+#include <algorithm>
+#include <map>
+
+namespace uptake::sim {
+namespace {
+
+std::map<std::string, Eigen::Index> step_indices(const Journeys& journeys) {
+  std::map<std::string, Eigen::Index> index;
+  for (std::size_t i = 0; i < journeys.steps.size(); ++i) index[journeys.steps[i].name] = static_cast<Eigen::Index>(i);
+  return index;
+}
+
+}  // namespace
+
+std::vector<double> expected_step_visits(const Journeys& journeys) {
+  const auto index = step_indices(journeys);
+  const auto n = static_cast<Eigen::Index>(journeys.steps.size());
+  Eigen::MatrixXd transient = Eigen::MatrixXd::Zero(n, n);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    for (const auto& [name, probability] : journeys.steps[static_cast<std::size_t>(i)].next) {
+      if (name != "exit") transient(i, index.at(name)) += probability;
+    }
+  }
+  // Solve (I - Q)^T x = e_start rather than inverting: x is row `start` of N.
+  const Eigen::MatrixXd system = (Eigen::MatrixXd::Identity(n, n) - transient).transpose();
+  Eigen::VectorXd unit = Eigen::VectorXd::Zero(n);
+  unit(index.at(journeys.start)) = 1.0;
+  const Eigen::VectorXd visits = system.fullPivLu().solve(unit);
+  return {visits.data(), visits.data() + n};
+}
+
+std::vector<EndpointVisits> expected_endpoint_requests(const Journeys& journeys) {
+  const auto visits = expected_step_visits(journeys);
+  std::vector<EndpointVisits> result;
+  for (std::size_t i = 0; i < journeys.steps.size(); ++i) {
+    const auto& endpoint = journeys.steps[i].endpoint;
+    if (endpoint.empty()) continue;
+    auto found = std::find_if(result.begin(), result.end(), [&](const auto& e) { return e.endpoint == endpoint; });
+    if (found == result.end()) {
+      result.push_back({endpoint, 0});
+      found = result.end() - 1;
+    }
+    found->requests_per_journey += visits[i];
+  }
+  return result;
+}
+
+std::optional<std::string> step_that_cannot_exit(const Journeys& journeys) {
+  const auto index = step_indices(journeys);
+  // Walk backwards from exit: a step reaches exit when any successor with positive probability does.
+  std::vector<bool> reaches(journeys.steps.size(), false);
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (std::size_t i = 0; i < journeys.steps.size(); ++i) {
+      if (reaches[i]) continue;
+      for (const auto& [name, probability] : journeys.steps[i].next) {
+        if (probability > 0 && (name == "exit" || reaches[static_cast<std::size_t>(index.at(name))])) {
+          reaches[i] = changed = true;
+          break;
+        }
+      }
+    }
+  }
+  for (std::size_t i = 0; i < journeys.steps.size(); ++i) {
+    if (!reaches[i]) return journeys.steps[i].name;
+  }
+  return std::nullopt;
+}
+
+}  // namespace uptake::sim

@@ -1,0 +1,161 @@
+#include "uptake/sim/rate.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "uptake/sim/journey.hpp"
+
+namespace uptake::sim {
+
+using namespace std::chrono;
+
+RateModel::RateModel(const Scenario& scenario, std::map<int, double> yearly_volume)
+    : endpoints_(scenario.endpoint_names()),
+      events_(scenario.events),
+      yearly_volume_(std::move(yearly_volume)),
+      calendar_(scenario.calendar) {
+  requests_per_use_.assign(endpoints_.size(), 0.0);
+  auto index_of = [&](const std::string& name) {
+    return static_cast<std::size_t>(std::find(endpoints_.begin(), endpoints_.end(), name) - endpoints_.begin());
+  };
+  if (scenario.mix.journeys) {
+    for (const auto& visits : expected_endpoint_requests(*scenario.mix.journeys)) {
+      requests_per_use_[index_of(visits.endpoint)] = visits.requests_per_journey;
+    }
+  } else {
+    for (const auto& [endpoint, share] : scenario.mix.shares) requests_per_use_[index_of(endpoint)] = share * scenario.mix.requests_per_use;
+  }
+  events_of_endpoint_.resize(endpoints_.size());
+  for (const auto& event : events_) {
+    for (std::size_t e = 0; e < endpoints_.size(); ++e) {
+      const bool applies = event.endpoints.empty() ||
+                           std::find(event.endpoints.begin(), event.endpoints.end(), endpoints_[e]) != event.endpoints.end();
+      if (applies) events_of_endpoint_[e].push_back(&event);
+    }
+  }
+}
+
+double RateModel::calendar_rate(std::size_t endpoint, Instant t) const {
+  const auto day = calendar_.local_day(t);
+  const auto found = yearly_volume_.find(static_cast<int>(year_month_day{day}.year()));
+  if (found == yearly_volume_.end()) return 0.0;
+  return found->second * calendar_.day_share(day) * calendar_.bin_share(calendar_.bin_of(t)) / calendar_.bin_seconds() *
+         requests_per_use_[endpoint];
+}
+
+double RateModel::event_multiplier(std::size_t endpoint, Instant t) const {
+  double factor = 1.0;
+  for (const auto* event : events_of_endpoint_[endpoint]) factor *= event_factor(*event, t);
+  return factor;
+}
+
+double RateModel::event_multiplier_bound(std::size_t endpoint, Instant from, Instant to) const {
+  double factor = 1.0;
+  for (const auto* event : events_of_endpoint_[endpoint]) factor *= event_factor_bound(*event, from, to);
+  return factor;
+}
+
+bool RateModel::has_events_in(Instant from, Instant to) const {
+  for (const auto& event : events_) {
+    const auto knots = event_knots(event);
+    if (knots.front() < to && knots.back() > from) return true;
+  }
+  return false;
+}
+
+double RateModel::rate(std::size_t endpoint, Instant t) const { return calendar_rate(endpoint, t) * event_multiplier(endpoint, t); }
+
+double RateModel::total_rate(Instant t) const {
+  double total = 0;
+  for (std::size_t e = 0; e < endpoints_.size(); ++e) total += rate(e, t);
+  return total;
+}
+
+std::vector<RatePiece> RateModel::pieces(Instant from, Instant to) const {
+  std::vector<Instant> cuts;
+  for (const auto& event : events_) {
+    for (Instant knot : event_knots(event)) {
+      if (knot > from && knot < to) cuts.push_back(knot);
+    }
+  }
+  std::sort(cuts.begin(), cuts.end());
+  std::vector<RatePiece> result;
+  auto next_cut = cuts.begin();
+  Instant start = from;
+  while (start < to) {
+    const Instant bin_end = calendar_.day_start(calendar_.local_day(start)) + (calendar_.bin_of(start) + 1) * calendar_.bin_seconds();
+    Instant end = std::min(bin_end, to);
+    while (next_cut != cuts.end() && *next_cut <= start) ++next_cut;
+    if (next_cut != cuts.end() && *next_cut < end) end = *next_cut;
+    RatePiece piece{start, end, {}};
+    const Instant middle = 0.5 * (start + end);
+    for (std::size_t e = 0; e < endpoints_.size(); ++e) piece.calendar_rate.push_back(calendar_rate(e, middle));
+    result.push_back(std::move(piece));
+    start = end;
+  }
+  return result;
+}
+
+double RateModel::expected_requests(std::size_t endpoint, Instant from, Instant to) const {
+  double total = 0;
+  for (const auto& piece : pieces(from, to)) {
+    const double length = piece.end - piece.start;
+    const double base = piece.calendar_rate[endpoint] * length;
+    if (events_of_endpoint_[endpoint].empty() || !has_events_in(piece.start, piece.end)) {
+      total += base;
+      continue;
+    }
+    // Between knots each event factor is linear and continuous, so their product is a
+    // polynomial of low degree: Simpson's rule is exact for up to three overlapping events.
+    const double mean_factor = (event_multiplier(endpoint, piece.start) +
+                                4 * event_multiplier(endpoint, 0.5 * (piece.start + piece.end)) +
+                                event_multiplier(endpoint, piece.end)) / 6.0;
+    total += base * mean_factor;
+  }
+  return total;
+}
+
+DesignPeak RateModel::design_peak(int year) const {
+  DesignPeak peak;
+  peak.year = year;
+  peak.peak_hour_rate.assign(endpoints_.size(), 0.0);
+  peak.peak_second_rate.assign(endpoints_.size(), 0.0);
+  const sys_days first{std::chrono::year{year} / January / 1};
+  const sys_days last{std::chrono::year{year} / December / 31};
+  for (sys_days day = first; day <= last; day += days{1}) {
+    const Instant day_start = calendar_.day_start(day);
+    for (int hour = 0; hour < 24; ++hour) {
+      const Instant hour_start = day_start + hour * 3600.0;
+      double total = 0;
+      for (std::size_t e = 0; e < endpoints_.size(); ++e) total += expected_requests(e, hour_start, hour_start + 3600.0);
+      if (total / 3600.0 > peak.total_peak_hour_rate) {
+        peak.total_peak_hour_rate = total / 3600.0;
+        peak.peak_hour_start = hour_start;
+      }
+    }
+  }
+  peak.total_peak_second_rate = poisson_upper_quantile(peak.total_peak_hour_rate, 0.001);
+  for (std::size_t e = 0; e < endpoints_.size(); ++e) {
+    peak.peak_hour_rate[e] = expected_requests(e, peak.peak_hour_start, peak.peak_hour_start + 3600.0) / 3600.0;
+    peak.peak_second_rate[e] = poisson_upper_quantile(peak.peak_hour_rate[e], 0.001);
+  }
+  return peak;
+}
+
+double poisson_upper_quantile(double mean, double tail) {
+  if (mean <= 0) return 0;
+  // Walk down from far in the upper tail, adding probabilities, until the tail mass would
+  // exceed `tail`: O(sqrt(mean)) steps, in log space so that large means do not underflow.
+  auto k = static_cast<long long>(std::ceil(mean + 12.0 * std::sqrt(mean) + 20.0));
+  double probability = std::exp(static_cast<double>(k) * std::log(mean) - mean - std::lgamma(static_cast<double>(k) + 1.0));
+  double upper_tail = 0;  // P(X > k)
+  while (k > 0) {
+    if (upper_tail + probability > tail) break;  // P(X > k-1) would exceed the tail
+    upper_tail += probability;
+    probability *= static_cast<double>(k) / mean;
+    --k;
+  }
+  return static_cast<double>(k);
+}
+
+}  // namespace uptake::sim

@@ -1,0 +1,633 @@
+#include "uptake/sim/scenario_loader.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "uptake/sim/journey.hpp"
+#include "uptake/sim/threshold.hpp"
+
+namespace uptake::sim {
+
+extern const char* const kScenarioTemplate;  // generated from scenarios/template.yaml
+
+namespace {
+
+using namespace std::chrono;
+
+// Walks the YAML tree with the file name at hand, so every check can say where it failed.
+// yaml-cpp counts lines and columns from 0; people count from 1.
+class Reader {
+ public:
+  explicit Reader(std::string file) : file_(std::move(file)) {}
+
+  InputLocation at(const YAML::Node& node) const {
+    const auto mark = node.Mark();
+    if (mark.is_null()) return {file_, 0, 0};
+    return {file_, mark.line + 1, mark.column + 1};
+  }
+
+  [[noreturn]] void fail(const YAML::Node& node, const std::string& field, const std::string& problem,
+                         const std::string& expected = {}) const {
+    throw InputError(at(node), field, problem, expected);
+  }
+
+  // The mapping at `node`, with every key checked against `allowed` so that a misspelt field is
+  // an error instead of a silently ignored line.
+  void expect_map(const YAML::Node& node, const std::string& field, std::initializer_list<const char*> allowed) const {
+    if (!node.IsMap()) fail(node, field, "is not a mapping", "a block of 'key: value' lines");
+    for (const auto& entry : node) {
+      const auto key = entry.first.Scalar();
+      if (std::none_of(allowed.begin(), allowed.end(), [&](const char* name) { return key == name; })) {
+        std::vector<std::string> names(allowed.begin(), allowed.end());
+        fail(entry.first, join(field, key), "is not a known field", fmt::format("one of: {}", fmt::join(names, ", ")));
+      }
+    }
+  }
+
+  YAML::Node require(const YAML::Node& parent, const std::string& field, const char* key) const {
+    const auto child = parent[key];
+    if (!child) fail(parent, join(field, key), "is missing");
+    return child;
+  }
+
+  std::string text(const YAML::Node& node, const std::string& field) const {
+    if (!node.IsScalar()) fail(node, field, "is not a single value", "text");
+    return node.Scalar();
+  }
+
+  std::string nonempty_text(const YAML::Node& node, const std::string& field) const {
+    auto value = text(node, field);
+    if (value.empty()) fail(node, field, "is empty", "non-empty text");
+    return value;
+  }
+
+  double number(const YAML::Node& node, const std::string& field) const {
+    if (!node.IsScalar()) fail(node, field, "is not a number");
+    double value = 0;
+    if (!YAML::convert<double>::decode(node, value) || !std::isfinite(value)) {
+      fail(node, field, fmt::format("'{}' is not a number", node.Scalar()), "a number such as 1.25");
+    }
+    return value;
+  }
+
+  double positive(const YAML::Node& node, const std::string& field) const {
+    const double value = number(node, field);
+    if (value <= 0) fail(node, field, fmt::format("is {}", value), "a number above 0");
+    return value;
+  }
+
+  double non_negative(const YAML::Node& node, const std::string& field) const {
+    const double value = number(node, field);
+    if (value < 0) fail(node, field, fmt::format("is {}", value), "a number of 0 or more");
+    return value;
+  }
+
+  long long integer(const YAML::Node& node, const std::string& field) const {
+    if (!node.IsScalar()) fail(node, field, "is not a whole number");
+    long long value = 0;
+    if (!YAML::convert<long long>::decode(node, value)) {
+      fail(node, field, fmt::format("'{}' is not a whole number", node.Scalar()), "a whole number such as 2027");
+    }
+    return value;
+  }
+
+  int year(const YAML::Node& node, const std::string& field) const {
+    const auto value = integer(node, field);
+    if (value < 1900 || value > 2200) fail(node, field, fmt::format("{} is not a plausible year", value), "a year between 1900 and 2200");
+    return static_cast<int>(value);
+  }
+
+  Seconds duration(const YAML::Node& node, const std::string& field) const {
+    const auto value = parse_duration(text(node, field));
+    if (!value) fail(node, field, fmt::format("'{}' is not a duration", node.Scalar()), "a number with a unit: 500ms, 30s, 10m, 2h, 1d");
+    return *value;
+  }
+
+  sys_days date(const YAML::Node& node, const std::string& field) const {
+    const auto value = parse_date(text(node, field));
+    if (!value) fail(node, field, fmt::format("'{}' is not a valid date", node.Scalar()), "YYYY-MM-DD");
+    return *value;
+  }
+
+  sys_seconds date_time(const YAML::Node& node, const std::string& field) const {
+    const auto value = parse_date_time(text(node, field));
+    if (!value) fail(node, field, fmt::format("'{}' is not a valid local date and time", node.Scalar()), "YYYY-MM-DDTHH:MM");
+    return *value;
+  }
+
+  std::vector<double> factors(const YAML::Node& node, const std::string& field, std::initializer_list<std::size_t> sizes) const {
+    if (!node.IsSequence()) fail(node, field, "is not a list", "a list of numbers in [ ]");
+    if (std::find(sizes.begin(), sizes.end(), node.size()) == sizes.end()) {
+      std::vector<std::size_t> allowed(sizes);
+      fail(node, field, fmt::format("has {} values", node.size()), fmt::format("{} values", fmt::join(allowed, " or ")));
+    }
+    std::vector<double> values;
+    double total = 0;
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      values.push_back(non_negative(node[i], fmt::format("{}[{}]", field, i)));
+      total += values.back();
+    }
+    if (total <= 0) fail(node, field, "are all zero", "at least one weight above 0");
+    return values;
+  }
+
+  static std::string join(const std::string& field, const std::string& key) { return field.empty() ? key : field + "." + key; }
+
+  const std::string& file() const { return file_; }
+
+ private:
+  std::string file_;
+};
+
+GrowthModelKind model_kind(const Reader& reader, const YAML::Node& node, const std::string& field) {
+  const auto name = reader.text(node, field);
+  if (name == "exponential") return GrowthModelKind::exponential;
+  if (name == "logistic") return GrowthModelKind::logistic;
+  if (name == "gompertz") return GrowthModelKind::gompertz;
+  if (name == "bass") return GrowthModelKind::bass;
+  if (name == "auto") return GrowthModelKind::automatic;
+  reader.fail(node, field, fmt::format("'{}' is not a growth model", name), "exponential, logistic, gompertz, bass or auto");
+}
+
+// "2022-07" -> {2022, 7}
+std::pair<int, int> year_month(const Reader& reader, const YAML::Node& node, const std::string& field) {
+  const auto text = reader.text(node, field);
+  const auto day = text.size() == 7 ? parse_date(text + "-01") : std::nullopt;
+  if (!day) reader.fail(node, field, fmt::format("'{}' is not a month", text), "YYYY-MM");
+  const year_month_day ymd{*day};
+  return {static_cast<int>(ymd.year()), static_cast<int>(static_cast<unsigned>(ymd.month()))};
+}
+
+// `monthly: { 2022-01: v, ... }` and `periods: [{ from: 2022-07, to: 2022-12, volume: v }]` both
+// become periods of whole months: a month is a period of one.
+void load_periods(const Reader& reader, const YAML::Node& node, const std::string& field, Series& series) {
+  std::vector<std::pair<PeriodVolume, YAML::Node>> periods;
+  if (const auto monthly = node["monthly"]) {
+    if (!monthly.IsMap()) reader.fail(monthly, field + ".monthly", "is not a mapping", "{ YYYY-MM: volume, ... }");
+    for (const auto& point : monthly) {
+      const auto month_field = fmt::format("{}.monthly.{}", field, point.first.Scalar());
+      const auto [year, month] = year_month(reader, point.first, month_field);
+      periods.push_back({{year, month, year, month, reader.positive(point.second, month_field)}, point.first});
+    }
+  }
+  if (const auto list = node["periods"]) {
+    if (!list.IsSequence()) reader.fail(list, field + ".periods", "is not a list", "a list of { from: YYYY-MM, to: YYYY-MM, volume: N }");
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const auto item_field = fmt::format("{}.periods[{}]", field, i);
+      reader.expect_map(list[i], item_field, {"from", "to", "volume"});
+      const auto [first_year, first_month] = year_month(reader, reader.require(list[i], item_field, "from"), item_field + ".from");
+      const auto [last_year, last_month] = year_month(reader, reader.require(list[i], item_field, "to"), item_field + ".to");
+      if (std::tie(last_year, last_month) < std::tie(first_year, first_month)) {
+        reader.fail(list[i]["to"], item_field + ".to", "is before 'from'", "a last month on or after the first");
+      }
+      periods.push_back({{first_year, first_month, last_year, last_month,
+                          reader.positive(reader.require(list[i], item_field, "volume"), item_field + ".volume")}, list[i]});
+    }
+  }
+  std::sort(periods.begin(), periods.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.first.first_year, a.first.first_month) < std::tie(b.first.first_year, b.first.first_month);
+  });
+  for (std::size_t i = 1; i < periods.size(); ++i) {
+    const auto& previous = periods[i - 1].first;
+    const auto& current = periods[i].first;
+    if (std::tie(current.first_year, current.first_month) <= std::tie(previous.last_year, previous.last_month)) {
+      reader.fail(periods[i].second, field, fmt::format("has months counted twice: {}-{:02} falls inside an earlier period", current.first_year, current.first_month),
+                  "monthly volumes and periods that do not overlap");
+    }
+  }
+  for (const auto& [period, where] : periods) series.periods.push_back(period);
+}
+
+void load_history(const Reader& reader, const YAML::Node& root, Scenario& scenario) {
+  const auto history = reader.require(root, "", "history");
+  reader.expect_map(history, "history", {"series"});
+  const auto all_series = reader.require(history, "history", "series");
+  if (!all_series.IsMap() || all_series.size() == 0) {
+    reader.fail(all_series, "history.series", "has no series", "at least one named series with yearly volumes");
+  }
+  for (const auto& entry : all_series) {
+    Series series;
+    series.name = entry.first.Scalar();
+    series.where = reader.at(entry.first);
+    const std::string field = "history.series." + series.name;
+    const auto& node = entry.second;
+    reader.expect_map(node, field, {"unit", "yearly", "monthly", "periods", "model", "market_size", "launch", "fixed"});
+    if (node["unit"]) series.unit = reader.text(node["unit"], field + ".unit");
+    if (!node["yearly"] && !node["monthly"] && !node["periods"]) {
+      reader.fail(node, field + ".yearly", "is missing", "yearly volumes, monthly volumes or periods");
+    }
+    const auto yearly = node["yearly"] ? node["yearly"] : YAML::Node(YAML::NodeType::Map);
+    if (!yearly.IsMap()) reader.fail(yearly, field + ".yearly", "is not a mapping", "{ YEAR: volume, ... }");
+    for (const auto& point : yearly) {
+      const int year = reader.year(point.first, field + ".yearly");
+      const auto year_field = fmt::format("{}.yearly.{}", field, year);
+      if (series.yearly.count(year)) reader.fail(point.first, year_field, "is given twice");
+      series.yearly[year] = reader.positive(point.second, year_field);
+    }
+    load_periods(reader, node, field, series);
+    if (series.yearly.empty() && series.periods.empty()) reader.fail(node, field, "has no volumes", "at least one yearly volume or period");
+    series.model = node["model"] ? model_kind(reader, node["model"], field + ".model") : scenario.growth.model;
+    if (node["market_size"]) {
+      series.market_size = reader.positive(node["market_size"], field + ".market_size");
+      double largest = 0;
+      for (const auto& [year, volume] : series.yearly) largest = std::max(largest, volume);
+      if (*series.market_size <= largest) {
+        reader.fail(node["market_size"], field + ".market_size",
+                    fmt::format("{:.0f} is not above the largest yearly volume {:.0f}", *series.market_size, largest),
+                    "a yearly volume the series can grow towards");
+      }
+    }
+    if (const auto fixed = node["fixed"]) {
+      if (!fixed.IsMap()) reader.fail(fixed, field + ".fixed", "is not a mapping", "{ parameter: value, ... } such as { q: 0.38 }");
+      for (const auto& parameter : fixed) {
+        series.fixed[parameter.first.Scalar()] = reader.number(parameter.second, field + ".fixed." + parameter.first.Scalar());
+      }
+    }
+    if (node["launch"]) {
+      series.launch = reader.number(node["launch"], field + ".launch");
+      if (*series.launch >= series.first_year() + 1) {
+        reader.fail(node["launch"], field + ".launch", fmt::format("{} is after the first year of history", *series.launch),
+                    fmt::format("a fractional year before {}", series.first_year() + 1));
+      }
+    }
+    scenario.series.push_back(std::move(series));
+  }
+}
+
+void load_growth(const Reader& reader, const YAML::Node& root, Scenario& scenario) {
+  const auto growth = root["growth"];
+  if (!growth) return;
+  reader.expect_map(growth, "growth", {"model", "project_to", "interval", "bootstrap_samples"});
+  if (growth["model"]) scenario.growth.model = model_kind(reader, growth["model"], "growth.model");
+  if (growth["project_to"]) scenario.growth.project_to_year = reader.year(growth["project_to"], "growth.project_to");
+  if (growth["interval"]) {
+    scenario.growth.interval_level = reader.number(growth["interval"], "growth.interval");
+    if (scenario.growth.interval_level <= 0 || scenario.growth.interval_level >= 1) {
+      reader.fail(growth["interval"], "growth.interval", fmt::format("is {}", scenario.growth.interval_level), "a level between 0 and 1, such as 0.90");
+    }
+  }
+  if (growth["bootstrap_samples"]) {
+    const auto samples = reader.integer(growth["bootstrap_samples"], "growth.bootstrap_samples");
+    if (samples < 50 || samples > 100000) reader.fail(growth["bootstrap_samples"], "growth.bootstrap_samples", fmt::format("is {}", samples), "50 to 100000");
+    scenario.growth.bootstrap_samples = static_cast<int>(samples);
+  }
+}
+
+void load_calendar(const Reader& reader, const YAML::Node& root, Scenario& scenario) {
+  auto& calendar = scenario.calendar;
+  calendar.month_factors.assign(12, 1.0);
+  calendar.weekday_factors.assign(7, 1.0);
+  calendar.hour_profile.assign(24, 1.0);
+  const auto node = root["calendar"];
+  if (!node) return;
+  reader.expect_map(node, "calendar", {"timezone", "month_factors", "weekday_factors", "holidays", "holiday_factor", "hour_profile"});
+  if (node["timezone"]) {
+    const auto offset = parse_utc_offset(reader.text(node["timezone"], "calendar.timezone"));
+    if (!offset) reader.fail(node["timezone"], "calendar.timezone", fmt::format("'{}' is not a UTC offset", node["timezone"].Scalar()), "UTC or a fixed offset such as +09:00");
+    calendar.utc_offset = *offset;
+  }
+  if (node["month_factors"]) calendar.month_factors = reader.factors(node["month_factors"], "calendar.month_factors", {12});
+  if (node["weekday_factors"]) calendar.weekday_factors = reader.factors(node["weekday_factors"], "calendar.weekday_factors", {7});
+  if (node["hour_profile"]) calendar.hour_profile = reader.factors(node["hour_profile"], "calendar.hour_profile", {24, 96});
+  if (node["holiday_factor"]) calendar.holiday_factor = reader.non_negative(node["holiday_factor"], "calendar.holiday_factor");
+  if (const auto holidays = node["holidays"]) {
+    if (!holidays.IsSequence()) reader.fail(holidays, "calendar.holidays", "is not a list", "a list of dates [YYYY-MM-DD, ...]");
+    for (std::size_t i = 0; i < holidays.size(); ++i) calendar.holidays.push_back(reader.date(holidays[i], fmt::format("calendar.holidays[{}]", i)));
+    std::sort(calendar.holidays.begin(), calendar.holidays.end());
+    calendar.holidays.erase(std::unique(calendar.holidays.begin(), calendar.holidays.end()), calendar.holidays.end());
+  }
+}
+
+void load_events(const Reader& reader, const YAML::Node& root, Scenario& scenario) {
+  const auto events = root["events"];
+  if (!events) return;
+  if (!events.IsSequence()) reader.fail(events, "events", "is not a list", "a list of events, each starting with '- name:'");
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const auto node = events[i];
+    const auto field = fmt::format("events[{}]", i);
+    reader.expect_map(node, field, {"name", "start", "ramp_up", "plateau", "decay", "multiplier", "endpoints"});
+    Event event;
+    event.name = reader.nonempty_text(reader.require(node, field, "name"), field + ".name");
+    // Local wall-clock time in the file; the model works in real (UTC) instants.
+    event.start = reader.date_time(reader.require(node, field, "start"), field + ".start") - scenario.calendar.utc_offset;
+    if (node["ramp_up"]) event.ramp_up = reader.duration(node["ramp_up"], field + ".ramp_up");
+    if (node["plateau"]) event.plateau = reader.duration(node["plateau"], field + ".plateau");
+    if (node["decay"]) event.decay = reader.duration(node["decay"], field + ".decay");
+    if ((event.ramp_up + event.plateau + event.decay).count() <= 0) {
+      reader.fail(node, field, "lasts no time", "a ramp_up, plateau or decay longer than 0");
+    }
+    event.multiplier = reader.positive(reader.require(node, field, "multiplier"), field + ".multiplier");
+    if (const auto endpoints = node["endpoints"]) {
+      if (!endpoints.IsSequence()) reader.fail(endpoints, field + ".endpoints", "is not a list", "a list of endpoint names");
+      for (std::size_t k = 0; k < endpoints.size(); ++k) event.endpoints.push_back(reader.nonempty_text(endpoints[k], fmt::format("{}.endpoints[{}]", field, k)));
+    }
+    scenario.events.push_back(std::move(event));
+  }
+}
+
+const Series* find_series(const Scenario& scenario, const std::string& name) {
+  for (const auto& series : scenario.series) {
+    if (series.name == name) return &series;
+  }
+  return nullptr;
+}
+
+std::string driving_series_name(const Reader& reader, const YAML::Node& node, const std::string& field, const Scenario& scenario) {
+  if (!node["series"]) return scenario.series.front().name;
+  const auto name = reader.text(node["series"], field + ".series");
+  if (!find_series(scenario, name)) {
+    std::vector<std::string> names;
+    for (const auto& series : scenario.series) names.push_back(series.name);
+    reader.fail(node["series"], field + ".series", fmt::format("names no series '{}'", name), fmt::format("one of: {}", fmt::join(names, ", ")));
+  }
+  return name;
+}
+
+Journeys load_journeys(const Reader& reader, const YAML::Node& node) {
+  reader.expect_map(node, "journeys", {"series", "start", "think_time", "steps"});
+  Journeys journeys;
+  journeys.start = reader.nonempty_text(reader.require(node, "journeys", "start"), "journeys.start");
+  if (node["think_time"]) journeys.think_time = reader.duration(node["think_time"], "journeys.think_time");
+  const auto steps = reader.require(node, "journeys", "steps");
+  if (!steps.IsMap() || steps.size() == 0) reader.fail(steps, "journeys.steps", "has no steps", "a mapping of step names to { endpoint, next }");
+  std::set<std::string> names;
+  for (const auto& entry : steps) names.insert(entry.first.Scalar());
+  if (names.count("exit")) reader.fail(steps, "journeys.steps.exit", "is reserved", "another name: 'exit' is where every journey ends");
+  for (const auto& entry : steps) {
+    JourneyStep step;
+    step.name = entry.first.Scalar();
+    const auto field = "journeys.steps." + step.name;
+    reader.expect_map(entry.second, field, {"endpoint", "next"});
+    if (entry.second["endpoint"]) step.endpoint = reader.nonempty_text(entry.second["endpoint"], field + ".endpoint");
+    const auto next = reader.require(entry.second, field, "next");
+    if (!next.IsMap() || next.size() == 0) reader.fail(next, field + ".next", "has no successors", "{ step: probability, ... } with 'exit' to end");
+    double total = 0;
+    for (const auto& successor : next) {
+      const auto name = successor.first.Scalar();
+      const auto successor_field = field + ".next." + name;
+      if (name != "exit" && !names.count(name)) {
+        reader.fail(successor.first, successor_field, fmt::format("names no step '{}'", name), "a step of journeys.steps or 'exit'");
+      }
+      const double probability = reader.non_negative(successor.second, successor_field);
+      if (probability > 1) reader.fail(successor.second, successor_field, fmt::format("probability {} is above 1", probability), "a probability in [0, 1]");
+      total += probability;
+      step.next.emplace_back(name, probability);
+    }
+    if (std::abs(total - 1.0) > 1e-6) reader.fail(next, field + ".next", fmt::format("probabilities sum to {:.6g}", total), "probabilities that sum to 1");
+    journeys.steps.push_back(std::move(step));
+  }
+  if (!names.count(journeys.start)) reader.fail(node["start"], "journeys.start", fmt::format("names no step '{}'", journeys.start), "one of the steps under journeys.steps");
+  // A chain from which some step can never reach exit would make journeys endless.
+  if (const auto trapped = step_that_cannot_exit(journeys)) {
+    for (const auto& entry : steps) {
+      if (entry.first.Scalar() == *trapped) {
+        reader.fail(entry.first, "journeys.steps." + *trapped, "can never reach 'exit'", "every step to lead to 'exit' with some probability");
+      }
+    }
+  }
+  return journeys;
+}
+
+void load_mix(const Reader& reader, const YAML::Node& root, Scenario& scenario) {
+  const auto mix = root["mix"];
+  const auto journeys = root["journeys"];
+  if (mix && journeys) reader.fail(journeys, "journeys", "is given together with mix", "either mix (endpoint shares) or journeys, not both");
+  if (!mix && !journeys) reader.fail(root, "mix", "is missing", "mix (endpoint shares) or journeys (a Markov chain of user steps)");
+  if (journeys) {
+    scenario.mix.series = driving_series_name(reader, journeys, "journeys", scenario);
+    scenario.mix.journeys = load_journeys(reader, journeys);
+    return;
+  }
+  reader.expect_map(mix, "mix", {"series", "requests_per_use", "endpoints"});
+  scenario.mix.series = driving_series_name(reader, mix, "mix", scenario);
+  if (mix["requests_per_use"]) scenario.mix.requests_per_use = reader.positive(mix["requests_per_use"], "mix.requests_per_use");
+  const auto endpoints = reader.require(mix, "mix", "endpoints");
+  if (!endpoints.IsMap() || endpoints.size() == 0) reader.fail(endpoints, "mix.endpoints", "has no endpoints", "{ endpoint: share, ... }");
+  double total = 0;
+  for (const auto& entry : endpoints) {
+    const auto field = "mix.endpoints." + entry.first.Scalar();
+    const double share = reader.non_negative(entry.second, field);
+    total += share;
+    scenario.mix.shares.emplace_back(entry.first.Scalar(), share);
+  }
+  if (std::abs(total - 1.0) > 1e-6) reader.fail(endpoints, "mix.endpoints", fmt::format("shares sum to {:.6g}", total), "shares that sum to 1");
+}
+
+// The variables a template may use: the synthetic ones and every capture of any flow.
+std::set<std::string> template_variables(const std::vector<Flow>& flows) {
+  std::set<std::string> names{"citizen_id", "certificate_type", "request_id"};
+  for (const auto& flow : flows) {
+    for (const auto& capture : flow.captures) names.insert(capture.name);
+  }
+  return names;
+}
+
+void check_template(const Reader& reader, const YAML::Node& node, const std::string& field, const std::string& text,
+                    const std::set<std::string>& variables) {
+  std::size_t at = 0;
+  while ((at = text.find("{{", at)) != std::string::npos) {
+    const auto close = text.find("}}", at);
+    if (close == std::string::npos) reader.fail(node, field, "has '{{' without a closing '}}'", "{{variable}}");
+    const auto name = text.substr(at + 2, close - at - 2);
+    if (!variables.count(name)) {
+      reader.fail(node, field, fmt::format("uses an unknown variable '{{{{{}}}}}'", name),
+                  fmt::format("one of: {}", fmt::join(variables, ", ")));
+    }
+    at = close + 2;
+  }
+}
+
+void load_flows(const Reader& reader, const YAML::Node& root, Scenario& scenario) {
+  const auto flows = root["flows"];
+  if (!flows) return;
+  if (!flows.IsMap()) reader.fail(flows, "flows", "is not a mapping", "endpoint names, each with method, path, headers, body, capture");
+  const auto endpoints = scenario.endpoint_names();
+  std::vector<std::pair<YAML::Node, std::string>> template_fields;
+  for (const auto& entry : flows) {
+    Flow flow;
+    flow.endpoint = entry.first.Scalar();
+    const auto field = "flows." + flow.endpoint;
+    if (std::find(endpoints.begin(), endpoints.end(), flow.endpoint) == endpoints.end()) {
+      reader.fail(entry.first, field, "is not an endpoint of the mix or journeys", fmt::format("one of: {}", fmt::join(endpoints, ", ")));
+    }
+    const auto& node = entry.second;
+    reader.expect_map(node, field, {"method", "path", "headers", "body", "capture"});
+    flow.method = reader.nonempty_text(reader.require(node, field, "method"), field + ".method");
+    static const std::set<std::string> methods{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"};
+    if (!methods.count(flow.method)) reader.fail(node["method"], field + ".method", fmt::format("'{}' is not an HTTP method", flow.method), "GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS");
+    flow.path = reader.nonempty_text(reader.require(node, field, "path"), field + ".path");
+    if (flow.path.front() != '/') reader.fail(node["path"], field + ".path", fmt::format("'{}' does not start with '/'", flow.path), "a path such as /v1/verify");
+    template_fields.emplace_back(node["path"], field + ".path");
+    if (const auto headers = node["headers"]) {
+      if (!headers.IsMap()) reader.fail(headers, field + ".headers", "is not a mapping", "{ Header-Name: value, ... }");
+      for (const auto& header : headers) {
+        flow.headers.emplace_back(header.first.Scalar(), reader.text(header.second, field + ".headers." + header.first.Scalar()));
+        template_fields.emplace_back(header.second, field + ".headers." + header.first.Scalar());
+      }
+    }
+    if (node["body"]) {
+      flow.body = reader.text(node["body"], field + ".body");
+      template_fields.emplace_back(node["body"], field + ".body");
+    }
+    if (const auto captures = node["capture"]) {
+      if (!captures.IsMap()) reader.fail(captures, field + ".capture", "is not a mapping", "{ variable: /json/pointer, ... }");
+      for (const auto& capture : captures) {
+        const auto pointer = reader.text(capture.second, field + ".capture." + capture.first.Scalar());
+        if (!pointer.empty() && pointer.front() != '/') {
+          reader.fail(capture.second, field + ".capture." + capture.first.Scalar(), fmt::format("'{}' is not a JSON pointer", pointer), "a pointer such as /credential or /data/0/id");
+        }
+        flow.captures.push_back({capture.first.Scalar(), pointer});
+      }
+    }
+    scenario.flows.push_back(std::move(flow));
+  }
+  const auto variables = template_variables(scenario.flows);
+  for (const auto& [node, field] : template_fields) check_template(reader, node, field, node.Scalar(), variables);
+}
+
+void load_synthetic(const Reader& reader, const YAML::Node& root, Scenario& scenario) {
+  scenario.synthetic.certificate_types = {"resident-registration"};
+  const auto node = root["synthetic"];
+  if (!node) return;
+  reader.expect_map(node, "synthetic", {"citizens", "certificate_types"});
+  if (node["citizens"]) {
+    scenario.synthetic.citizens = reader.integer(node["citizens"], "synthetic.citizens");
+    if (scenario.synthetic.citizens < 1) reader.fail(node["citizens"], "synthetic.citizens", "is below 1", "a positive count");
+  }
+  if (const auto types = node["certificate_types"]) {
+    if (!types.IsSequence() || types.size() == 0) reader.fail(types, "synthetic.certificate_types", "is not a non-empty list", "[resident-registration, vaccination, ...]");
+    scenario.synthetic.certificate_types.clear();
+    for (std::size_t i = 0; i < types.size(); ++i) scenario.synthetic.certificate_types.push_back(reader.nonempty_text(types[i], fmt::format("synthetic.certificate_types[{}]", i)));
+  }
+}
+
+void load_replay(const Reader& reader, const YAML::Node& root, Scenario& scenario) {
+  auto& replay = scenario.replay;
+  replay.year = scenario.growth.project_to_year;
+  const auto node = root["replay"];
+  if (!node) return;
+  reader.expect_map(node, "replay", {"window", "year", "day", "from", "to", "duration", "scale"});
+  const auto window = node["window"] ? reader.text(node["window"], "replay.window") : std::string("peak_hour");
+  const auto offset = scenario.calendar.utc_offset;
+  if (window == "peak_hour") {
+    replay.window = ReplayWindowKind::peak_hour;
+    if (node["year"]) replay.year = reader.year(node["year"], "replay.year");
+  } else if (window == "day") {
+    replay.window = ReplayWindowKind::day;
+    const auto day = reader.date(reader.require(node, "replay", "day"), "replay.day");
+    replay.from = sys_seconds{day} - offset;
+    replay.to = replay.from + days{1};
+  } else if (window == "interval") {
+    replay.window = ReplayWindowKind::interval;
+    replay.from = reader.date_time(reader.require(node, "replay", "from"), "replay.from") - offset;
+    replay.to = reader.date_time(reader.require(node, "replay", "to"), "replay.to") - offset;
+    if (replay.to <= replay.from) reader.fail(node["to"], "replay.to", "is not after replay.from", "an end later than the start");
+  } else {
+    reader.fail(node["window"], "replay.window", fmt::format("'{}' is not a window", window), "peak_hour, day or interval");
+  }
+  if (node["duration"]) {
+    replay.duration = reader.duration(node["duration"], "replay.duration");
+    if (replay.duration->count() < 1) reader.fail(node["duration"], "replay.duration", "is shorter than 1s", "a replay of at least 1s");
+  }
+  if (node["scale"]) replay.scale = reader.positive(node["scale"], "replay.scale");
+}
+
+void load_slo(const Reader& reader, const YAML::Node& root, Scenario& scenario) {
+  const auto slo = root["slo"];
+  if (!slo) return;
+  if (!slo.IsSequence()) reader.fail(slo, "slo", "is not a list", "a list of thresholds such as [p99<300ms, error_rate<0.1%]");
+  const auto endpoints = scenario.endpoint_names();
+  for (std::size_t i = 0; i < slo.size(); ++i) {
+    const auto field = fmt::format("slo[{}]", i);
+    const auto text = reader.text(slo[i], field);
+    std::string problem;
+    const auto threshold = parse_threshold(text, problem);
+    if (!threshold) reader.fail(slo[i], field, problem);
+    if (!threshold->endpoint.empty() && std::find(endpoints.begin(), endpoints.end(), threshold->endpoint) == endpoints.end()) {
+      reader.fail(slo[i], field, fmt::format("'{}' names no endpoint '{}'", text, threshold->endpoint), fmt::format("one of: {}", fmt::join(endpoints, ", ")));
+    }
+    scenario.slo.push_back(text);
+  }
+}
+
+}  // namespace
+
+Scenario parse_scenario(const std::string& text, const std::string& file_name) {
+  const Reader reader(file_name);
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& error) {
+    throw InputError({file_name, error.mark.line + 1, error.mark.column + 1}, "", "is not valid YAML: " + error.msg,
+                     "a YAML document (see scenarios/README.md)");
+  }
+  if (!root.IsMap()) throw InputError({file_name, 1, 1}, "", "does not hold a mapping at the top", "a scenario with name, history, mix, ...");
+  reader.expect_map(root, "", {"name", "description", "seed", "history", "growth", "calendar", "events", "mix", "journeys",
+                               "flows", "synthetic", "replay", "slo"});
+  Scenario scenario;
+  scenario.file = file_name;
+  scenario.name = reader.nonempty_text(reader.require(root, "", "name"), "name");
+  if (root["description"]) scenario.description = reader.text(root["description"], "description");
+  if (root["seed"]) {
+    const auto seed = reader.integer(root["seed"], "seed");
+    if (seed < 0) reader.fail(root["seed"], "seed", "is negative", "a whole number of 0 or more");
+    scenario.seed = static_cast<std::uint64_t>(seed);
+  }
+  load_growth(reader, root, scenario);
+  load_history(reader, root, scenario);
+  int last_history_year = 0;
+  for (const auto& series : scenario.series) last_history_year = std::max(last_history_year, series.last_year());
+  if (scenario.growth.project_to_year == 0) scenario.growth.project_to_year = last_history_year + 5;
+  if (scenario.growth.project_to_year < last_history_year) {
+    reader.fail(root["growth"]["project_to"], "growth.project_to", fmt::format("{} is before the last year of history {}", scenario.growth.project_to_year, last_history_year),
+                fmt::format("{} or later", last_history_year));
+  }
+  load_calendar(reader, root, scenario);
+  load_events(reader, root, scenario);
+  load_mix(reader, root, scenario);
+  const auto endpoints = scenario.endpoint_names();
+  for (const auto& event : scenario.events) {
+    for (const auto& endpoint : event.endpoints) {
+      if (std::find(endpoints.begin(), endpoints.end(), endpoint) == endpoints.end()) {
+        throw InputError(reader.at(root["events"]), "events." + event.name + ".endpoints", fmt::format("names no endpoint '{}'", endpoint),
+                         fmt::format("one of: {}", fmt::join(endpoints, ", ")));
+      }
+    }
+  }
+  load_flows(reader, root, scenario);
+  load_synthetic(reader, root, scenario);
+  load_replay(reader, root, scenario);
+  load_slo(reader, root, scenario);
+  const auto& replay = scenario.replay;
+  const int first_year = scenario.driving_series().first_year();
+  if (replay.window == ReplayWindowKind::peak_hour && (replay.year < first_year || replay.year > scenario.growth.project_to_year)) {
+    const auto replay_node = root["replay"];
+    reader.fail(replay_node && replay_node["year"] ? replay_node["year"] : root, "replay.year", fmt::format("{} is outside the history and projection", replay.year),
+                fmt::format("a year from {} to {}", first_year, scenario.growth.project_to_year));
+  }
+  return scenario;
+}
+
+Scenario load_scenario(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) throw InputError({path, 0, 0}, "", "cannot be read (missing, or no permission)", "a readable scenario file");
+  std::stringstream text;
+  text << file.rdbuf();
+  return parse_scenario(text.str(), path);
+}
+
+std::string scenario_template(const std::string& name) {
+  std::string text = kScenarioTemplate;
+  const auto at = text.find("name: NAME");
+  if (at != std::string::npos) text.replace(at, 10, "name: " + name);
+  return text;
+}
+
+}  // namespace uptake::sim

@@ -1,0 +1,122 @@
+// The uptake command as users meet it: help, exit codes, messages, files written or not.
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Outcome {
+  int exit_code = -1;
+  std::string output;  // standard output and standard error together
+};
+
+Outcome uptake(const std::string& arguments) {
+  const std::string command = std::string(UPTAKE_BINARY_DIR) + "/cli/uptake " + arguments + " 2>&1";
+  Outcome outcome;
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::array<char, 4096> buffer{};
+  while (const auto read = std::fread(buffer.data(), 1, buffer.size(), pipe)) outcome.output.append(buffer.data(), read);
+  const int status = pclose(pipe);
+  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return outcome;
+}
+
+fs::path scratch_folder() {
+  const auto folder = fs::path(UPTAKE_BINARY_DIR) / "tests" / "cli-scratch";
+  fs::remove_all(folder);
+  fs::create_directories(folder);
+  return folder;
+}
+
+std::string read(const fs::path& file) {
+  std::ifstream in(file);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+TEST_CASE("help lists the commands and every command has examples") {
+  const auto overview = uptake("--help");
+  CHECK(overview.exit_code == 0);
+  for (const char* name : {"new", "check", "forecast", "schedule"}) {
+    CHECK_THAT(overview.output, Catch::Contains(name));
+    const auto help = uptake(std::string(name) + " --help");
+    INFO(name);
+    CHECK(help.exit_code == 0);
+    CHECK_THAT(help.output, Catch::Contains("Usage: uptake"));
+    CHECK_THAT(help.output, Catch::Contains("Examples:"));
+  }
+  CHECK(uptake("").exit_code == 2);
+  const auto unknown = uptake("frobnicate");
+  CHECK(unknown.exit_code == 2);
+  CHECK_THAT(unknown.output, Catch::Contains("unknown command 'frobnicate'"));
+}
+
+TEST_CASE("check names file, line, column and field, and exits 2") {
+  const auto outcome = uptake("check tests/sim/fixtures/invalid/shares-sum.yaml");
+  CHECK(outcome.exit_code == 2);
+  CHECK_THAT(outcome.output, Catch::Contains("shares-sum.yaml:8:14: field 'mix.endpoints': shares sum to 0.9"));
+  const auto good = uptake("check scenarios/smoke.yaml scenarios/ecert-korea.yaml");
+  CHECK(good.exit_code == 0);
+  CHECK_THAT(good.output, Catch::Contains("ok: scenarios/smoke.yaml"));
+  CHECK(uptake("check --no-such-option scenarios/smoke.yaml").exit_code == 2);
+}
+
+TEST_CASE("forecast writes JSON only when everything is valid") {
+  const auto folder = scratch_folder();
+  const auto out = folder / "forecast.json";
+  const auto bad = uptake("forecast scenarios/smoke.yaml --format xml --out " + out.string());
+  CHECK(bad.exit_code == 2);
+  CHECK_THAT(bad.output, Catch::Contains("'xml' is not a format"));
+  CHECK_FALSE(fs::exists(out));
+  const auto bad_years = uptake("forecast scenarios/smoke.yaml --years 2030..2020");
+  CHECK(bad_years.exit_code == 2);
+  CHECK_THAT(bad_years.output, Catch::Contains("ends before it starts"));
+
+  const auto good = uptake("forecast scenarios/smoke.yaml --format json --out " + out.string());
+  CHECK(good.exit_code == 0);
+  REQUIRE(fs::exists(out));
+  CHECK_THAT(read(out), Catch::Contains("\"schema\": \"uptake.forecast/v1\""));
+  CHECK_FALSE(fs::exists(out.string() + ".partial"));
+
+  const auto table = uptake("forecast scenarios/ecert-korea.yaml");
+  CHECK(table.exit_code == 0);
+  CHECK_THAT(table.output, Catch::Contains("Design peaks"));
+}
+
+TEST_CASE("new writes a scenario that checks, and does not overwrite") {
+  const auto folder = scratch_folder();
+  const auto file = folder / "demo.yaml";
+  CHECK(uptake("new demo --out " + file.string()).exit_code == 0);
+  CHECK_THAT(read(file), Catch::Contains("name: demo"));
+  CHECK(uptake("check " + file.string()).exit_code == 0);
+  const auto again = uptake("new demo --out " + file.string());
+  CHECK(again.exit_code == 2);
+  CHECK_THAT(again.output, Catch::Contains("already exists"));
+  CHECK(uptake("new demo --force --out " + file.string()).exit_code == 0);
+  CHECK(uptake("new 'bad name'").exit_code == 2);
+}
+
+TEST_CASE("schedule counts and shards") {
+  const auto summary = uptake("schedule scenarios/smoke.yaml");
+  CHECK(summary.exit_code == 0);
+  CHECK_THAT(summary.output, Catch::Contains("total"));
+  const auto csv = uptake("schedule scenarios/smoke.yaml --shard 1/4 --format csv --limit 5");
+  CHECK(csv.exit_code == 0);
+  CHECK_THAT(csv.output, Catch::StartsWith("intended_offset_ns,endpoint,sequence\n"));
+  CHECK(std::count(csv.output.begin(), csv.output.end(), '\n') == 6);
+  const auto bad = uptake("schedule scenarios/smoke.yaml --shard 4/4");
+  CHECK(bad.exit_code == 2);
+  CHECK_THAT(bad.output, Catch::Contains("K/N with 0 <= K < N"));
+}

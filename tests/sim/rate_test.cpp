@@ -1,0 +1,114 @@
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "scenario_builder.hpp"
+#include "uptake/sim/rate.hpp"
+
+using namespace uptake;
+using namespace uptake::sim;
+using namespace std::chrono;
+
+namespace {
+constexpr double kSecondsIn2023 = 365.0 * 86400.0;
+Instant instant(const char* utc) { return static_cast<double>(parse_date_time(utc)->time_since_epoch().count()); }
+}  // namespace
+
+TEST_CASE("a flat calendar spreads a year's volume evenly") {
+  const auto scenario = test::scenario_from_yaml(test::flat_scenario(kSecondsIn2023));
+  const RateModel model(scenario, {{2023, kSecondsIn2023}});
+  CHECK(model.total_rate(instant("2023-03-01T12:34")) == Approx(1.0));
+  CHECK(model.total_rate(instant("2024-01-01T00:00")) == 0.0);  // no volume known for 2024
+  const auto peak = model.design_peak(2023);
+  CHECK(peak.total_peak_hour_rate == Approx(1.0));
+  CHECK(peak.peak_second_rate[0] == 5.0);  // Poisson(1): P(X > 5) = 0.00059 <= 0.1% < P(X > 4)
+}
+
+TEST_CASE("the calendar's shares of a year add up to the year's volume") {
+  const std::string calendar = R"(
+calendar:
+  timezone: "+09:00"
+  month_factors: [1.05, 0.95, 1.20, 1.00, 0.95, 0.90, 0.90, 0.85, 0.95, 1.00, 1.00, 1.05]
+  weekday_factors: [1.20, 1.10, 1.05, 1.05, 1.10, 0.30, 0.20]
+  holidays: [2023-01-01, 2023-03-01, 2023-05-05]
+  holiday_factor: 0.25
+  hour_profile: [0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.5, 1.0, 2.0, 3.0, 3.2, 3.0, 3.5, 3.0, 2.8, 2.6, 2.4, 2.2, 1.6, 1.2, 1.0, 0.8, 0.6, 0.3]
+)";
+  const auto scenario = test::scenario_from_yaml(test::flat_scenario(8'099'791, calendar));
+  const RateModel model(scenario, {{2023, 8'099'791}});
+  double shares = 0;
+  for (sys_days day = sys_days{2023y / January / 1}; day <= sys_days{2023y / December / 31}; day += days{1}) {
+    shares += model.calendar().day_share(day);
+  }
+  CHECK(shares == Approx(1.0).epsilon(1e-12));
+  const Instant year_start = model.calendar().day_start(sys_days{2023y / January / 1});
+  const Instant year_end = model.calendar().day_start(sys_days{2024y / January / 1});
+  CHECK(model.expected_requests(0, year_start, year_end) == Approx(8'099'791).epsilon(1e-9));
+
+  // Monday 2023-01-09 against Tuesday 2023-01-10, same local hour: the weekday factors' ratio.
+  CHECK(model.total_rate(instant("2023-01-09T03:30")) / model.total_rate(instant("2023-01-10T03:30")) == Approx(1.20 / 1.10));
+  // A holiday (Wednesday 2023-03-01) against the Wednesday after: holiday factor over weekday factor.
+  CHECK(model.total_rate(instant("2023-03-01T03:30")) / model.total_rate(instant("2023-03-08T03:30")) == Approx(0.25 / 1.05));
+  // 12:00-13:00 local is 03:00-04:00 UTC: the busiest bin; 03:00 local (18:00 UTC the day before) a quiet one.
+  CHECK(model.total_rate(instant("2023-01-10T03:30")) / model.total_rate(instant("2023-01-09T18:30")) == Approx(3.5 / 0.1));
+  const auto peak = model.design_peak(2023);
+  // The busiest hour is a Monday in March at 12:00 local (March has the largest month factor).
+  const auto local_start = sys_seconds{seconds{static_cast<long long>(peak.peak_hour_start)} + hours{9}};
+  CHECK(format_date_time(local_start).substr(11) == "12:00:00");
+  CHECK(weekday{floor<days>(local_start)} == Monday);
+  CHECK(static_cast<unsigned>(year_month_day{floor<days>(local_start)}.month()) == 3);
+}
+
+TEST_CASE("an event multiplies the rate by its ramp, plateau and decay") {
+  const std::string events = R"(
+events:
+  - name: deadline
+    start: 2023-06-01T10:00
+    ramp_up: 1h
+    plateau: 2h
+    decay: 1h
+    multiplier: 3
+)";
+  const auto scenario = test::scenario_from_yaml(test::flat_scenario(kSecondsIn2023, events));
+  const RateModel model(scenario, {{2023, kSecondsIn2023}});
+  CHECK(model.total_rate(instant("2023-06-01T09:59")) == Approx(1.0));
+  CHECK(model.total_rate(instant("2023-06-01T10:30")) == Approx(2.0));
+  CHECK(model.total_rate(instant("2023-06-01T12:00")) == Approx(3.0));
+  CHECK(model.total_rate(instant("2023-06-01T13:30")) == Approx(2.0));
+  CHECK(model.total_rate(instant("2023-06-01T14:00")) == Approx(1.0));
+  // By hand: 4 h at 1 rps, plus 1 h x 1 (ramp, mean factor 2) + 2 h x 2 + 1 h x 1 (decay) extra.
+  CHECK(model.expected_requests(0, instant("2023-06-01T10:00"), instant("2023-06-01T14:00")) == Approx(10 * 3600.0));
+  const auto peak = model.design_peak(2023);
+  CHECK(peak.total_peak_hour_rate == Approx(3.0));
+  CHECK(peak.peak_hour_start >= instant("2023-06-01T11:00"));
+  CHECK(peak.peak_hour_start <= instant("2023-06-01T12:00"));
+}
+
+TEST_CASE("journeys turn each use into the chain's expected requests") {
+  const std::string journeys = R"(
+journeys:
+  start: login
+  steps:
+    login: { endpoint: login, next: { login: 0.2, issue: 0.8 } }
+    issue: { endpoint: issue, next: { exit: 1 } }
+)";
+  std::string text = test::flat_scenario(kSecondsIn2023);
+  text = text.substr(0, text.find("mix:")) + journeys;
+  const auto scenario = test::scenario_from_yaml(text);
+  const RateModel model(scenario, {{2023, kSecondsIn2023}});
+  REQUIRE(model.endpoints().size() == 2);
+  CHECK(model.rate(0, instant("2023-05-05T05:00")) == Approx(1.25));
+  CHECK(model.rate(1, instant("2023-05-05T05:00")) == Approx(1.0));
+}
+
+TEST_CASE("Poisson upper quantiles match exact summation") {
+  // Smallest k with P(X > k) <= 0.001, from the exact cumulative sum of the Poisson pmf.
+  CHECK(poisson_upper_quantile(0.05, 0.001) == 2);
+  CHECK(poisson_upper_quantile(1, 0.001) == 5);
+  CHECK(poisson_upper_quantile(10, 0.001) == 21);
+  CHECK(poisson_upper_quantile(12.13, 0.001) == 24);
+  CHECK(poisson_upper_quantile(100, 0.001) == 132);
+  // Large means: the normal approximation with skew correction, mean + 3.09 sd + (z^2 - 1) / 6.
+  CHECK(std::abs(poisson_upper_quantile(1e6, 0.001) - (1e6 + 3.0902 * 1000 + 1.43)) <= 2.0);
+  CHECK(poisson_upper_quantile(0, 0.001) == 0);
+}

@@ -1,0 +1,89 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "scenario_builder.hpp"
+#include "uptake/sim/forecast.hpp"
+#include "uptake/sim/scenario_loader.hpp"
+
+using namespace uptake;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<fs::path> files_in(const fs::path& folder) {
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(folder)) {
+    if (entry.path().extension() == ".yaml") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// The first line of an invalid fixture: "# expect: <text the error message must contain>".
+std::string expected_error(const fs::path& file) {
+  std::ifstream in(file);
+  std::string line;
+  std::getline(in, line);
+  const std::string marker = "# expect: ";
+  REQUIRE(line.rfind(marker, 0) == 0);
+  return line.substr(marker.size());
+}
+
+}  // namespace
+
+TEST_CASE("every shipped scenario loads, validates and forecasts") {
+  const auto files = files_in(fs::path(UPTAKE_SOURCE_DIR) / "scenarios");
+  REQUIRE(files.size() >= 7);  // the template and the six shipped scenarios
+  for (const auto& file : files) {
+    INFO(file.string());
+    const auto scenario = sim::load_scenario(file.string());
+    CHECK_FALSE(scenario.name.empty());
+    const auto forecast = sim::make_forecast(scenario);
+    CHECK(forecast.design_peaks.size() == static_cast<std::size_t>(forecast.to_year - forecast.from_year + 1));
+    for (const auto& peak : forecast.design_peaks) CHECK(peak.total_peak_hour_rate > 0);
+    // Every endpoint the traffic reaches has a request to send.
+    for (const auto& endpoint : scenario.endpoint_names()) {
+      const bool has_flow = std::any_of(scenario.flows.begin(), scenario.flows.end(), [&](const auto& flow) { return flow.endpoint == endpoint; });
+      CHECK(has_flow);
+    }
+  }
+}
+
+TEST_CASE("every invalid fixture fails with its documented message") {
+  const auto files = files_in(fs::path("tests/sim/fixtures/invalid"));
+  REQUIRE(files.size() >= 12);
+  for (const auto& file : files) {
+    const auto expected = expected_error(file);
+    INFO(file.string() << " should fail with: " << expected);
+    try {
+      const auto scenario = sim::load_scenario(file.string());
+      sim::make_forecast(scenario);
+      FAIL("loaded without error");
+    } catch (const InputError& error) {
+      CHECK_THAT(error.what(), Catch::Contains(expected));
+    }
+  }
+}
+
+TEST_CASE("a missing file is named") {
+  CHECK_THROWS_WITH(sim::load_scenario("no/such/scenario.yaml"), Catch::Contains("no/such/scenario.yaml: cannot be read"));
+}
+
+TEST_CASE("the template loads after its name is set") {
+  const auto scenario = sim::parse_scenario(sim::scenario_template("wallet-2027"), "wallet-2027.yaml");
+  CHECK(scenario.name == "wallet-2027");
+  CHECK(scenario.flows.size() == 2);
+  CHECK(scenario.slo.size() == 3);
+}
+
+TEST_CASE("local times in the file become real instants through the time zone") {
+  const auto scenario = test::scenario_from_yaml(test::flat_scenario(1000, R"(
+calendar: { timezone: "+09:00" }
+events: [{ name: launch, start: 2023-07-01T10:00, plateau: 1h, multiplier: 2 }]
+)"));
+  // 10:00 in Seoul is 01:00 UTC.
+  CHECK(format_date_time(scenario.events.front().start) == "2023-07-01 01:00:00");
+}
