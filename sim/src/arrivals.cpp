@@ -41,8 +41,9 @@ ArrivalSchedule::ArrivalSchedule(const RateModel& model, const ReplayWindow& win
     : ArrivalSchedule(seed, shard, model.endpoints().size()) {
   model_ = &model;
   window_ = window;
+  compression_ = window.compression();
   duration_ = window.duration.count();
-  const double c = window.compression();
+  const double c = compression_;
   for (const auto& piece : model.pieces(window.from, window.to)) {
     Segment segment;
     segment.start = (piece.start - window.from) / c;
@@ -95,7 +96,7 @@ bool ArrivalSchedule::next(Arrival& arrival) {
     const double* rates = &rates_[segment.first];
     std::uint32_t endpoint = 0;
     if (segment.eventful) {
-      const Instant scenario_time = window_.from + now_ * window_.compression();
+      const Instant scenario_time = window_.from + now_ * compression_;
       double total = 0;
       for (std::size_t e = 0; e < endpoints_; ++e) {
         scratch_[e] = rates[e] * model_->event_multiplier(e, scenario_time);

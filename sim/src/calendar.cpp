@@ -56,42 +56,22 @@ Instant CalendarShape::day_start(sys_days day) const {
   return static_cast<double>(sys_seconds{day}.time_since_epoch().count() - calendar_.utc_offset.count());
 }
 
-namespace {
+EventShape::EventShape(const Event& event)
+    : start_(static_cast<double>(event.start.time_since_epoch().count())),
+      peak_from_(start_ + event.ramp_up.count()),
+      peak_to_(peak_from_ + event.plateau.count()),
+      end_(peak_to_ + event.decay.count()),
+      multiplier_(event.multiplier),
+      ramp_slope_(event.ramp_up.count() > 0 ? (event.multiplier - 1.0) / event.ramp_up.count() : 0.0),
+      decay_slope_(event.decay.count() > 0 ? (event.multiplier - 1.0) / event.decay.count() : 0.0) {}
 
-struct EventTimes {
-  double start, peak_from, peak_to, end;
-};
-
-EventTimes times_of(const Event& event) {
-  const double start = static_cast<double>(event.start.time_since_epoch().count());
-  const double peak_from = start + event.ramp_up.count();
-  const double peak_to = peak_from + event.plateau.count();
-  return {start, peak_from, peak_to, peak_to + event.decay.count()};
-}
-
-}  // namespace
-
-double event_factor(const Event& event, Instant t) {
-  const auto times = times_of(event);
-  if (t < times.start || t >= times.end) return 1.0;
-  const double excess = event.multiplier - 1.0;
-  if (t < times.peak_from) return 1.0 + excess * (t - times.start) / (times.peak_from - times.start);
-  if (t < times.peak_to) return event.multiplier;
-  return 1.0 + excess * (times.end - t) / (times.end - times.peak_to);
-}
-
-double event_factor_bound(const Event& event, Instant from, Instant to) {
+double EventShape::bound(Instant from, Instant to) const {
   // Piecewise linear: the maximum lies at an end of the interval or at a knot inside it.
-  double bound = std::max(event_factor(event, from), event_factor(event, to));
-  for (double knot : event_knots(event)) {
-    if (knot > from && knot < to) bound = std::max(bound, event_factor(event, knot));
+  double largest = std::max(factor(from), factor(to));
+  for (Instant knot : knots()) {
+    if (knot > from && knot < to) largest = std::max(largest, factor(knot));
   }
-  return bound;
-}
-
-std::vector<Instant> event_knots(const Event& event) {
-  const auto times = times_of(event);
-  return {times.start, times.peak_from, times.peak_to, times.end};
+  return largest;
 }
 
 }  // namespace uptake::sim

@@ -11,7 +11,7 @@ using namespace std::chrono;
 
 RateModel::RateModel(const Scenario& scenario, std::map<int, double> yearly_volume)
     : endpoints_(scenario.endpoint_names()),
-      events_(scenario.events),
+      events_(scenario.events.begin(), scenario.events.end()),
       yearly_volume_(std::move(yearly_volume)),
       calendar_(scenario.calendar) {
   requests_per_use_.assign(endpoints_.size(), 0.0);
@@ -26,11 +26,10 @@ RateModel::RateModel(const Scenario& scenario, std::map<int, double> yearly_volu
     for (const auto& [endpoint, share] : scenario.mix.shares) requests_per_use_[index_of(endpoint)] = share * scenario.mix.requests_per_use;
   }
   events_of_endpoint_.resize(endpoints_.size());
-  for (const auto& event : events_) {
+  for (std::size_t i = 0; i < scenario.events.size(); ++i) {
+    const auto& only = scenario.events[i].endpoints;
     for (std::size_t e = 0; e < endpoints_.size(); ++e) {
-      const bool applies = event.endpoints.empty() ||
-                           std::find(event.endpoints.begin(), event.endpoints.end(), endpoints_[e]) != event.endpoints.end();
-      if (applies) events_of_endpoint_[e].push_back(&event);
+      if (only.empty() || std::find(only.begin(), only.end(), endpoints_[e]) != only.end()) events_of_endpoint_[e].push_back(i);
     }
   }
 }
@@ -45,22 +44,18 @@ double RateModel::calendar_rate(std::size_t endpoint, Instant t) const {
 
 double RateModel::event_multiplier(std::size_t endpoint, Instant t) const {
   double factor = 1.0;
-  for (const auto* event : events_of_endpoint_[endpoint]) factor *= event_factor(*event, t);
+  for (const auto index : events_of_endpoint_[endpoint]) factor *= events_[index].factor(t);
   return factor;
 }
 
 double RateModel::event_multiplier_bound(std::size_t endpoint, Instant from, Instant to) const {
   double factor = 1.0;
-  for (const auto* event : events_of_endpoint_[endpoint]) factor *= event_factor_bound(*event, from, to);
+  for (const auto index : events_of_endpoint_[endpoint]) factor *= events_[index].bound(from, to);
   return factor;
 }
 
 bool RateModel::has_events_in(Instant from, Instant to) const {
-  for (const auto& event : events_) {
-    const auto knots = event_knots(event);
-    if (knots.front() < to && knots.back() > from) return true;
-  }
-  return false;
+  return std::any_of(events_.begin(), events_.end(), [&](const EventShape& event) { return event.overlaps(from, to); });
 }
 
 double RateModel::rate(std::size_t endpoint, Instant t) const { return calendar_rate(endpoint, t) * event_multiplier(endpoint, t); }
@@ -74,7 +69,7 @@ double RateModel::total_rate(Instant t) const {
 std::vector<RatePiece> RateModel::pieces(Instant from, Instant to) const {
   std::vector<Instant> cuts;
   for (const auto& event : events_) {
-    for (Instant knot : event_knots(event)) {
+    for (Instant knot : event.knots()) {
       if (knot > from && knot < to) cuts.push_back(knot);
     }
   }

@@ -77,6 +77,7 @@ class ArrivalSchedule {
 
   const RateModel* model_ = nullptr;   // null for constant schedules (which have no events)
   ReplayWindow window_;
+  double compression_ = 1.0;           // window_.compression(), kept: it is used per candidate
   std::vector<Segment> segments_;
   std::vector<double> rates_;          // per segment, per endpoint: rate before events
   std::vector<double> scratch_;        // per-endpoint rates at a candidate (eventful segments)

@@ -1,6 +1,7 @@
 #pragma once
 // How a year's volume spreads over days and hours, and how events bend it.
 #include <chrono>
+#include <array>
 #include <map>
 
 #include "uptake/sim/scenario.hpp"
@@ -43,11 +44,30 @@ class CalendarShape {
   mutable std::map<int, double> year_weights_;  // memo: sum of day weights per local year
 };
 
-// The factor by which `event` multiplies the rate at instant t (1 outside the event).
-double event_factor(const Event& event, Instant t);
-// The largest factor of `event` anywhere in [from, to].
-double event_factor_bound(const Event& event, Instant from, Instant to);
-// Instants where the event's factor changes slope: start, end of ramp, end of plateau, end.
-std::vector<Instant> event_knots(const Event& event);
+// An event's multiplier as a function of time, with its instants and slopes worked out once:
+// it is evaluated for every candidate arrival inside an event, so it must be a few flops.
+class EventShape {
+ public:
+  explicit EventShape(const Event& event);
+
+  // The factor at instant t: 1 outside the event, linear on the ramps, `multiplier` on the plateau.
+  double factor(Instant t) const {
+    if (t < start_ || t >= end_) return 1.0;
+    if (t < peak_from_) return 1.0 + ramp_slope_ * (t - start_);
+    if (t < peak_to_) return multiplier_;
+    return 1.0 + decay_slope_ * (end_ - t);
+  }
+  // The largest factor anywhere in [from, to].
+  double bound(Instant from, Instant to) const;
+  // Where the factor changes slope: start, end of ramp, end of plateau, end.
+  std::array<Instant, 4> knots() const { return {start_, peak_from_, peak_to_, end_}; }
+  bool overlaps(Instant from, Instant to) const { return start_ < to && end_ > from; }
+
+ private:
+  Instant start_, peak_from_, peak_to_, end_;
+  double multiplier_;
+  double ramp_slope_;   // factor gained per second of ramp-up
+  double decay_slope_;  // factor lost per second of decay
+};
 
 }  // namespace uptake::sim

@@ -63,8 +63,8 @@ class RateModel {
 
   std::vector<std::string> endpoints_;
   std::vector<double> requests_per_use_;
-  std::vector<std::vector<const Event*>> events_of_endpoint_;
-  std::vector<Event> events_;
+  std::vector<EventShape> events_;
+  std::vector<std::vector<std::size_t>> events_of_endpoint_;  // indices into events_
   std::map<int, double> yearly_volume_;
   CalendarShape calendar_;
 };
