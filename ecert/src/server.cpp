@@ -1,0 +1,199 @@
+#include "uptake/ecert/server.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <fmt/format.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "uptake/base/input_error.hpp"
+
+namespace uptake::ecert {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+namespace {
+
+// One connection: read a request, hand it to the service, write its answer, repeat while the
+// client keeps the connection alive. Every step is one handler; errors end the connection.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, Service& service, const ServerOptions& options)
+      : stream_(std::move(socket)), service_(service), options_(options) {}
+
+  void start() { read_request(options_.idle_timeout); }
+
+ private:
+  void read_request(std::chrono::seconds timeout) {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(options_.header_limit));
+    parser_->body_limit(options_.body_limit);
+    stream_.expires_after(timeout);
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::connection_reset ||
+        ec == net::error::operation_aborted || ec == net::error::eof) {
+      return close();
+    }
+    if (ec) {
+      // The request could not be read whole: answer once, then close (the framing is lost).
+      const bool body_too_large = ec == http::error::body_limit;
+      const bool header_too_large = ec == http::error::header_limit;
+      const int status = body_too_large ? 413 : header_too_large ? 431 : 400;
+      service_.count_refused(status);
+      keep_alive_ = false;
+      return write(Service::error_response(status, body_too_large ? "body_too_large" : header_too_large ? "header_too_large" : "bad_request",
+                                           body_too_large ? fmt::format("the body exceeds {} bytes", options_.body_limit)
+                                           : header_too_large ? fmt::format("the header exceeds {} bytes", options_.header_limit)
+                                                              : fmt::format("malformed HTTP request: {}", ec.message())),
+                   11);
+    }
+    auto request = parser_->release();
+    keep_alive_ = request.keep_alive();
+    version_ = request.version();
+    // A stuck service must not hold the connection open for ever either.
+    stream_.expires_never();
+    service_.handle({std::string(request.method_string()), std::string(request.target()), std::move(request.body())},
+                    [self = shared_from_this()](HttpResponse response) {
+                      // The service may answer from another thread: come back to this connection's strand.
+                      net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+                        self->write(std::move(response), self->version_);
+                      });
+                    });
+  }
+
+  void write(HttpResponse response, unsigned version) {
+    auto message = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(response.status), version);
+    message->set(http::field::server, "uptake-ecert");
+    message->set(http::field::content_type, response.content_type);
+    for (const auto& [name, value] : response.headers) message->set(name, value);
+    message->keep_alive(keep_alive_);
+    message->body() = std::move(response.body);
+    message->prepare_payload();
+    stream_.expires_after(options_.request_timeout);
+    http::async_write(stream_, *message, [self = shared_from_this(), message](beast::error_code ec, std::size_t) {
+      if (ec || !self->keep_alive_) return self->close();
+      self->read_request(self->options_.idle_timeout);
+    });
+  }
+
+  void close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  Service& service_;
+  const ServerOptions& options_;
+  bool keep_alive_ = true;
+  unsigned version_ = 11;
+};
+
+}  // namespace
+
+struct HttpServer::Impl {
+  ServerOptions options;
+  net::io_context io;
+  std::unique_ptr<Service> service;
+  tcp::acceptor acceptor{io};
+  net::signal_set signals{io};
+  std::atomic<bool> stopping{false};
+
+  Impl(ServerOptions o, ServiceConfig service_config) : options(std::move(o)) {
+    service = std::make_unique<Service>(std::move(service_config), [this](std::chrono::nanoseconds delay, std::function<void()> task) {
+      auto timer = std::make_shared<net::steady_timer>(io, delay);
+      timer->async_wait([timer, task = std::move(task)](beast::error_code) { task(); });
+    });
+    beast::error_code ec;
+    const auto address = net::ip::make_address(options.host, ec);
+    if (ec) throw InputError({}, "--listen", fmt::format("'{}' is not an IP address", options.host), "an address such as 127.0.0.1 or ::1");
+    const tcp::endpoint endpoint{address, options.port};
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) throw InputError({}, "--listen", fmt::format("cannot listen on {}:{}: {}", options.host, options.port, ec.message()), "a free port on a local address");
+  }
+
+  void accept() {
+    acceptor.async_accept(net::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
+      if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+      if (!ec) {
+        socket.set_option(tcp::no_delay(true), ec);
+        std::make_shared<Session>(std::move(socket), *service, options)->start();
+      }
+      // Out of descriptors or a client that vanished: keep accepting the others.
+      accept();
+    });
+  }
+
+  // Stop accepting, let in-flight requests finish (bounded), commit, then end the loop.
+  void begin_shutdown() {
+    if (stopping.exchange(true)) return;
+    net::post(io, [this] {
+      beast::error_code ignored;
+      acceptor.close(ignored);
+      signals.cancel(ignored);
+      auto deadline = std::chrono::steady_clock::now() + options.drain_timeout;
+      auto timer = std::make_shared<net::steady_timer>(io);
+      auto wait = std::make_shared<std::function<void()>>();
+      *wait = [this, timer, wait, deadline] {
+        if (service->in_flight() == 0 || std::chrono::steady_clock::now() >= deadline) {
+          // A moment for the last answers to be written before the loop ends.
+          timer->expires_after(std::chrono::milliseconds(50));
+          timer->async_wait([this, wait](beast::error_code) {
+            service->close();
+            io.stop();
+            *wait = nullptr;  // break the self-reference
+          });
+          return;
+        }
+        timer->expires_after(std::chrono::milliseconds(5));
+        timer->async_wait([wait](beast::error_code) { (*wait)(); });
+      };
+      (*wait)();
+    });
+  }
+};
+
+HttpServer::HttpServer(ServerOptions options, ServiceConfig service) : impl_(std::make_unique<Impl>(std::move(options), std::move(service))) {}
+
+HttpServer::~HttpServer() = default;
+
+std::uint16_t HttpServer::port() const { return impl_->acceptor.local_endpoint().port(); }
+
+void HttpServer::stop() { impl_->begin_shutdown(); }
+
+void HttpServer::run(bool handle_signals) {
+  auto& impl = *impl_;
+  if (handle_signals) {
+    impl.signals.add(SIGINT);
+    impl.signals.add(SIGTERM);
+    impl.signals.async_wait([this](beast::error_code ec, int) {
+      if (!ec) stop();
+    });
+  }
+  impl.accept();
+  const unsigned threads = impl.options.threads ? impl.options.threads : std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::thread> workers;
+  for (unsigned i = 1; i < threads; ++i) workers.emplace_back([&impl] { impl.io.run(); });
+  impl.io.run();
+  for (auto& worker : workers) worker.join();
+  impl.service->close();
+}
+
+}  // namespace uptake::ecert
