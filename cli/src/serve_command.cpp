@@ -31,6 +31,12 @@ int run_serve(const po::variables_map& values) {
   ecert::ServerOptions options;
   std::tie(options.host, options.port) = parse_listen(values["listen"].as<std::string>());
   options.threads = values["threads"].as<unsigned>();
+  options.tls = values.count("tls") > 0;
+  if (values.count("tls-cert")) options.tls_certificate = values["tls-cert"].as<std::string>();
+  if (values.count("tls-key")) options.tls_key = values["tls-key"].as<std::string>();
+  if (!options.tls && (!options.tls_certificate.empty() || !options.tls_key.empty())) {
+    throw InputError({}, "--tls-cert/--tls-key", "given without --tls", "--tls together with them");
+  }
   ecert::ServiceConfig service;
   service.data_dir = values["data"].as<std::string>();
   service.workers = values["workers"].as<unsigned>();
@@ -51,7 +57,7 @@ int run_serve(const po::variables_map& values) {
   }
   ecert::HttpServer server(options, service);
   // The first line names the address, so that scripts and tests can read the chosen port.
-  fmt::print("uptake serve: listening on http://{}:{} (data in {}{})\n", options.host.find(':') == std::string::npos ? options.host : "[" + options.host + "]",
+  fmt::print("uptake serve: listening on {}://{}:{} (data in {}{})\n", options.tls ? "https" : "http", options.host.find(':') == std::string::npos ? options.host : "[" + options.host + "]",
              server.port(), service.data_dir.string(), service.synthetic.empty() ? "" : fmt::format("; synthetic mode, {} workers", service.workers));
   std::fflush(stdout);
   server.run(true);
@@ -63,15 +69,18 @@ int run_serve(const po::variables_map& values) {
 
 std::vector<Command> serve_commands() {
   return {{"serve", "Run the reference e-certificate service (issue, verify, revoke; Ed25519; SQLite)",
-           "uptake serve [--listen HOST:PORT] [--threads N] [--data DIR] [--service-time ENDPOINT=DIST]... [--workers N]",
+           "uptake serve [--listen HOST:PORT] [--threads N] [--data DIR] [--tls [--tls-cert PEM --tls-key PEM]] [--service-time ENDPOINT=DIST]... [--workers N]",
            {"uptake serve                                   # http://127.0.0.1:8080, data in ./ecert-data",
             "uptake serve --listen 127.0.0.1:0 --data /tmp/ecert   # port 0: a free port, printed on the first line",
             "uptake serve --service-time verify=exp:2ms --workers 4   # verify behaves as an M/M/4 station",
+            "uptake serve --tls                             # HTTPS with a self-signed pair made at start-up (curl -k)",
             "curl -s -XPOST localhost:8080/v1/certificates -d '{\"holder\":\"900101-1\",\"type\":\"vaccination\"}'",
             "curl -s -XPOST localhost:8080/v1/verify -d '{\"credential\":\"<the credential from the answer above>\"}'"},
            [](po::options_description& options, po::positional_options_description&) {
              options.add_options()("listen", po::value<std::string>()->default_value("127.0.0.1:8080"), "address and port; port 0 picks a free one")(
                  "threads", po::value<unsigned>()->default_value(0), "I/O threads (0: one per hardware thread)")(
+                 "tls", "serve HTTPS (TLS 1.2+)")("tls-cert", po::value<std::string>(), "with --tls: PEM certificate chain (default: self-signed)")(
+                 "tls-key", po::value<std::string>(), "with --tls: PEM private key of the certificate")(
                  "data", po::value<std::string>()->default_value("ecert-data"), "folder of the signing key and the certificate store")(
                  "service-time", po::value<std::vector<std::string>>()->composing(),
                  "synthetic mode: ENDPOINT=DIST replaces an endpoint's work by a wait; DIST is exp:MEAN, const:VALUE or lognormal:MEAN,SD")(

@@ -1,6 +1,11 @@
 #include "uptake/ecert/server.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/ssl.hpp>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -23,27 +28,77 @@ using tcp = net::ip::tcp;
 
 namespace {
 
+namespace ssl = net::ssl;
+
+// A self-signed certificate for 127.0.0.1 and localhost, made in memory at start-up, so that
+// `--tls` works without any files; clients must skip verification (curl -k, wrk does).
+std::pair<std::string, std::string> self_signed_pair() {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  X509* certificate = X509_new();
+  X509_set_version(certificate, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(certificate), static_cast<long>(std::time(nullptr)));
+  X509_gmtime_adj(X509_getm_notBefore(certificate), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(certificate), 30L * 24 * 3600);
+  X509_set_pubkey(certificate, key);
+  X509_NAME* name = X509_get_subject_name(certificate);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("uptake-ecert"), -1, -1, 0);
+  X509_set_issuer_name(certificate, name);
+  X509_sign(certificate, key, EVP_sha256());
+  auto to_pem = [](auto write) {
+    BIO* bio = BIO_new(BIO_s_mem());
+    write(bio);
+    char* data = nullptr;
+    const long length = BIO_get_mem_data(bio, &data);
+    std::string pem(data, static_cast<std::size_t>(length));
+    BIO_free(bio);
+    return pem;
+  };
+  auto certificate_pem = to_pem([&](BIO* bio) { PEM_write_bio_X509(bio, certificate); });
+  auto key_pem = to_pem([&](BIO* bio) { PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr); });
+  X509_free(certificate);
+  EVP_PKEY_free(key);
+  return {certificate_pem, key_pem};
+}
+
 // One connection: read a request, hand it to the service, write its answer, repeat while the
 // client keeps the connection alive. Every step is one handler; errors end the connection.
-class Session : public std::enable_shared_from_this<Session> {
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(tcp::socket socket, Service& service, const ServerOptions& options)
-      : stream_(std::move(socket)), service_(service), options_(options) {}
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
 
-  void start() { read_request(options_.idle_timeout); }
+  Session(tcp::socket socket, Service& service, const ServerOptions& options, ssl::context* tls)
+      : stream_(make_stream(std::move(socket), tls)), service_(service), options_(options) {}
+
+  void start() {
+    if constexpr (kTls) {
+      beast::get_lowest_layer(stream_).expires_after(options_.request_timeout);
+      stream_.async_handshake(ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+        if (ec) return self->close();  // a failed handshake ends only this connection
+        self->read_request(self->options_.idle_timeout);
+      });
+    } else {
+      read_request(options_.idle_timeout);
+    }
+  }
 
  private:
+  static Stream make_stream(tcp::socket socket, ssl::context* tls) {
+    if constexpr (kTls) return Stream(std::move(socket), *tls);
+    else return Stream(std::move(socket));
+  }
+
   void read_request(std::chrono::seconds timeout) {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(options_.header_limit));
     parser_->body_limit(options_.body_limit);
-    stream_.expires_after(timeout);
-    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
+    beast::get_lowest_layer(stream_).expires_after(timeout);
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, this->shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
     if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::connection_reset ||
-        ec == net::error::operation_aborted || ec == net::error::eof) {
+        ec == net::error::operation_aborted || ec == net::error::eof || ec == ssl::error::stream_truncated) {
       return close();
     }
     if (ec) {
@@ -63,9 +118,9 @@ class Session : public std::enable_shared_from_this<Session> {
     keep_alive_ = request.keep_alive();
     version_ = request.version();
     // A stuck service must not hold the connection open for ever either.
-    stream_.expires_never();
+    beast::get_lowest_layer(stream_).expires_never();
     service_.handle({std::string(request.method_string()), std::string(request.target()), std::move(request.body())},
-                    [self = shared_from_this()](HttpResponse response) {
+                    [self = this->shared_from_this()](HttpResponse response) {
                       // The service may answer from another thread: come back to this connection's strand.
                       net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
                         self->write(std::move(response), self->version_);
@@ -81,20 +136,31 @@ class Session : public std::enable_shared_from_this<Session> {
     message->keep_alive(keep_alive_);
     message->body() = std::move(response.body);
     message->prepare_payload();
-    stream_.expires_after(options_.request_timeout);
-    http::async_write(stream_, *message, [self = shared_from_this(), message](beast::error_code ec, std::size_t) {
+    beast::get_lowest_layer(stream_).expires_after(options_.request_timeout);
+    http::async_write(stream_, *message, [self = this->shared_from_this(), message](beast::error_code ec, std::size_t) {
       if (ec || !self->keep_alive_) return self->close();
       self->read_request(self->options_.idle_timeout);
     });
   }
 
   void close() {
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.close();
+    if constexpr (kTls) {
+      if (!closing_) {
+        closing_ = true;
+        beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
+        stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) { beast::get_lowest_layer(self->stream_).close(); });
+        return;
+      }
+      beast::get_lowest_layer(stream_).close();
+    } else {
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      stream_.close();
+    }
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
+  bool closing_ = false;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   Service& service_;
@@ -112,8 +178,10 @@ struct HttpServer::Impl {
   tcp::acceptor acceptor{io};
   net::signal_set signals{io};
   std::atomic<bool> stopping{false};
+  std::unique_ptr<ssl::context> tls;
 
   Impl(ServerOptions o, ServiceConfig service_config) : options(std::move(o)) {
+    if (options.tls) configure_tls();
     service = std::make_unique<Service>(std::move(service_config), [this](std::chrono::nanoseconds delay, std::function<void()> task) {
       auto timer = std::make_shared<net::steady_timer>(io, delay);
       timer->async_wait([timer, task = std::move(task)](beast::error_code) { task(); });
@@ -129,12 +197,34 @@ struct HttpServer::Impl {
     if (ec) throw InputError({}, "--listen", fmt::format("cannot listen on {}:{}: {}", options.host, options.port, ec.message()), "a free port on a local address");
   }
 
+  void configure_tls() {
+    tls = std::make_unique<ssl::context>(ssl::context::tls_server);
+    tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                     ssl::context::no_tlsv1_1);
+    beast::error_code ec;
+    if (options.tls_certificate.empty() != options.tls_key.empty()) {
+      throw InputError({}, "--tls-cert/--tls-key", "only one of the two was given", "both a certificate and its key, or neither (a self-signed pair)");
+    }
+    if (options.tls_certificate.empty()) {
+      const auto [certificate, key] = self_signed_pair();
+      tls->use_certificate_chain(net::buffer(certificate), ec);
+      if (!ec) tls->use_private_key(net::buffer(key), ssl::context::pem, ec);
+      if (ec) throw InputError({}, "--tls", "the self-signed certificate could not be made: " + ec.message());
+      return;
+    }
+    tls->use_certificate_chain_file(options.tls_certificate, ec);
+    if (ec) throw InputError({options.tls_certificate, 0, 0}, "--tls-cert", "is not a usable PEM certificate chain: " + ec.message(), "a PEM file");
+    tls->use_private_key_file(options.tls_key, ssl::context::pem, ec);
+    if (ec) throw InputError({options.tls_key, 0, 0}, "--tls-key", "is not a usable PEM private key for the certificate: " + ec.message(), "a PEM file");
+  }
+
   void accept() {
     acceptor.async_accept(net::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
       if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
       if (!ec) {
         socket.set_option(tcp::no_delay(true), ec);
-        std::make_shared<Session>(std::move(socket), *service, options)->start();
+        if (tls) std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(std::move(socket), *service, options, tls.get())->start();
+        else std::make_shared<Session<beast::tcp_stream>>(std::move(socket), *service, options, nullptr)->start();
       }
       // Out of descriptors or a client that vanished: keep accepting the others.
       accept();

@@ -46,6 +46,7 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   bool connected() const { return fd_ >= 0; }
+  int native_handle() const { return fd_; }
 
   bool send_raw(const std::string& bytes) {
     std::size_t sent = 0;

@@ -7,6 +7,8 @@
 #include <random>
 #include <thread>
 
+#include <openssl/ssl.h>
+
 #include "http_client.hpp"
 #include "uptake/ecert/server.hpp"
 
@@ -29,6 +31,7 @@ class RunningServer {
  public:
   RunningServer(fs::path data_dir, ecert::ServerOptions options = {}, std::vector<ecert::SyntheticEndpoint> synthetic = {}, unsigned workers = 1) {
     options.host = "127.0.0.1";
+    options.drain_timeout = std::chrono::seconds(2);
     options.port = 0;
     options.threads = 2;
     ecert::ServiceConfig config;
@@ -257,4 +260,35 @@ TEST_CASE("service-time distributions parse and reject bad text") {
   CHECK_FALSE(ecert::ServiceTimeDistribution::parse("exp:fast", problem));
   CHECK_FALSE(ecert::ServiceTimeDistribution::parse("lognormal:2ms", problem));
   CHECK_THAT(problem, Catch::Contains("standard deviation"));
+}
+
+TEST_CASE("TLS with a generated self-signed pair; a failed handshake ends only its connection") {
+  const auto dir = fresh_data_dir("tls");
+  ecert::ServerOptions options;
+  options.tls = true;
+  RunningServer server(dir, options);
+  {
+    // Plain HTTP to the TLS port: the handshake fails and that connection closes.
+    test::Connection plain(server.port());
+    REQUIRE(plain.send_raw("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+    CHECK(plain.closed_by_peer(std::chrono::seconds(4)));
+  }
+  SSL_CTX* context = SSL_CTX_new(TLS_client_method());
+  REQUIRE(context != nullptr);
+  SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nullptr);  // self-signed: nothing to verify against
+  test::Connection socket(server.port());
+  REQUIRE(socket.connected());
+  SSL* tls = SSL_new(context);
+  SSL_set_fd(tls, socket.native_handle());
+  REQUIRE(SSL_connect(tls) == 1);
+  const std::string request = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  REQUIRE(SSL_write(tls, request.data(), static_cast<int>(request.size())) > 0);
+  std::string reply;
+  char buffer[4096];
+  for (int n; (n = SSL_read(tls, buffer, sizeof buffer)) > 0;) reply.append(buffer, static_cast<std::size_t>(n));
+  CHECK_THAT(reply, Catch::StartsWith("HTTP/1.1 200"));
+  CHECK_THAT(reply, Catch::Contains(R"({"status":"ok"})"));
+  SSL_free(tls);
+  SSL_CTX_free(context);
+  fs::remove_all(dir);
 }

@@ -20,6 +20,9 @@ struct ServerOptions {
   std::chrono::seconds request_timeout{10};   // a request must arrive whole within this
   std::chrono::seconds idle_timeout{30};      // a keep-alive connection may idle this long
   std::chrono::seconds drain_timeout{10};     // on shutdown, how long in-flight requests may take
+  bool tls = false;                           // HTTPS instead of HTTP
+  std::string tls_certificate;                // PEM files; both empty with tls: a self-signed pair
+  std::string tls_key;                        // is generated in memory for this run
 };
 
 class HttpServer {
