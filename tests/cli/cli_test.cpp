@@ -49,7 +49,7 @@ std::string read(const fs::path& file) {
 TEST_CASE("help lists the commands and every command has examples") {
   const auto overview = uptake("--help");
   CHECK(overview.exit_code == 0);
-  for (const char* name : {"new", "check", "forecast", "schedule"}) {
+  for (const char* name : {"new", "check", "forecast", "schedule", "serve"}) {
     CHECK_THAT(overview.output, Catch::Contains(name));
     const auto help = uptake(std::string(name) + " --help");
     INFO(name);
@@ -119,4 +119,19 @@ TEST_CASE("schedule counts and shards") {
   const auto bad = uptake("schedule scenarios/smoke.yaml --shard 4/4");
   CHECK(bad.exit_code == 2);
   CHECK_THAT(bad.output, Catch::Contains("K/N with 0 <= K < N"));
+}
+
+TEST_CASE("serve refuses bad options with exit code 2") {
+  const auto listen = uptake("serve --listen nowhere");
+  CHECK(listen.exit_code == 2);
+  CHECK_THAT(listen.output, Catch::Contains("is not HOST:PORT"));
+  const auto distribution = uptake("serve --listen 127.0.0.1:0 --service-time verify=gamma:2ms");
+  CHECK(distribution.exit_code == 2);
+  CHECK_THAT(distribution.output, Catch::Contains("names no distribution"));
+  const auto endpoint = uptake("serve --listen 127.0.0.1:0 --service-time sign=exp:2ms");
+  CHECK(endpoint.exit_code == 2);
+  CHECK_THAT(endpoint.output, Catch::Contains("ENDPOINT=DIST"));
+  const auto tls = uptake("serve --listen 127.0.0.1:0 --tls-cert x.pem");
+  CHECK(tls.exit_code == 2);
+  CHECK_THAT(tls.output, Catch::Contains("without --tls"));
 }
