@@ -7,31 +7,15 @@
 #include <string>
 
 #include "uptake/base/input_error.hpp"
+#include "temporary_directory.hpp"
 #include "uptake/ecert/credential.hpp"
 
 using namespace uptake::ecert;
+using uptake::test::TemporaryDirectory;
 namespace fs = std::filesystem;
 
 namespace {
 
-class TemporaryDirectory {
- public:
-  TemporaryDirectory() {
-    std::random_device entropy;
-    path_ = fs::temp_directory_path() /
-            ("uptake-ecert-credential-test-" + std::to_string(::getpid()) + "-" + std::to_string(entropy()));
-  }
-  ~TemporaryDirectory() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TemporaryDirectory(const TemporaryDirectory&) = delete;
-  TemporaryDirectory& operator=(const TemporaryDirectory&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 constexpr std::int64_t kIssuedAt = 1'700'000'000;
 constexpr std::int64_t kExpiresAt = kIssuedAt + 365 * 24 * 3600;
@@ -175,7 +159,7 @@ TEST_CASE("a credential of another key is an unknown key") {
 }
 
 TEST_CASE("the signing key persists in the data directory") {
-  TemporaryDirectory directory;
+  TemporaryDirectory directory("ecert-credential-test");
   const fs::path data_dir = directory.path() / "nested" / "data";  // created on demand
   std::string first_credential;
   std::string first_key_id;
@@ -201,7 +185,7 @@ TEST_CASE("the signing key persists in the data directory") {
 }
 
 TEST_CASE("a corrupt key file is an input error naming the file") {
-  TemporaryDirectory directory;
+  TemporaryDirectory directory("ecert-credential-test");
   fs::create_directories(directory.path());
   const fs::path key_file = directory.path() / "signing-key.pem";
   {

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "http_client.hpp"
+#include "temporary_directory.hpp"
 
 using namespace uptake;
 using namespace std::chrono_literals;
@@ -75,8 +76,8 @@ class ServiceProcess {
 }  // namespace
 
 TEST_CASE("kill -9 during concurrent issuance loses no acknowledged certificate") {
-  const auto dir = fs::temp_directory_path() / ("uptake-durability-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
+  test::TemporaryDirectory data("durability-test");
+  const auto& dir = data.path();
   std::vector<std::pair<std::string, std::string>> acknowledged;  // id, credential
   std::size_t attempted_total = 0;
   for (int cycle = 0; cycle < 3; ++cycle) {
@@ -126,5 +127,4 @@ TEST_CASE("kill -9 during concurrent issuance loses no acknowledged certificate"
   CHECK(invalid == 0);
   // A graceful stop exits 0.
   CHECK(service.terminate() == 0);
-  fs::remove_all(dir);
 }

@@ -10,21 +10,13 @@
 #include <openssl/ssl.h>
 
 #include "http_client.hpp"
+#include "temporary_directory.hpp"
 #include "uptake/ecert/server.hpp"
 
 using namespace uptake;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-namespace {
-
-fs::path fresh_data_dir(const std::string& name) {
-  const auto dir = fs::temp_directory_path() / ("uptake-server-test-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  return dir;
-}
-
-}  // namespace
 
 // Runs a server on a free loopback port for the lifetime of the object.
 class RunningServer {
@@ -54,7 +46,8 @@ class RunningServer {
 };
 
 TEST_CASE("issue, verify, tamper, revoke, expire") {
-  const auto dir = fresh_data_dir("lifecycle");
+  test::TemporaryDirectory data("server-test-lifecycle");
+  const auto& dir = data.path();
   RunningServer server(dir);
   test::Connection client(server.port());
   REQUIRE(client.connected());
@@ -112,11 +105,11 @@ TEST_CASE("issue, verify, tamper, revoke, expire") {
   CHECK_THAT(metrics->body, Catch::Contains("uptake_ecert_request_duration_seconds_bucket{endpoint=\"verify\",le=\"+Inf\"}"));
   CHECK_THAT(metrics->body, Catch::Contains("uptake_ecert_commit_batches_total"));
   CHECK(client.request("GET", "/healthz")->status == 200);
-  fs::remove_all(dir);
 }
 
 TEST_CASE("every class of bad input gets its status and a JSON error") {
-  const auto dir = fresh_data_dir("bad-input");
+  test::TemporaryDirectory data("server-test-bad-input");
+  const auto& dir = data.path();
   RunningServer server(dir);
   struct Case {
     const char* what;
@@ -161,11 +154,11 @@ TEST_CASE("every class of bad input gets its status and a JSON error") {
   // The service is still well after all of it.
   test::Connection client(server.port());
   CHECK(client.request("GET", "/healthz")->status == 200);
-  fs::remove_all(dir);
 }
 
 TEST_CASE("slow or stuck clients time out; others are served") {
-  const auto dir = fresh_data_dir("timeouts");
+  test::TemporaryDirectory data("server-test-timeouts");
+  const auto& dir = data.path();
   ecert::ServerOptions options;
   options.request_timeout = 1s;
   options.idle_timeout = 1s;
@@ -177,19 +170,19 @@ TEST_CASE("slow or stuck clients time out; others are served") {
   CHECK(other.request("GET", "/healthz")->status == 200);
   CHECK(stuck.closed_by_peer(4s));
   CHECK(idle.closed_by_peer(4s));
-  fs::remove_all(dir);
 }
 
 TEST_CASE("keep-alive serves many requests on one connection") {
-  const auto dir = fresh_data_dir("keepalive");
+  test::TemporaryDirectory data("server-test-keepalive");
+  const auto& dir = data.path();
   RunningServer server(dir);
   test::Connection client(server.port());
   for (int i = 0; i < 50; ++i) REQUIRE(client.request("GET", "/healthz")->status == 200);
-  fs::remove_all(dir);
 }
 
 TEST_CASE("a restart with the same data keeps issuances and verifies old credentials") {
-  const auto dir = fresh_data_dir("restart");
+  test::TemporaryDirectory data("server-test-restart");
+  const auto& dir = data.path();
   std::vector<std::pair<std::string, std::string>> issued;  // id, credential
   {
     RunningServer server(dir);
@@ -208,11 +201,11 @@ TEST_CASE("a restart with the same data keeps issuances and verifies old credent
     CHECK(test::json_string(record->body, "credential") == credential);
     CHECK_THAT(client.request("POST", "/v1/verify", R"({"credential":")" + credential + R"("})")->body, Catch::Contains(R"("valid":true)"));
   }
-  fs::remove_all(dir);
 }
 
 TEST_CASE("synthetic mode: at low load, response times follow the configured service time") {
-  const auto dir = fresh_data_dir("synthetic");
+  test::TemporaryDirectory data("server-test-synthetic");
+  const auto& dir = data.path();
   std::string problem;
   const auto constant = ecert::ServiceTimeDistribution::parse("const:5ms", problem);
   const auto exponential = ecert::ServiceTimeDistribution::parse("exp:4ms", problem);
@@ -246,7 +239,6 @@ TEST_CASE("synthetic mode: at low load, response times follow the configured ser
   const double median = exponential_times[exponential_times.size() / 2];
   CHECK(median > 0.004 * std::log(2.0) * 0.75);
   CHECK(median < 0.004 * std::log(2.0) * 1.35 + 0.0005);
-  fs::remove_all(dir);
 }
 
 TEST_CASE("service-time distributions parse and reject bad text") {
@@ -263,7 +255,8 @@ TEST_CASE("service-time distributions parse and reject bad text") {
 }
 
 TEST_CASE("TLS with a generated self-signed pair; a failed handshake ends only its connection") {
-  const auto dir = fresh_data_dir("tls");
+  test::TemporaryDirectory data("server-test-tls");
+  const auto& dir = data.path();
   ecert::ServerOptions options;
   options.tls = true;
   RunningServer server(dir, options);
@@ -290,5 +283,4 @@ TEST_CASE("TLS with a generated self-signed pair; a failed handshake ends only i
   CHECK_THAT(reply, Catch::Contains(R"({"status":"ok"})"));
   SSL_free(tls);
   SSL_CTX_free(context);
-  fs::remove_all(dir);
 }

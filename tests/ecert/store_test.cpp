@@ -17,31 +17,15 @@
 #include <vector>
 
 #include "uptake/base/input_error.hpp"
+#include "temporary_directory.hpp"
 #include "uptake/ecert/store.hpp"
 
 using namespace uptake::ecert;
+using uptake::test::TemporaryDirectory;
 namespace fs = std::filesystem;
 
 namespace {
 
-class TemporaryDirectory {
- public:
-  TemporaryDirectory() {
-    std::random_device entropy;
-    path_ = fs::temp_directory_path() /
-            ("uptake-ecert-store-test-" + std::to_string(::getpid()) + "-" + std::to_string(entropy()));
-  }
-  ~TemporaryDirectory() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TemporaryDirectory(const TemporaryDirectory&) = delete;
-  TemporaryDirectory& operator=(const TemporaryDirectory&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 CertificateRecord make_record(const std::string& id) {
   CertificateRecord record;
@@ -77,7 +61,7 @@ std::uint64_t sum(const BatchStatistics& statistics) {
 }  // namespace
 
 TEST_CASE("concurrent issuances are all acknowledged, readable and durable") {
-  TemporaryDirectory directory;
+  TemporaryDirectory directory("ecert-store-test");
   constexpr int kThreads = 4;
   constexpr int kPerThread = 400;
   std::atomic<int> committed{0};
@@ -137,7 +121,7 @@ TEST_CASE("concurrent issuances are all acknowledged, readable and durable") {
 }
 
 TEST_CASE("writes that arrive during a commit share the next one") {
-  TemporaryDirectory directory;
+  TemporaryDirectory directory("ecert-store-test");
   CertificateStore store(directory.path());
   constexpr int kThreads = 4;
   constexpr int kPerThread = 25;
@@ -181,7 +165,7 @@ TEST_CASE("writes that arrive during a commit share the next one") {
 }
 
 TEST_CASE("revocation answers revoked, already_revoked or not_found") {
-  TemporaryDirectory directory;
+  TemporaryDirectory directory("ecert-store-test");
   CertificateStore store(directory.path());
   REQUIRE(issue_and_wait(store, make_record("cert-a")));
   CHECK_FALSE(store.is_revoked("cert-a"));
@@ -211,7 +195,7 @@ TEST_CASE("revocation answers revoked, already_revoked or not_found") {
 }
 
 TEST_CASE("close commits what is queued, then refuses new writes") {
-  TemporaryDirectory directory;
+  TemporaryDirectory directory("ecert-store-test");
   constexpr int kQueued = 300;
   std::atomic<int> committed{0};
   {
@@ -241,7 +225,7 @@ TEST_CASE("close commits what is queued, then refuses new writes") {
 }
 
 TEST_CASE("a file that is not a database is an input error naming it") {
-  TemporaryDirectory directory;
+  TemporaryDirectory directory("ecert-store-test");
   fs::create_directories(directory.path());
   const fs::path database = directory.path() / "certificates.db";
   {
@@ -319,7 +303,7 @@ std::set<int> issue_in_child_then_kill(const fs::path& data_dir, int round, std:
 // lost only if the kill lands before SQLite has written the batch, a narrow window; several
 // rounds make such a bug very likely to show.
 TEST_CASE("every acknowledged issuance survives kill -9") {
-  TemporaryDirectory directory;
+  TemporaryDirectory directory("ecert-store-test");
   fs::create_directories(directory.path());
   constexpr int kRounds = 8;
   for (int round = 0; round < kRounds; ++round) {
