@@ -12,6 +12,7 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> all = [] {
     std::vector<Command> list;
     for (auto& command : scenario_commands()) list.push_back(std::move(command));
+    for (auto& command : run_commands()) list.push_back(std::move(command));
     for (auto& command : serve_commands()) list.push_back(std::move(command));
     return list;
   }();

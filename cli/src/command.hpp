@@ -31,5 +31,6 @@ po::variables_map parse_arguments(const Command& command, const std::vector<std:
 // Registers the commands of a file; each file defines one of these.
 std::vector<Command> scenario_commands();
 std::vector<Command> serve_commands();
+std::vector<Command> run_commands();
 
 }  // namespace uptake::cli

@@ -1,0 +1,240 @@
+// uptake run: replay a scenario's arrival schedule (or an ad hoc rate) as open-loop traffic.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+#include <thread>
+
+#include "command.hpp"
+#include "uptake/base/input_error.hpp"
+#include "uptake/ecert/server.hpp"
+#include "uptake/loadgen/engine.hpp"
+#include "uptake/loadgen/results.hpp"
+#include "uptake/reports/text_table.hpp"
+#include "uptake/sim/forecast.hpp"
+#include "uptake/sim/scenario_loader.hpp"
+
+namespace uptake::cli {
+namespace {
+
+std::atomic<bool> stop_requested{false};
+extern "C" void request_stop(int) { stop_requested.store(true); }
+
+std::string default_folder(const std::string& name) {
+  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  return fmt::format("results/{}-{:04}{:02}{:02}-{:02}{:02}{:02}", name, utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec);
+}
+
+loadgen::Target target_of(const std::string& url, const char* field) {
+  std::string problem;
+  const auto target = loadgen::parse_target(url, problem);
+  if (!target) throw InputError({}, field, problem, "a URL such as http://127.0.0.1:8080");
+  return *target;
+}
+
+void print_progress(const loadgen::Progress& progress) {
+  const bool terminal = ::isatty(STDERR_FILENO);
+  const auto total = progress.total_seconds > 0 ? fmt::format(" of {:.0f} s", progress.total_seconds) : std::string();
+  const auto line = fmt::format("  {:6.1f} s{}  {:>9} done  {:>8.0f}/s  {} errors", progress.elapsed_seconds, total,
+                                reports::group_thousands(static_cast<double>(progress.completed)), progress.rate, progress.errors);
+  if (terminal) fmt::print(stderr, "\r{}\x1b[K", line);
+  else fmt::print(stderr, "{}\n", line);
+}
+
+void print_summary(const loadgen::RunResult& result, const loadgen::Verdict& verdict, const std::string& folder) {
+  if (::isatty(STDERR_FILENO)) fmt::print(stderr, "\n");
+  using reports::TextTable;
+  TextTable table({"endpoint", "planned", "completed", "errors", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms"}, {TextTable::Align::left});
+  auto row = [&](const loadgen::EndpointResult& e) {
+    const auto& h = e.response_time;
+    auto at = [&](double p) { return h.total_count() ? fmt::format("{:.2f}", static_cast<double>(h.value_at_percentile(p)) / 1e6) : std::string("—"); };
+    table.add_row({e.name, reports::group_thousands(static_cast<double>(e.planned)), reports::group_thousands(static_cast<double>(e.completed)),
+                   reports::group_thousands(static_cast<double>(e.errors)), at(50), at(90), at(99), at(99.9),
+                   h.total_count() ? fmt::format("{:.2f}", static_cast<double>(h.max()) / 1e6) : "—"});
+  };
+  for (const auto& endpoint : result.endpoints) row(endpoint);
+  if (result.endpoints.size() > 1) row(result.total());
+  const auto total = result.total();
+  fmt::print("\nResponse times from the intended send time (no coordinated omission), {} {} in {:.1f} s ({:.1f}/s){}\n",
+             reports::group_thousands(static_cast<double>(total.completed)), "responses", result.duration_seconds,
+             static_cast<double>(total.completed) / std::max(result.duration_seconds, 1e-9), result.interrupted ? ", interrupted: partial results" : "");
+  fmt::print("{}", table.render());
+  const auto& lag = result.schedule_lag;
+  if (lag.total_count()) {
+    fmt::print("  schedule lag p50 {:.3f} ms, p99 {:.3f} ms, max {:.3f} ms; {} request(s) waited for a connection\n",
+               static_cast<double>(lag.value_at_percentile(50)) / 1e6, static_cast<double>(lag.value_at_percentile(99)) / 1e6,
+               static_cast<double>(lag.max()) / 1e6, result.waited_for_connection);
+  }
+  std::string errors;
+  for (std::size_t i = 0; i < result.errors.size(); ++i) {
+    if (result.errors[i]) errors += fmt::format(" {}={}", loadgen::to_string(static_cast<loadgen::ErrorClass>(i)), result.errors[i]);
+  }
+  if (!errors.empty()) fmt::print("  errors by class:{}\n", errors);
+  if (verdict.generator_behind) fmt::print("  UNTRUSTED: {}\n", verdict.reason);
+  fmt::print("  results in {}/ (summary.json, latency.hlog, timeseries.csv)\n", folder);
+}
+
+int run(const po::variables_map& values) {
+  loadgen::EngineOptions options;
+  loadgen::RunContext context;
+  options.threads = values["threads"].as<unsigned>();
+  options.connections = values["connections"].as<unsigned>();
+  options.seed = values.count("seed") ? values["seed"].as<std::uint64_t>() : 1;
+  options.stop = &stop_requested;
+  if (options.threads == 0 || options.connections == 0) throw InputError({}, "--threads/--connections", "is 0", "at least 1");
+  sim::Shard shard;
+  if (values.count("shard")) {
+    const auto parsed = sim::parse_shard(values["shard"].as<std::string>());
+    if (!parsed) throw InputError({}, "--shard", fmt::format("'{}' is not a shard", values["shard"].as<std::string>()), "K/N with 0 <= K < N, such as 0/4");
+    shard = *parsed;
+  }
+  context.shard = fmt::format("{}/{}", shard.index, shard.count);
+  context.lag_bound_seconds = values["lag-bound"].as<double>() / 1e3;
+
+  std::optional<sim::Scenario> scenario;
+  std::optional<sim::Forecast> forecast;
+  std::optional<sim::ReplayWindow> window;
+  loadgen::RequestPlan plan;
+  std::unique_ptr<ecert::HttpServer> embedded;
+  std::thread embedded_thread;
+  std::filesystem::path embedded_data;
+
+  if (values.count("scenario")) {
+    if (values.count("url") || values.count("rate")) throw InputError({}, "--url/--rate", "are given together with a scenario", "either SCENARIO or --url with --rate");
+    scenario = sim::load_scenario(values["scenario"].as<std::string>());
+    if (!values.count("seed")) options.seed = scenario->seed;
+    forecast.emplace(sim::make_forecast(*scenario, scenario->growth.project_to_year, scenario->growth.project_to_year));
+    window = sim::replay_window(*scenario, *forecast->rate_model);
+    context.scenario = scenario->name;
+    context.scenario_file = scenario->file;
+    std::string url;
+    if (values.count("target")) {
+      url = values["target"].as<std::string>();
+    } else {
+      // The embedded default: the reference service on an ephemeral loopback port.
+      embedded_data = std::filesystem::temp_directory_path() / fmt::format("uptake-ecert-{}", ::getpid());
+      std::filesystem::remove_all(embedded_data);
+      ecert::ServerOptions server_options;
+      server_options.port = 0;
+      server_options.threads = 1;
+      ecert::ServiceConfig service;
+      service.data_dir = embedded_data;
+      embedded = std::make_unique<ecert::HttpServer>(server_options, service);
+      embedded_thread = std::thread([&] { embedded->run(false); });
+      url = fmt::format("http://127.0.0.1:{}", embedded->port());
+      fmt::print("uptake run: no --target, so the embedded reference service serves at {}\n", url);
+    }
+    options.target = target_of(url, "--target");
+    plan = loadgen::plan_from_scenario(*scenario, forecast->rate_model->endpoints(), options.target);
+    options.warmup_requests = values["warmup"].as<unsigned>();
+    const auto& model = *forecast->rate_model;
+    const auto the_window = *window;
+    const auto seed = options.seed;
+    const auto threads = options.threads;
+    options.make_schedule = [&model, the_window, seed, shard, threads](sim::Shard thread) {
+      // Each thread takes its own sub-shard of this run's shard: sequence mod (N*T) = K + N*t.
+      return sim::ArrivalSchedule(model, the_window, seed, sim::Shard{shard.index + shard.count * thread.index, shard.count * threads});
+    };
+  } else {
+    if (!values.count("url") || !values.count("rate") || !values.count("duration")) {
+      throw InputError({}, "SCENARIO", "is missing", "a scenario file, or ad hoc: --url URL --rate RPS|max --duration SECONDS");
+    }
+    context.scenario = "ad hoc";
+    options.target = target_of(values["url"].as<std::string>(), "--url");
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (values.count("header")) {
+      for (const auto& header : values["header"].as<std::vector<std::string>>()) {
+        const auto colon = header.find(':');
+        if (colon == std::string::npos || colon == 0) throw InputError({}, "--header", fmt::format("'{}' is not 'Name: value'", header), "a header such as 'Content-Type: application/json'");
+        auto value = header.substr(colon + 1);
+        while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+        headers.emplace_back(header.substr(0, colon), value);
+      }
+    }
+    plan = loadgen::plan_ad_hoc(options.target, values["method"].as<std::string>(), values.count("body") ? values["body"].as<std::string>() : "", headers);
+    const double duration = values["duration"].as<double>();
+    if (!(duration > 0 && duration <= 86400)) throw InputError({}, "--duration", fmt::format("{} is out of range", duration), "seconds from 0 to 86400");
+    const auto rate = values["rate"].as<std::string>();
+    if (rate == "max") {
+      options.closed_loop = true;
+      options.closed_loop_duration = Seconds{duration};
+    } else {
+      double rps = 0;
+      try {
+        rps = std::stod(rate);
+      } catch (const std::exception&) {
+        rps = -1;
+      }
+      if (!(rps > 0 && rps <= 10'000'000)) throw InputError({}, "--rate", fmt::format("'{}' is not a rate", rate), "requests per second above 0, or max");
+      const auto seed = options.seed;
+      const auto threads = options.threads;
+      options.make_schedule = [rps, duration, seed, shard, threads](sim::Shard thread) {
+        return sim::ArrivalSchedule::constant(rps, Seconds{duration}, seed, sim::Shard{shard.index + shard.count * thread.index, shard.count * threads});
+      };
+    }
+  }
+  // Progress shows elapsed time against the schedule's length.
+  const double planned_seconds = window ? window->duration.count() : values["duration"].as<double>();
+  options.on_progress = [planned_seconds](loadgen::Progress progress) {
+    progress.total_seconds = planned_seconds;
+    print_progress(progress);
+  };
+  const auto folder = values.count("out") ? values["out"].as<std::string>() : default_folder(scenario ? scenario->name : "adhoc");
+  context.seed = options.seed;
+
+  if (values.count("start-at")) {
+    const auto at = std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(Seconds{values["start-at"].as<double>()}));
+    if (at > std::chrono::system_clock::now() + std::chrono::hours(24)) throw InputError({}, "--start-at", "is more than a day ahead", "an epoch time within the next day");
+    std::this_thread::sleep_until(at);
+  }
+  std::signal(SIGINT, request_stop);
+  std::signal(SIGTERM, request_stop);
+  auto result = loadgen::run_engine(options, plan);
+  if (window) result.schedule_seconds = window->duration.count();
+  else if (!options.closed_loop) result.schedule_seconds = values["duration"].as<double>();
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  if (embedded) {
+    embedded->stop();
+    embedded_thread.join();
+    std::filesystem::remove_all(embedded_data);
+  }
+  const auto verdict = loadgen::judge_generator(result, context);
+  loadgen::write_results(folder, result, context, verdict);
+  print_summary(result, verdict, folder);
+  return verdict.generator_behind ? kExitUntrusted : kExitOk;
+}
+
+}  // namespace
+
+std::vector<Command> run_commands() {
+  return {{"run", "Replay a scenario's demand (or an ad hoc rate) as open-loop traffic and measure it",
+           "uptake run SCENARIO [--target URL] [--out DIR] [--seed N] [--shard K/N] [--start-at EPOCH]\n"
+           "       uptake run --url URL --rate RPS|max --duration SECONDS [--method M] [--body TEXT] [--header H]... [--connections N] [--threads N] [--out DIR]",
+           {"uptake run scenarios/ecert-korea.yaml                 # against the embedded reference service",
+            "uptake run scenarios/smoke.yaml --target http://127.0.0.1:8080 --out results/smoke",
+            "uptake run --url http://127.0.0.1:8080/healthz --rate 2000 --duration 30",
+            "uptake run --url http://127.0.0.1:8080/healthz --rate max --connections 50 --duration 10   # closed-loop ceiling, as wrk",
+            "uptake run scenarios/gov24.yaml --shard 0/4 --start-at 1790000000   # one shard of four, aligned start"},
+           [](po::options_description& options, po::positional_options_description& positional) {
+             options.add_options()("scenario", po::value<std::string>(), "scenario file (positional)")(
+                 "target", po::value<std::string>(), "base URL of the service under test (default: the embedded reference service)")(
+                 "url", po::value<std::string>(), "ad hoc: the URL to load")("rate", po::value<std::string>(), "ad hoc: requests per second, or max (closed loop)")(
+                 "duration", po::value<double>(), "ad hoc: seconds")("method", po::value<std::string>()->default_value("GET"), "ad hoc: HTTP method")(
+                 "body", po::value<std::string>(), "ad hoc: request body")("header", po::value<std::vector<std::string>>()->composing(), "ad hoc: 'Name: value' (repeatable)")(
+                 "threads", po::value<unsigned>()->default_value(1), "generator threads (one io_context each)")(
+                 "connections", po::value<unsigned>()->default_value(64), "cap on open connections over all threads")(
+                 "out", po::value<std::string>(), "results folder (default: results/NAME-TIME)")("seed", po::value<std::uint64_t>(), "random seed (default: the scenario's)")(
+                 "shard", po::value<std::string>(), "K/N: send only shard K of N of the schedule")(
+                 "start-at", po::value<double>(), "start at this Unix time (aligns shards on many machines)")(
+                 "warmup", po::value<unsigned>()->default_value(20), "requests per capturing endpoint and thread before the run, to seed captures")(
+                 "lag-bound", po::value<double>()->default_value(10.0), "ms of schedule lag (p99) beyond which the run is untrusted (exit 3)");
+             positional.add("scenario", 1);
+           },
+           run}};
+}
+
+}  // namespace uptake::cli

@@ -1,0 +1,46 @@
+#pragma once
+// The open-loop HTTP engine: one io_context, connection pool and set of histograms per thread,
+// merged at the end. Every request is sent at its intended time from the arrival schedule; when
+// no connection is free it waits, and the wait counts in its response time (no coordinated
+// omission). Asio and Beast stay inside engine.cpp.
+#include <atomic>
+#include <chrono>
+#include <functional>
+
+#include "uptake/base/civil_time.hpp"
+#include "uptake/loadgen/request_plan.hpp"
+#include "uptake/loadgen/run_result.hpp"
+#include "uptake/sim/arrivals.hpp"
+
+namespace uptake::loadgen {
+
+struct Progress {
+  double elapsed_seconds = 0;
+  double total_seconds = 0;
+  std::uint64_t completed = 0;
+  std::uint64_t errors = 0;
+  double rate = 0;           // completions per second over the last interval
+};
+
+struct EngineOptions {
+  Target target;
+  unsigned threads = 1;
+  unsigned connections = 64;            // cap on open connections, over all threads
+  bool closed_loop = false;             // --rate max: each connection sends again on each answer
+  Seconds closed_loop_duration{10};
+  Seconds connect_timeout{5};
+  Seconds request_timeout{10};
+  unsigned warmup_requests = 0;         // per thread, before the clock starts: seeds captures
+  std::uint64_t seed = 1;
+  // Open loop: the schedule for one thread; the engine passes each thread its own shard.
+  std::function<sim::ArrivalSchedule(sim::Shard)> make_schedule;
+  std::vector<std::uint64_t> planned_per_endpoint;  // filled by the caller for reporting
+  std::atomic<bool>* stop = nullptr;    // set (by a signal handler) to stop sending and drain
+  std::function<void(const Progress&)> on_progress;  // about once a second, from the calling thread
+};
+
+// Runs to the end of the schedule (or the closed-loop duration, or a stop) and returns the
+// merged result. Throws InputError when the target cannot be resolved.
+RunResult run_engine(const EngineOptions& options, const RequestPlan& plan);
+
+}  // namespace uptake::loadgen

@@ -1,0 +1,63 @@
+#pragma once
+// What a run measured, merged over its threads: histograms (never sample lists, so memory stays
+// flat however long the run), counters by endpoint and error class, and one-second intervals.
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "uptake/loadgen/hdr_histogram.hpp"
+
+namespace uptake::loadgen {
+
+// Latencies are recorded in nanoseconds, from 1 ns to one hour, at 3 significant digits.
+HdrHistogram make_latency_histogram();
+
+// Failure classes: counted, and the run goes on.
+enum class ErrorClass : std::size_t { connect, timeout, reset, tls, protocol, http_4xx, http_5xx, missing_capture, count };
+const char* to_string(ErrorClass error);
+
+struct EndpointResult {
+  std::string name;
+  std::uint64_t planned = 0;     // arrivals of this endpoint in the schedule (this run's shard)
+  std::uint64_t sent = 0;
+  std::uint64_t completed = 0;   // a response was read (any status)
+  std::uint64_t ok = 0;          // completed with a 2xx or 3xx status
+  std::uint64_t errors = 0;      // failed: an error class, including 4xx and 5xx answers
+  HdrHistogram response_time = make_latency_histogram();  // from the intended send time
+  HdrHistogram service_time = make_latency_histogram();   // from the actual send
+
+  void add(const EndpointResult& other);
+};
+
+// One second of the run, by intended send time (planned) and by completion time (the rest).
+struct Interval {
+  std::uint64_t planned = 0;
+  std::uint64_t sent = 0;
+  std::uint64_t completed = 0;
+  std::uint64_t errors = 0;
+  std::string response_time;  // V2-compressed histogram of the responses completed in this second
+};
+
+struct RunResult {
+  std::string target;
+  bool closed_loop = false;
+  double planned_rate = 0;                  // requests per second the schedule asked for (open loop)
+  double expected_planned = 0;              // integral of the rate over the run (this shard)
+  std::chrono::system_clock::time_point started_at;
+  double duration_seconds = 0;              // from the first intended send to the last completion
+  double schedule_seconds = 0;              // length of the schedule
+  bool interrupted = false;                 // stopped early (SIGINT): partial results
+  std::vector<EndpointResult> endpoints;
+  HdrHistogram schedule_lag = make_latency_histogram();  // actual dispatch - intended send time
+  std::array<std::uint64_t, static_cast<std::size_t>(ErrorClass::count)> errors{};
+  std::vector<Interval> intervals;
+  std::uint64_t waited_for_connection = 0;  // requests that found every connection busy
+  std::uint64_t connections_opened = 0;
+
+  EndpointResult total() const;
+};
+
+}  // namespace uptake::loadgen

@@ -1,0 +1,527 @@
+#include "uptake/loadgen/engine.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <fmt/format.h>
+
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "uptake/base/input_error.hpp"
+#include "uptake/loadgen/histogram_log.hpp"
+
+namespace uptake::loadgen {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::int64_t nanoseconds_between(Clock::time_point from, Clock::time_point to) {
+  return std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(to - from).count());
+}
+
+// A request waiting for, or travelling on, a connection. Its buffer is recycled.
+struct Pending {
+  Clock::time_point intended;
+  std::uint32_t endpoint = 0;
+  std::uint64_t sequence = 0;
+  std::string bytes;
+};
+
+class Worker;
+
+// One keep-alive connection: write a request, read its response, report, take the next.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(Worker& worker, net::io_context& io) : worker_(worker), stream_(io) {}
+  void send(std::unique_ptr<Pending> pending);
+  bool open() const { return open_; }
+  void close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.close();
+    open_ = false;
+  }
+
+ private:
+  void on_connect(beast::error_code ec);
+  void write();
+  void on_write(beast::error_code ec);
+  void on_read(beast::error_code ec);
+  void fail(ErrorClass error);
+
+  Worker& worker_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::response_parser<http::string_body>> parser_;
+  std::unique_ptr<Pending> pending_;
+  Clock::time_point sent_at_;
+  bool open_ = false;
+};
+
+class Worker {
+ public:
+  Worker(const EngineOptions& options, const RequestPlan& plan, unsigned index, unsigned connection_cap,
+         std::vector<tcp::endpoint> endpoints)
+      : options_(options),
+        plan_(plan),
+        index_(index),
+        connection_cap_(std::max(1u, connection_cap)),
+        endpoints_(std::move(endpoints)),
+        dispatch_timer_(io_),
+        tick_timer_(io_),
+        random_(options.seed * 0x9e3779b97f4a7c15ULL + index + 1),
+        captures_(plan.variable_names.size()) {
+    for (const auto& endpoint : plan.endpoints) {
+      result_.endpoints.emplace_back();
+      result_.endpoints.back().name = endpoint.endpoint;
+    }
+  }
+
+  RunResult& result() { return result_; }
+  std::atomic<std::uint64_t>& completed_counter() { return completed_; }
+  std::atomic<std::uint64_t>& error_counter() { return error_count_; }
+
+  void run(Clock::time_point start) {
+    start_ = start;
+    if (options_.warmup_requests) warm_up();
+    if (options_.closed_loop) {
+      for (unsigned c = 0; c < connection_cap_; ++c) closed_loop_send(nullptr);
+    } else {
+      schedule_.emplace(options_.make_schedule(sim::Shard{index_, static_cast<std::uint32_t>(options_.threads)}));
+      has_next_ = schedule_->next(next_);
+      net::post(io_, [this] { arm(); });
+    }
+    tick();
+    io_.run();
+  }
+
+  // From the connection: a response arrived (or the request failed).
+  void finished(std::unique_ptr<Pending> pending, Clock::time_point sent_at, int status, std::string_view body,
+                std::optional<ErrorClass> error, const std::shared_ptr<Connection>& connection) {
+    const auto now = Clock::now();
+    auto& endpoint = result_.endpoints[pending->endpoint];
+    auto& interval = interval_at(now);
+    if (error) {
+      ++result_.errors[static_cast<std::size_t>(*error)];
+      ++endpoint.errors;
+      ++interval.errors;
+      error_count_.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (status) {
+      ++endpoint.completed;
+      ++interval.completed;
+      completed_.fetch_add(1, std::memory_order_relaxed);
+      const auto response_ns = nanoseconds_between(pending->intended, now);
+      endpoint.response_time.record(response_ns);
+      endpoint.service_time.record(nanoseconds_between(sent_at, now));
+      current_interval_histogram_.record(response_ns);
+      if (status < 400) {
+        ++endpoint.ok;
+        for (const auto& capture : plan_.endpoints[pending->endpoint].captures) {
+          if (const auto value = extract_json_pointer(body, capture.json_pointer, capture_scratch_)) captures_.put(capture.variable, *value);
+        }
+      }
+    }
+    --in_flight_;
+    // Hand the connection the next waiting request, or park it.
+    if (options_.closed_loop) {
+      recycle(std::move(pending));
+      if (!sending_stopped(now)) return closed_loop_send(connection);
+    } else {
+      recycle(std::move(pending));
+      if (!waiting_.empty() && connection && connection->open()) {
+        auto next = std::move(waiting_.front());
+        waiting_.pop_front();
+        ++in_flight_;
+        return connection->send(std::move(next));
+      }
+      if (connection) {
+        idle_.push_back(connection);
+      } else if (!waiting_.empty() && open_connections_ < connection_cap_) {
+        // The connection closed under a waiting queue: open another for it.
+        ++open_connections_;
+        auto next = std::move(waiting_.front());
+        waiting_.pop_front();
+        ++in_flight_;
+        return std::make_shared<Connection>(*this, io_)->send(std::move(next));
+      }
+    }
+    maybe_finish();
+  }
+
+  net::io_context& io() { return io_; }
+  const std::vector<tcp::endpoint>& endpoints() const { return endpoints_; }
+  const EngineOptions& options() const { return options_; }
+  void connection_opened() { ++result_.connections_opened; }
+  void connection_lost(const std::shared_ptr<Connection>& connection) {
+    // A closed connection leaves the pool; the next request may open a new one.
+    std::erase(idle_, connection);
+    --open_connections_;
+  }
+
+ private:
+  Interval& interval_at(Clock::time_point when) {
+    const auto index = static_cast<std::size_t>(std::max<std::int64_t>(0, nanoseconds_between(start_, when) / 1'000'000'000));
+    if (result_.intervals.size() <= index) result_.intervals.resize(index + 1);
+    return result_.intervals[index];
+  }
+
+  std::unique_ptr<Pending> take_buffer() {
+    if (free_.empty()) return std::make_unique<Pending>();
+    auto pending = std::move(free_.back());
+    free_.pop_back();
+    return pending;
+  }
+  void recycle(std::unique_ptr<Pending> pending) { free_.push_back(std::move(pending)); }
+
+  bool prepare(Pending& pending) {
+    int missing = -1;
+    if (render_request(plan_.endpoints[pending.endpoint], plan_, captures_, random_, pending.sequence, body_scratch_, pending.bytes, missing)) return true;
+    ++result_.errors[static_cast<std::size_t>(ErrorClass::missing_capture)];
+    ++result_.endpoints[pending.endpoint].errors;
+    error_count_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+
+  // Seeds the capture pools: a few requests of every endpoint that captures, one at a time,
+  // before the measured run begins.
+  void warm_up() {
+    for (std::uint32_t e = 0; e < plan_.endpoints.size(); ++e) {
+      if (plan_.endpoints[e].captures.empty()) continue;
+      for (unsigned i = 0; i < options_.warmup_requests; ++i) {
+        auto pending = take_buffer();
+        pending->endpoint = e;
+        pending->sequence = ~0ULL - i;
+        if (!prepare(*pending)) break;
+        beast::tcp_stream stream(io_);
+        beast::error_code ec;
+        stream.expires_after(std::chrono::duration_cast<std::chrono::nanoseconds>(options_.connect_timeout));
+        net::connect(stream.socket(), endpoints_, ec);
+        if (ec) break;
+        net::write(stream.socket(), net::buffer(pending->bytes), ec);
+        beast::flat_buffer buffer;
+        http::response<http::string_body> response;
+        if (!ec) http::read(stream.socket(), buffer, response, ec);
+        if (!ec && response.result_int() < 400) {
+          for (const auto& capture : plan_.endpoints[e].captures) {
+            if (const auto value = extract_json_pointer(response.body(), capture.json_pointer, capture_scratch_)) captures_.put(capture.variable, *value);
+          }
+        }
+        recycle(std::move(pending));
+      }
+    }
+    result_.errors.fill(0);
+    for (auto& endpoint : result_.endpoints) endpoint.errors = 0;
+    error_count_ = 0;
+  }
+
+  // Open loop: sleep until the next intended send time, then send everything that is due.
+  void arm() {
+    if (!has_next_ || stopped()) {
+      schedule_done_ = true;
+      return maybe_finish();
+    }
+    dispatch_timer_.expires_at(start_ + std::chrono::duration_cast<Clock::duration>(next_.intended_offset));
+    dispatch_timer_.async_wait([this](beast::error_code ec) {
+      if (ec) return;
+      const auto now = Clock::now();
+      // Everything that is due goes now: a late timer never delays a request twice, and no
+      // request goes before its time (no catch-up bursts beyond the schedule).
+      while (has_next_ && start_ + std::chrono::duration_cast<Clock::duration>(next_.intended_offset) <= now) {
+        dispatch(next_, now);
+        has_next_ = schedule_->next(next_);
+      }
+      arm();
+    });
+  }
+
+  void dispatch(const sim::Arrival& arrival, Clock::time_point now) {
+    const auto intended = start_ + std::chrono::duration_cast<Clock::duration>(arrival.intended_offset);
+    result_.schedule_lag.record(nanoseconds_between(intended, now));
+    auto pending = take_buffer();
+    pending->intended = intended;
+    pending->endpoint = arrival.endpoint;
+    pending->sequence = arrival.sequence;
+    ++result_.endpoints[arrival.endpoint].planned;
+    ++interval_at(intended).planned;
+    if (!prepare(*pending)) return recycle(std::move(pending));
+    ++result_.endpoints[arrival.endpoint].sent;
+    ++interval_at(now).sent;
+    if (!idle_.empty()) {
+      auto connection = std::move(idle_.back());
+      idle_.pop_back();
+      ++in_flight_;
+      return connection->send(std::move(pending));
+    }
+    if (open_connections_ < connection_cap_) {
+      ++open_connections_;
+      ++in_flight_;
+      return std::make_shared<Connection>(*this, io_)->send(std::move(pending));
+    }
+    // Every connection is busy: the request waits, and the wait is part of its response time.
+    ++result_.waited_for_connection;
+    waiting_.push_back(std::move(pending));
+  }
+
+  void closed_loop_send(std::shared_ptr<Connection> connection) {
+    const auto now = Clock::now();
+    if (sending_stopped(now)) return maybe_finish();
+    auto pending = take_buffer();
+    pending->intended = now;  // closed loop: there is no schedule, the send is its own intent
+    pending->endpoint = 0;
+    pending->sequence = closed_loop_sequence_++;
+    ++result_.endpoints[0].planned;
+    ++interval_at(now).planned;
+    if (!prepare(*pending)) return recycle(std::move(pending));
+    ++result_.endpoints[0].sent;
+    ++interval_at(now).sent;
+    ++in_flight_;
+    if (!connection || !connection->open()) {
+      if (!connection) ++open_connections_;
+      connection = std::make_shared<Connection>(*this, io_);
+    }
+    connection->send(std::move(pending));
+  }
+
+  bool stopped() const { return options_.stop && options_.stop->load(); }
+  bool sending_stopped(Clock::time_point now) const {
+    return stopped() || (options_.closed_loop && now - start_ >= std::chrono::duration_cast<Clock::duration>(options_.closed_loop_duration));
+  }
+
+  void maybe_finish() {
+    const bool done_sending = options_.closed_loop ? sending_stopped(Clock::now()) : schedule_done_;
+    if (!done_sending) return;
+    if (stopped()) {
+      // A stop drops the requests still waiting for a connection: they were never sent.
+      for (auto& pending : waiting_) recycle(std::move(pending));
+      waiting_.clear();
+    }
+    if (in_flight_ > 0 || !waiting_.empty()) return;
+    finish_time_ = Clock::now();
+    flush_interval_histogram(true);
+    dispatch_timer_.cancel();
+    tick_timer_.cancel();
+    io_.stop();
+  }
+
+  // Once a second: close the current interval's histogram (compressed, so memory stays flat).
+  void tick() {
+    const auto next = start_ + std::chrono::seconds(++ticks_);
+    tick_timer_.expires_at(next);
+    tick_timer_.async_wait([this](beast::error_code ec) {
+      if (ec) return;
+      flush_interval_histogram(false);
+      if (stopped() && !options_.closed_loop && !schedule_done_) {
+        dispatch_timer_.cancel();
+        schedule_done_ = true;
+        maybe_finish();
+      } else if (options_.closed_loop) {
+        maybe_finish();
+      }
+      tick();
+    });
+  }
+
+  void flush_interval_histogram(bool last) {
+    const auto index = static_cast<std::size_t>(ticks_ - (last ? 0 : 1));
+    if (result_.intervals.size() <= index) result_.intervals.resize(index + 1);
+    if (current_interval_histogram_.total_count() > 0) {
+      result_.intervals[index].response_time = encode_compressed(current_interval_histogram_);
+      current_interval_histogram_.reset();
+    }
+  }
+
+ public:
+  Clock::time_point finish_time_;
+
+ private:
+  const EngineOptions& options_;
+  const RequestPlan& plan_;
+  unsigned index_;
+  unsigned connection_cap_;
+  std::vector<tcp::endpoint> endpoints_;
+  net::io_context io_;
+  net::steady_timer dispatch_timer_;
+  net::steady_timer tick_timer_;
+  Random random_;
+  CapturePool captures_;
+  std::string body_scratch_;
+  std::string capture_scratch_;
+  RunResult result_;
+  HdrHistogram current_interval_histogram_ = make_latency_histogram();
+  std::optional<sim::ArrivalSchedule> schedule_;
+  sim::Arrival next_;
+  bool has_next_ = false;
+  bool schedule_done_ = false;
+  Clock::time_point start_;
+  std::int64_t ticks_ = 0;
+  std::vector<std::unique_ptr<Pending>> free_;
+  std::deque<std::unique_ptr<Pending>> waiting_;
+  std::vector<std::shared_ptr<Connection>> idle_;
+  unsigned open_connections_ = 0;
+  std::int64_t in_flight_ = 0;
+  std::uint64_t closed_loop_sequence_ = 0;
+  std::atomic<std::uint64_t> completed_{0};
+  std::atomic<std::uint64_t> error_count_{0};
+};
+
+void Connection::send(std::unique_ptr<Pending> pending) {
+  pending_ = std::move(pending);
+  if (open_) return write();
+  stream_.expires_after(std::chrono::duration_cast<std::chrono::nanoseconds>(worker_.options().connect_timeout));
+  stream_.async_connect(worker_.endpoints(), [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) { self->on_connect(ec); });
+}
+
+void Connection::on_connect(beast::error_code ec) {
+  if (ec) return fail(ec == beast::error::timeout ? ErrorClass::timeout : ErrorClass::connect);
+  open_ = true;
+  worker_.connection_opened();
+  beast::error_code ignored;
+  stream_.socket().set_option(tcp::no_delay(true), ignored);
+  write();
+}
+
+void Connection::write() {
+  sent_at_ = Clock::now();
+  stream_.expires_after(std::chrono::duration_cast<std::chrono::nanoseconds>(worker_.options().request_timeout));
+  net::async_write(stream_, net::buffer(pending_->bytes),
+                   [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
+}
+
+void Connection::on_write(beast::error_code ec) {
+  if (ec) return fail(ec == beast::error::timeout ? ErrorClass::timeout : ErrorClass::reset);
+  parser_.emplace();
+  parser_->body_limit(16 * 1024 * 1024);
+  http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code read_ec, std::size_t) { self->on_read(read_ec); });
+}
+
+void Connection::on_read(beast::error_code ec) {
+  if (ec) {
+    if (ec == beast::error::timeout) return fail(ErrorClass::timeout);
+    if (ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset || ec == net::error::broken_pipe) {
+      return fail(ErrorClass::reset);
+    }
+    return fail(ErrorClass::protocol);
+  }
+  auto& response = parser_->get();
+  const int status = response.result_int();
+  std::optional<ErrorClass> error;
+  if (status >= 500) error = ErrorClass::http_5xx;
+  else if (status >= 400) error = ErrorClass::http_4xx;
+  const bool keep = response.keep_alive();
+  if (!keep) close();
+  auto self = shared_from_this();
+  if (!keep) worker_.connection_lost(self);
+  worker_.finished(std::move(pending_), sent_at_, status, response.body(), error, keep ? self : nullptr);
+}
+
+void Connection::fail(ErrorClass error) {
+  close();
+  auto self = shared_from_this();
+  worker_.connection_lost(self);
+  worker_.finished(std::move(pending_), sent_at_, 0, {}, error, nullptr);
+}
+
+std::vector<tcp::endpoint> resolve(const Target& target) {
+  net::io_context io;
+  tcp::resolver resolver(io);
+  beast::error_code ec;
+  const auto results = resolver.resolve(target.host, std::to_string(target.port), ec);
+  if (ec || results.empty()) {
+    throw InputError({}, "target", fmt::format("cannot resolve '{}': {}", target.host, ec ? ec.message() : "no address"), "a reachable host name or address");
+  }
+  std::vector<tcp::endpoint> endpoints;
+  for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+  return endpoints;
+}
+
+}  // namespace
+
+RunResult run_engine(const EngineOptions& options, const RequestPlan& plan) {
+  if (options.target.tls) throw InputError({}, "target", "https targets are not supported by the load generator yet", "an http:// target");
+  const auto endpoints = resolve(options.target);
+  const unsigned threads = std::max(1u, options.threads);
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (unsigned t = 0; t < threads; ++t) {
+    const unsigned cap = options.connections / threads + (t < options.connections % threads ? 1 : 0);
+    workers.push_back(std::make_unique<Worker>(options, plan, t, cap, endpoints));
+  }
+  // A common start a little ahead, so every thread's schedule begins at the same instant.
+  const auto start = Clock::now() + std::chrono::milliseconds(50 + (options.warmup_requests ? 1000 : 0));
+  const auto started_at = std::chrono::system_clock::now() + (start - Clock::now());
+  std::vector<std::thread> running;
+  for (auto& worker : workers) running.emplace_back([&worker, start] { worker->run(start); });
+
+  // Progress, about once a second, until every worker is done.
+  std::atomic<bool> done{false};
+  std::thread waiter([&] {
+    for (auto& thread : running) thread.join();
+    done = true;
+  });
+  std::uint64_t last_completed = 0;
+  int polls = 0;
+  const double total_seconds = options.closed_loop ? options.closed_loop_duration.count() : 0;
+  while (!done) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    if (++polls % 5 || !options.on_progress) continue;
+    Progress progress;
+    progress.elapsed_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    progress.total_seconds = total_seconds;
+    for (auto& worker : workers) {
+      progress.completed += worker->completed_counter().load();
+      progress.errors += worker->error_counter().load();
+    }
+    progress.rate = static_cast<double>(progress.completed - last_completed);
+    last_completed = progress.completed;
+    options.on_progress(progress);
+  }
+  waiter.join();
+
+  RunResult merged;
+  merged.target = options.target.to_string();
+  merged.closed_loop = options.closed_loop;
+  merged.started_at = started_at;
+  merged.interrupted = options.stop && options.stop->load();
+  Clock::time_point finish = start;
+  for (auto& worker : workers) {
+    auto& part = worker->result();
+    finish = std::max(finish, worker->finish_time_);
+    if (merged.endpoints.empty()) {
+      merged.endpoints = part.endpoints;
+    } else {
+      for (std::size_t e = 0; e < part.endpoints.size(); ++e) merged.endpoints[e].add(part.endpoints[e]);
+    }
+    merged.schedule_lag.add(part.schedule_lag);
+    for (std::size_t i = 0; i < merged.errors.size(); ++i) merged.errors[i] += part.errors[i];
+    merged.waited_for_connection += part.waited_for_connection;
+    merged.connections_opened += part.connections_opened;
+    if (merged.intervals.size() < part.intervals.size()) merged.intervals.resize(part.intervals.size());
+    for (std::size_t i = 0; i < part.intervals.size(); ++i) {
+      auto& into = merged.intervals[i];
+      const auto& from = part.intervals[i];
+      into.planned += from.planned;
+      into.sent += from.sent;
+      into.completed += from.completed;
+      into.errors += from.errors;
+      if (from.response_time.empty()) continue;
+      auto histogram = decode_compressed(from.response_time);
+      if (!into.response_time.empty()) histogram.add(decode_compressed(into.response_time));
+      into.response_time = encode_compressed(histogram);
+    }
+  }
+  merged.duration_seconds = std::chrono::duration<double>(finish - start).count();
+  return merged;
+}
+
+}  // namespace uptake::loadgen

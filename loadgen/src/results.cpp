@@ -1,0 +1,147 @@
+#include "uptake/loadgen/results.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+
+#include "uptake/base/files.hpp"
+#include "uptake/loadgen/histogram_log.hpp"
+
+namespace uptake::loadgen {
+namespace {
+
+using nlohmann::ordered_json;
+
+double ms(std::int64_t nanoseconds) { return static_cast<double>(nanoseconds) / 1e6; }
+
+ordered_json latency_block(const HdrHistogram& histogram) {
+  if (histogram.total_count() == 0) return {{"count", 0}};
+  return {{"count", histogram.total_count()},
+          {"min", ms(histogram.min())},
+          {"mean", histogram.mean() / 1e6},
+          {"p50", ms(histogram.value_at_percentile(50))},
+          {"p90", ms(histogram.value_at_percentile(90))},
+          {"p99", ms(histogram.value_at_percentile(99))},
+          {"p999", ms(histogram.value_at_percentile(99.9))},
+          {"max", ms(histogram.max())}};
+}
+
+}  // namespace
+
+HdrHistogram make_latency_histogram() { return HdrHistogram(1, 3'600'000'000'000LL, 3); }
+
+const char* to_string(ErrorClass error) {
+  switch (error) {
+    case ErrorClass::connect: return "connect";
+    case ErrorClass::timeout: return "timeout";
+    case ErrorClass::reset: return "reset";
+    case ErrorClass::tls: return "tls";
+    case ErrorClass::protocol: return "protocol";
+    case ErrorClass::http_4xx: return "http_4xx";
+    case ErrorClass::http_5xx: return "http_5xx";
+    case ErrorClass::missing_capture: return "missing_capture";
+    case ErrorClass::count: break;
+  }
+  return "?";
+}
+
+void EndpointResult::add(const EndpointResult& other) {
+  planned += other.planned;
+  sent += other.sent;
+  completed += other.completed;
+  ok += other.ok;
+  errors += other.errors;
+  response_time.add(other.response_time);
+  service_time.add(other.service_time);
+}
+
+EndpointResult RunResult::total() const {
+  EndpointResult total;
+  total.name = "total";
+  for (const auto& endpoint : endpoints) total.add(endpoint);
+  return total;
+}
+
+Verdict judge_generator(const RunResult& result, const RunContext& context) {
+  Verdict verdict;
+  if (result.closed_loop || result.schedule_lag.total_count() == 0) return verdict;
+  const double lag_p99 = static_cast<double>(result.schedule_lag.value_at_percentile(99)) / 1e9;
+  if (lag_p99 > context.lag_bound_seconds) {
+    verdict.generator_behind = true;
+    verdict.reason = fmt::format("the generator fell behind its schedule: schedule lag p99 {:.3f} ms exceeds the bound of {:.3f} ms "
+                                 "(too few threads, or the machine is saturated); the latencies measure the generator, not the target",
+                                 lag_p99 * 1e3, context.lag_bound_seconds * 1e3);
+  }
+  return verdict;
+}
+
+std::string summary_json(const RunResult& result, const RunContext& context, const Verdict& verdict) {
+  const auto total = result.total();
+  ordered_json root;
+  root["schema"] = "uptake.summary/v1";
+  root["scenario"] = context.scenario;
+  root["scenario_file"] = context.scenario_file;
+  root["target"] = result.target;
+  root["mode"] = result.closed_loop ? "closed_loop" : "open_loop";
+  root["seed"] = context.seed;
+  root["shard"] = context.shard;
+  root["started_at"] = std::chrono::duration<double>(result.started_at.time_since_epoch()).count();
+  root["duration_s"] = result.duration_seconds;
+  root["interrupted"] = result.interrupted;
+  root["requests"] = {{"planned", total.planned}, {"sent", total.sent}, {"completed", total.completed}, {"ok", total.ok}, {"errors", total.errors}};
+  const double seconds = result.duration_seconds > 0 ? result.duration_seconds : 1;
+  root["rate"] = {{"planned_rps", result.closed_loop ? 0.0 : static_cast<double>(total.planned) / std::max(result.schedule_seconds, 1e-9)},
+                  {"achieved_rps", static_cast<double>(total.completed) / seconds},
+                  {"achieved_ratio", total.planned ? static_cast<double>(total.completed) / static_cast<double>(total.planned) : 0.0}};
+  root["latency_ms"] = latency_block(total.response_time);
+  root["service_time_ms"] = latency_block(total.service_time);
+  root["schedule_lag_ms"] = latency_block(result.schedule_lag);
+  root["error_rate"] = total.completed + total.errors ? static_cast<double>(total.errors) / static_cast<double>(std::max(total.sent, total.completed)) : 0.0;
+  ordered_json errors = ordered_json::object();
+  for (std::size_t i = 0; i < result.errors.size(); ++i) errors[to_string(static_cast<ErrorClass>(i))] = result.errors[i];
+  root["errors"] = errors;
+  for (const auto& endpoint : result.endpoints) {
+    root["endpoints"][endpoint.name] = {{"requests", {{"planned", endpoint.planned}, {"sent", endpoint.sent}, {"completed", endpoint.completed}, {"ok", endpoint.ok}, {"errors", endpoint.errors}}},
+                                        {"achieved_rps", static_cast<double>(endpoint.completed) / seconds},
+                                        {"latency_ms", latency_block(endpoint.response_time)},
+                                        {"service_time_ms", latency_block(endpoint.service_time)}};
+  }
+  root["connections"] = {{"opened", result.connections_opened}, {"requests_that_waited", result.waited_for_connection}};
+  root["generator"] = {{"trusted", !verdict.generator_behind}, {"lag_bound_ms", context.lag_bound_seconds * 1e3}, {"reason", verdict.reason}};
+  root["thresholds"] = ordered_json::array();
+  return root.dump(2) + "\n";
+}
+
+std::string timeseries_csv(const RunResult& result) {
+  std::string out = "second,planned,sent,completed,errors,p50_ms,p90_ms,p99_ms,max_ms\n";
+  for (std::size_t i = 0; i < result.intervals.size(); ++i) {
+    const auto& interval = result.intervals[i];
+    std::string percentiles = ",,,";
+    if (!interval.response_time.empty()) {
+      const auto histogram = decode_compressed(interval.response_time);
+      percentiles = fmt::format("{:.3f},{:.3f},{:.3f},{:.3f}", ms(histogram.value_at_percentile(50)), ms(histogram.value_at_percentile(90)),
+                                ms(histogram.value_at_percentile(99)), ms(histogram.max()));
+    }
+    out += fmt::format("{},{},{},{},{},{}\n", i, interval.planned, interval.sent, interval.completed, interval.errors, percentiles);
+  }
+  return out;
+}
+
+std::string latency_log(const RunResult& result) {
+  HistogramLogWriter writer(std::chrono::duration<double>(result.started_at.time_since_epoch()).count());
+  for (std::size_t i = 0; i < result.intervals.size(); ++i) {
+    if (result.intervals[i].response_time.empty()) continue;
+    writer.add_interval(static_cast<double>(i), 1.0, decode_compressed(result.intervals[i].response_time));
+  }
+  return writer.text();
+}
+
+void write_results(const std::string& folder, const RunResult& result, const RunContext& context, const Verdict& verdict) {
+  std::filesystem::create_directories(folder);
+  write_file_atomically(folder + "/summary.json", summary_json(result, context, verdict));
+  write_file_atomically(folder + "/timeseries.csv", timeseries_csv(result));
+  write_file_atomically(folder + "/latency.hlog", latency_log(result));
+}
+
+}  // namespace uptake::loadgen
