@@ -166,6 +166,15 @@ struct Service::State {
   CertificateStore store;
   std::array<std::unique_ptr<Station>, endpoint_count> stations;
   std::array<EndpointMetrics, endpoint_count> metrics;
+  // Verification outcomes by reason, so that a load test can see that its credentials held.
+  static constexpr std::array<const char*, 7> kReasons{"valid", "malformed", "bad_signature", "unknown_key", "expired", "not_yet_valid", "revoked"};
+  std::array<std::atomic<std::uint64_t>, kReasons.size()> verifications{};
+
+  void count_verification(std::string_view reason) {
+    for (std::size_t i = 0; i < kReasons.size(); ++i) {
+      if (reason == kReasons[i]) verifications[i].fetch_add(1, std::memory_order_relaxed);
+    }
+  }
 
   State(ServiceConfig c, ScheduleAfter s)
       : config(std::move(c)), schedule_after(std::move(s)), key(SigningKey::load_or_create(config.data_dir)), store(config.data_dir) {
@@ -342,6 +351,7 @@ void Service::handle(HttpRequest request, Respond respond) {
         valid = false;
         reason = "revoked";
       }
+      state_->count_verification(reason);
       json answer{{"valid", valid}, {"reason", reason}};
       if (!verification.claims.id.empty()) answer["id"] = verification.claims.id;
       return finish({200, answer.dump(), "application/json", {}});
@@ -394,6 +404,10 @@ std::string Service::metrics_text() const {
   }
   out += fmt::format("# HELP uptake_ecert_in_flight_requests Requests received and not yet answered.\n"
                      "# TYPE uptake_ecert_in_flight_requests gauge\nuptake_ecert_in_flight_requests {}\n", in_flight_.load());
+  out += "# HELP uptake_ecert_verifications_total Verification answers by reason.\n# TYPE uptake_ecert_verifications_total counter\n";
+  for (std::size_t i = 0; i < State::kReasons.size(); ++i) {
+    out += fmt::format("uptake_ecert_verifications_total{{reason=\"{}\"}} {}\n", State::kReasons[i], state_->verifications[i].load(std::memory_order_relaxed));
+  }
   const auto batches = state_->store.batch_statistics();
   out += fmt::format("# HELP uptake_ecert_commit_batches_total Store commits (group commits), by records per commit.\n"
                      "# TYPE uptake_ecert_commit_batches_total counter\n");

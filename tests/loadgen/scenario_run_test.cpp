@@ -1,0 +1,55 @@
+// A scenario replayed against the reference service: issuances are captured and their
+// credentials verify as valid (counted by the service's own metrics).
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+#include "ecert/http_client.hpp"
+#include "temporary_directory.hpp"
+#include "uptake/ecert/server.hpp"
+#include "uptake/loadgen/engine.hpp"
+#include "uptake/sim/forecast.hpp"
+#include "uptake/sim/scenario_loader.hpp"
+
+using namespace uptake;
+
+TEST_CASE("captured credentials verify against the reference service") {
+  test::TemporaryDirectory data("scenario-run-test");
+  ecert::ServerOptions server_options;
+  server_options.port = 0;
+  server_options.threads = 1;
+  ecert::ServiceConfig service;
+  service.data_dir = data.path();
+  ecert::HttpServer server(server_options, service);
+  std::thread serving([&] { server.run(false); });
+
+  const auto scenario = sim::load_scenario("scenarios/smoke.yaml");
+  const auto forecast = sim::make_forecast(scenario, scenario.growth.project_to_year, scenario.growth.project_to_year);
+  const auto window = sim::replay_window(scenario, *forecast.rate_model);
+  loadgen::EngineOptions options;
+  std::string problem;
+  options.target = *loadgen::parse_target("http://127.0.0.1:" + std::to_string(server.port()), problem);
+  options.warmup_requests = 5;
+  options.make_schedule = [&](sim::Shard shard) { return sim::ArrivalSchedule(*forecast.rate_model, window, scenario.seed, shard); };
+  const auto plan = loadgen::plan_from_scenario(scenario, forecast.rate_model->endpoints(), options.target);
+  const auto result = loadgen::run_engine(options, plan);
+
+  REQUIRE(result.endpoints.size() == 2);
+  const auto& issue = result.endpoints[0];
+  const auto& verify = result.endpoints[1];
+  CHECK(issue.name == "issue");
+  CHECK(verify.name == "verify");
+  CHECK(issue.errors == 0);
+  CHECK(verify.errors == 0);
+  REQUIRE(verify.completed > 100);
+
+  test::Connection client(server.port());
+  const auto metrics = client.request("GET", "/metrics");
+  REQUIRE(metrics);
+  // Every verification the run made (and the warm-up made none) was of a valid credential.
+  CHECK_THAT(metrics->body, Catch::Contains("uptake_ecert_verifications_total{reason=\"valid\"} " + std::to_string(verify.completed) + "\n"));
+  CHECK_THAT(metrics->body, Catch::Contains("uptake_ecert_verifications_total{reason=\"bad_signature\"} 0\n"));
+  CHECK_THAT(metrics->body, Catch::Contains("uptake_ecert_verifications_total{reason=\"malformed\"} 0\n"));
+  server.stop();
+  serving.join();
+}
