@@ -6,6 +6,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <fmt/format.h>
 
 #include <deque>
@@ -22,6 +23,7 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
+namespace ssl = net::ssl;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -41,17 +43,28 @@ struct Pending {
 class Worker;
 
 // One keep-alive connection: write a request, read its response, report, take the next.
+// The worker holds connections through this interface; the stream type (TCP or TLS over TCP)
+// is a template parameter of the implementation.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(Worker& worker, net::io_context& io) : worker_(worker), stream_(io) {}
-  void send(std::unique_ptr<Pending> pending);
-  bool open() const { return open_; }
-  void close() {
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.close();
-    open_ = false;
-  }
+  virtual ~Connection() = default;
+  virtual void send(std::unique_ptr<Pending> pending) = 0;
+  virtual bool open() const = 0;
+};
+
+template <class Stream>
+Stream make_stream(net::io_context& io, ssl::context* tls) {
+  if constexpr (std::is_same_v<Stream, beast::tcp_stream>) return Stream(io);
+  else return Stream(io, *tls);
+}
+
+template <class Stream>
+class StreamConnection final : public Connection {
+ public:
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+  StreamConnection(Worker& worker, net::io_context& io, ssl::context* tls);
+  void send(std::unique_ptr<Pending> pending) override;
+  bool open() const override { return open_; }
 
  private:
   void on_connect(beast::error_code ec);
@@ -59,9 +72,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_write(beast::error_code ec);
   void on_read(beast::error_code ec);
   void fail(ErrorClass error);
+  void close() {
+    beast::error_code ignored;
+    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(stream_).close();
+    open_ = false;
+  }
+  std::shared_ptr<StreamConnection> self() { return std::static_pointer_cast<StreamConnection>(shared_from_this()); }
 
   Worker& worker_;
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::response_parser<http::string_body>> parser_;
   std::unique_ptr<Pending> pending_;
@@ -82,6 +102,11 @@ class Worker {
         tick_timer_(io_),
         random_(options.seed * 0x9e3779b97f4a7c15ULL + index + 1),
         captures_(plan.variable_names.size()) {
+    if (options.target.tls) {
+      // A load generator measures; it does not judge certificates (self-signed test targets).
+      tls_ = std::make_unique<ssl::context>(ssl::context::tls_client);
+      tls_->set_verify_mode(ssl::verify_none);
+    }
     for (const auto& endpoint : plan.endpoints) {
       result_.endpoints.emplace_back();
       result_.endpoints.back().name = endpoint.endpoint;
@@ -154,7 +179,7 @@ class Worker {
         auto next = std::move(waiting_.front());
         waiting_.pop_front();
         ++in_flight_;
-        return std::make_shared<Connection>(*this, io_)->send(std::move(next));
+        return new_connection()->send(std::move(next));
       }
     }
     maybe_finish();
@@ -164,6 +189,10 @@ class Worker {
   const std::vector<tcp::endpoint>& endpoints() const { return endpoints_; }
   const EngineOptions& options() const { return options_; }
   void connection_opened() { ++result_.connections_opened; }
+  std::shared_ptr<Connection> new_connection() {
+    if (tls_) return std::make_shared<StreamConnection<beast::ssl_stream<beast::tcp_stream>>>(*this, io_, tls_.get());
+    return std::make_shared<StreamConnection<beast::tcp_stream>>(*this, io_, nullptr);
+  }
   void connection_lost(const std::shared_ptr<Connection>& connection) {
     // A closed connection leaves the pool; the next request may open a new one.
     std::erase(idle_, connection);
@@ -267,7 +296,7 @@ class Worker {
     if (open_connections_ < connection_cap_) {
       ++open_connections_;
       ++in_flight_;
-      return std::make_shared<Connection>(*this, io_)->send(std::move(pending));
+      return new_connection()->send(std::move(pending));
     }
     // Every connection is busy: the request waits, and the wait is part of its response time.
     ++result_.waited_for_connection;
@@ -289,7 +318,7 @@ class Worker {
     ++in_flight_;
     if (!connection || !connection->open()) {
       if (!connection) ++open_connections_;
-      connection = std::make_shared<Connection>(*this, io_);
+      connection = new_connection();
     }
     connection->send(std::move(pending));
   }
@@ -352,6 +381,7 @@ class Worker {
   unsigned connection_cap_;
   std::vector<tcp::endpoint> endpoints_;
   net::io_context io_;
+  std::unique_ptr<ssl::context> tls_;
   net::steady_timer dispatch_timer_;
   net::steady_timer tick_timer_;
   Random random_;
@@ -376,40 +406,59 @@ class Worker {
   std::atomic<std::uint64_t> error_count_{0};
 };
 
-void Connection::send(std::unique_ptr<Pending> pending) {
+template <class Stream>
+StreamConnection<Stream>::StreamConnection(Worker& worker, net::io_context& io, ssl::context* tls)
+    : worker_(worker), stream_(make_stream<Stream>(io, tls)) {}
+
+template <class Stream>
+void StreamConnection<Stream>::send(std::unique_ptr<Pending> pending) {
   pending_ = std::move(pending);
   if (open_) return write();
-  stream_.expires_after(std::chrono::duration_cast<std::chrono::nanoseconds>(worker_.options().connect_timeout));
-  stream_.async_connect(worker_.endpoints(), [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) { self->on_connect(ec); });
+  beast::get_lowest_layer(stream_).expires_after(std::chrono::duration_cast<std::chrono::nanoseconds>(worker_.options().connect_timeout));
+  beast::get_lowest_layer(stream_).async_connect(worker_.endpoints(), [self = self()](beast::error_code ec, const tcp::endpoint&) { self->on_connect(ec); });
 }
 
-void Connection::on_connect(beast::error_code ec) {
+template <class Stream>
+void StreamConnection<Stream>::on_connect(beast::error_code ec) {
   if (ec) return fail(ec == beast::error::timeout ? ErrorClass::timeout : ErrorClass::connect);
-  open_ = true;
-  worker_.connection_opened();
   beast::error_code ignored;
-  stream_.socket().set_option(tcp::no_delay(true), ignored);
-  write();
+  beast::get_lowest_layer(stream_).socket().set_option(tcp::no_delay(true), ignored);
+  if constexpr (kTls) {
+    SSL_set_tlsext_host_name(stream_.native_handle(), worker_.options().target.host.c_str());
+    stream_.async_handshake(ssl::stream_base::client, [self = self()](beast::error_code handshake_ec) {
+      if (handshake_ec) return self->fail(handshake_ec == beast::error::timeout ? ErrorClass::timeout : ErrorClass::tls);
+      self->open_ = true;
+      self->worker_.connection_opened();
+      self->write();
+    });
+  } else {
+    open_ = true;
+    worker_.connection_opened();
+    write();
+  }
 }
 
-void Connection::write() {
+template <class Stream>
+void StreamConnection<Stream>::write() {
   sent_at_ = Clock::now();
-  stream_.expires_after(std::chrono::duration_cast<std::chrono::nanoseconds>(worker_.options().request_timeout));
-  net::async_write(stream_, net::buffer(pending_->bytes),
-                   [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
+  beast::get_lowest_layer(stream_).expires_after(std::chrono::duration_cast<std::chrono::nanoseconds>(worker_.options().request_timeout));
+  net::async_write(stream_, net::buffer(pending_->bytes), [self = self()](beast::error_code ec, std::size_t) { self->on_write(ec); });
 }
 
-void Connection::on_write(beast::error_code ec) {
+template <class Stream>
+void StreamConnection<Stream>::on_write(beast::error_code ec) {
   if (ec) return fail(ec == beast::error::timeout ? ErrorClass::timeout : ErrorClass::reset);
   parser_.emplace();
   parser_->body_limit(16 * 1024 * 1024);
-  http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code read_ec, std::size_t) { self->on_read(read_ec); });
+  http::async_read(stream_, buffer_, *parser_, [self = self()](beast::error_code read_ec, std::size_t) { self->on_read(read_ec); });
 }
 
-void Connection::on_read(beast::error_code ec) {
+template <class Stream>
+void StreamConnection<Stream>::on_read(beast::error_code ec) {
   if (ec) {
     if (ec == beast::error::timeout) return fail(ErrorClass::timeout);
-    if (ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset || ec == net::error::broken_pipe) {
+    if (ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset || ec == net::error::broken_pipe ||
+        ec == ssl::error::stream_truncated) {
       return fail(ErrorClass::reset);
     }
     return fail(ErrorClass::protocol);
@@ -420,16 +469,19 @@ void Connection::on_read(beast::error_code ec) {
   if (status >= 500) error = ErrorClass::http_5xx;
   else if (status >= 400) error = ErrorClass::http_4xx;
   const bool keep = response.keep_alive();
-  if (!keep) close();
-  auto self = shared_from_this();
-  if (!keep) worker_.connection_lost(self);
-  worker_.finished(std::move(pending_), sent_at_, status, response.body(), error, keep ? self : nullptr);
+  auto connection = shared_from_this();
+  if (!keep) {
+    close();
+    worker_.connection_lost(connection);
+  }
+  worker_.finished(std::move(pending_), sent_at_, status, response.body(), error, keep ? connection : nullptr);
 }
 
-void Connection::fail(ErrorClass error) {
+template <class Stream>
+void StreamConnection<Stream>::fail(ErrorClass error) {
   close();
-  auto self = shared_from_this();
-  worker_.connection_lost(self);
+  auto connection = shared_from_this();
+  worker_.connection_lost(connection);
   worker_.finished(std::move(pending_), sent_at_, 0, {}, error, nullptr);
 }
 
@@ -449,7 +501,6 @@ std::vector<tcp::endpoint> resolve(const Target& target) {
 }  // namespace
 
 RunResult run_engine(const EngineOptions& options, const RequestPlan& plan) {
-  if (options.target.tls) throw InputError({}, "target", "https targets are not supported by the load generator yet", "an http:// target");
   const auto endpoints = resolve(options.target);
   const unsigned threads = std::max(1u, options.threads);
   std::vector<std::unique_ptr<Worker>> workers;

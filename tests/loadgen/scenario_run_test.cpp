@@ -53,3 +53,29 @@ TEST_CASE("captured credentials verify against the reference service") {
   server.stop();
   serving.join();
 }
+
+TEST_CASE("HTTPS targets: TLS handshakes, then keep-alive requests") {
+  test::TemporaryDirectory data("https-run-test");
+  ecert::ServerOptions server_options;
+  server_options.port = 0;
+  server_options.threads = 1;
+  server_options.tls = true;
+  ecert::ServiceConfig service;
+  service.data_dir = data.path();
+  ecert::HttpServer server(server_options, service);
+  std::thread serving([&] { server.run(false); });
+
+  loadgen::EngineOptions options;
+  std::string problem;
+  options.target = *loadgen::parse_target("https://127.0.0.1:" + std::to_string(server.port()) + "/healthz", problem);
+  options.connections = 4;
+  options.make_schedule = [](sim::Shard shard) { return sim::ArrivalSchedule::constant(100, Seconds{2}, 3, shard); };
+  const auto result = loadgen::run_engine(options, loadgen::plan_ad_hoc(options.target, "GET", "", {}));
+  const auto total = result.total();
+  CHECK(total.completed == total.planned);
+  CHECK(total.ok == total.completed);
+  CHECK(total.errors == 0);
+  CHECK(result.connections_opened <= 4);  // connections are kept alive, not renegotiated
+  server.stop();
+  serving.join();
+}
