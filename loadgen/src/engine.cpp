@@ -111,6 +111,8 @@ class Worker {
       result_.endpoints.emplace_back();
       result_.endpoints.back().name = endpoint.endpoint;
     }
+    result_.endpoint_intervals.resize(plan.endpoints.size());
+    current_interval_histograms_.assign(plan.endpoints.size() + 1, make_latency_histogram());
   }
 
   RunResult& result() { return result_; }
@@ -136,21 +138,21 @@ class Worker {
                 std::optional<ErrorClass> error, const std::shared_ptr<Connection>& connection) {
     const auto now = Clock::now();
     auto& endpoint = result_.endpoints[pending->endpoint];
-    auto& interval = interval_at(now);
     if (error) {
       ++result_.errors[static_cast<std::size_t>(*error)];
       ++endpoint.errors;
-      ++interval.errors;
+      tally(now, pending->endpoint, &Interval::errors);
       error_count_.fetch_add(1, std::memory_order_relaxed);
     }
     if (status) {
       ++endpoint.completed;
-      ++interval.completed;
+      tally(now, pending->endpoint, &Interval::completed);
       completed_.fetch_add(1, std::memory_order_relaxed);
       const auto response_ns = nanoseconds_between(pending->intended, now);
       endpoint.response_time.record(response_ns);
       endpoint.service_time.record(nanoseconds_between(sent_at, now));
-      current_interval_histogram_.record(response_ns);
+      current_interval_histograms_[0].record(response_ns);
+      current_interval_histograms_[1 + pending->endpoint].record(response_ns);
       if (status < 400) {
         ++endpoint.ok;
         for (const auto& capture : plan_.endpoints[pending->endpoint].captures) {
@@ -200,10 +202,18 @@ class Worker {
   }
 
  private:
-  Interval& interval_at(Clock::time_point when) {
-    const auto index = static_cast<std::size_t>(std::max<std::int64_t>(0, nanoseconds_between(start_, when) / 1'000'000'000));
-    if (result_.intervals.size() <= index) result_.intervals.resize(index + 1);
-    return result_.intervals[index];
+  std::size_t second_of(Clock::time_point when) const {
+    return static_cast<std::size_t>(std::max<std::int64_t>(0, nanoseconds_between(start_, when) / 1'000'000'000));
+  }
+  static Interval& row(std::vector<Interval>& series, std::size_t second) {
+    if (series.size() <= second) series.resize(second + 1);
+    return series[second];
+  }
+  // Counts one event in its second, for the whole run and for its endpoint.
+  void tally(Clock::time_point when, std::uint32_t endpoint, std::uint64_t Interval::*field) {
+    const auto second = second_of(when);
+    ++(row(result_.intervals, second).*field);
+    ++(row(result_.endpoint_intervals[endpoint], second).*field);
   }
 
   std::unique_ptr<Pending> take_buffer() {
@@ -283,10 +293,10 @@ class Worker {
     pending->endpoint = arrival.endpoint;
     pending->sequence = arrival.sequence;
     ++result_.endpoints[arrival.endpoint].planned;
-    ++interval_at(intended).planned;
+    tally(intended, arrival.endpoint, &Interval::planned);
     if (!prepare(*pending)) return recycle(std::move(pending));
     ++result_.endpoints[arrival.endpoint].sent;
-    ++interval_at(now).sent;
+    tally(now, arrival.endpoint, &Interval::sent);
     if (!idle_.empty()) {
       auto connection = std::move(idle_.back());
       idle_.pop_back();
@@ -311,10 +321,10 @@ class Worker {
     pending->endpoint = 0;
     pending->sequence = closed_loop_sequence_++;
     ++result_.endpoints[0].planned;
-    ++interval_at(now).planned;
+    tally(now, 0, &Interval::planned);
     if (!prepare(*pending)) return recycle(std::move(pending));
     ++result_.endpoints[0].sent;
-    ++interval_at(now).sent;
+    tally(now, 0, &Interval::sent);
     ++in_flight_;
     if (!connection || !connection->open()) {
       if (!connection) ++open_connections_;
@@ -363,11 +373,13 @@ class Worker {
   }
 
   void flush_interval_histogram(bool last) {
-    const auto index = static_cast<std::size_t>(ticks_ - (last ? 0 : 1));
-    if (result_.intervals.size() <= index) result_.intervals.resize(index + 1);
-    if (current_interval_histogram_.total_count() > 0) {
-      result_.intervals[index].response_time = encode_compressed(current_interval_histogram_);
-      current_interval_histogram_.reset();
+    const auto second = static_cast<std::size_t>(ticks_ - (last ? 0 : 1));
+    for (std::size_t series = 0; series < current_interval_histograms_.size(); ++series) {
+      auto& histogram = current_interval_histograms_[series];
+      auto& into = row(series == 0 ? result_.intervals : result_.endpoint_intervals[series - 1], second);
+      if (histogram.total_count() == 0) continue;
+      into.response_time = encode_compressed(histogram);
+      histogram.reset();
     }
   }
 
@@ -389,7 +401,7 @@ class Worker {
   std::string body_scratch_;
   std::string capture_scratch_;
   RunResult result_;
-  HdrHistogram current_interval_histogram_ = make_latency_histogram();
+  std::vector<HdrHistogram> current_interval_histograms_;  // [0]: the whole run; [1 + e]: endpoint e
   std::optional<sim::ArrivalSchedule> schedule_;
   sim::Arrival next_;
   bool has_next_ = false;
@@ -500,6 +512,23 @@ std::vector<tcp::endpoint> resolve(const Target& target) {
 
 }  // namespace
 
+// Adds one thread's per-second series into the merged one: counters add, histograms add.
+static void merge_intervals(std::vector<Interval>& into_series, const std::vector<Interval>& from_series) {
+  if (into_series.size() < from_series.size()) into_series.resize(from_series.size());
+  for (std::size_t i = 0; i < from_series.size(); ++i) {
+    auto& into = into_series[i];
+    const auto& from = from_series[i];
+    into.planned += from.planned;
+    into.sent += from.sent;
+    into.completed += from.completed;
+    into.errors += from.errors;
+    if (from.response_time.empty()) continue;
+    auto histogram = decode_compressed(from.response_time);
+    if (!into.response_time.empty()) histogram.add(decode_compressed(into.response_time));
+    into.response_time = encode_compressed(histogram);
+  }
+}
+
 RunResult run_engine(const EngineOptions& options, const RequestPlan& plan) {
   const auto endpoints = resolve(options.target);
   const unsigned threads = std::max(1u, options.threads);
@@ -557,19 +586,9 @@ RunResult run_engine(const EngineOptions& options, const RequestPlan& plan) {
     for (std::size_t i = 0; i < merged.errors.size(); ++i) merged.errors[i] += part.errors[i];
     merged.waited_for_connection += part.waited_for_connection;
     merged.connections_opened += part.connections_opened;
-    if (merged.intervals.size() < part.intervals.size()) merged.intervals.resize(part.intervals.size());
-    for (std::size_t i = 0; i < part.intervals.size(); ++i) {
-      auto& into = merged.intervals[i];
-      const auto& from = part.intervals[i];
-      into.planned += from.planned;
-      into.sent += from.sent;
-      into.completed += from.completed;
-      into.errors += from.errors;
-      if (from.response_time.empty()) continue;
-      auto histogram = decode_compressed(from.response_time);
-      if (!into.response_time.empty()) histogram.add(decode_compressed(into.response_time));
-      into.response_time = encode_compressed(histogram);
-    }
+    merge_intervals(merged.intervals, part.intervals);
+    merged.endpoint_intervals.resize(part.endpoint_intervals.size());
+    for (std::size_t e = 0; e < part.endpoint_intervals.size(); ++e) merge_intervals(merged.endpoint_intervals[e], part.endpoint_intervals[e]);
   }
   merged.duration_seconds = std::chrono::duration<double>(finish - start).count();
   return merged;

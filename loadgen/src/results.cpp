@@ -114,16 +114,23 @@ std::string summary_json(const RunResult& result, const RunContext& context, con
 }
 
 std::string timeseries_csv(const RunResult& result) {
-  std::string out = "second,planned,sent,completed,errors,p50_ms,p90_ms,p99_ms,max_ms\n";
-  for (std::size_t i = 0; i < result.intervals.size(); ++i) {
-    const auto& interval = result.intervals[i];
+  std::string out = "second,endpoint,planned,sent,completed,errors,p50_ms,p90_ms,p99_ms,max_ms\n";
+  auto rows = [&](const std::vector<Interval>& series, std::size_t second, const std::string& name) {
+    const Interval empty;
+    const auto& interval = second < series.size() ? series[second] : empty;
     std::string percentiles = ",,,";
     if (!interval.response_time.empty()) {
       const auto histogram = decode_compressed(interval.response_time);
       percentiles = fmt::format("{:.3f},{:.3f},{:.3f},{:.3f}", ms(histogram.value_at_percentile(50)), ms(histogram.value_at_percentile(90)),
                                 ms(histogram.value_at_percentile(99)), ms(histogram.max()));
     }
-    out += fmt::format("{},{},{},{},{},{}\n", i, interval.planned, interval.sent, interval.completed, interval.errors, percentiles);
+    out += fmt::format("{},{},{},{},{},{},{}\n", second, name, interval.planned, interval.sent, interval.completed, interval.errors, percentiles);
+  };
+  for (std::size_t second = 0; second < result.intervals.size(); ++second) {
+    rows(result.intervals, second, "total");
+    for (std::size_t e = 0; e < result.endpoint_intervals.size() && e < result.endpoints.size(); ++e) {
+      rows(result.endpoint_intervals[e], second, result.endpoints[e].name);
+    }
   }
   return out;
 }

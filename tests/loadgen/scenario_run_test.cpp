@@ -8,6 +8,7 @@
 #include "temporary_directory.hpp"
 #include "uptake/ecert/server.hpp"
 #include "uptake/loadgen/engine.hpp"
+#include "uptake/loadgen/results.hpp"
 #include "uptake/sim/forecast.hpp"
 #include "uptake/sim/scenario_loader.hpp"
 
@@ -42,6 +43,21 @@ TEST_CASE("captured credentials verify against the reference service") {
   CHECK(issue.errors == 0);
   CHECK(verify.errors == 0);
   REQUIRE(verify.completed > 100);
+
+  // Per second, the endpoints' series add up to the whole run's.
+  REQUIRE(result.endpoint_intervals.size() == 2);
+  for (std::size_t second = 0; second < result.intervals.size(); ++second) {
+    std::uint64_t planned = 0, completed = 0;
+    for (const auto& series : result.endpoint_intervals) {
+      if (second < series.size()) planned += series[second].planned, completed += series[second].completed;
+    }
+    CHECK(planned == result.intervals[second].planned);
+    CHECK(completed == result.intervals[second].completed);
+  }
+  const auto csv = loadgen::timeseries_csv(result);
+  CHECK_THAT(csv, Catch::StartsWith("second,endpoint,planned,sent,completed,errors,p50_ms,p90_ms,p99_ms,max_ms\n0,total,"));
+  CHECK_THAT(csv, Catch::Contains("\n0,issue,"));
+  CHECK_THAT(csv, Catch::Contains("\n0,verify,"));
 
   test::Connection client(server.port());
   const auto metrics = client.request("GET", "/metrics");

@@ -53,7 +53,8 @@ struct RunResult {
   std::vector<EndpointResult> endpoints;
   HdrHistogram schedule_lag = make_latency_histogram();  // actual dispatch - intended send time
   std::array<std::uint64_t, static_cast<std::size_t>(ErrorClass::count)> errors{};
-  std::vector<Interval> intervals;
+  std::vector<Interval> intervals;                        // the whole run, per second
+  std::vector<std::vector<Interval>> endpoint_intervals;  // [endpoint][second]
   std::uint64_t waited_for_connection = 0;  // requests that found every connection busy
   std::uint64_t connections_opened = 0;
 
