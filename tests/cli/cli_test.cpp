@@ -30,6 +30,14 @@ Outcome uptake(const std::string& arguments) {
   return outcome;
 }
 
+// Bad usage or input: exit code 2 and a message that says what was wrong.
+void check_refused(const std::string& arguments, const std::string& message) {
+  INFO("uptake " << arguments);
+  const auto outcome = uptake(arguments);
+  CHECK(outcome.exit_code == 2);
+  CHECK_THAT(outcome.output, Catch::Contains(message));
+}
+
 fs::path scratch_folder() {
   const auto folder = fs::path(UPTAKE_BINARY_DIR) / "tests" / "cli-scratch";
   fs::remove_all(folder);
@@ -58,15 +66,11 @@ TEST_CASE("help lists the commands and every command has examples") {
     CHECK_THAT(help.output, Catch::Contains("Examples:"));
   }
   CHECK(uptake("").exit_code == 2);
-  const auto unknown = uptake("frobnicate");
-  CHECK(unknown.exit_code == 2);
-  CHECK_THAT(unknown.output, Catch::Contains("unknown command 'frobnicate'"));
+  check_refused("frobnicate", "unknown command 'frobnicate'");
 }
 
 TEST_CASE("check names file, line, column and field, and exits 2") {
-  const auto outcome = uptake("check tests/sim/fixtures/invalid/shares-sum.yaml");
-  CHECK(outcome.exit_code == 2);
-  CHECK_THAT(outcome.output, Catch::Contains("shares-sum.yaml:8:14: field 'mix.endpoints': shares sum to 0.9"));
+  check_refused("check tests/sim/fixtures/invalid/shares-sum.yaml", "shares-sum.yaml:8:14: field 'mix.endpoints': shares sum to 0.9");
   const auto good = uptake("check scenarios/smoke.yaml scenarios/ecert-korea.yaml");
   CHECK(good.exit_code == 0);
   CHECK_THAT(good.output, Catch::Contains("ok: scenarios/smoke.yaml"));
@@ -76,13 +80,9 @@ TEST_CASE("check names file, line, column and field, and exits 2") {
 TEST_CASE("forecast writes JSON only when everything is valid") {
   const auto folder = scratch_folder();
   const auto out = folder / "forecast.json";
-  const auto bad = uptake("forecast scenarios/smoke.yaml --format xml --out " + out.string());
-  CHECK(bad.exit_code == 2);
-  CHECK_THAT(bad.output, Catch::Contains("'xml' is not a format"));
+  check_refused("forecast scenarios/smoke.yaml --format xml --out " + out.string(), "'xml' is not a format");
   CHECK_FALSE(fs::exists(out));
-  const auto bad_years = uptake("forecast scenarios/smoke.yaml --years 2030..2020");
-  CHECK(bad_years.exit_code == 2);
-  CHECK_THAT(bad_years.output, Catch::Contains("ends before it starts"));
+  check_refused("forecast scenarios/smoke.yaml --years 2030..2020", "ends before it starts");
 
   const auto good = uptake("forecast scenarios/smoke.yaml --format json --out " + out.string());
   CHECK(good.exit_code == 0);
@@ -101,9 +101,7 @@ TEST_CASE("new writes a scenario that checks, and does not overwrite") {
   CHECK(uptake("new demo --out " + file.string()).exit_code == 0);
   CHECK_THAT(read(file), Catch::Contains("name: demo"));
   CHECK(uptake("check " + file.string()).exit_code == 0);
-  const auto again = uptake("new demo --out " + file.string());
-  CHECK(again.exit_code == 2);
-  CHECK_THAT(again.output, Catch::Contains("already exists"));
+  check_refused("new demo --out " + file.string(), "already exists");
   CHECK(uptake("new demo --force --out " + file.string()).exit_code == 0);
   CHECK(uptake("new 'bad name'").exit_code == 2);
 }
@@ -116,24 +114,14 @@ TEST_CASE("schedule counts and shards") {
   CHECK(csv.exit_code == 0);
   CHECK_THAT(csv.output, Catch::StartsWith("intended_offset_ns,endpoint,sequence\n"));
   CHECK(std::count(csv.output.begin(), csv.output.end(), '\n') == 6);
-  const auto bad = uptake("schedule scenarios/smoke.yaml --shard 4/4");
-  CHECK(bad.exit_code == 2);
-  CHECK_THAT(bad.output, Catch::Contains("K/N with 0 <= K < N"));
+  check_refused("schedule scenarios/smoke.yaml --shard 4/4", "K/N with 0 <= K < N");
 }
 
 TEST_CASE("serve refuses bad options with exit code 2") {
-  const auto listen = uptake("serve --listen nowhere");
-  CHECK(listen.exit_code == 2);
-  CHECK_THAT(listen.output, Catch::Contains("is not HOST:PORT"));
-  const auto distribution = uptake("serve --listen 127.0.0.1:0 --service-time verify=gamma:2ms");
-  CHECK(distribution.exit_code == 2);
-  CHECK_THAT(distribution.output, Catch::Contains("names no distribution"));
-  const auto endpoint = uptake("serve --listen 127.0.0.1:0 --service-time sign=exp:2ms");
-  CHECK(endpoint.exit_code == 2);
-  CHECK_THAT(endpoint.output, Catch::Contains("ENDPOINT=DIST"));
-  const auto tls = uptake("serve --listen 127.0.0.1:0 --tls-cert x.pem");
-  CHECK(tls.exit_code == 2);
-  CHECK_THAT(tls.output, Catch::Contains("without --tls"));
+  check_refused("serve --listen nowhere", "is not HOST:PORT");
+  check_refused("serve --listen 127.0.0.1:0 --service-time verify=gamma:2ms", "names no distribution");
+  check_refused("serve --listen 127.0.0.1:0 --service-time sign=exp:2ms", "ENDPOINT=DIST");
+  check_refused("serve --listen 127.0.0.1:0 --tls-cert x.pem", "without --tls");
 }
 
 TEST_CASE("run: ad hoc against the embedded service's scenario, and SIGINT leaves valid partial results") {
