@@ -9,9 +9,11 @@
 #include <boost/beast/ssl.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "uptake/base/input_error.hpp"
@@ -226,42 +228,85 @@ class Worker {
 
   bool prepare(Pending& pending) {
     int missing = -1;
-    if (render_request(plan_.endpoints[pending.endpoint], plan_, captures_, random_, pending.sequence, body_scratch_, pending.bytes, missing)) return true;
+    auto negative_case = NegativeCase::none;
+    if (render_request(plan_.endpoints[pending.endpoint], plan_, captures_, random_, pending.sequence, body_scratch_, pending.bytes, missing,
+                       &negative_case)) {
+      auto& endpoint = result_.endpoints[pending.endpoint];
+      if (negative_case == NegativeCase::tampered) ++endpoint.tampered;
+      else if (negative_case == NegativeCase::revoked) ++endpoint.revoked;
+      return true;
+    }
     ++result_.errors[static_cast<std::size_t>(ErrorClass::missing_capture)];
     ++result_.endpoints[pending.endpoint].errors;
     error_count_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
 
+  // One request and its response, synchronously, on a connection of its own: warm-up only,
+  // before the measured run. Returns the body of a 2xx or 3xx answer, or nothing.
+  std::optional<std::string> exchange(const std::string& request) {
+    beast::tcp_stream stream(io_);
+    beast::error_code ec;
+    stream.expires_after(std::chrono::duration_cast<std::chrono::nanoseconds>(options_.connect_timeout));
+    net::connect(stream.socket(), endpoints_, ec);
+    if (ec) return std::nullopt;
+    net::write(stream.socket(), net::buffer(request), ec);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> response;
+    if (!ec) http::read(stream.socket(), buffer, response, ec);
+    if (ec || response.result_int() >= 400) return std::nullopt;
+    return std::move(response.body());
+  }
+
   // Seeds the capture pools: a few requests of every endpoint that captures, one at a time,
-  // before the measured run begins.
+  // before the measured run begins. Where an endpoint's negative paths need revoked values, the
+  // value captured from a response is revoked at once with the revoke flow, rendered from that
+  // same response's captures, and kept in the revoked pool.
   void warm_up() {
+    std::vector<const NegativeRule*> revoking;
+    for (const auto& request : plan_.endpoints) {
+      if (request.negative.revoke_request >= 0) revoking.push_back(&request.negative);
+    }
+    CapturePool response_captures(plan_.variable_names.size(), 1);
+    std::string warm_up_bytes;
     for (std::uint32_t e = 0; e < plan_.endpoints.size(); ++e) {
-      if (plan_.endpoints[e].captures.empty()) continue;
-      for (unsigned i = 0; i < options_.warmup_requests; ++i) {
+      const auto& captures = plan_.endpoints[e].captures;
+      if (captures.empty()) continue;
+      // The revoking rules whose variable this endpoint captures.
+      std::vector<const NegativeRule*> revokes_here;
+      for (const auto* rule : revoking) {
+        if (std::any_of(captures.begin(), captures.end(), [&](const CaptureRule& capture) { return capture.variable == rule->variable; })) revokes_here.push_back(rule);
+      }
+      const unsigned requests = options_.warmup_requests * (revokes_here.empty() ? 1 : 2);
+      for (unsigned i = 0; i < requests; ++i) {
         auto pending = take_buffer();
         pending->endpoint = e;
         pending->sequence = ~0ULL - i;
-        if (!prepare(*pending)) break;
-        beast::tcp_stream stream(io_);
-        beast::error_code ec;
-        stream.expires_after(std::chrono::duration_cast<std::chrono::nanoseconds>(options_.connect_timeout));
-        net::connect(stream.socket(), endpoints_, ec);
-        if (ec) break;
-        net::write(stream.socket(), net::buffer(pending->bytes), ec);
-        beast::flat_buffer buffer;
-        http::response<http::string_body> response;
-        if (!ec) http::read(stream.socket(), buffer, response, ec);
-        if (!ec && response.result_int() < 400) {
-          for (const auto& capture : plan_.endpoints[e].captures) {
-            if (const auto value = extract_json_pointer(response.body(), capture.json_pointer, capture_scratch_)) captures_.put(capture.variable, *value);
-          }
-        }
+        const bool rendered = prepare(*pending);
+        const auto body = rendered ? exchange(pending->bytes) : std::nullopt;
         recycle(std::move(pending));
+        if (!body) break;
+        for (const auto& capture : captures) {
+          if (const auto value = extract_json_pointer(*body, capture.json_pointer, capture_scratch_)) response_captures.put(capture.variable, *value);
+        }
+        // Every other response seeds the revoked pools instead of the normal ones: a revoked
+        // value must never be sent as a normal one.
+        const bool revoke_this = !revokes_here.empty() && i % 2 == 1;
+        for (const auto& capture : captures) {
+          const bool revoked_variable = revoke_this && std::any_of(revokes_here.begin(), revokes_here.end(), [&](const NegativeRule* rule) { return rule->variable == capture.variable; });
+          if (!revoked_variable && response_captures.size(capture.variable)) captures_.put(capture.variable, *response_captures.pick(capture.variable, random_));
+        }
+        if (!revoke_this) continue;
+        for (const auto* rule : revokes_here) {
+          int missing = -1;
+          const auto& revoke = plan_.warm_up_requests[static_cast<std::size_t>(rule->revoke_request)];
+          if (!render_request(revoke, plan_, response_captures, random_, ~0ULL - i, body_scratch_, warm_up_bytes, missing)) continue;
+          if (exchange(warm_up_bytes)) captures_.put(rule->revoked_variable, *response_captures.pick(rule->variable, random_));
+        }
       }
     }
     result_.errors.fill(0);
-    for (auto& endpoint : result_.endpoints) endpoint.errors = 0;
+    for (auto& endpoint : result_.endpoints) endpoint.errors = endpoint.tampered = endpoint.revoked = 0;
     error_count_ = 0;
   }
 

@@ -50,7 +50,7 @@ EndpointRequest compile(const std::string& endpoint, const std::string& method, 
                         const std::vector<std::string>& names) {
   std::string head = fmt::format("{} {}{} HTTP/1.1\r\nHost: {}\r\nUser-Agent: uptake\r\n", method, target.base_path, path, target.host_header());
   for (const auto& [name, value] : headers) head += name + ": " + value + "\r\n";
-  EndpointRequest request{endpoint, Template(head, names), Template(body, names), !body.empty() || method == "POST" || method == "PUT" || method == "PATCH", {}, {}};
+  EndpointRequest request{endpoint, Template(head, names), Template(body, names), !body.empty() || method == "POST" || method == "PUT" || method == "PATCH", {}, {}, {}};
   for (const auto* part_list : {&request.head.parts(), &request.body.parts()}) {
     for (const auto& part : *part_list) {
       if (part.variable >= synthetic_variable_count && std::find(request.needs.begin(), request.needs.end(), part.variable) == request.needs.end()) {
@@ -71,16 +71,48 @@ RequestPlan plan_from_scenario(const sim::Scenario& scenario, const std::vector<
       if (variable_index(plan.variable_names, capture.name) < 0) plan.variable_names.push_back(capture.name);
     }
   }
+  plan.first_feeder_variable = static_cast<int>(plan.variable_names.size());
+  plan.feeders = scenario.feeders;
+  for (std::size_t f = 0; f < plan.feeders.size(); ++f) {
+    for (std::size_t c = 0; c < plan.feeders[f].columns.size(); ++c) {
+      plan.variable_names.push_back(plan.feeders[f].name + "." + plan.feeders[f].columns[c]);
+      plan.feeder_variables.push_back({f, c});
+    }
+  }
+  const auto internal_variables = plan.variable_names.size();  // revoked pools follow
   plan.citizens = scenario.synthetic.citizens;
   plan.certificate_types = scenario.synthetic.certificate_types;
+  plan.seed = scenario.seed;
+  auto compile_flow = [&](const sim::Flow& flow) {
+    auto request = compile(flow.endpoint, flow.method, flow.path, flow.body, flow.headers, target,
+                           std::vector<std::string>(plan.variable_names.begin(), plan.variable_names.begin() + static_cast<long>(internal_variables)));
+    for (const auto& capture : flow.captures) request.captures.push_back({variable_index(plan.variable_names, capture.name), capture.json_pointer});
+    return request;
+  };
   for (const auto& endpoint : endpoint_order) {
     const auto flow = std::find_if(scenario.flows.begin(), scenario.flows.end(), [&](const sim::Flow& f) { return f.endpoint == endpoint; });
     if (flow == scenario.flows.end()) {
       throw InputError({scenario.file, 0, 0}, "flows." + endpoint, "is missing: the endpoint receives traffic but has no request",
                        "a flow with method and path for every endpoint of the mix or journeys");
     }
-    auto request = compile(endpoint, flow->method, flow->path, flow->body, flow->headers, target, plan.variable_names);
-    for (const auto& capture : flow->captures) request.captures.push_back({variable_index(plan.variable_names, capture.name), capture.json_pointer});
+    auto request = compile_flow(*flow);
+    if (flow->negative) {
+      auto& rule = request.negative;
+      rule.variable = variable_index(plan.variable_names, flow->negative->variable);
+      rule.tampered = flow->negative->tampered;
+      rule.revoked = flow->negative->revoked;
+      if (rule.revoked > 0) {
+        const auto& revoke_with = flow->negative->revoke_with;
+        const auto revoke_flow = std::find_if(scenario.flows.begin(), scenario.flows.end(), [&](const sim::Flow& f) { return f.endpoint == revoke_with; });
+        if (revoke_flow == scenario.flows.end()) {
+          throw InputError({scenario.file, 0, 0}, "flows." + endpoint + ".negative.revoke_with", fmt::format("names no flow '{}'", revoke_with), "a flow that revokes");
+        }
+        rule.revoked_variable = static_cast<int>(plan.variable_names.size());
+        plan.variable_names.push_back(flow->negative->variable + "#revoked");
+        rule.revoke_request = static_cast<int>(plan.warm_up_requests.size());
+        plan.warm_up_requests.push_back(compile_flow(*revoke_flow));
+      }
+    }
     plan.endpoints.push_back(std::move(request));
   }
   return plan;
@@ -117,11 +149,53 @@ const std::string* CapturePool::pick(int variable, Random& random) const {
 
 std::size_t CapturePool::size(int variable) const { return rings_[static_cast<std::size_t>(variable)].values.size(); }
 
+std::size_t feeder_row(const sim::Feeder& feeder, std::uint64_t sequence, std::uint64_t seed) noexcept {
+  const auto rows = static_cast<std::uint64_t>(feeder.rows());
+  if (feeder.order == sim::FeederOrder::sequential) return static_cast<std::size_t>(sequence % rows);
+  std::uint64_t state = sequence ^ (seed * 0x9E3779B97F4A7C15ULL) ^ std::hash<std::string>{}(feeder.name);
+  return static_cast<std::size_t>(splitmix64(state) % rows);
+}
+
+void tamper(std::string& value, std::size_t from) noexcept {
+  if (value.size() <= from) return;
+  const auto dot = value.rfind('.');
+  const std::size_t begin = dot == std::string::npos || dot < from ? from : dot + 1;
+  if (begin >= value.size()) return;
+  auto& c = value[begin + (value.size() - begin) / 2];
+  c = c == 'A' ? 'B' : 'A';
+}
+
 namespace {
 
 bool render(const Template& text, const RequestPlan& plan, const CapturePool& pool, Random& random, std::uint64_t sequence, std::string& out,
-            int& missing) {
+            int& missing, const NegativeRule& negative, NegativeCase chosen) {
   for (const auto& part : text.parts()) {
+    if (part.variable >= 0 && part.variable == negative.variable && chosen != NegativeCase::none) {
+      if (chosen == NegativeCase::revoked) {
+        const auto* value = pool.pick(negative.revoked_variable, random);
+        if (!value) {
+          missing = negative.revoked_variable;
+          return false;
+        }
+        out += *value;
+      } else {
+        const auto* value = pool.pick(part.variable, random);
+        if (!value) {
+          missing = part.variable;
+          return false;
+        }
+        const auto at = out.size();
+        out += *value;
+        tamper(out, at);
+      }
+      continue;
+    }
+    if (part.variable >= plan.first_feeder_variable && part.variable < plan.first_feeder_variable + static_cast<int>(plan.feeder_variables.size())) {
+      const auto& [feeder, column] = plan.feeder_variables[static_cast<std::size_t>(part.variable - plan.first_feeder_variable)];
+      const auto& source = plan.feeders[feeder];
+      out += source.cells[feeder_row(source, sequence, plan.seed) * source.columns.size() + column];
+      continue;
+    }
     switch (part.variable) {
       case -1: out += part.literal; break;
       case citizen_id: {
@@ -148,11 +222,18 @@ bool render(const Template& text, const RequestPlan& plan, const CapturePool& po
 }  // namespace
 
 bool render_request(const EndpointRequest& request, const RequestPlan& plan, const CapturePool& pool, Random& random, std::uint64_t sequence,
-                    std::string& body_scratch, std::string& out, int& missing) {
+                    std::string& body_scratch, std::string& out, int& missing, NegativeCase* chosen) {
   out.clear();
   body_scratch.clear();
-  if (!render(request.body, plan, pool, random, sequence, body_scratch, missing)) return false;
-  if (!render(request.head, plan, pool, random, sequence, out, missing)) return false;
+  auto negative_case = NegativeCase::none;
+  if (request.negative.variable >= 0) {
+    const double draw = random.uniform();
+    if (draw < request.negative.tampered) negative_case = NegativeCase::tampered;
+    else if (draw < request.negative.tampered + request.negative.revoked) negative_case = NegativeCase::revoked;
+  }
+  if (chosen) *chosen = negative_case;
+  if (!render(request.body, plan, pool, random, sequence, body_scratch, missing, request.negative, negative_case)) return false;
+  if (!render(request.head, plan, pool, random, sequence, out, missing, request.negative, negative_case)) return false;
   if (request.has_body) {
     out += "Content-Length: ";
     append_number(out, body_scratch.size());

@@ -52,6 +52,8 @@ void EndpointResult::add(const EndpointResult& other) {
   completed += other.completed;
   ok += other.ok;
   errors += other.errors;
+  tampered += other.tampered;
+  revoked += other.revoked;
   response_time.add(other.response_time);
   service_time.add(other.service_time);
 }

@@ -6,10 +6,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 
+#include "uptake/base/csv.hpp"
 #include "uptake/sim/journey.hpp"
 #include "uptake/sim/threshold.hpp"
 
@@ -86,6 +88,21 @@ class Reader {
   double non_negative(const YAML::Node& node, const std::string& field) const {
     const double value = number(node, field);
     if (value < 0) fail(node, field, fmt::format("is {}", value), "a number of 0 or more");
+    return value;
+  }
+
+  // A share of requests: a fraction from 0 to 1, or a percentage such as 2% or 0.5%.
+  double fraction(const YAML::Node& node, const std::string& field) const {
+    if (node.IsScalar() && !node.Scalar().empty() && node.Scalar().back() == '%') {
+      const auto digits = node.Scalar().substr(0, node.Scalar().size() - 1);
+      double percent = 0;
+      if (!YAML::convert<double>::decode(YAML::Node(digits), percent) || !std::isfinite(percent) || percent < 0 || percent > 100) {
+        fail(node, field, fmt::format("'{}' is not a percentage from 0% to 100%", node.Scalar()), "a share such as 2% or 0.02");
+      }
+      return percent / 100;
+    }
+    const double value = number(node, field);
+    if (value < 0 || value > 1) fail(node, field, fmt::format("is {}", value), "a share from 0 to 1, or a percentage such as 2%");
     return value;
   }
 
@@ -420,13 +437,68 @@ void load_mix(const Reader& reader, const YAML::Node& root, Scenario& scenario) 
   if (std::abs(total - 1.0) > 1e-6) reader.fail(endpoints, "mix.endpoints", fmt::format("shares sum to {:.6g}", total), "shares that sum to 1");
 }
 
-// The variables a template may use: the synthetic ones and every capture of any flow.
-std::set<std::string> template_variables(const std::vector<Flow>& flows) {
+// The variables a template may use: the synthetic ones, every capture of any flow and every
+// column of every feeder (as FEEDER.COLUMN).
+std::set<std::string> template_variables(const std::vector<Flow>& flows, const std::vector<Feeder>& feeders) {
   std::set<std::string> names{"citizen_id", "certificate_type", "request_id"};
   for (const auto& flow : flows) {
     for (const auto& capture : flow.captures) names.insert(capture.name);
   }
+  for (const auto& feeder : feeders) {
+    for (const auto& column : feeder.columns) names.insert(feeder.name + "." + column);
+  }
   return names;
+}
+
+// Feeders load before flows: their columns are template variables. A feeder's file is found
+// relative to the scenario file, so a scenario and its data travel together.
+void load_feeders(const Reader& reader, const YAML::Node& root, Scenario& scenario) {
+  const auto feeders = root["feeders"];
+  if (!feeders) return;
+  if (!feeders.IsMap()) reader.fail(feeders, "feeders", "is not a mapping", "feeder names, each with file and order");
+  for (const auto& entry : feeders) {
+    Feeder feeder;
+    feeder.name = entry.first.Scalar();
+    const auto field = "feeders." + feeder.name;
+    if (feeder.name.empty() || feeder.name.find_first_of(".{} ") != std::string::npos) {
+      reader.fail(entry.first, field, "is not a usable feeder name", "a name of letters, digits, '_' or '-' (used as {{NAME.COLUMN}})");
+    }
+    const auto& node = entry.second;
+    reader.expect_map(node, field, {"file", "order"});
+    const auto file = reader.nonempty_text(reader.require(node, field, "file"), field + ".file");
+    const auto folder = std::filesystem::path(scenario.file).parent_path();
+    feeder.file = std::filesystem::path(file).is_absolute() ? file : (folder / file).lexically_normal().string();
+    if (const auto order = node["order"]) {
+      const auto name = reader.text(order, field + ".order");
+      if (name == "sequential") feeder.order = FeederOrder::sequential;
+      else if (name == "random") feeder.order = FeederOrder::random;
+      else reader.fail(order, field + ".order", fmt::format("'{}' is not an order", name), "sequential or random");
+    }
+    auto table = read_csv(feeder.file);
+    if (table.rows() == 0) {
+      throw InputError({feeder.file, 2, 0}, "", "has a header line but no rows", fmt::format("at least one row of values for feeder '{}'", feeder.name));
+    }
+    feeder.columns = std::move(table.columns);
+    feeder.cells = std::move(table.cells);
+    scenario.feeders.push_back(std::move(feeder));
+  }
+}
+
+void load_negative(const Reader& reader, const YAML::Node& node, const std::string& field, Flow& flow) {
+  reader.expect_map(node, field, {"of", "tampered", "revoked", "revoke_with"});
+  Negative negative;
+  negative.variable = reader.nonempty_text(reader.require(node, field, "of"), field + ".of");
+  if (node["tampered"]) negative.tampered = reader.fraction(node["tampered"], field + ".tampered");
+  if (node["revoked"]) negative.revoked = reader.fraction(node["revoked"], field + ".revoked");
+  if (negative.tampered + negative.revoked > 1 + 1e-12) {
+    reader.fail(node, field, fmt::format("shares sum to {:.4g}", negative.tampered + negative.revoked), "tampered + revoked of at most 1 (100%)");
+  }
+  if (negative.revoked > 0) {
+    negative.revoke_with = reader.nonempty_text(reader.require(node, field, "revoke_with"), field + ".revoke_with");
+  } else if (node["revoke_with"]) {
+    negative.revoke_with = reader.nonempty_text(node["revoke_with"], field + ".revoke_with");
+  }
+  flow.negative = std::move(negative);
 }
 
 void check_template(const Reader& reader, const YAML::Node& node, const std::string& field, const std::string& text,
@@ -449,16 +521,28 @@ void load_flows(const Reader& reader, const YAML::Node& root, Scenario& scenario
   if (!flows) return;
   if (!flows.IsMap()) reader.fail(flows, "flows", "is not a mapping", "endpoint names, each with method, path, headers, body, capture");
   const auto endpoints = scenario.endpoint_names();
+  // Flows that only run in warm-up (to revoke credentials for the negative paths) need not be
+  // endpoints of the mix.
+  std::set<std::string> warm_up_flows;
+  for (const auto& entry : flows) {
+    if (entry.second.IsMap() && entry.second["negative"] && entry.second["negative"].IsMap() && entry.second["negative"]["revoke_with"]) {
+      warm_up_flows.insert(entry.second["negative"]["revoke_with"].Scalar());
+    }
+  }
   std::vector<std::pair<YAML::Node, std::string>> template_fields;
+  std::vector<YAML::Node> negative_nodes;
   for (const auto& entry : flows) {
     Flow flow;
     flow.endpoint = entry.first.Scalar();
     const auto field = "flows." + flow.endpoint;
     if (std::find(endpoints.begin(), endpoints.end(), flow.endpoint) == endpoints.end()) {
-      reader.fail(entry.first, field, "is not an endpoint of the mix or journeys", fmt::format("one of: {}", fmt::join(endpoints, ", ")));
+      if (!warm_up_flows.count(flow.endpoint)) {
+        reader.fail(entry.first, field, "is not an endpoint of the mix or journeys", fmt::format("one of: {} (or a flow named by a revoke_with)", fmt::join(endpoints, ", ")));
+      }
+      flow.warm_up_only = true;
     }
     const auto& node = entry.second;
-    reader.expect_map(node, field, {"method", "path", "headers", "body", "capture"});
+    reader.expect_map(node, field, {"method", "path", "headers", "body", "capture", "negative"});
     flow.method = reader.nonempty_text(reader.require(node, field, "method"), field + ".method");
     static const std::set<std::string> methods{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"};
     if (!methods.count(flow.method)) reader.fail(node["method"], field + ".method", fmt::format("'{}' is not an HTTP method", flow.method), "GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS");
@@ -486,10 +570,34 @@ void load_flows(const Reader& reader, const YAML::Node& root, Scenario& scenario
         flow.captures.push_back({capture.first.Scalar(), pointer});
       }
     }
+    if (const auto negative = node["negative"]) load_negative(reader, negative, field + ".negative", flow);
+    negative_nodes.push_back(node["negative"]);
     scenario.flows.push_back(std::move(flow));
   }
-  const auto variables = template_variables(scenario.flows);
+  const auto variables = template_variables(scenario.flows, scenario.feeders);
   for (const auto& [node, field] : template_fields) check_template(reader, node, field, node.Scalar(), variables);
+  // A negative block must replace a value this flow uses and some flow captures, and revoke it
+  // with a flow that exists.
+  for (std::size_t i = 0; i < scenario.flows.size(); ++i) {
+    const auto& flow = scenario.flows[i];
+    if (!flow.negative) continue;
+    const auto field = "flows." + flow.endpoint + ".negative";
+    const auto& variable = flow.negative->variable;
+    const bool captured = std::any_of(scenario.flows.begin(), scenario.flows.end(), [&](const Flow& other) {
+      return std::any_of(other.captures.begin(), other.captures.end(), [&](const Capture& capture) { return capture.name == variable; });
+    });
+    const auto placeholder = "{{" + variable + "}}";
+    bool used = flow.path.find(placeholder) != std::string::npos || flow.body.find(placeholder) != std::string::npos;
+    for (const auto& header : flow.headers) used = used || header.second.find(placeholder) != std::string::npos;
+    if (!captured || !used) {
+      reader.fail(negative_nodes[i]["of"], field + ".of", fmt::format("'{}' is not a captured variable this flow uses", variable),
+                  "the name of a capture (such as credential) that appears as {{name}} in this flow");
+    }
+    const auto& revoke_with = flow.negative->revoke_with;
+    if (!revoke_with.empty() && std::none_of(scenario.flows.begin(), scenario.flows.end(), [&](const Flow& other) { return other.endpoint == revoke_with; })) {
+      reader.fail(negative_nodes[i]["revoke_with"], field + ".revoke_with", fmt::format("names no flow '{}'", revoke_with), "the name of a flow under flows: that revokes");
+    }
+  }
 }
 
 void load_synthetic(const Reader& reader, const YAML::Node& root, Scenario& scenario) {
@@ -570,7 +678,7 @@ Scenario parse_scenario(const std::string& text, const std::string& file_name) {
   }
   if (!root.IsMap()) throw InputError({file_name, 1, 1}, "", "does not hold a mapping at the top", "a scenario with name, history, mix, ...");
   reader.expect_map(root, "", {"name", "description", "seed", "history", "growth", "calendar", "events", "mix", "journeys",
-                               "flows", "synthetic", "replay", "slo"});
+                               "feeders", "flows", "synthetic", "replay", "slo"});
   Scenario scenario;
   scenario.file = file_name;
   scenario.name = reader.nonempty_text(reader.require(root, "", "name"), "name");
@@ -601,6 +709,7 @@ Scenario parse_scenario(const std::string& text, const std::string& file_name) {
       }
     }
   }
+  load_feeders(reader, root, scenario);
   load_flows(reader, root, scenario);
   load_synthetic(reader, root, scenario);
   load_replay(reader, root, scenario);

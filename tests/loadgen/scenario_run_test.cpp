@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "ecert/http_client.hpp"
+#include "loadgen/negative_paths_scenario.hpp"
 #include "temporary_directory.hpp"
 #include "uptake/ecert/server.hpp"
 #include "uptake/loadgen/engine.hpp"
@@ -66,6 +67,48 @@ TEST_CASE("captured credentials verify against the reference service") {
   CHECK_THAT(metrics->body, Catch::Contains("uptake_ecert_verifications_total{reason=\"valid\"} " + std::to_string(verify.completed) + "\n"));
   CHECK_THAT(metrics->body, Catch::Contains("uptake_ecert_verifications_total{reason=\"bad_signature\"} 0\n"));
   CHECK_THAT(metrics->body, Catch::Contains("uptake_ecert_verifications_total{reason=\"malformed\"} 0\n"));
+  server.stop();
+  serving.join();
+}
+
+TEST_CASE("negative paths: the service refuses exactly the tampered and revoked credentials sent") {
+  test::TemporaryDirectory data("negative-run-test");
+  ecert::ServerOptions server_options;
+  server_options.port = 0;
+  server_options.threads = 1;
+  ecert::ServiceConfig service;
+  service.data_dir = data.path() / "store";
+  ecert::HttpServer server(server_options, service);
+  std::thread serving([&] { server.run(false); });
+
+  const auto scenario = sim::load_scenario(test::write_negative_paths_scenario(data.path() / "scenario"));
+  const auto forecast = sim::make_forecast(scenario, scenario.growth.project_to_year, scenario.growth.project_to_year);
+  const auto window = sim::replay_window(scenario, *forecast.rate_model);
+  loadgen::EngineOptions options;
+  std::string problem;
+  options.target = *loadgen::parse_target("http://127.0.0.1:" + std::to_string(server.port()), problem);
+  options.warmup_requests = 6;
+  options.make_schedule = [&](sim::Shard shard) { return sim::ArrivalSchedule(*forecast.rate_model, window, scenario.seed, shard); };
+  const auto plan = loadgen::plan_from_scenario(scenario, forecast.rate_model->endpoints(), options.target);
+  const auto result = loadgen::run_engine(options, plan);
+
+  REQUIRE(result.endpoints.size() == 2);
+  const auto& issue = result.endpoints[0];
+  const auto& verify = result.endpoints[1];
+  CHECK(issue.errors == 0);
+  CHECK(verify.errors == 0);
+  REQUIRE(verify.completed == verify.sent);
+  CHECK(verify.tampered > 0);
+  CHECK(verify.revoked > 0);
+  CHECK(issue.tampered + issue.revoked == 0);
+
+  test::Connection client(server.port());
+  const auto metrics = client.request("GET", "/metrics");
+  REQUIRE(metrics);
+  auto counter = [&](const std::string& reason) { return "uptake_ecert_verifications_total{reason=\"" + reason + "\"} "; };
+  CHECK_THAT(metrics->body, Catch::Contains(counter("bad_signature") + std::to_string(verify.tampered) + "\n"));
+  CHECK_THAT(metrics->body, Catch::Contains(counter("revoked") + std::to_string(verify.revoked) + "\n"));
+  CHECK_THAT(metrics->body, Catch::Contains(counter("valid") + std::to_string(verify.completed - verify.tampered - verify.revoked) + "\n"));
   server.stop();
   serving.join();
 }

@@ -38,6 +38,19 @@ struct CaptureRule {
   std::string json_pointer;  // "/credential"
 };
 
+// Negative paths of one endpoint (sim::Negative, compiled): which variable is replaced, where
+// revoked values are kept, and the shares.
+struct NegativeRule {
+  int variable = -1;           // the captured variable replaced; -1: no negative paths
+  int revoked_variable = -1;   // pool of values revoked in warm-up (an internal variable)
+  double tampered = 0;
+  double revoked = 0;
+  int revoke_request = -1;     // index into RequestPlan::warm_up_requests
+};
+
+// What a rendered request carries, for counting: the normal path or a negative one.
+enum class NegativeCase : std::uint8_t { none, tampered, revoked };
+
 struct EndpointRequest {
   std::string endpoint;
   Template head;                    // request line and headers, without Content-Length
@@ -45,13 +58,27 @@ struct EndpointRequest {
   bool has_body = false;
   std::vector<CaptureRule> captures;
   std::vector<int> needs;           // capture variables its templates use
+  NegativeRule negative;
+};
+
+// A column of a CSV feeder, as one template variable.
+struct FeederVariable {
+  std::size_t feeder = 0;      // index into RequestPlan::feeders
+  std::size_t column = 0;
 };
 
 struct RequestPlan {
-  std::vector<std::string> variable_names;   // synthetic ones, then every capture name
+  // Synthetic ones, then every capture name, then FEEDER.COLUMN of every feeder, then the
+  // internal pools of revoked values ("credential#revoked").
+  std::vector<std::string> variable_names;
   std::vector<EndpointRequest> endpoints;    // in the rate model's endpoint order
+  std::vector<EndpointRequest> warm_up_requests;  // flows run only in warm-up (revoke_with)
   long long citizens = 1'000'000;
   std::vector<std::string> certificate_types;
+  std::vector<sim::Feeder> feeders;
+  int first_feeder_variable = 0;
+  std::vector<FeederVariable> feeder_variables;  // [variable - first_feeder_variable]
+  std::uint64_t seed = 0;                        // salts the random order of feeders
 };
 
 // From a scenario: one request per endpoint of its mix or journeys. Throws InputError when an
@@ -81,9 +108,20 @@ class CapturePool {
 };
 
 // Renders `request` into `out` (cleared first; its capacity is reused). Returns false, leaving
-// `missing` set, when a needed capture has no value yet.
+// `missing` set, when a needed capture has no value yet. With negative paths, draws which case
+// this request is and sets `chosen` (when given): a tampered request carries an altered copy of
+// the value, a revoked one a value from the revoked pool.
 bool render_request(const EndpointRequest& request, const RequestPlan& plan, const CapturePool& pool, Random& random,
-                    std::uint64_t sequence, std::string& body_scratch, std::string& out, int& missing);
+                    std::uint64_t sequence, std::string& body_scratch, std::string& out, int& missing,
+                    NegativeCase* chosen = nullptr);
+
+// The row of `feeder` that the arrival with this sequence number uses.
+std::size_t feeder_row(const sim::Feeder& feeder, std::uint64_t sequence, std::uint64_t seed) noexcept;
+
+// Alters `value` in place so that a signature check must fail: one character in the middle of
+// its last '.'-separated segment is replaced by another of the base64url alphabet (the middle,
+// because the last character of base64url may carry only padding bits).
+void tamper(std::string& value, std::size_t from = 0) noexcept;
 
 // The value at a JSON pointer in a response body, for captures: a targeted scan for one-level
 // string members ("/credential"), the common case on the hot path, and a full parse otherwise.

@@ -26,6 +26,8 @@ struct EndpointResult {
   std::uint64_t completed = 0;   // a response was read (any status)
   std::uint64_t ok = 0;          // completed with a 2xx or 3xx status
   std::uint64_t errors = 0;      // failed: an error class, including 4xx and 5xx answers
+  std::uint64_t tampered = 0;    // sent with an altered captured value (negative path)
+  std::uint64_t revoked = 0;     // sent with a value revoked in warm-up (negative path)
   HdrHistogram response_time = make_latency_histogram();  // from the intended send time
   HdrHistogram service_time = make_latency_histogram();   // from the actual send
 

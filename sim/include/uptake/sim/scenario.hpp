@@ -103,8 +103,18 @@ struct Capture {
   std::string json_pointer;   // RFC 6901 pointer into the JSON response body ("/credential")
 };
 
+// Negative paths of one flow: a share of its requests send a captured value that the target
+// must refuse. Shares are fractions of the flow's requests; tampered + revoked <= 1.
+struct Negative {
+  std::string variable;        // the captured variable the negative cases replace ("credential")
+  double tampered = 0;         // an altered copy: one character in the middle of its last
+                               // '.'-separated segment (a JWS signature) changed
+  double revoked = 0;          // a value revoked during warm-up by the flow `revoke_with`
+  std::string revoke_with;     // a flow run only in warm-up, on the response that captured the value
+};
+
 // The HTTP request of one endpoint. Templates may use {{citizen_id}}, {{certificate_type}},
-// {{request_id}} and any capture name of another flow.
+// {{request_id}}, any capture name of another flow, and FEEDER.COLUMN of a CSV feeder.
 struct Flow {
   std::string endpoint;
   std::string method = "GET";
@@ -112,6 +122,23 @@ struct Flow {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::vector<Capture> captures;
+  std::optional<Negative> negative;
+  bool warm_up_only = false;   // named by another flow's revoke_with and not part of the mix
+};
+
+// Which row of a feeder a request uses: rows in order by the arrival's sequence number
+// (row = sequence mod rows), or a seeded pseudo-random row per arrival. Both depend only on the
+// arrival, so shards and threads pick the same rows the unsharded run would.
+enum class FeederOrder { sequential, random };
+
+// Values from a CSV file (RFC 4180, first line names the columns) for {{NAME.COLUMN}}.
+struct Feeder {
+  std::string name;
+  std::string file;                  // as resolved against the scenario's folder
+  FeederOrder order = FeederOrder::sequential;
+  std::vector<std::string> columns;
+  std::vector<std::string> cells;    // row-major, rows() * columns.size()
+  std::size_t rows() const { return columns.empty() ? 0 : cells.size() / columns.size(); }
 };
 
 struct Synthetic {
@@ -143,6 +170,7 @@ struct Scenario {
   std::vector<Event> events;
   Mix mix;
   std::vector<Flow> flows;       // one per endpoint named in the mix or journeys, when present
+  std::vector<Feeder> feeders;
   Synthetic synthetic;
   Replay replay;
   std::vector<std::string> slo;  // threshold expressions, validated by parse_threshold
