@@ -9,13 +9,18 @@
 #include <map>
 #include <set>
 #include <stdexcept>
-#include <unsupported/Eigen/NonLinearOptimization>
 
+#include "least_squares.hpp"
 #include "uptake/base/input_error.hpp"
 #include "uptake/base/random.hpp"
 
 namespace uptake::sim {
 namespace {
+
+using least_squares::best_of;
+using least_squares::minimise;
+using least_squares::regress;
+using least_squares::Solution;
 
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
 
@@ -222,30 +227,6 @@ std::vector<GrowthModelKind> models_with_fixed_names(const CurveConstraints& con
                      "fixed parameters of one model");
   }
   return models;
-}
-
-struct Regression {
-  double intercept = 0;
-  double slope = 0;
-};
-
-// Ordinary least squares of y on x; a flat line through the mean when x does not vary.
-Regression regress(const std::vector<double>& x, const std::vector<double>& y) {
-  const auto count = static_cast<double>(x.size());
-  double mean_x = 0;
-  double mean_y = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    mean_x += x[i] / count;
-    mean_y += y[i] / count;
-  }
-  double covariance = 0;
-  double variance = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    covariance += (x[i] - mean_x) * (y[i] - mean_y);
-    variance += (x[i] - mean_x) * (x[i] - mean_x);
-  }
-  const double slope = variance > 0 ? covariance / variance : 0;
-  return {mean_y - slope * mean_x, slope};
 }
 
 // One model against one set of observations. Every parameter has an internal coordinate u, the
@@ -606,82 +587,6 @@ class CurveProblem {
   double largest_volume_ = 0;
   double reference_time_ = 0;
 };
-
-// The interface Eigen's Levenberg-Marquardt expects: residuals and their Jacobian.
-class LeastSquaresFunctor {
- public:
-  explicit LeastSquaresFunctor(const CurveProblem& problem) : problem_(problem) {}
-
-  Eigen::Index values() const { return problem_.observation_count(); }
-
-  int operator()(const Eigen::VectorXd& theta, Eigen::VectorXd& residuals) const {
-    residuals = problem_.residuals(theta);
-    // An overflowing trial step must read as a very bad step, which the optimiser then rejects
-    // and shortens, rather than as NaN, which would poison its comparisons.
-    for (double& residual : residuals) {
-      if (!std::isfinite(residual)) residual = 1e10;
-    }
-    return 0;
-  }
-
-  int df(const Eigen::VectorXd& theta, Eigen::MatrixXd& jacobian) const {
-    jacobian = problem_.jacobian(theta);
-    return jacobian.allFinite() ? 0 : -1;
-  }
-
- private:
-  const CurveProblem& problem_;
-};
-
-struct Solution {
-  bool found = false;  // a finite theta with finite residuals
-  Eigen::VectorXd theta;
-  double squared_residuals = kInfinity;
-  bool converged = false;
-};
-
-Solution minimise(const CurveProblem& problem, Eigen::VectorXd theta) {
-  Solution solution;
-  const Eigen::VectorXd start_residuals = problem.residuals(theta);
-  if (!start_residuals.allFinite()) return solution;
-  if (problem.free_parameters() == 0) {
-    // Every parameter is held: nothing to fit, the curve is already the answer.
-    solution = {true, theta, start_residuals.squaredNorm(), true};
-    return solution;
-  }
-  LeastSquaresFunctor functor(problem);
-  Eigen::LevenbergMarquardt<LeastSquaresFunctor> solver(functor);
-  solver.parameters.maxfev = 2000;
-  solver.parameters.ftol = 1e-12;
-  solver.parameters.xtol = 1e-12;
-  const auto status = solver.minimize(theta);
-  using Status = Eigen::LevenbergMarquardtSpace::Status;
-  const Eigen::VectorXd residuals = problem.residuals(theta);
-  if (!theta.allFinite() || !residuals.allFinite()) return solution;
-  solution.found = true;
-  solution.theta = theta;
-  solution.squared_residuals = residuals.squaredNorm();
-  // Statuses 6 to 8 say the tolerances cannot be met in floating point: the optimum is reached
-  // as closely as doubles allow. Running out of evaluations or a failed Jacobian is no answer.
-  solution.converged = status == Status::RelativeReductionTooSmall || status == Status::RelativeErrorTooSmall ||
-                       status == Status::RelativeErrorAndReductionTooSmall || status == Status::CosinusTooSmall ||
-                       status == Status::FtolTooSmall || status == Status::XtolTooSmall ||
-                       status == Status::GtolTooSmall;
-  return solution;
-}
-
-// The lowest sum of squares among converged runs; among all runs when none converged.
-Solution best_of(const CurveProblem& problem, const std::vector<Eigen::VectorXd>& starts) {
-  Solution best;
-  for (const auto& start : starts) {
-    Solution candidate = minimise(problem, start);
-    if (!candidate.found) continue;
-    const bool better = !best.found || (candidate.converged && !best.converged) ||
-                        (candidate.converged == best.converged && candidate.squared_residuals < best.squared_residuals);
-    if (better) best = std::move(candidate);
-  }
-  return best;
-}
 
 void check_observations(const std::vector<Observation>& observations, const CurveConstraints& constraints) {
   if (observations.empty()) throw InputError({}, "", "there are no observations to fit a growth model to");
