@@ -1,6 +1,7 @@
 #include "uptake/loadgen/engine.hpp"
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
@@ -18,6 +19,7 @@
 
 #include "uptake/base/input_error.hpp"
 #include "uptake/loadgen/histogram_log.hpp"
+#include "uptake/loadgen/response_parser.hpp"
 
 namespace uptake::loadgen {
 
@@ -52,42 +54,62 @@ class Connection : public std::enable_shared_from_this<Connection> {
   virtual ~Connection() = default;
   virtual void send(std::unique_ptr<Pending> pending) = 0;
   virtual bool open() const = 0;
+  // Closes the connection if its current step (connect, handshake, request) is past its
+  // deadline; the pending operation then fails as a timeout. Called by the worker's sweep.
+  virtual void expire_if_due(Clock::time_point now) = 0;
 };
 
 template <class Stream>
 Stream make_stream(net::io_context& io, ssl::context* tls) {
-  if constexpr (std::is_same_v<Stream, beast::tcp_stream>) return Stream(io);
+  if constexpr (std::is_same_v<Stream, tcp::socket>) return Stream(io);
   else return Stream(io, *tls);
 }
 
+// Plain sockets and a hand-made response parser rather than beast::tcp_stream and Beast's
+// parser: the per-operation timers of tcp_stream and the per-response field containers cost
+// more than the rest of a request's work. Deadlines are checked by the worker's sweep instead.
 template <class Stream>
 class StreamConnection final : public Connection {
  public:
-  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+  static constexpr bool kTls = !std::is_same_v<Stream, tcp::socket>;
   StreamConnection(Worker& worker, net::io_context& io, ssl::context* tls);
   void send(std::unique_ptr<Pending> pending) override;
   bool open() const override { return open_; }
+  void expire_if_due(Clock::time_point now) override {
+    if (now < deadline_ || timed_out_) return;
+    timed_out_ = true;
+    close();  // the pending operation completes with operation_aborted
+  }
 
  private:
-  void on_connect(beast::error_code ec);
+  tcp::socket& socket() {
+    if constexpr (kTls) return stream_.next_layer();
+    else return stream_;
+  }
+  void on_connect(const boost::system::error_code& ec);
   void write();
-  void on_write(beast::error_code ec);
-  void on_read(beast::error_code ec);
+  void on_write(const boost::system::error_code& ec);
+  void read();
+  void on_read(const boost::system::error_code& ec, std::size_t bytes);
+  void on_response();
   void fail(ErrorClass error);
   void close() {
-    beast::error_code ignored;
-    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
-    beast::get_lowest_layer(stream_).close();
+    boost::system::error_code ignored;
+    if (socket().is_open()) {
+      socket().shutdown(tcp::socket::shutdown_both, ignored);
+      socket().close(ignored);
+    }
     open_ = false;
   }
   std::shared_ptr<StreamConnection> self() { return std::static_pointer_cast<StreamConnection>(shared_from_this()); }
 
   Worker& worker_;
   Stream stream_;
-  beast::flat_buffer buffer_;
-  std::optional<http::response_parser<http::string_body>> parser_;
+  ResponseParser parser_;
   std::unique_ptr<Pending> pending_;
   Clock::time_point sent_at_;
+  Clock::time_point deadline_ = Clock::time_point::max();
+  bool timed_out_ = false;
   bool open_ = false;
 };
 
@@ -102,6 +124,7 @@ class Worker {
         endpoints_(std::move(endpoints)),
         dispatch_timer_(io_),
         tick_timer_(io_),
+        sweep_timer_(io_),
         random_(options.seed * 0x9e3779b97f4a7c15ULL + index + 1),
         captures_(plan.variable_names.size()) {
     if (options.target.tls) {
@@ -132,6 +155,7 @@ class Worker {
       net::post(io_, [this] { arm(); });
     }
     tick();
+    sweep();
     io_.run();
   }
 
@@ -190,12 +214,16 @@ class Worker {
   }
 
   net::io_context& io() { return io_; }
+  bool is_head_request(std::uint32_t endpoint) const { return plan_.endpoints[endpoint].head_method; }
   const std::vector<tcp::endpoint>& endpoints() const { return endpoints_; }
   const EngineOptions& options() const { return options_; }
   void connection_opened() { ++result_.connections_opened; }
   std::shared_ptr<Connection> new_connection() {
-    if (tls_) return std::make_shared<StreamConnection<beast::ssl_stream<beast::tcp_stream>>>(*this, io_, tls_.get());
-    return std::make_shared<StreamConnection<beast::tcp_stream>>(*this, io_, nullptr);
+    std::shared_ptr<Connection> connection;
+    if (tls_) connection = std::make_shared<StreamConnection<ssl::stream<tcp::socket>>>(*this, io_, tls_.get());
+    else connection = std::make_shared<StreamConnection<tcp::socket>>(*this, io_, nullptr);
+    live_.push_back(connection);
+    return connection;
   }
   void connection_lost(const std::shared_ptr<Connection>& connection) {
     // A closed connection leaves the pool; the next request may open a new one.
@@ -396,6 +424,7 @@ class Worker {
     flush_interval_histogram(true);
     dispatch_timer_.cancel();
     tick_timer_.cancel();
+    sweep_timer_.cancel();
     io_.stop();
   }
 
@@ -414,6 +443,22 @@ class Worker {
         maybe_finish();
       }
       tick();
+    });
+  }
+
+  // Ten times a second: connections past their deadline are closed (timeouts without a timer
+  // per request), and connections that are gone leave the list.
+  void sweep() {
+    sweep_timer_.expires_after(std::chrono::milliseconds(100));
+    sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      const auto now = Clock::now();
+      std::erase_if(live_, [now](const std::weak_ptr<Connection>& weak) {
+        const auto connection = weak.lock();
+        if (connection) connection->expire_if_due(now);
+        return !connection;
+      });
+      sweep();
     });
   }
 
@@ -442,6 +487,8 @@ class Worker {
   std::unique_ptr<ssl::context> tls_;
   net::steady_timer dispatch_timer_;
   net::steady_timer tick_timer_;
+  net::steady_timer sweep_timer_;
+  std::vector<std::weak_ptr<Connection>> live_;  // every connection opened, for the sweep
   Random random_;
   CapturePool captures_;
   std::string body_scratch_;
@@ -472,19 +519,19 @@ template <class Stream>
 void StreamConnection<Stream>::send(std::unique_ptr<Pending> pending) {
   pending_ = std::move(pending);
   if (open_) return write();
-  beast::get_lowest_layer(stream_).expires_after(std::chrono::duration_cast<std::chrono::nanoseconds>(worker_.options().connect_timeout));
-  beast::get_lowest_layer(stream_).async_connect(worker_.endpoints(), [self = self()](beast::error_code ec, const tcp::endpoint&) { self->on_connect(ec); });
+  deadline_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(worker_.options().connect_timeout);
+  net::async_connect(socket(), worker_.endpoints(), [self = self()](const boost::system::error_code& ec, const tcp::endpoint&) { self->on_connect(ec); });
 }
 
 template <class Stream>
-void StreamConnection<Stream>::on_connect(beast::error_code ec) {
-  if (ec) return fail(ec == beast::error::timeout ? ErrorClass::timeout : ErrorClass::connect);
-  beast::error_code ignored;
-  beast::get_lowest_layer(stream_).socket().set_option(tcp::no_delay(true), ignored);
+void StreamConnection<Stream>::on_connect(const boost::system::error_code& ec) {
+  if (ec) return fail(timed_out_ ? ErrorClass::timeout : ErrorClass::connect);
+  boost::system::error_code ignored;
+  socket().set_option(tcp::no_delay(true), ignored);
   if constexpr (kTls) {
     SSL_set_tlsext_host_name(stream_.native_handle(), worker_.options().target.host.c_str());
-    stream_.async_handshake(ssl::stream_base::client, [self = self()](beast::error_code handshake_ec) {
-      if (handshake_ec) return self->fail(handshake_ec == beast::error::timeout ? ErrorClass::timeout : ErrorClass::tls);
+    stream_.async_handshake(ssl::stream_base::client, [self = self()](const boost::system::error_code& handshake_ec) {
+      if (handshake_ec) return self->fail(self->timed_out_ ? ErrorClass::timeout : ErrorClass::tls);
       self->open_ = true;
       self->worker_.connection_opened();
       self->write();
@@ -499,44 +546,60 @@ void StreamConnection<Stream>::on_connect(beast::error_code ec) {
 template <class Stream>
 void StreamConnection<Stream>::write() {
   sent_at_ = Clock::now();
-  beast::get_lowest_layer(stream_).expires_after(std::chrono::duration_cast<std::chrono::nanoseconds>(worker_.options().request_timeout));
-  net::async_write(stream_, net::buffer(pending_->bytes), [self = self()](beast::error_code ec, std::size_t) { self->on_write(ec); });
+  deadline_ = sent_at_ + std::chrono::duration_cast<Clock::duration>(worker_.options().request_timeout);
+  parser_.start(worker_.is_head_request(pending_->endpoint));
+  net::async_write(stream_, net::buffer(pending_->bytes), [self = self()](const boost::system::error_code& ec, std::size_t) { self->on_write(ec); });
 }
 
 template <class Stream>
-void StreamConnection<Stream>::on_write(beast::error_code ec) {
-  if (ec) return fail(ec == beast::error::timeout ? ErrorClass::timeout : ErrorClass::reset);
-  parser_.emplace();
-  parser_->body_limit(16 * 1024 * 1024);
-  http::async_read(stream_, buffer_, *parser_, [self = self()](beast::error_code read_ec, std::size_t) { self->on_read(read_ec); });
+void StreamConnection<Stream>::on_write(const boost::system::error_code& ec) {
+  if (ec) return fail(timed_out_ ? ErrorClass::timeout : ErrorClass::reset);
+  if (parser_.state() == ResponseParser::State::complete) return on_response();  // it had arrived ahead
+  read();
 }
 
 template <class Stream>
-void StreamConnection<Stream>::on_read(beast::error_code ec) {
+void StreamConnection<Stream>::read() {
+  const auto space = parser_.prepare();
+  stream_.async_read_some(net::buffer(space.data(), space.size()),
+                          [self = self()](const boost::system::error_code& ec, std::size_t bytes) { self->on_read(ec, bytes); });
+}
+
+template <class Stream>
+void StreamConnection<Stream>::on_read(const boost::system::error_code& ec, std::size_t bytes) {
   if (ec) {
-    if (ec == beast::error::timeout) return fail(ErrorClass::timeout);
-    if (ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset || ec == net::error::broken_pipe ||
-        ec == ssl::error::stream_truncated) {
-      return fail(ErrorClass::reset);
-    }
-    return fail(ErrorClass::protocol);
+    if (timed_out_) return fail(ErrorClass::timeout);
+    const bool closed = ec == net::error::eof || ec == ssl::error::stream_truncated;
+    if (closed && parser_.end_of_stream() == ResponseParser::State::complete) return on_response();
+    if (closed || ec == net::error::connection_reset || ec == net::error::broken_pipe) return fail(ErrorClass::reset);
+    return fail(ec.category() == net::error::get_ssl_category() ? ErrorClass::tls : ErrorClass::protocol);
   }
-  auto& response = parser_->get();
-  const int status = response.result_int();
+  switch (parser_.commit(bytes)) {
+    case ResponseParser::State::need_more: return read();
+    case ResponseParser::State::error: return fail(ErrorClass::protocol);
+    case ResponseParser::State::complete: return on_response();
+  }
+}
+
+template <class Stream>
+void StreamConnection<Stream>::on_response() {
+  deadline_ = Clock::time_point::max();
+  const int status = parser_.status();
   std::optional<ErrorClass> error;
   if (status >= 500) error = ErrorClass::http_5xx;
   else if (status >= 400) error = ErrorClass::http_4xx;
-  const bool keep = response.keep_alive();
+  const bool keep = parser_.keep_alive();
   auto connection = shared_from_this();
   if (!keep) {
     close();
     worker_.connection_lost(connection);
   }
-  worker_.finished(std::move(pending_), sent_at_, status, response.body(), error, keep ? connection : nullptr);
+  worker_.finished(std::move(pending_), sent_at_, status, parser_.body(), error, keep ? connection : nullptr);
 }
 
 template <class Stream>
 void StreamConnection<Stream>::fail(ErrorClass error) {
+  deadline_ = Clock::time_point::max();
   close();
   auto connection = shared_from_this();
   worker_.connection_lost(connection);

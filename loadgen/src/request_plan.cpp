@@ -50,7 +50,7 @@ EndpointRequest compile(const std::string& endpoint, const std::string& method, 
                         const std::vector<std::string>& names) {
   std::string head = fmt::format("{} {}{} HTTP/1.1\r\nHost: {}\r\nUser-Agent: uptake\r\n", method, target.base_path, path, target.host_header());
   for (const auto& [name, value] : headers) head += name + ": " + value + "\r\n";
-  EndpointRequest request{endpoint, Template(head, names), Template(body, names), !body.empty() || method == "POST" || method == "PUT" || method == "PATCH", {}, {}, {}};
+  EndpointRequest request{endpoint, Template(head, names), Template(body, names), !body.empty() || method == "POST" || method == "PUT" || method == "PATCH", {}, {}, {}, method == "HEAD"};
   for (const auto* part_list : {&request.head.parts(), &request.body.parts()}) {
     for (const auto& part : *part_list) {
       if (part.variable >= synthetic_variable_count && std::find(request.needs.begin(), request.needs.end(), part.variable) == request.needs.end()) {

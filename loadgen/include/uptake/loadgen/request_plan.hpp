@@ -59,6 +59,7 @@ struct EndpointRequest {
   std::vector<CaptureRule> captures;
   std::vector<int> needs;           // capture variables its templates use
   NegativeRule negative;
+  bool head_method = false;         // HEAD: the response has no body whatever its headers say
 };
 
 // A column of a CSV feeder, as one template variable.

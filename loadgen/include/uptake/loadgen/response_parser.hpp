@@ -1,0 +1,74 @@
+#pragma once
+// An incremental HTTP/1.1 response parser made for the load generator's hot path: it owns one
+// growable read buffer per connection (reads go straight into it), finds the status, the body's
+// framing (Content-Length, chunked, or until close) and keep-alive, and hands out the body as a
+// view. It keeps no header fields: nothing is allocated per response once the buffer has grown
+// to the largest response seen. Beast's general parser builds a field container per response,
+// which costs more than the rest of a request's work in closed-loop runs.
+//
+// Thread-safety: none; one parser per connection.
+#include <cstddef>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace uptake::loadgen {
+
+class ResponseParser {
+ public:
+  enum class State { need_more, complete, error };
+
+  explicit ResponseParser(std::size_t max_body_bytes = 16 * 1024 * 1024, std::size_t max_header_bytes = 64 * 1024);
+
+  // Starts the next response. Bytes read beyond the previous one (a server sending ahead) are
+  // kept. `head_request`: the request was HEAD, so the response has no body whatever it says.
+  void start(bool head_request = false);
+
+  // Where the next read goes: free space of at least `minimum` bytes at the end of the buffer.
+  std::span<char> prepare(std::size_t minimum = 4096);
+  // `bytes` were read into the span prepare() returned; parses as far as they allow.
+  State commit(std::size_t bytes);
+  // The connection reached end of file: completes a body delimited by the close, else an error
+  // (a response cut short).
+  State end_of_stream();
+
+  State state() const noexcept { return state_; }
+  int status() const noexcept { return status_; }
+  // Whether the connection may carry another request (HTTP/1.1 without "Connection: close",
+  // HTTP/1.0 with "Connection: keep-alive"; never after a body delimited by the close).
+  bool keep_alive() const noexcept { return keep_alive_; }
+  // The body, de-chunked; valid until the next start().
+  std::string_view body() const noexcept { return {buffer_.data() + body_begin_, body_size_}; }
+  // Why the response was refused, for people; empty unless state() is error.
+  std::string_view error() const noexcept { return error_; }
+  // Whether nothing of the current response has arrived yet (a close now is a clean close).
+  bool idle() const noexcept { return phase_ == Phase::head && end_ == parsed_; }
+
+ private:
+  enum class Phase { head, fixed_body, chunk_size, chunk_data, chunk_data_end, trailers, until_close, done };
+  State fail(std::string_view why);
+  State parse();
+  bool parse_head(std::string_view head);
+  std::size_t find_line_end(std::size_t from) const;
+
+  std::vector<char> buffer_;
+  std::size_t end_ = 0;          // bytes in buffer_
+  std::size_t parsed_ = 0;       // bytes of buffer_ consumed by the parse so far
+  std::size_t body_begin_ = 0;
+  std::size_t body_size_ = 0;    // de-chunked body bytes, stored from body_begin_
+  std::size_t remaining_ = 0;    // fixed body or current chunk: bytes still to come
+  std::size_t scanned_ = 0;      // head: bytes already searched for the blank line
+  std::size_t content_length_ = 0;
+  bool has_content_length_ = false;
+  bool chunked_ = false;
+  std::size_t max_body_;
+  std::size_t max_header_;
+  Phase phase_ = Phase::head;
+  State state_ = State::need_more;
+  int status_ = 0;
+  bool keep_alive_ = true;
+  bool head_request_ = false;
+  std::string_view error_;
+};
+
+}  // namespace uptake::loadgen

@@ -1,0 +1,249 @@
+#include "uptake/loadgen/response_parser.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace uptake::loadgen {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return (x | 0x20) == (y | 0x20); });
+}
+
+// Whether the comma-separated list `value` holds `token` (case-insensitive).
+bool has_token(std::string_view value, std::string_view token) {
+  while (!value.empty()) {
+    const auto comma = value.find(',');
+    auto item = value.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (iequals(item, token)) return true;
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+}  // namespace
+
+ResponseParser::ResponseParser(std::size_t max_body_bytes, std::size_t max_header_bytes)
+    : buffer_(8192), max_body_(max_body_bytes), max_header_(max_header_bytes) {}
+
+void ResponseParser::start(bool head_request) {
+  // Keep what arrived beyond the previous response, at the front.
+  const auto leftover = end_ - parsed_;
+  if (leftover && parsed_) std::memmove(buffer_.data(), buffer_.data() + parsed_, leftover);
+  end_ = leftover;
+  parsed_ = scanned_ = body_begin_ = body_size_ = remaining_ = content_length_ = 0;
+  has_content_length_ = chunked_ = false;
+  phase_ = Phase::head;
+  state_ = State::need_more;
+  status_ = 0;
+  keep_alive_ = true;
+  head_request_ = head_request;
+  error_ = {};
+  if (leftover) parse();
+}
+
+std::span<char> ResponseParser::prepare(std::size_t minimum) {
+  if (buffer_.size() - end_ < minimum) buffer_.resize(std::max(buffer_.size() * 2, end_ + minimum));
+  return {buffer_.data() + end_, buffer_.size() - end_};
+}
+
+ResponseParser::State ResponseParser::commit(std::size_t bytes) {
+  end_ += bytes;
+  if (state_ != State::need_more) return state_;
+  return parse();
+}
+
+ResponseParser::State ResponseParser::end_of_stream() {
+  if (state_ != State::need_more) return state_;
+  if (phase_ == Phase::until_close) {
+    phase_ = Phase::done;
+    return state_ = State::complete;
+  }
+  return fail(phase_ == Phase::head ? "the connection closed before a complete response head" : "the connection closed inside the body");
+}
+
+ResponseParser::State ResponseParser::fail(std::string_view why) {
+  error_ = why;
+  keep_alive_ = false;
+  body_size_ = 0;  // a refused response has no body to look at
+  return state_ = State::error;
+}
+
+std::size_t ResponseParser::find_line_end(std::size_t from) const {
+  const std::string_view data(buffer_.data() + from, end_ - from);
+  const auto at = data.find("\r\n");
+  return at == std::string_view::npos ? std::string_view::npos : from + at;
+}
+
+bool ResponseParser::parse_head(std::string_view head) {
+  // Status line: HTTP/1.x SSS reason
+  if (head.size() < 12 || head.substr(0, 7) != "HTTP/1." || (head[7] != '0' && head[7] != '1') || head[8] != ' ') {
+    fail("the status line is not HTTP/1.0 or HTTP/1.1");
+    return false;
+  }
+  status_ = 0;
+  for (int i = 9; i < 12; ++i) {
+    if (head[static_cast<std::size_t>(i)] < '0' || head[static_cast<std::size_t>(i)] > '9') {
+      fail("the status code is not three digits");
+      return false;
+    }
+    status_ = status_ * 10 + (head[static_cast<std::size_t>(i)] - '0');
+  }
+  if (status_ < 100) {
+    fail("the status code is below 100");
+    return false;
+  }
+  keep_alive_ = head[7] == '1';
+  auto rest = head.substr(head.find("\r\n") + 2);
+  while (!rest.empty()) {
+    const auto line_end = rest.find("\r\n");
+    const auto line = rest.substr(0, line_end);
+    rest.remove_prefix(line_end == std::string_view::npos ? rest.size() : line_end + 2);
+    if (line.empty()) break;
+    const auto colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) {
+      fail("a header line has no name or no ':'");
+      return false;
+    }
+    const auto name = line.substr(0, colon);
+    auto value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    if (iequals(name, "content-length")) {
+      if (value.empty() || value.size() > 15 || !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        fail("Content-Length is not a number");
+        return false;
+      }
+      std::size_t length = 0;
+      for (char c : value) length = length * 10 + static_cast<std::size_t>(c - '0');
+      if (has_content_length_ && length != content_length_) {
+        fail("two different Content-Length headers");
+        return false;
+      }
+      has_content_length_ = true;
+      content_length_ = length;
+    } else if (iequals(name, "transfer-encoding")) {
+      chunked_ = has_token(value, "chunked");
+    } else if (iequals(name, "connection")) {
+      if (has_token(value, "close")) keep_alive_ = false;
+      else if (has_token(value, "keep-alive")) keep_alive_ = true;
+    }
+  }
+  return true;
+}
+
+ResponseParser::State ResponseParser::parse() {
+  for (;;) {
+    switch (phase_) {
+      case Phase::head: {
+        const std::string_view data(buffer_.data() + parsed_, end_ - parsed_);
+        const auto from = scanned_ > 3 ? scanned_ - 3 : 0;
+        const auto blank = data.find("\r\n\r\n", from);
+        if (blank == std::string_view::npos) {
+          scanned_ = data.size();
+          if (data.size() > max_header_) return fail("the response head is larger than the limit");
+          return State::need_more;
+        }
+        if (blank + 4 > max_header_) return fail("the response head is larger than the limit");
+        has_content_length_ = chunked_ = false;
+        if (!parse_head(data.substr(0, blank + 4))) return state_;
+        parsed_ += blank + 4;
+        scanned_ = 0;
+        if (status_ < 200 && status_ != 101) continue;  // an interim response (100 Continue): the real one follows
+        body_begin_ = parsed_;
+        body_size_ = 0;
+        if (head_request_ || status_ == 204 || status_ == 304 || status_ == 101) {
+          phase_ = Phase::done;
+        } else if (chunked_) {
+          phase_ = Phase::chunk_size;
+        } else if (has_content_length_) {
+          if (content_length_ > max_body_) return fail("the body is larger than the limit");
+          remaining_ = content_length_;
+          phase_ = remaining_ ? Phase::fixed_body : Phase::done;
+        } else {
+          keep_alive_ = false;  // the body ends where the connection does
+          phase_ = Phase::until_close;
+        }
+        break;
+      }
+      case Phase::fixed_body: {
+        const auto take = std::min(end_ - parsed_, remaining_);
+        body_size_ += take;
+        parsed_ += take;
+        remaining_ -= take;
+        if (remaining_) return State::need_more;
+        phase_ = Phase::done;
+        break;
+      }
+      case Phase::chunk_size: {
+        const auto line_end = find_line_end(parsed_);
+        if (line_end == std::string_view::npos) {
+          if (end_ - parsed_ > 1024) return fail("a chunk size line is too long");
+          return State::need_more;
+        }
+        std::size_t size = 0;
+        std::size_t digits = 0;
+        for (std::size_t i = parsed_; i < line_end; ++i, ++digits) {
+          const char c = buffer_[i];
+          int value = -1;
+          if (c >= '0' && c <= '9') value = c - '0';
+          else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') value = (c | 0x20) - 'a' + 10;
+          if (value < 0) break;  // chunk extensions (";name=value") and spaces end the size
+          if (digits >= 15) return fail("a chunk size is too large");
+          size = size * 16 + static_cast<std::size_t>(value);
+        }
+        if (digits == 0) return fail("a chunk size is not hexadecimal");
+        parsed_ = line_end + 2;
+        if (size == 0) {
+          phase_ = Phase::trailers;
+          break;
+        }
+        if (body_size_ + size > max_body_) return fail("the body is larger than the limit");
+        remaining_ = size;
+        phase_ = Phase::chunk_data;
+        break;
+      }
+      case Phase::chunk_data: {
+        // De-chunk in place: the body's bytes move down to follow the ones before them.
+        const auto take = std::min(end_ - parsed_, remaining_);
+        if (body_begin_ + body_size_ != parsed_) std::memmove(buffer_.data() + body_begin_ + body_size_, buffer_.data() + parsed_, take);
+        body_size_ += take;
+        parsed_ += take;
+        remaining_ -= take;
+        if (remaining_) return State::need_more;
+        phase_ = Phase::chunk_data_end;
+        break;
+      }
+      case Phase::chunk_data_end: {
+        if (end_ - parsed_ < 2) return State::need_more;
+        if (buffer_[parsed_] != '\r' || buffer_[parsed_ + 1] != '\n') return fail("a chunk does not end with CRLF");
+        parsed_ += 2;
+        phase_ = Phase::chunk_size;
+        break;
+      }
+      case Phase::trailers: {
+        const auto line_end = find_line_end(parsed_);
+        if (line_end == std::string_view::npos) {
+          if (end_ - parsed_ > max_header_) return fail("the trailers are larger than the limit");
+          return State::need_more;
+        }
+        const bool last = line_end == parsed_;
+        parsed_ = line_end + 2;
+        if (last) phase_ = Phase::done;
+        break;
+      }
+      case Phase::until_close: {
+        body_size_ += end_ - parsed_;
+        parsed_ = end_;
+        if (body_size_ > max_body_) return fail("the body is larger than the limit");
+        return State::need_more;
+      }
+      case Phase::done: return state_ = State::complete;
+    }
+  }
+}
+
+}  // namespace uptake::loadgen
