@@ -90,6 +90,7 @@ class StreamConnection final : public Connection {
   void write();
   void on_write(const boost::system::error_code& ec);
   void read();
+  void read_available();
   void on_read(const boost::system::error_code& ec, std::size_t bytes);
   void on_response();
   void fail(ErrorClass error);
@@ -111,6 +112,8 @@ class StreamConnection final : public Connection {
   Clock::time_point deadline_ = Clock::time_point::max();
   bool timed_out_ = false;
   bool open_ = false;
+  std::size_t written_ = 0;        // plain TCP: bytes of the request sent before the composed write
+  bool speculative_read_ = false;  // after a composed write, read at once (the wait may have missed the edge)
 };
 
 class Worker {
@@ -528,6 +531,7 @@ void StreamConnection<Stream>::on_connect(const boost::system::error_code& ec) {
   if (ec) return fail(timed_out_ ? ErrorClass::timeout : ErrorClass::connect);
   boost::system::error_code ignored;
   socket().set_option(tcp::no_delay(true), ignored);
+  socket().non_blocking(true, ignored);  // read_some and write_some return would_block, never wait
   if constexpr (kTls) {
     SSL_set_tlsext_host_name(stream_.native_handle(), worker_.options().target.host.c_str());
     stream_.async_handshake(ssl::stream_base::client, [self = self()](const boost::system::error_code& handshake_ec) {
@@ -548,7 +552,23 @@ void StreamConnection<Stream>::write() {
   sent_at_ = Clock::now();
   deadline_ = sent_at_ + std::chrono::duration_cast<Clock::duration>(worker_.options().request_timeout);
   parser_.start(worker_.is_head_request(pending_->endpoint));
-  net::async_write(stream_, net::buffer(pending_->bytes), [self = self()](const boost::system::error_code& ec, std::size_t) { self->on_write(ec); });
+  if constexpr (!kTls) {
+    // Plain TCP: send at once (a request fits the socket buffer), then wait for readability and
+    // read. Asio's speculative read right after a send would nearly always find nothing and
+    // cost a wasted recv per request; waiting first is what wrk does. Registering the wait in
+    // this same handler, before the scheduler polls again, means no readiness edge is missed.
+    boost::system::error_code ec;
+    const auto sent = socket().write_some(net::buffer(pending_->bytes), ec);
+    if (!ec && sent == pending_->bytes.size()) return on_write({});
+    if (ec && ec != net::error::would_block) return on_write(ec);
+    written_ = ec ? 0 : sent;  // the rest goes through Asio's composed write
+  }
+  net::async_write(stream_, net::buffer(pending_->bytes.data() + written_, pending_->bytes.size() - written_),
+                   [self = self()](const boost::system::error_code& ec, std::size_t) {
+                     self->written_ = 0;
+                     self->speculative_read_ = true;
+                     self->on_write(ec);
+                   });
 }
 
 template <class Stream>
@@ -560,9 +580,29 @@ void StreamConnection<Stream>::on_write(const boost::system::error_code& ec) {
 
 template <class Stream>
 void StreamConnection<Stream>::read() {
+  if constexpr (!kTls) {
+    if (!speculative_read_) {
+      socket().async_wait(tcp::socket::wait_read, [self = self()](const boost::system::error_code& ec) {
+        if (ec) return self->on_read(ec, 0);
+        self->read_available();
+      });
+      return;
+    }
+    speculative_read_ = false;
+  }
   const auto space = parser_.prepare();
   stream_.async_read_some(net::buffer(space.data(), space.size()),
                           [self = self()](const boost::system::error_code& ec, std::size_t bytes) { self->on_read(ec, bytes); });
+}
+
+// Plain TCP, once readable: read what is there without blocking.
+template <class Stream>
+void StreamConnection<Stream>::read_available() {
+  const auto space = parser_.prepare();
+  boost::system::error_code ec;
+  const auto bytes = socket().read_some(net::buffer(space.data(), space.size()), ec);
+  if (ec == net::error::would_block) return read();
+  on_read(ec, bytes);
 }
 
 template <class Stream>
