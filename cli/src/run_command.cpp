@@ -37,9 +37,11 @@ loadgen::Target target_of(const std::string& url, const char* field) {
 
 void print_progress(const loadgen::Progress& progress) {
   const bool terminal = ::isatty(STDERR_FILENO);
+  if (progress.elapsed_seconds < 0.05 && progress.completed == 0) return;  // warm-up: the clock has not started
   const auto total = progress.total_seconds > 0 ? fmt::format(" of {:.0f} s", progress.total_seconds) : std::string();
-  const auto line = fmt::format("  {:6.1f} s{}  {:>9} done  {:>8.0f}/s  {} errors", progress.elapsed_seconds, total,
-                                reports::group_thousands(static_cast<double>(progress.completed)), progress.rate, progress.errors);
+  const auto p99 = progress.p99_ms > 0 ? fmt::format("p99 {:.2f} ms", progress.p99_ms) : std::string("p99 —");
+  const auto line = fmt::format("  {:6.1f} s{}  {:>9} done  {:>8.0f}/s  {}  {} errors", progress.elapsed_seconds, total,
+                                reports::group_thousands(static_cast<double>(progress.completed)), progress.rate, p99, progress.errors);
   if (terminal) fmt::print(stderr, "\r{}\x1b[K", line);
   else fmt::print(stderr, "{}\n", line);
 }

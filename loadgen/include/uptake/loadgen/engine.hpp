@@ -20,6 +20,7 @@ struct Progress {
   std::uint64_t completed = 0;
   std::uint64_t errors = 0;
   double rate = 0;           // completions per second over the last interval
+  double p99_ms = 0;         // response time p99 of the last whole second (0: none yet)
 };
 
 struct EngineOptions {
