@@ -282,17 +282,46 @@ class Worker {
   // One request and its response, synchronously, on a connection of its own: warm-up only,
   // before the measured run. Returns the body of a 2xx or 3xx answer, or nothing.
   std::optional<std::string> exchange(const std::string& request) {
-    beast::tcp_stream stream(io_);
-    beast::error_code ec;
-    stream.expires_after(std::chrono::duration_cast<std::chrono::nanoseconds>(options_.connect_timeout));
-    net::connect(stream.socket(), endpoints_, ec);
-    if (ec) return std::nullopt;
-    net::write(stream.socket(), net::buffer(request), ec);
+    // Asynchronous on the worker's own io_context (not yet running), run to completion here:
+    // only asynchronous operations honour tcp_stream's deadline, and a stuck target must not
+    // hold the warm-up forever.
+    std::optional<std::string> answer;
     beast::flat_buffer buffer;
     http::response<http::string_body> response;
-    if (!ec) http::read(stream.socket(), buffer, response, ec);
-    if (ec || response.result_int() >= 400) return std::nullopt;
-    return std::move(response.body());
+    auto roundtrip = [&](auto& stream) {
+      auto& lowest = beast::get_lowest_layer(stream);
+      lowest.expires_after(std::chrono::duration_cast<std::chrono::nanoseconds>(options_.connect_timeout + options_.request_timeout));
+      auto read = [&] {
+        net::async_write(stream, net::buffer(request), [&](const boost::system::error_code& ec, std::size_t) {
+          if (ec) return;
+          http::async_read(stream, buffer, response, [&](const boost::system::error_code& read_ec, std::size_t) {
+            if (!read_ec && response.result_int() < 400) answer = std::move(response.body());
+          });
+        });
+      };
+      lowest.async_connect(endpoints_, [&](const boost::system::error_code& ec, const tcp::endpoint&) {
+        if (ec) return;
+        if constexpr (std::is_same_v<std::decay_t<decltype(stream)>, beast::tcp_stream>) {
+          read();
+        } else {
+          SSL_set_tlsext_host_name(stream.native_handle(), options_.target.host.c_str());
+          stream.async_handshake(ssl::stream_base::client, [&](const boost::system::error_code& handshake_ec) {
+            if (!handshake_ec) read();
+          });
+        }
+      });
+      io_.restart();
+      io_.run();
+      io_.restart();
+    };
+    if (tls_) {
+      beast::ssl_stream<beast::tcp_stream> stream(io_, *tls_);
+      roundtrip(stream);
+    } else {
+      beast::tcp_stream stream(io_);
+      roundtrip(stream);
+    }
+    return answer;
   }
 
   // Seeds the capture pools: a few requests of every endpoint that captures, one at a time,

@@ -135,6 +135,22 @@ TEST_CASE("HTTPS targets: TLS handshakes, then keep-alive requests") {
   CHECK(total.ok == total.completed);
   CHECK(total.errors == 0);
   CHECK(result.connections_opened <= 4);  // connections are kept alive, not renegotiated
+
+  // A scenario with captures over HTTPS: the warm-up speaks TLS too, so the first
+  // verifications already have credentials.
+  const auto scenario = sim::load_scenario("scenarios/smoke.yaml");
+  const auto forecast = sim::make_forecast(scenario, scenario.growth.project_to_year, scenario.growth.project_to_year);
+  const auto window = sim::replay_window(scenario, *forecast.rate_model);
+  loadgen::EngineOptions flow_options;
+  flow_options.target = *loadgen::parse_target("https://127.0.0.1:" + std::to_string(server.port()), problem);
+  flow_options.warmup_requests = 5;
+  flow_options.make_schedule = [&](sim::Shard shard) {
+    return sim::ArrivalSchedule(*forecast.rate_model, sim::ReplayWindow{window.from, window.to, Seconds{2}, 1.0}, scenario.seed, shard);
+  };
+  const auto flows = loadgen::run_engine(flow_options, loadgen::plan_from_scenario(scenario, forecast.rate_model->endpoints(), flow_options.target));
+  CHECK(flows.errors[static_cast<std::size_t>(loadgen::ErrorClass::missing_capture)] == 0);
+  CHECK(flows.total().errors == 0);
+  CHECK(flows.endpoints[1].completed > 20);
   server.stop();
   serving.join();
 }
