@@ -32,5 +32,12 @@ po::variables_map parse_arguments(const Command& command, const std::vector<std:
 std::vector<Command> scenario_commands();
 std::vector<Command> serve_commands();
 std::vector<Command> run_commands();
+std::vector<Command> results_commands();
+
+// Judges a results folder on its recorded SLO and `extra_thresholds`, records the verdicts in
+// its summary.json, prints them, and returns the exit code (0 pass, 1 fail, 3 untrusted).
+// Shared by run and merge, which both end with a judged results folder.
+int judge_run_folder(const std::string& folder, const std::vector<std::string>& extra_thresholds);
+std::vector<Command> report_commands();
 
 }  // namespace uptake::cli

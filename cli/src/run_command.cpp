@@ -7,10 +7,13 @@
 #include <thread>
 
 #include "command.hpp"
+#include "uptake/base/files.hpp"
 #include "uptake/base/input_error.hpp"
 #include "uptake/ecert/server.hpp"
 #include "uptake/loadgen/engine.hpp"
 #include "uptake/loadgen/results.hpp"
+#include "uptake/reports/forecast_report.hpp"
+#include "uptake/reports/report_files.hpp"
 #include "uptake/reports/text_table.hpp"
 #include "uptake/sim/forecast.hpp"
 #include "uptake/sim/scenario_loader.hpp"
@@ -93,7 +96,7 @@ int run(const po::variables_map& values) {
     if (!parsed) throw InputError({}, "--shard", fmt::format("'{}' is not a shard", values["shard"].as<std::string>()), "K/N with 0 <= K < N, such as 0/4");
     shard = *parsed;
   }
-  context.shard = fmt::format("{}/{}", shard.index, shard.count);
+  context.shard = shard;
   context.lag_bound_seconds = values["lag-bound"].as<double>() / 1e3;
 
   std::optional<sim::Scenario> scenario;
@@ -112,6 +115,7 @@ int run(const po::variables_map& values) {
     window = sim::replay_window(*scenario, *forecast->rate_model);
     context.scenario = scenario->name;
     context.scenario_file = scenario->file;
+    context.slo = scenario->slo;
     std::string url;
     if (values.count("target")) {
       url = values["target"].as<std::string>();
@@ -188,6 +192,7 @@ int run(const po::variables_map& values) {
   context.seed = options.seed;
 
   if (values.count("start-at")) {
+    context.start_at = values["start-at"].as<double>();
     const auto at = std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(Seconds{values["start-at"].as<double>()}));
     if (at > std::chrono::system_clock::now() + std::chrono::hours(24)) throw InputError({}, "--start-at", "is more than a day ahead", "an epoch time within the next day");
     std::this_thread::sleep_until(at);
@@ -206,8 +211,15 @@ int run(const po::variables_map& values) {
   }
   const auto verdict = loadgen::judge_generator(result, context);
   loadgen::write_results(folder, result, context, verdict);
+  // The demand behind the schedule, for report.html's demand charts.
+  if (forecast) write_file_atomically(folder + "/forecast.json", reports::render_forecast_json(*forecast));
   print_summary(result, verdict, folder);
-  return verdict.generator_behind ? kExitUntrusted : kExitOk;
+  // The thresholds are judged on the files just written, as `uptake gate` would judge them, and
+  // recorded in summary.json before anything renders it.
+  const int exit_code = judge_run_folder(folder, {});
+  const auto report_files = reports::write_reports(folder, folder);
+  fmt::print("  reports: {} (charts, opens offline) and {}\n", report_files.html.string(), report_files.markdown.string());
+  return exit_code;
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <charconv>
 #include <filesystem>
 
 #include "uptake/base/files.hpp"
@@ -87,9 +88,24 @@ std::string summary_json(const RunResult& result, const RunContext& context, con
   root["target"] = result.target;
   root["mode"] = result.closed_loop ? "closed_loop" : "open_loop";
   root["seed"] = context.seed;
-  root["shard"] = context.shard;
+  if (context.merged_from.empty()) {
+    root["shard"] = fmt::format("{}/{}", context.shard.index, context.shard.count);
+    root["shard_index"] = context.shard.index;
+    root["shard_count"] = context.shard.count;
+  } else {
+    root["shard"] = "merged";
+    root["shard_index"] = nullptr;
+    root["shard_count"] = context.merged_from.front().second.count;
+    ordered_json merged = ordered_json::array();
+    for (const auto& [folder, shard] : context.merged_from) merged.push_back({{"folder", folder}, {"shard", fmt::format("{}/{}", shard.index, shard.count)}});
+    root["merged_from"] = merged;
+  }
+  root["start_at"] = context.start_at ? ordered_json(*context.start_at) : ordered_json(nullptr);
   root["started_at"] = std::chrono::duration<double>(result.started_at.time_since_epoch()).count();
+  // Exact, for aligning shards by wall clock: a double of Unix seconds keeps only about 0.2 us.
+  root["started_at_ns"] = std::chrono::duration_cast<std::chrono::nanoseconds>(result.started_at.time_since_epoch()).count();
   root["duration_s"] = result.duration_seconds;
+  root["schedule_s"] = result.schedule_seconds;
   root["interrupted"] = result.interrupted;
   root["requests"] = {{"planned", total.planned}, {"sent", total.sent}, {"completed", total.completed}, {"ok", total.ok}, {"errors", total.errors}};
   const double seconds = result.duration_seconds > 0 ? result.duration_seconds : 1;
@@ -111,9 +127,22 @@ std::string summary_json(const RunResult& result, const RunContext& context, con
   }
   root["connections"] = {{"opened", result.connections_opened}, {"requests_that_waited", result.waited_for_connection}};
   root["generator"] = {{"trusted", !verdict.generator_behind}, {"lag_bound_ms", context.lag_bound_seconds * 1e3}, {"reason", verdict.reason}};
+  root["slo"] = context.slo;
   root["thresholds"] = ordered_json::array();
   return root.dump(2) + "\n";
 }
+
+namespace {
+
+// RFC 4180: a name holding a comma, a quote or a line break is quoted, its quotes doubled.
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (const char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
+}  // namespace
 
 std::string timeseries_csv(const RunResult& result) {
   std::string out = "second,endpoint,planned,sent,completed,errors,p50_ms,p90_ms,p99_ms,max_ms\n";
@@ -126,7 +155,7 @@ std::string timeseries_csv(const RunResult& result) {
       percentiles = fmt::format("{:.3f},{:.3f},{:.3f},{:.3f}", ms(histogram.value_at_percentile(50)), ms(histogram.value_at_percentile(90)),
                                 ms(histogram.value_at_percentile(99)), ms(histogram.max()));
     }
-    out += fmt::format("{},{},{},{},{},{},{}\n", second, name, interval.planned, interval.sent, interval.completed, interval.errors, percentiles);
+    out += fmt::format("{},{},{},{},{},{},{}\n", second, csv_field(name), interval.planned, interval.sent, interval.completed, interval.errors, percentiles);
   };
   for (std::size_t second = 0; second < result.intervals.size(); ++second) {
     rows(result.intervals, second, "total");
@@ -137,11 +166,53 @@ std::string timeseries_csv(const RunResult& result) {
   return out;
 }
 
+std::string endpoint_tag(std::string_view prefix, std::string_view endpoint) {
+  std::string tag(prefix);
+  for (const char c : endpoint) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == ',' || c == '%' || byte <= ' ' || byte == 0x7f) tag += fmt::format("%{:02X}", byte);
+    else tag += c;
+  }
+  return tag;
+}
+
+std::optional<std::string> endpoint_of_tag(std::string_view tag, std::string_view prefix) {
+  if (tag.substr(0, prefix.size()) != prefix) return std::nullopt;
+  std::string endpoint;
+  for (std::size_t i = prefix.size(); i < tag.size(); ++i) {
+    if (tag[i] != '%') {
+      endpoint += tag[i];
+      continue;
+    }
+    unsigned value = 0;
+    if (i + 2 >= tag.size()) return std::nullopt;  // '%' needs two hex digits after it
+    const auto [end, error] = std::from_chars(tag.data() + i + 1, tag.data() + i + 3, value, 16);
+    if (error != std::errc{} || end != tag.data() + i + 3) return std::nullopt;
+    endpoint += static_cast<char>(value);
+    i += 2;
+  }
+  if (endpoint.empty()) return std::nullopt;
+  return endpoint;
+}
+
 std::string latency_log(const RunResult& result) {
   HistogramLogWriter writer(std::chrono::duration<double>(result.started_at.time_since_epoch()).count());
+  // Whole-run intervals first, so interval starts never go back in time.
+  const double whole_run = std::max(result.duration_seconds, 0.0);
+  for (const auto& endpoint : result.endpoints) {
+    if (endpoint.service_time.total_count()) writer.add_interval(0.0, whole_run, endpoint.service_time, endpoint_tag(kServiceTimeTagPrefix, endpoint.name));
+  }
+  if (result.schedule_lag.total_count()) writer.add_interval(0.0, whole_run, result.schedule_lag, kScheduleLagTag);
   for (std::size_t i = 0; i < result.intervals.size(); ++i) {
-    if (result.intervals[i].response_time.empty()) continue;
-    writer.add_interval(static_cast<double>(i), 1.0, decode_compressed(result.intervals[i].response_time));
+    if (!result.intervals[i].response_time.empty()) {
+      writer.add_interval(static_cast<double>(i), 1.0, decode_compressed(result.intervals[i].response_time));
+    }
+    for (std::size_t e = 0; e < result.endpoint_intervals.size() && e < result.endpoints.size(); ++e) {
+      const auto& series = result.endpoint_intervals[e];
+      if (i >= series.size() || series[i].response_time.empty()) continue;
+      writer.add_interval(static_cast<double>(i), 1.0, decode_compressed(series[i].response_time),
+                          endpoint_tag(kResponseTimeTagPrefix, result.endpoints[e].name));
+    }
   }
   return writer.text();
 }

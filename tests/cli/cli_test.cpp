@@ -3,56 +3,16 @@
 
 #include <sys/wait.h>
 
-#include <array>
-#include <cstdio>
+#include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+
+#include "cli/cli_helpers.hpp"
 
 namespace fs = std::filesystem;
-
-namespace {
-
-struct Outcome {
-  int exit_code = -1;
-  std::string output;  // standard output and standard error together
-};
-
-Outcome uptake(const std::string& arguments) {
-  const std::string command = std::string(UPTAKE_BINARY_DIR) + "/cli/uptake " + arguments + " 2>&1";
-  Outcome outcome;
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::array<char, 4096> buffer{};
-  while (const auto read = std::fread(buffer.data(), 1, buffer.size(), pipe)) outcome.output.append(buffer.data(), read);
-  const int status = pclose(pipe);
-  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return outcome;
-}
-
-// Bad usage or input: exit code 2 and a message that says what was wrong.
-void check_refused(const std::string& arguments, const std::string& message) {
-  INFO("uptake " << arguments);
-  const auto outcome = uptake(arguments);
-  CHECK(outcome.exit_code == 2);
-  CHECK_THAT(outcome.output, Catch::Contains(message));
-}
-
-fs::path scratch_folder() {
-  const auto folder = fs::path(UPTAKE_BINARY_DIR) / "tests" / "cli-scratch";
-  fs::remove_all(folder);
-  fs::create_directories(folder);
-  return folder;
-}
-
-std::string read(const fs::path& file) {
-  std::ifstream in(file);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-}  // namespace
+using cli_test::check_refused;
+using cli_test::read;
+using cli_test::scratch_folder;
+using cli_test::uptake;
 
 TEST_CASE("help lists the commands and every command has examples") {
   const auto overview = uptake("--help");

@@ -1,10 +1,17 @@
 #pragma once
 // The results folder of a run: summary.json (schema "uptake.summary/v1", every field documented
-// in docs/summary-json.md), latency.hlog (HdrHistogram interval log of response times in
-// nanoseconds), timeseries.csv (one row per second). Files are written whole or not at all.
+// in docs/summary-json.md), latency.hlog (HdrHistogram interval log in nanoseconds: untagged
+// per-second intervals of the whole run's response time, tagged intervals per endpoint and for
+// the schedule lag), timeseries.csv (one row per second). Files are written whole or not at all.
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "uptake/loadgen/run_result.hpp"
+#include "uptake/sim/arrivals.hpp"
 
 namespace uptake::loadgen {
 
@@ -12,8 +19,13 @@ struct RunContext {
   std::string scenario;        // name, or "ad hoc"
   std::string scenario_file;   // empty for ad hoc runs
   std::uint64_t seed = 0;
-  std::string shard = "0/1";
+  sim::Shard shard;            // this run's part of the schedule
   double lag_bound_seconds = 0.010;  // schedule lag p99 beyond this: the generator fell behind
+  std::vector<std::string> slo;      // the scenario's threshold expressions, as written
+  std::optional<double> start_at;    // --start-at, Unix seconds: shards that share it share a start
+  // Set by `uptake merge` only: the shard results this one joins (folder, shard), in the order
+  // given. When set, `shard` is ignored and the summary says which shards were merged.
+  std::vector<std::pair<std::string, sim::Shard>> merged_from;
 };
 
 struct Verdict {
@@ -22,6 +34,21 @@ struct Verdict {
 };
 
 Verdict judge_generator(const RunResult& result, const RunContext& context);
+
+// Tags of latency.hlog's intervals (HdrHistogram's "Tag=" form). Untagged intervals hold the
+// whole run's response time per second, so HdrHistogram's own readers see the total.
+//   response_time.<endpoint>  one interval per second: that endpoint's response time
+//   service_time.<endpoint>   one interval for the whole run: that endpoint's service time
+//   schedule_lag              one interval for the whole run: dispatch lag behind the schedule
+// A tag may hold no comma or whitespace, so an endpoint name's ',', '%', whitespace and
+// control characters are written as %XX (hex), and read back by endpoint_of_tag.
+inline constexpr std::string_view kResponseTimeTagPrefix = "response_time.";
+inline constexpr std::string_view kServiceTimeTagPrefix = "service_time.";
+inline constexpr std::string_view kScheduleLagTag = "schedule_lag";
+std::string endpoint_tag(std::string_view prefix, std::string_view endpoint);
+// The endpoint of a tag that starts with `prefix`; std::nullopt when it does not, or when its
+// %XX escapes are malformed.
+std::optional<std::string> endpoint_of_tag(std::string_view tag, std::string_view prefix);
 
 std::string summary_json(const RunResult& result, const RunContext& context, const Verdict& verdict);
 std::string timeseries_csv(const RunResult& result);

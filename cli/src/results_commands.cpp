@@ -1,0 +1,111 @@
+// uptake gate and uptake merge: judging a results folder, and joining the folders of shards.
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cstdio>
+#include <filesystem>
+
+#include "command.hpp"
+#include "uptake/base/files.hpp"
+#include "uptake/base/input_error.hpp"
+#include "uptake/reports/gate.hpp"
+#include "uptake/reports/junit.hpp"
+#include "uptake/reports/merge.hpp"
+#include "uptake/reports/results_dir.hpp"
+#include "uptake/reports/threshold_check.hpp"
+
+namespace uptake::cli {
+namespace {
+
+std::vector<std::string> strings_of(const po::variables_map& values, const char* name) {
+  return values.count(name) ? values[name].as<std::vector<std::string>>() : std::vector<std::string>{};
+}
+
+// "10", "10%" or "2.5%": a percentage, returned as a fraction.
+double tolerance_of(const po::variables_map& values, const char* name) {
+  auto text = values[name].as<std::string>();
+  const auto given = text;
+  if (!text.empty() && text.back() == '%') text.pop_back();
+  double percent = -1;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), percent);
+  if (error != std::errc{} || end != text.data() + text.size() || text.empty() || !(percent >= 0 && percent <= 1000)) {
+    throw InputError({}, fmt::format("--{}", name), fmt::format("'{}' is not a percentage", given), "a percentage from 0 to 1000, such as 10 or 2.5%");
+  }
+  return percent / 100;
+}
+
+int gate(const po::variables_map& values) {
+  const auto folder = std::filesystem::path(values["dir"].as<std::string>());
+  const auto run = reports::read_results(folder);
+  const auto thresholds = reports::thresholds_for(run, strings_of(values, "threshold"));
+  std::optional<reports::RunResults> baseline;
+  if (values.count("baseline")) baseline = reports::read_results(values["baseline"].as<std::string>());
+  reports::BaselineTolerances tolerances;
+  tolerances.latency_increase = tolerance_of(values, "latency-tolerance");
+  tolerances.throughput_decrease = tolerance_of(values, "throughput-tolerance");
+  const auto verdict = reports::evaluate_gate(run, thresholds, baseline ? &*baseline : nullptr, tolerances);
+  const auto junit = values.count("junit") ? values["junit"].as<std::string>() : (folder / "junit.xml").string();
+  write_file_atomically(junit, reports::junit_xml(verdict, run));
+  fmt::print("uptake gate: {}{}\n", folder.string(), baseline ? fmt::format(" against the baseline {}", baseline->folder.string()) : "");
+  fmt::print("{}", reports::render_gate(verdict));
+  fmt::print("  junit.xml: {}\n", junit);
+  return verdict.exit_code();
+}
+
+int merge(const po::variables_map& values) {
+  const auto folders = strings_of(values, "dir");
+  if (folders.empty()) throw InputError({}, "DIR", "no shard folders were given", "uptake merge DIR... --out DIR");
+  const std::filesystem::path out = values["out"].as<std::string>();
+  const auto merged = reports::merge_folders({folders.begin(), folders.end()}, out);
+  for (const auto& warning : merged.warnings) fmt::print(stderr, "warning: {}\n", warning);
+  const auto total = merged.result.total();
+  fmt::print("uptake merge: {} shard folder(s) of '{}' into {}: {} planned, {} completed, {} errors\n", folders.size(), merged.context.scenario,
+             out.string(), total.planned, total.completed, total.errors);
+  return judge_run_folder(out.string(), strings_of(values, "threshold"));
+}
+
+}  // namespace
+
+int judge_run_folder(const std::string& folder, const std::vector<std::string>& extra_thresholds) {
+  const auto run = reports::read_results(folder);
+  const auto thresholds = reports::thresholds_for(run, extra_thresholds);
+  const auto verdict = reports::evaluate_gate(run, thresholds, nullptr, {});
+  reports::record_thresholds(folder, verdict.thresholds);
+  if (!verdict.thresholds.empty() || !verdict.trust.trusted) fmt::print("\nVerdict:\n{}", reports::render_gate(verdict));
+  return verdict.exit_code();
+}
+
+std::vector<Command> results_commands() {
+  return {
+      {"gate", "Judge a results folder against thresholds and a baseline run; write junit.xml; exit 0 pass, 1 fail, 3 untrusted",
+       "uptake gate DIR [--baseline DIR] [--threshold EXPR]... [--junit FILE] [--latency-tolerance PCT] [--throughput-tolerance PCT]",
+       {"uptake gate results/smoke                                   # the scenario's recorded SLO",
+        "uptake gate results/smoke --threshold 'verify.p99<50ms' --threshold 'error_rate<0.1%'",
+        "uptake gate results/candidate --baseline results/main --junit reports/junit.xml   # regressions beyond +10% latency, -5% throughput",
+        "uptake gate results/candidate --baseline results/main --latency-tolerance 20 --throughput-tolerance 2"},
+       [](po::options_description& options, po::positional_options_description& positional) {
+         options.add_options()("dir", po::value<std::string>()->required(), "results folder (positional)")(
+             "baseline", po::value<std::string>(), "results folder of a baseline run to compare against")(
+             "threshold", po::value<std::vector<std::string>>()->composing(), "threshold expression, such as p99<300ms or verify.error_rate<1% (repeatable; added to the run's SLO)")(
+             "junit", po::value<std::string>(), "where to write junit.xml (default: DIR/junit.xml)")(
+             "latency-tolerance", po::value<std::string>()->default_value("10"), "percent a latency percentile may rise over the baseline's")(
+             "throughput-tolerance", po::value<std::string>()->default_value("5"), "percent the achieved throughput may fall below the baseline's");
+         positional.add("dir", 1);
+       },
+       gate},
+      {"merge", "Join the results of a run's shards exactly (histograms and counters add), then judge the whole",
+       "uptake merge DIR... --out DIR [--threshold EXPR]...",
+       {"uptake merge results/shard-0 results/shard-1 --out results/merged",
+        "uptake merge shards/* --out results/whole --threshold 'p999<1s'   # thresholds on the merged whole",
+        "uptake gate results/merged --baseline results/last-week           # then gate the merged folder"},
+       [](po::options_description& options, po::positional_options_description& positional) {
+         options.add_options()("dir", po::value<std::vector<std::string>>()->composing(), "results folders of the shards (positional)")(
+             "out", po::value<std::string>()->required(), "folder for the merged results")(
+             "threshold", po::value<std::vector<std::string>>()->composing(), "threshold expression judged on the merged whole, besides the run's SLO (repeatable)");
+         positional.add("dir", -1);
+       },
+       merge},
+  };
+}
+
+}  // namespace uptake::cli

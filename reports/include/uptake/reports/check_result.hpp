@@ -1,0 +1,27 @@
+#pragma once
+// One judged check of a run, a threshold or a comparison with a baseline, in the shape that the
+// gate's table, junit.xml and summary.json's thresholds[] all show.
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace uptake::reports {
+
+struct CheckResult {
+  std::string suite;     // where it comes from: "thresholds", "baseline" or "run"
+  std::string name;      // what is checked, as a person would write it: "verify.p99<300ms"
+  bool passed = false;
+  bool skipped = false;  // could not be judged either way (not a failure): the message says why
+  std::string observed;  // the run's figure with its unit: "12.345 ms"
+  std::string expected;  // the condition it had to meet: "< 300.000 ms"
+  std::string message;   // one sentence for people
+  nlohmann::ordered_json detail = nlohmann::ordered_json::object();  // the same, for programs
+};
+
+// Figures as checks show them: a latency in seconds as "12.345 ms" (or "1.234 s" from a second
+// up), a fraction as a percentage with three decimals, a rate as requests per second.
+std::string format_latency(double seconds);
+std::string format_percent(double fraction);
+std::string format_rate(double requests_per_second);
+
+}  // namespace uptake::reports

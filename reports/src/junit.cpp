@@ -1,0 +1,101 @@
+#include "uptake/reports/junit.hpp"
+
+#include <fmt/format.h>
+
+#include <vector>
+
+namespace uptake::reports {
+namespace {
+
+struct Suite {
+  std::string name;
+  std::vector<CheckResult> cases;
+};
+
+std::string property_value(const nlohmann::ordered_json& value) { return value.is_string() ? value.get<std::string>() : value.dump(); }
+
+std::string properties(const RunResults& run) {
+  const auto& summary = run.summary;
+  std::vector<std::pair<std::string, std::string>> items{{"folder", run.folder.string()}};
+  for (const char* key : {"scenario", "target", "mode", "seed", "shard", "started_at", "duration_s"}) {
+    if (summary.contains(key)) items.emplace_back(key, property_value(summary[key]));
+  }
+  for (const char* counter : {"planned", "sent", "completed", "errors"}) {
+    items.emplace_back(fmt::format("requests.{}", counter), property_value(summary["requests"][counter]));
+  }
+  items.emplace_back("generator.trusted", property_value(summary["generator"]["trusted"]));
+  std::string out = "    <properties>\n";
+  for (const auto& [name, value] : items) out += fmt::format("      <property name=\"{}\" value=\"{}\"/>\n", xml_escape(name), xml_escape(value));
+  return out + "    </properties>\n";
+}
+
+}  // namespace
+
+std::string xml_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default:
+        if ((static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) out += "\xEF\xBF\xBD";
+        else out += c;
+    }
+  }
+  return out;
+}
+
+std::string junit_xml(const GateResult& gate, const RunResults& run) {
+  CheckResult trust;
+  trust.suite = "run";
+  trust.name = "the run can be trusted as a measurement of the target";
+  trust.passed = gate.trust.trusted;
+  trust.observed = gate.trust.trusted ? "trusted" : "untrusted";
+  trust.expected = "trusted";
+  trust.message = gate.trust.trusted ? "the generator kept its schedule and the target answered" : gate.trust.reason;
+  std::vector<Suite> suites{{"run", {trust}}, {"thresholds", gate.thresholds}};
+  if (gate.has_baseline) suites.push_back({"baseline", gate.baseline});
+
+  std::size_t tests = 0, failures = 0, errors = 0, skipped = 0;
+  std::string body;
+  const auto run_properties = properties(run);
+  for (const auto& suite : suites) {
+    std::size_t suite_failures = 0, suite_errors = 0, suite_skipped = 0;
+    std::string cases;
+    for (const auto& check : suite.cases) {
+      const auto name = xml_escape(check.name);
+      cases += fmt::format("    <testcase classname=\"uptake.{}\" name=\"{}\" time=\"0\">\n", xml_escape(suite.name), name);
+      const auto figures = xml_escape(fmt::format("observed: {}\nexpected: {}\n{}", check.observed, check.expected, check.message));
+      if (check.skipped) {
+        ++suite_skipped;
+        cases += fmt::format("      <skipped message=\"{}\"/>\n", xml_escape(check.message));
+      } else if (!check.passed && suite.name == "run") {
+        // Not a failed check but a measurement that cannot be judged: CI systems show errors apart.
+        ++suite_errors;
+        cases += fmt::format("      <error message=\"{}\" type=\"untrusted\">{}</error>\n", xml_escape(check.message), figures);
+      } else if (!check.passed) {
+        ++suite_failures;
+        cases += fmt::format("      <failure message=\"{}\" type=\"{}\">{}</failure>\n", xml_escape(check.message),
+                             suite.name == "baseline" ? "regression" : "threshold", figures);
+      } else {
+        cases += fmt::format("      <system-out>{}</system-out>\n", figures);
+      }
+      cases += "    </testcase>\n";
+    }
+    body += fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"0\">\n", xml_escape(suite.name),
+                        suite.cases.size(), suite_failures, suite_errors, suite_skipped);
+    body += run_properties + cases + "  </testsuite>\n";
+    tests += suite.cases.size();
+    failures += suite_failures;
+    errors += suite_errors;
+    skipped += suite_skipped;
+  }
+  return fmt::format("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"uptake gate\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"0\">\n{}</testsuites>\n",
+                     tests, failures, errors, skipped, body);
+}
+
+}  // namespace uptake::reports

@@ -1,0 +1,93 @@
+#include "uptake/reports/markdown_report.hpp"
+
+#include <fmt/format.h>
+
+#include "run_overview.hpp"
+#include "uptake/reports/text_table.hpp"
+
+namespace uptake::reports {
+namespace {
+
+std::string percentile_text(const loadgen::HdrHistogram& histogram, double percentile) {
+  if (histogram.total_count() == 0) return "—";
+  return milliseconds_text(static_cast<double>(histogram.value_at_percentile(percentile)) / 1e6);
+}
+
+std::string table_row(const std::vector<std::string>& cells) {
+  std::string row = "|";
+  for (const auto& cell : cells) row += " " + cell + " |";
+  return row + "\n";
+}
+
+}  // namespace
+
+std::string escape_markdown(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '\n':
+      case '\r': out += ' '; break;
+      case '\\': case '`': case '*': case '_': case '[': case ']': case '|': case '#': case '~': case '!':
+        out += '\\';
+        out += c;
+        break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string render_markdown_report(const RunResults& results) {
+  const auto& summary = results.summary;
+  const auto overview = overview_of(results);
+  const char* icon = overview.outcome == RunOutcome::pass ? "✅" : overview.outcome == RunOutcome::fail ? "❌" : "⚠️";
+  std::string md = fmt::format("### {} uptake run of {}: {}\n\n", icon, escape_markdown(run_name(results)), escape_markdown(overview.verdict));
+
+  md += table_row({"", "requests", "achieved rate", "p50", "p99", "p99.9", "errors"});
+  md += "| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n";
+  const auto total = results.counters_of("total");
+  const auto planned_rps = number_at(summary, "/rate/planned_rps");
+  const auto ratio = number_at(summary, "/rate/achieved_ratio");
+  std::string rate = readable_number(total.achieved_rps) + "/s";
+  if (planned_rps && *planned_rps > 0) rate += fmt::format(" of {}/s planned", readable_number(*planned_rps));
+  if (ratio) rate += fmt::format(" ({:.1f}%)", *ratio * 100);
+  const auto row_of = [&](const std::string& label, const RunResults::Counters& counters, const std::string& rate_text, const loadgen::HdrHistogram& histogram) {
+    return table_row({label, fmt::format("{} of {}", group_thousands(static_cast<double>(counters.completed)), group_thousands(static_cast<double>(counters.planned))),
+                      rate_text, percentile_text(histogram, 50), percentile_text(histogram, 99), percentile_text(histogram, 99.9),
+                      group_thousands(static_cast<double>(counters.errors))});
+  };
+  md += row_of("**all**", total, rate, results.response_time_of("total"));
+  const auto endpoints = results.endpoint_names();
+  if (endpoints.size() > 1) {
+    for (const auto& endpoint : endpoints) {
+      const auto counters = results.counters_of(endpoint);
+      md += row_of(escape_markdown(endpoint), counters, readable_number(counters.achieved_rps) + "/s", results.response_time_of(endpoint));
+    }
+  }
+  md += "\nRequests completed of planned; response times from the intended send time.\n";
+  if (!overview.errors_by_class.empty()) {
+    std::string classes;
+    for (const auto& [error_class, count] : overview.errors_by_class) {
+      classes += fmt::format("{}{} {}", classes.empty() ? "" : ", ", escape_markdown(error_class), group_thousands(static_cast<double>(count)));
+    }
+    md += "Errors by class: " + classes + ".\n";
+  }
+
+  md += "\n**Thresholds**\n\n";
+  if (overview.thresholds.empty()) md += "no thresholds\n";
+  for (const auto& threshold : overview.thresholds) {
+    const char* mark = !threshold.passed ? "➖" : *threshold.passed ? "✅" : "❌";
+    md += fmt::format("- {} {} (observed {})\n", mark, escape_markdown(threshold.text), escape_markdown(threshold.observed));
+  }
+
+  md += fmt::format("\n**Generator**: {}{}\n", overview.generator_trusted ? "trusted, " : "⚠️ not trusted: ", escape_markdown(overview.generator_note));
+  const auto target = summary.value("target", std::string());
+  md += fmt::format("\n<sub>target {} · {} · full report with charts: report.html</sub>\n", escape_markdown(target), escape_markdown(summary.value("mode", std::string())));
+  return md;
+}
+
+}  // namespace uptake::reports

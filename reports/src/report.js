@@ -1,0 +1,169 @@
+// report.html's charts: each <figure class="chart" id="chart-ID"> is drawn with uPlot from the
+// chart of the same id in the data island (#report-data). The island is written by
+// reports/src/html_report.cpp; a chart there is
+//   { id, kind: "years" | "seconds" | "percentiles" | "rate", title, x_label, y_label, y2_label?,
+//     x: [...], series: [{ label, values: [...], style?: "line" | "points" | "dashed" | "line_points",
+//                          axis?: "y" | "y2", color? }], band?: [upper series index, lower series index] }
+// window.__reportStatus tells a headless browser what was drawn: points per chart id (values
+// that are numbers, over every series), errors, and ready once every chart has been tried.
+(function () {
+  'use strict';
+  const status = (window.__reportStatus = { ready: false, charts: {}, errors: [] });
+  window.addEventListener('error', (event) => status.errors.push(String(event.message || event)));
+
+  // Tableau 10: distinguishable on light and dark backgrounds alike.
+  const palette = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
+  const significant = new Intl.NumberFormat('en', { maximumSignificantDigits: 4 });
+  const compact = new Intl.NumberFormat('en', { notation: 'compact', maximumSignificantDigits: 3 });
+  const showNumber = (value) => (value == null || !Number.isFinite(value) ? '—' : Math.abs(value) >= 1e5 ? compact.format(value) : significant.format(value));
+
+  // x = 1 / (1 - q): 2 is the median, 10 the 90th percentile, 1000 the 99.9th. Every split gets
+  // its label (uPlot would label only the powers of ten of a log scale).
+  function percentileLabel(x) {
+    if (x == null || !(x >= 1)) return '—';
+    const decimals = Math.min(6, Math.max(0, Math.ceil(Math.log10(x) - 2 - 1e-9)));
+    return (100 * (1 - 1 / x)).toFixed(decimals) + '%';
+  }
+  function percentileSplits(u, axisIndex, min, max) {
+    const splits = [];
+    for (const x of [1, 2]) if (x >= min && x <= max) splits.push(x);
+    for (let x = 10; x <= max * 1.0001; x *= 10) if (x >= min) splits.push(x);
+    return splits;
+  }
+
+  const xAxisByKind = {
+    years: { scale: { time: false }, axis: { incrs: [1, 2, 5, 10, 20, 50], values: (u, splits) => splits.map(String) }, value: (u, v) => (v == null ? '—' : String(v)) },
+    seconds: { scale: { time: false }, axis: { values: (u, splits) => splits.map((v) => v + ' s') }, value: (u, v) => (v == null ? '—' : v + ' s') },
+    percentiles: { scale: { time: false, distr: 3, log: 10 }, axis: { splits: percentileSplits, filter: (u, splits) => splits, values: (u, splits) => splits.map(percentileLabel) }, value: (u, v) => percentileLabel(v) },
+    rate: { scale: { time: false }, axis: { values: (u, splits) => splits.map((v) => showNumber(v) + '/s') }, value: (u, v) => (v == null ? '—' : showNumber(v) + '/s') },
+  };
+
+  function themeColours() {
+    const style = getComputedStyle(document.documentElement);
+    const read = (name, fallback) => style.getPropertyValue(name).trim() || fallback;
+    return { text: read('--text', '#1d2330'), grid: read('--grid', 'rgba(0,0,0,0.12)'), muted: read('--muted', '#5b6474') };
+  }
+
+  function withAlpha(hex, alpha) {
+    const n = parseInt(hex.slice(1), 16);
+    return `rgba(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`;
+  }
+
+  function seriesOption(spec, index) {
+    const series = spec.series[index];
+    const colour = palette[(series.color ?? index) % palette.length];
+    const option = {
+      label: series.label,
+      stroke: colour,
+      width: 2,
+      scale: series.axis === 'y2' ? 'y2' : 'y',
+      spanGaps: false,
+      value: (u, v) => showNumber(v),
+    };
+    if (series.style === 'points') {
+      option.paths = () => null;
+      option.points = { show: true, size: 10, width: 1, stroke: colour, fill: colour };
+    } else if (series.style === 'dashed') {
+      option.dash = [6, 4];
+      option.width = 1.5;
+      option.points = { show: false };
+    } else if (series.style === 'line_points') {
+      option.points = { show: true, size: 6, width: 1, stroke: colour, fill: colour };
+    } else {
+      option.points = { show: false };
+    }
+    return option;
+  }
+
+  function countPoints(spec) {
+    let points = 0;
+    for (const series of spec.series) for (const value of series.values) if (typeof value === 'number' && Number.isFinite(value)) ++points;
+    return points;
+  }
+
+  function axisOption(colours, label, extra) {
+    return Object.assign({ label, stroke: colours.text, grid: { stroke: colours.grid, width: 1 }, ticks: { stroke: colours.grid, width: 1 } }, extra);
+  }
+
+  function chartOptions(spec, width, colours) {
+    const kind = xAxisByKind[spec.kind];
+    if (!kind) throw new Error(`chart ${spec.id}: unknown kind '${spec.kind}'`);
+    const fromZero = (u, min, max) => [0, max > 0 ? max * 1.05 : 1];
+    const options = {
+      width,
+      height: 280,
+      scales: { x: Object.assign({}, kind.scale), y: { range: fromZero } },
+      series: [{ label: spec.x_label, value: kind.value }],
+      axes: [axisOption(colours, spec.x_label, kind.axis), axisOption(colours, spec.y_label, { size: 64, values: (u, splits) => splits.map(showNumber) })],
+      legend: { live: true },
+      cursor: { drag: { x: true, y: false } },
+    };
+    spec.series.forEach((series, index) => options.series.push(seriesOption(spec, index)));
+    if (spec.series.some((series) => series.axis === 'y2')) {
+      options.scales.y2 = { range: fromZero };
+      options.axes.push(axisOption(colours, spec.y2_label, { scale: 'y2', side: 1, size: 64, grid: { show: false }, values: (u, splits) => splits.map(showNumber) }));
+    }
+    if (spec.band) {
+      const [upper, lower] = spec.band;
+      const colour = palette[(spec.series[upper].color ?? upper) % palette.length];
+      options.bands = [{ series: [upper + 1, lower + 1], fill: withAlpha(colour, 0.16) }];
+    }
+    return options;
+  }
+
+  const drawn = [];
+
+  function draw(spec) {
+    const figure = document.getElementById('chart-' + spec.id);
+    if (!figure) throw new Error(`chart ${spec.id}: no figure on the page`);
+    const plot = figure.querySelector('.plot');
+    plot.textContent = '';
+    const points = countPoints(spec);
+    const options = chartOptions(spec, plot.clientWidth || 560, themeColours());
+    const chart = new uPlot(options, [spec.x, ...spec.series.map((series) => series.values)], plot);
+    figure.dataset.points = String(points);
+    status.charts[spec.id] = points;
+    drawn.push({ chart, plot });
+  }
+
+  function drawAll(charts) {
+    while (drawn.length) drawn.pop().chart.destroy();
+    for (const spec of charts) {
+      try {
+        draw(spec);
+      } catch (error) {
+        status.errors.push(`${spec.id}: ${error.message}`);
+        console.error(`chart ${spec.id} could not be drawn:`, error);
+        const figure = document.getElementById('chart-' + spec.id);
+        if (figure) {
+          const message = document.createElement('p');
+          message.className = 'error';
+          message.textContent = `This chart could not be drawn: ${error.message}`;
+          figure.appendChild(message);
+        }
+      }
+    }
+  }
+
+  let data;
+  try {
+    data = JSON.parse(document.getElementById('report-data').textContent);
+  } catch (error) {
+    status.errors.push('data island: ' + error.message);
+    console.error('report data could not be read:', error);
+    status.ready = true;
+    return;
+  }
+  const charts = data.charts || [];
+  drawAll(charts);
+
+  // Charts follow the width of their figure, and the colour scheme when it changes.
+  if (typeof ResizeObserver === 'function') {
+    const observer = new ResizeObserver(() => {
+      for (const { chart, plot } of drawn) if (plot.clientWidth && plot.clientWidth !== chart.width) chart.setSize({ width: plot.clientWidth, height: 280 });
+    });
+    for (const { plot } of drawn) observer.observe(plot);
+  }
+  if (window.matchMedia) window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => drawAll(charts));
+  status.ready = true;
+})();

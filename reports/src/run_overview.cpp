@@ -1,0 +1,98 @@
+#include "run_overview.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "uptake/reports/check_result.hpp"
+#include "uptake/reports/text_table.hpp"
+
+namespace uptake::reports {
+namespace {
+
+using nlohmann::ordered_json;
+
+// thresholds[] entries as threshold checks record them (reports/src/threshold_check.cpp):
+// expression, observed (a number in `unit`, or null), unit ("s", "fraction", "requests/s"), passed.
+std::string observed_of(const ordered_json& threshold) {
+  if (!threshold.contains("observed") || !threshold["observed"].is_number()) return "—";
+  const double observed = threshold["observed"].get<double>();
+  const auto unit = threshold.value("unit", std::string());
+  if (unit == "s") return format_latency(observed);
+  if (unit == "fraction") return format_percent(observed);
+  if (unit == "requests/s") return format_rate(observed);
+  return readable_number(observed) + (unit.empty() ? "" : " " + unit);
+}
+
+}  // namespace
+
+std::optional<double> number_at(const ordered_json& json, const std::string& pointer) {
+  const ordered_json::json_pointer where(pointer);
+  if (!json.contains(where)) return std::nullopt;
+  const auto& value = json.at(where);
+  if (!value.is_number()) return std::nullopt;
+  return value.get<double>();
+}
+
+std::string milliseconds_text(std::optional<double> milliseconds) {
+  if (!milliseconds) return "—";
+  if (*milliseconds >= 1000) return fmt::format("{:.2f} s", *milliseconds / 1000);
+  if (*milliseconds >= 100) return fmt::format("{:.0f} ms", *milliseconds);
+  return fmt::format("{:.2f} ms", *milliseconds);
+}
+
+std::string run_name(const RunResults& results) {
+  const auto& summary = results.summary;
+  const auto name = summary.contains("scenario") && summary["scenario"].is_string() ? summary["scenario"].get<std::string>() : std::string();
+  return name.empty() || name == "ad hoc" ? std::string("ad hoc run") : name;
+}
+
+RunOverview overview_of(const RunResults& results) {
+  const auto& summary = results.summary;
+  RunOverview overview;
+  if (summary.contains("thresholds") && summary["thresholds"].is_array()) {
+    for (const auto& threshold : summary["thresholds"]) {
+      if (!threshold.is_object()) continue;
+      ThresholdRow row;
+      row.text = threshold.value("expression", std::string("?"));
+      row.observed = observed_of(threshold);
+      if (threshold.contains("passed") && threshold["passed"].is_boolean()) row.passed = threshold["passed"].get<bool>();
+      row.message = threshold.value("message", std::string());
+      overview.thresholds.push_back(std::move(row));
+    }
+  }
+  if (summary.contains("errors") && summary["errors"].is_object()) {
+    for (const auto& [error_class, count] : summary["errors"].items()) {
+      if (count.is_number_unsigned() && count.get<std::uint64_t>() > 0) overview.errors_by_class.emplace_back(error_class, count.get<std::uint64_t>());
+    }
+  }
+  const auto generator = summary.value("generator", ordered_json::object());
+  overview.generator_trusted = generator.value("trusted", true);
+  const auto lag_p99 = number_at(summary, "/schedule_lag_ms/p99");
+  const auto bound = number_at(summary, "/generator/lag_bound_ms");
+  if (!overview.generator_trusted) {
+    overview.generator_note = generator.value("reason", std::string("the generator fell behind its schedule"));
+  } else if (lag_p99 && bound) {
+    overview.generator_note = fmt::format("schedule lag p99 {} within the bound of {}", milliseconds_text(lag_p99), milliseconds_text(bound));
+  } else {
+    overview.generator_note = "kept to its schedule";
+  }
+
+  const auto failed = std::count_if(overview.thresholds.begin(), overview.thresholds.end(), [](const ThresholdRow& row) { return row.passed == false; });
+  const auto total = overview.thresholds.size();
+  if (!overview.generator_trusted) {
+    overview.outcome = RunOutcome::untrusted;
+    overview.verdict = "untrusted: " + overview.generator_note;
+  } else if (failed > 0) {
+    overview.outcome = RunOutcome::fail;
+    overview.verdict = fmt::format("failed: {} of {} threshold{} failed", failed, total, total == 1 ? "" : "s");
+  } else if (total > 0) {
+    overview.verdict = fmt::format("passed: {} of {} threshold{} hold", total, total, total == 1 ? "" : "s");
+  } else {
+    overview.verdict = "completed: no thresholds to judge";
+  }
+  if (summary.value("interrupted", false)) overview.verdict += " (interrupted: partial results)";
+  return overview;
+}
+
+}  // namespace uptake::reports

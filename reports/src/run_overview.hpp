@@ -1,0 +1,44 @@
+#pragma once
+// What report.html and report.md both say about a run, worked out once: the verdict, the
+// threshold rows, errors by class, and tolerant reads of summary.json's numbers (a field that a
+// summary lacks shows as "—" instead of failing the whole report).
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "uptake/reports/results_dir.hpp"
+
+namespace uptake::reports {
+
+enum class RunOutcome { pass, fail, untrusted };
+
+struct ThresholdRow {
+  std::string text;                  // as written: "p99<300ms"
+  std::string observed;              // for people: "12.345 ms"; "—" when nothing was observed
+  std::optional<bool> passed;        // empty when the summary does not say
+  std::string message;               // one sentence for people, when the summary has one
+};
+
+struct RunOverview {
+  RunOutcome outcome = RunOutcome::pass;
+  std::string verdict;               // one sentence: "passed: 2 of 2 thresholds hold"
+  bool generator_trusted = true;
+  std::string generator_note;        // why not, or the schedule lag against its bound
+  std::vector<ThresholdRow> thresholds;
+  std::vector<std::pair<std::string, std::uint64_t>> errors_by_class;  // classes with errors, in summary order
+};
+
+RunOverview overview_of(const RunResults& results);
+
+// The number at a JSON pointer ("/latency_ms/p99"), if the summary has one there.
+std::optional<double> number_at(const nlohmann::ordered_json& json, const std::string& pointer);
+// "3.21 ms", "1.25 s"; "—" when absent.
+std::string milliseconds_text(std::optional<double> milliseconds);
+// The run's name for titles: the scenario, or "ad hoc run".
+std::string run_name(const RunResults& results);
+
+}  // namespace uptake::reports

@@ -1,0 +1,171 @@
+#include "uptake/reports/threshold_check.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "uptake/base/files.hpp"
+#include "uptake/base/input_error.hpp"
+
+namespace uptake::reports {
+namespace {
+
+using nlohmann::ordered_json;
+using sim::ThresholdMetric;
+
+const char* symbol(sim::Comparison comparison) {
+  switch (comparison) {
+    case sim::Comparison::less: return "<";
+    case sim::Comparison::less_equal: return "<=";
+    case sim::Comparison::greater: return ">";
+    case sim::Comparison::greater_equal: return ">=";
+  }
+  return "?";
+}
+
+bool is_latency(ThresholdMetric metric) {
+  return metric == ThresholdMetric::latency_percentile || metric == ThresholdMetric::latency_mean || metric == ThresholdMetric::latency_max;
+}
+
+std::string format_value(ThresholdMetric metric, double value) {
+  if (is_latency(metric)) return format_latency(value);
+  if (metric == ThresholdMetric::error_rate) return format_percent(value);
+  if (metric == ThresholdMetric::throughput) return format_rate(value);
+  return fmt::format("{:.4f}", value);
+}
+
+const char* unit_of(ThresholdMetric metric) {
+  if (is_latency(metric)) return "s";
+  if (metric == ThresholdMetric::throughput) return "requests/s";
+  return "fraction";
+}
+
+std::string describe_metric(const sim::Threshold& threshold) {
+  switch (threshold.metric) {
+    case ThresholdMetric::latency_percentile: return fmt::format("{} response time", threshold.metric_name);
+    case ThresholdMetric::latency_mean: return "mean response time";
+    case ThresholdMetric::latency_max: return "max response time";
+    case ThresholdMetric::error_rate: return "error rate";
+    case ThresholdMetric::achieved_ratio: return "achieved ratio (completed / planned)";
+    case ThresholdMetric::throughput: return "throughput";
+  }
+  return threshold.metric_name;
+}
+
+void check_endpoint_exists(const sim::Threshold& threshold, const RunResults& run, const InputLocation& where, const std::string& field) {
+  if (threshold.endpoint.empty()) return;
+  const auto names = run.endpoint_names();
+  if (std::find(names.begin(), names.end(), threshold.endpoint) != names.end()) return;
+  std::string list;
+  for (const auto& name : names) list += (list.empty() ? "" : ", ") + name;
+  throw InputError(where, field, fmt::format("'{}' names no endpoint '{}' of the run in {}", threshold.text, threshold.endpoint, run.folder.string()),
+                   list.empty() ? std::string("a threshold of the whole run (the run has no endpoints)") : "an endpoint of the run: " + list);
+}
+
+}  // namespace
+
+std::vector<sim::Threshold> thresholds_for(const RunResults& run, const std::vector<std::string>& extra) {
+  std::vector<sim::Threshold> thresholds;
+  const InputLocation summary_file{(run.folder / "summary.json").string(), 0, 0};
+  const auto& slo = run.summary.at("slo");
+  for (std::size_t i = 0; i < slo.size(); ++i) {
+    std::string problem;
+    const auto text = slo[i].get<std::string>();
+    auto threshold = sim::parse_threshold(text, problem);
+    const auto field = fmt::format("slo[{}]", i);
+    if (!threshold) throw InputError(summary_file, field, problem);
+    check_endpoint_exists(*threshold, run, summary_file, field);
+    thresholds.push_back(std::move(*threshold));
+  }
+  for (const auto& text : extra) {
+    std::string problem;
+    auto threshold = sim::parse_threshold(text, problem);
+    if (!threshold) throw InputError({}, "--threshold", problem);
+    check_endpoint_exists(*threshold, run, {}, "--threshold");
+    thresholds.push_back(std::move(*threshold));
+  }
+  return thresholds;
+}
+
+std::optional<double> observed_value(const sim::Threshold& threshold, const RunResults& run) {
+  const std::string series = threshold.endpoint.empty() ? "total" : threshold.endpoint;
+  const auto counters = run.counters_of(series);
+  const auto& histogram = run.response_time_of(series);
+  switch (threshold.metric) {
+    case ThresholdMetric::latency_percentile:
+      if (histogram.total_count() == 0) return std::nullopt;
+      return static_cast<double>(histogram.value_at_percentile(threshold.percentile)) / 1e9;
+    case ThresholdMetric::latency_mean:
+      if (histogram.total_count() == 0) return std::nullopt;
+      return histogram.mean() / 1e9;
+    case ThresholdMetric::latency_max:
+      if (histogram.total_count() == 0) return std::nullopt;
+      return static_cast<double>(histogram.max()) / 1e9;
+    case ThresholdMetric::error_rate: {
+      // As summary.json's error_rate: a failed request may never have been sent (connect errors).
+      const auto attempts = std::max(counters.sent, counters.completed);
+      return attempts ? static_cast<double>(counters.errors) / static_cast<double>(attempts) : 0.0;
+    }
+    case ThresholdMetric::achieved_ratio:
+      return counters.planned ? static_cast<double>(counters.completed) / static_cast<double>(counters.planned) : 0.0;
+    case ThresholdMetric::throughput: return counters.achieved_rps;
+  }
+  return std::nullopt;
+}
+
+CheckResult check_threshold(const sim::Threshold& threshold, const RunResults& run) {
+  CheckResult result;
+  result.suite = "thresholds";
+  result.name = threshold.text;
+  result.expected = fmt::format("{} {}", symbol(threshold.comparison), format_value(threshold.metric, threshold.bound));
+  const auto observed = observed_value(threshold, run);
+  const std::string series = threshold.endpoint.empty() ? "the whole run" : fmt::format("endpoint '{}'", threshold.endpoint);
+  if (!observed) {
+    result.passed = false;
+    result.observed = "no responses";
+    result.message = fmt::format("{} completed no responses, so its {} cannot show that {} holds", series, describe_metric(threshold), threshold.text);
+  } else {
+    result.passed = threshold.holds(*observed);
+    result.observed = format_value(threshold.metric, *observed);
+    result.message = fmt::format("{}: {} was {}, {} {}", series, describe_metric(threshold), result.observed,
+                                 result.passed ? "which meets" : "which breaks", threshold.text);
+  }
+  result.detail = {{"expression", threshold.text},
+                   {"endpoint", threshold.endpoint.empty() ? ordered_json(nullptr) : ordered_json(threshold.endpoint)},
+                   {"metric", threshold.metric_name},
+                   {"comparison", symbol(threshold.comparison)},
+                   {"bound", threshold.bound},
+                   {"observed", observed ? ordered_json(*observed) : ordered_json(nullptr)},
+                   {"unit", unit_of(threshold.metric)},
+                   {"passed", result.passed},
+                   {"message", result.message}};
+  return result;
+}
+
+std::vector<CheckResult> check_thresholds(const std::vector<sim::Threshold>& thresholds, const RunResults& run) {
+  std::vector<CheckResult> results;
+  for (const auto& threshold : thresholds) results.push_back(check_threshold(threshold, run));
+  return results;
+}
+
+ordered_json thresholds_json(const std::vector<CheckResult>& verdicts) {
+  ordered_json array = ordered_json::array();
+  for (const auto& verdict : verdicts) array.push_back(verdict.detail);
+  return array;
+}
+
+void record_thresholds(const std::filesystem::path& folder, const std::vector<CheckResult>& verdicts) {
+  const auto file = folder / "summary.json";
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw InputError({file.string(), 0, 0}, "", "cannot be opened", "the summary.json of a results folder");
+  std::stringstream text;
+  text << in.rdbuf();
+  auto summary = ordered_json::parse(text.str(), nullptr, false);
+  if (summary.is_discarded() || !summary.is_object()) throw InputError({file.string(), 0, 0}, "", "is not a JSON object", "the summary.json of a results folder");
+  summary["thresholds"] = thresholds_json(verdicts);
+  write_file_atomically(file.string(), summary.dump(2) + "\n");
+}
+
+}  // namespace uptake::reports

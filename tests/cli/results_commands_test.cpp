@@ -1,0 +1,141 @@
+// uptake gate and uptake merge as CI meets them: exit codes 0, 1, 2 and 3, junit.xml, and the
+// messages that name what was wrong.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "cli/cli_helpers.hpp"
+#include "reports/synthetic_run.hpp"
+
+namespace fs = std::filesystem;
+using cli_test::check_refused;
+using cli_test::read;
+
+namespace {
+
+// issue 1..200 ms, verify 0.5..50 ms, one timeout of 301: the recorded SLO p99<250ms and
+// error_rate<1% both hold.
+uptake::test::SyntheticRun good_run(std::uint32_t shard = 0, std::uint32_t shards = 1) {
+  auto run = uptake::test::synthetic_run({{"issue", uptake::test::one_to(200), 1}, {"verify", uptake::test::one_to(100, 0.5), 0}});
+  run.context.slo = {"p99<250ms", "error_rate<1%"};
+  run.context.shard = {shard, shards};
+  return run;
+}
+
+fs::path write(const uptake::test::SyntheticRun& run, const fs::path& folder) {
+  run.write(folder.string());
+  return folder;
+}
+
+}  // namespace
+
+TEST_CASE("gate: 0 when every check passes, 1 when one fails, with junit.xml either way") {
+  const auto scratch = cli_test::scratch_folder("cli-results-scratch");
+  const auto folder = write(good_run(), scratch / "run");
+
+  const auto pass = cli_test::uptake("gate " + folder.string());
+  INFO(pass.output);
+  CHECK(pass.exit_code == 0);
+  CHECK_THAT(pass.output, Catch::Contains("p99<250ms") && Catch::Contains("PASS: 2 checks passed"));
+  CHECK_THAT(read(folder / "junit.xml"), Catch::Contains("<testsuite name=\"thresholds\" tests=\"2\" failures=\"0\""));
+
+  const auto junit = scratch / "reports" / "junit.xml";
+  fs::create_directories(junit.parent_path());
+  const auto fail = cli_test::uptake("gate " + folder.string() + " --threshold 'issue.p90<100ms' --threshold 'verify.p90<100ms' --junit " + junit.string());
+  INFO(fail.output);
+  CHECK(fail.exit_code == 1);
+  CHECK_THAT(fail.output, Catch::Contains("FAIL: 1 of 4 checks failed"));
+  CHECK_THAT(fail.output, Catch::Contains("endpoint 'issue': p90 response time was 180.093 ms") && Catch::Contains("which breaks issue.p90<100ms"));
+  CHECK_THAT(read(junit), Catch::Contains("<testsuite name=\"thresholds\" tests=\"4\" failures=\"1\""));
+
+  // A baseline twice as fast: every latency percentile regressed.
+  auto faster = uptake::test::synthetic_run({{"issue", uptake::test::one_to(200, 0.5), 1}, {"verify", uptake::test::one_to(100, 0.25), 0}});
+  const auto baseline = write(faster, scratch / "baseline");
+  const auto regressed = cli_test::uptake("gate " + folder.string() + " --baseline " + baseline.string());
+  CHECK(regressed.exit_code == 1);
+  CHECK_THAT(regressed.output, Catch::Contains("beyond the allowed +10%"));
+  CHECK(cli_test::uptake("gate " + folder.string() + " --baseline " + baseline.string() + " --latency-tolerance 101%").exit_code == 0);
+  CHECK(cli_test::uptake("gate " + folder.string() + " --baseline " + folder.string()).exit_code == 0);
+
+  const auto help = cli_test::uptake("gate --help");
+  CHECK(help.exit_code == 0);
+  CHECK_THAT(help.output, Catch::Contains("Examples:"));
+}
+
+TEST_CASE("gate: 3 when the run cannot be trusted") {
+  const auto scratch = cli_test::scratch_folder("cli-results-scratch");
+  auto behind = good_run();
+  behind.verdict = {true, "the generator fell behind its schedule: schedule lag p99 31 ms"};
+  const auto late = write(behind, scratch / "late");
+  const auto untrusted = cli_test::uptake("gate " + late.string());
+  CHECK(untrusted.exit_code == 3);
+  CHECK_THAT(untrusted.output, Catch::Contains("UNTRUSTED: the generator fell behind"));
+  CHECK_THAT(read(late / "junit.xml"), Catch::Contains("<error message=\"the generator fell behind"));
+
+  const auto down = write(uptake::test::synthetic_run({{"issue", {}, 25}}), scratch / "down");
+  const auto unreachable = cli_test::uptake("gate " + down.string());
+  CHECK(unreachable.exit_code == 3);
+  CHECK_THAT(unreachable.output, Catch::Contains("answered none of 25 requests"));
+}
+
+TEST_CASE("gate: 2 for bad input, naming what was wrong") {
+  const auto scratch = cli_test::scratch_folder("cli-results-scratch");
+  const auto folder = write(good_run(), scratch / "run");
+  check_refused("gate", "dir");
+  check_refused("gate " + (scratch / "nowhere").string(), "nowhere: is not a folder");
+  check_refused("gate " + folder.string() + " --threshold 'p99<300'", "not a duration");
+  check_refused("gate " + folder.string() + " --threshold 'sign.p99<1s'", "names no endpoint 'sign'");
+  check_refused("gate " + folder.string() + " --baseline " + (scratch / "nowhere").string(), "is not a folder");
+  check_refused("gate " + folder.string() + " --baseline " + folder.string() + " --latency-tolerance lots", "'lots' is not a percentage");
+
+  std::ofstream(folder / "summary.json", std::ios::trunc) << "{\"schema\": \"uptake.summary/v1\", \"scen";
+  check_refused("gate " + folder.string(), (folder / "summary.json").string() + ":1:");
+  CHECK_FALSE(fs::exists(folder / "junit.xml"));
+}
+
+TEST_CASE("merge: joins shards, judges the whole, and refuses what is not one run") {
+  const auto scratch = cli_test::scratch_folder("cli-results-scratch");
+  const auto shard0 = write(good_run(0, 2), scratch / "shard-0");
+  const auto shard1 = write(good_run(1, 2), scratch / "shard-1");
+  const auto out = scratch / "merged";
+
+  const auto merged = cli_test::uptake("merge " + shard0.string() + " " + shard1.string() + " --out " + out.string());
+  INFO(merged.output);
+  CHECK(merged.exit_code == 0);
+  CHECK_THAT(merged.output, Catch::Contains("602 planned, 600 completed, 2 errors"));
+  CHECK_THAT(merged.output, Catch::Contains("PASS: 2 checks passed"));
+  const auto summary = read(out / "summary.json");
+  CHECK_THAT(summary, Catch::Contains("\"shard\": \"merged\""));
+  CHECK_THAT(summary, Catch::Contains("\"expression\": \"p99<250ms\""));  // thresholds[] filled
+  CHECK(cli_test::uptake("gate " + out.string()).exit_code == 0);
+
+  // A threshold that the merged whole breaks: exit 1.
+  CHECK(cli_test::uptake("merge " + shard0.string() + " " + shard1.string() + " --out " + (scratch / "strict").string() + " --threshold 'p50<10ms'").exit_code == 1);
+
+  // One shard of two: merged with a warning.
+  const auto partial = cli_test::uptake("merge " + shard0.string() + " --out " + (scratch / "partial").string());
+  CHECK(partial.exit_code == 0);
+  CHECK_THAT(partial.output, Catch::Contains("warning: shard(s) 1 of 2 are missing"));
+
+  // An untrusted shard makes the whole untrusted: exit 3.
+  auto behind = good_run(1, 2);
+  behind.verdict = {true, "schedule lag p99 31 ms"};
+  const auto late = write(behind, scratch / "late");
+  CHECK(cli_test::uptake("merge " + shard0.string() + " " + late.string() + " --out " + (scratch / "untrusted").string()).exit_code == 3);
+
+  check_refused("merge " + shard0.string() + " " + shard0.string() + " --out " + (scratch / "twice").string(), "the same shard twice");
+  auto reseeded = good_run(1, 2);
+  reseeded.context.seed = 99;
+  const auto other = write(reseeded, scratch / "other-seed");
+  check_refused("merge " + shard0.string() + " " + other.string() + " --out " + (scratch / "mixed").string(),
+                (other / "summary.json").string() + ": field 'seed': is 99");
+  check_refused("merge " + shard0.string(), "--out");
+  check_refused("merge --out " + (scratch / "none").string(), "no shard folders");
+  CHECK_FALSE(fs::exists(scratch / "twice"));
+  CHECK_FALSE(fs::exists(scratch / "mixed"));
+
+  const auto help = cli_test::uptake("merge --help");
+  CHECK(help.exit_code == 0);
+  CHECK_THAT(help.output, Catch::Contains("Examples:"));
+}

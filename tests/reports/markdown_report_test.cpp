@@ -1,0 +1,53 @@
+// report.md: the short summary for pull requests and CI step summaries.
+#include <catch2/catch.hpp>
+
+#include "reports/synthetic_run.hpp"
+#include "temporary_directory.hpp"
+#include "uptake/reports/markdown_report.hpp"
+#include "uptake/reports/results_dir.hpp"
+#include "uptake/reports/threshold_check.hpp"
+
+using namespace uptake;
+
+TEST_CASE("report.md: verdict line, table, errors by class, generator") {
+  const test::TemporaryDirectory folder("markdown-report");
+  test::synthetic_run({{"issue", test::one_to(100)}, {"verify", test::one_to(50), 5}}).write(folder.path().string());
+  const auto markdown = reports::render_markdown_report(reports::read_results(folder.path()));
+  CHECK_THAT(markdown, Catch::StartsWith("### ✅ uptake run of synthetic: completed: no thresholds to judge\n"));
+  CHECK_THAT(markdown, Catch::Contains("| --- | ---: |"));
+  CHECK_THAT(markdown, Catch::Contains("| **all** | 150 of 155 |"));
+  CHECK_THAT(markdown, Catch::Contains("| issue | 100 of 100 |"));
+  CHECK_THAT(markdown, Catch::Contains("| verify | 50 of 55 |"));
+  CHECK_THAT(markdown, Catch::Contains("Errors by class: timeout 5."));
+  CHECK_THAT(markdown, Catch::Contains("no thresholds"));
+  CHECK_THAT(markdown, Catch::Contains("**Generator**: trusted, schedule lag p99 0.10 ms within the bound of 10.00 ms"));
+  // Short enough for a pull-request comment.
+  CHECK(std::count(markdown.begin(), markdown.end(), '\n') < 30);
+}
+
+TEST_CASE("report.md: thresholds with ✅ and ❌, and a failed verdict") {
+  const test::TemporaryDirectory folder("markdown-report-thresholds");
+  test::synthetic_run({{"verify", test::one_to(100)}}).write(folder.path().string());
+  auto results = reports::read_results(folder.path());
+  reports::record_thresholds(folder.path(), reports::check_thresholds(reports::thresholds_for(results, {"p50<10ms"}), results));
+  const auto markdown = reports::render_markdown_report(reports::read_results(folder.path()));
+  CHECK_THAT(markdown, Catch::StartsWith("### ❌ uptake run of synthetic: failed: 1 of 3 thresholds failed\n"));
+  CHECK_THAT(markdown, Catch::Contains("- ✅ p99&lt;100ms (observed"));
+  CHECK_THAT(markdown, Catch::Contains("- ✅ error\\_rate&lt;1% (observed"));
+  CHECK_THAT(markdown, Catch::Contains("- ❌ p50&lt;10ms (observed 50"));
+  CHECK_THAT(markdown, !Catch::Contains("Errors by class"));
+}
+
+TEST_CASE("report.md: an untrusted run, and names that Markdown would misread") {
+  const test::TemporaryDirectory folder("markdown-report-untrusted");
+  auto run = test::synthetic_run({{"a|b_c", test::one_to(10)}, {"<verify>", test::one_to(10)}});
+  run.context.scenario = "*surge* | [link](x)";
+  run.verdict.generator_behind = true;
+  run.verdict.reason = "the generator fell behind its schedule";
+  const auto markdown = reports::render_markdown_report(reports::read_results((run.write(folder.path().string()), folder.path())));
+  CHECK_THAT(markdown, Catch::StartsWith("### ⚠️ uptake run of \\*surge\\* \\| \\[link\\](x): untrusted: the generator fell behind its schedule\n"));
+  CHECK_THAT(markdown, Catch::Contains("| a\\|b\\_c | 10 of 10 |"));
+  CHECK_THAT(markdown, Catch::Contains("| &lt;verify&gt; | 10 of 10 |"));
+  CHECK_THAT(markdown, Catch::Contains("**Generator**: ⚠️ not trusted: the generator fell behind its schedule"));
+  CHECK(reports::escape_markdown("`#1`\n~x~!") == "\\`\\#1\\` \\~x\\~\\!");
+}
