@@ -1,0 +1,176 @@
+// The capacity search against a target whose answer is known: the reference service in
+// synthetic mode is an M/M/4 station (verify's work replaced by an exponential 2 ms wait at 4
+// servers), so Erlang C says how much it carries within a p99 objective, and what its p99 is at
+// a given load. Real traffic on 127.0.0.1, every trial short and the search bounded.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "temporary_directory.hpp"
+#include "uptake/base/input_error.hpp"
+#include "uptake/ecert/server.hpp"
+#include "uptake/loadgen/capacity_search.hpp"
+#include "uptake/loadgen/capacity_trial.hpp"
+#include "uptake/sim/forecast.hpp"
+#include "uptake/sim/queueing.hpp"
+#include "uptake/sim/scenario_loader.hpp"
+
+using namespace uptake;
+
+namespace {
+
+constexpr double kServicePerSecond = 500;  // exp:2ms
+constexpr int kServers = 4;
+
+// The reference service in synthetic mode, serving on an ephemeral loopback port until destroyed.
+class SyntheticService {
+ public:
+  SyntheticService() : data_("capacity-erlang-test") {
+    ecert::ServerOptions server_options;
+    server_options.port = 0;
+    // One thread: the four workers are timers, not threads, and a second thread would add
+    // hand-offs between threads (and a third busy thread beside the generator's), not capacity.
+    server_options.threads = 1;
+    ecert::ServiceConfig service;
+    service.data_dir = data_.path();
+    std::string problem;
+    const auto exponential = ecert::ServiceTimeDistribution::parse("exp:2ms", problem);
+    REQUIRE(exponential);
+    service.synthetic = {{"verify", *exponential}};
+    service.workers = kServers;
+    service.seed = 20240611;
+    server_ = std::make_unique<ecert::HttpServer>(server_options, service);
+    serving_ = std::thread([this] { server_->run(false); });
+  }
+  ~SyntheticService() {
+    server_->stop();
+    serving_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()) + "/v1/verify"; }
+
+ private:
+  test::TemporaryDirectory data_;
+  std::unique_ptr<ecert::HttpServer> server_;
+  std::thread serving_;
+};
+
+loadgen::TrialRunner verify_trials(const SyntheticService& service) {
+  loadgen::CapacityTrialOptions options;
+  std::string problem;
+  const auto target = loadgen::parse_target(service.url(), problem);
+  REQUIRE(target);
+  options.engine.target = *target;
+  options.engine.seed = 11;
+  auto plan = loadgen::plan_ad_hoc(*target, "POST", R"({"credential":"synthetic"})", {{"Content-Type", "application/json"}});
+  return loadgen::engine_trial_runner(options, std::move(plan));
+}
+
+sim::Threshold p99_below_15ms() {
+  std::string problem;
+  auto threshold = sim::parse_threshold("p99<15ms", problem);
+  REQUIRE(threshold);
+  return *threshold;
+}
+
+}  // namespace
+
+TEST_CASE("the reference service's capacity for p99 < 15 ms is Erlang C's, and so is its p99 at 70% load", "[capacity][erlang]") {
+  const sim::ResponseObjective objective{0.99, Seconds{0.015}};
+  const double erlang_capacity = sim::largest_arrival_within(kServicePerSecond, kServers, objective);
+  SyntheticService service;
+  const auto run_trial = verify_trials(service);
+
+  loadgen::CapacitySearchOptions options;
+  options.slo = {p99_below_15ms()};
+  options.start_rps = 500;  // then 1,000 and 2,000 (saturation): the bracket comes without deep overload
+  options.step_duration = Seconds{2};
+  options.confirmation_duration = Seconds{3};
+  options.max_trials = 36;
+  options.max_elapsed = Seconds{70};
+  options.on_step = [](const loadgen::CapacityStep& step) { UNSCOPED_INFO(loadgen::format_step_line(step)); };
+  const auto result = loadgen::search_capacity(options, run_trial);
+  INFO(result.explanation);
+  INFO("Erlang C: " << erlang_capacity << "/s");
+  REQUIRE(result.outcome == loadgen::CapacityOutcome::found);
+  CHECK(std::abs(result.capacity_rps - erlang_capacity) / erlang_capacity <= 0.10);
+
+  // The low-load trial's service times (from the actual send) are the 2 ms of work plus the
+  // loopback's and the server's own time, well under a millisecond. (They are not checked
+  // against the capacity: on a busy machine every request of a light load waits for threads to
+  // be woken, and that inflates its service time more than it occupies the servers.)
+  const auto prediction = loadgen::predict_capacity(result.low_load_service_times, kServers, options.slo, result.capacity_rps);
+  REQUIRE(prediction);
+  INFO("mean service " << prediction->mean_service_seconds * 1e3 << " ms; Erlang C with it " << prediction->erlang_capacity_rps
+                       << "/s; simulated " << prediction->simulated_capacity_rps.value_or(0) << "/s");
+  CHECK(prediction->mean_service_seconds > 0.0018);
+  CHECK(prediction->mean_service_seconds < 0.003);
+  CHECK(prediction->simulated_capacity_rps.has_value());
+
+  // p99 at 70% of Erlang C's capacity: the median of three trials of 4 s (some 4,600 responses,
+  // 46 beyond the p99 each), so that one disturbed by the rest of the machine does not decide.
+  const double load = 0.7 * erlang_capacity;
+  const auto predicted_p99 = sim::MultiServerQueue(load, kServicePerSecond, kServers).response_percentile(0.99);
+  std::vector<double> measured_p99;
+  std::string trials;
+  for (int trial = 0; trial < 3; ++trial) {
+    const auto measured = run_trial(load, Seconds{4});
+    REQUIRE(measured.generator_trusted);
+    CHECK(measured.total.errors == 0);
+    measured_p99.push_back(measured.total.latency_at(99).count());
+    trials += " " + std::to_string(measured_p99.back() * 1e3) + " ms (schedule lag p99 " + std::to_string(measured.schedule_lag_p99.count() * 1e3) + " ms)";
+  }
+  std::sort(measured_p99.begin(), measured_p99.end());
+  INFO("p99 at " << load << "/s:" << trials << "; M/M/c " << predicted_p99.count() * 1e3 << " ms");
+  CHECK(std::abs(measured_p99[1] - predicted_p99.count()) / predicted_p99.count() <= 0.15);
+}
+
+TEST_CASE("a scenario's trial replays its endpoint mix, scaled to the offered rate", "[capacity][mix]") {
+  test::TemporaryDirectory data("capacity-mix-test");
+  ecert::ServerOptions server_options;
+  server_options.port = 0;
+  server_options.threads = 1;
+  ecert::ServiceConfig service;
+  service.data_dir = data.path();
+  ecert::HttpServer server(server_options, service);
+  std::thread serving([&] { server.run(false); });
+
+  // smoke.yaml: issuance and verification half and half, verification of captured credentials.
+  const auto scenario = sim::load_scenario("scenarios/smoke.yaml");
+  const auto forecast = sim::make_forecast(scenario, scenario.growth.project_to_year, scenario.growth.project_to_year);
+  loadgen::CapacityTrialOptions options;
+  std::string problem;
+  options.engine.target = *loadgen::parse_target("http://127.0.0.1:" + std::to_string(server.port()), problem);
+  options.engine.warmup_requests = 5;
+  options.rate_model = forecast.rate_model.get();
+  options.mix_at = forecast.rate_model->design_peak(scenario.growth.project_to_year).peak_hour_start;
+  auto plan = loadgen::plan_from_scenario(scenario, forecast.rate_model->endpoints(), options.engine.target);
+
+  auto nowhere = options;
+  nowhere.mix_at = 0;  // 1970: no demand to take a mix from
+  CHECK_THROWS_AS(loadgen::engine_trial_runner(nowhere, plan), InputError);
+
+  const auto run_trial = loadgen::engine_trial_runner(options, plan);
+  const auto step = run_trial(100, Seconds{2});
+  server.stop();
+  serving.join();
+
+  CHECK(step.generator_trusted);
+  CHECK(step.window.count() == 2);
+  // About 200 arrivals (Poisson: within four standard deviations), half of each endpoint.
+  CHECK(step.total.planned > 140);
+  CHECK(step.total.planned < 260);
+  REQUIRE(step.endpoints.size() == 2);
+  CHECK(step.endpoints[0].name == "issue");
+  CHECK(step.endpoints[1].name == "verify");
+  const double issue_share = static_cast<double>(step.endpoints[0].planned) / static_cast<double>(step.total.planned);
+  CHECK(issue_share > 0.35);
+  CHECK(issue_share < 0.65);
+  CHECK(step.total.errors == 0);
+  CHECK(step.total.completed == step.total.planned);
+  CHECK(step.total.achieved_ratio() > 0.98);
+}
