@@ -202,7 +202,9 @@ struct Service::State {
 };
 
 HttpResponse Service::error_response(int status, std::string_view code, std::string_view message) {
-  return {status, json{{"error", code}, {"message", message}}.dump(), "application/json", {}};
+  // Messages quote the request (its path, an id), which may hold bytes that are not UTF-8: they
+  // are replaced (U+FFFD), as dump() would otherwise throw and take the server down.
+  return {status, json{{"error", code}, {"message", message}}.dump(-1, ' ', false, json::error_handler_t::replace), "application/json", {}};
 }
 
 Service::Service(ServiceConfig config, ScheduleAfter schedule_after)

@@ -10,6 +10,9 @@
 #include <boost/beast/ssl.hpp>
 #include <fmt/format.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <deque>
@@ -58,6 +61,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Closes the connection if its current step (connect, handshake, request) is past its
   // deadline; the pending operation then fails as a timeout. Called by the worker's sweep.
   virtual void expire_if_due(Clock::time_point now) = 0;
+  // Whether an idle connection may carry the next request; closes it when not. The caller then
+  // drops it from the pool.
+  virtual bool reusable(Clock::time_point now) = 0;
 };
 
 template <class Stream>
@@ -80,6 +86,19 @@ class StreamConnection final : public Connection {
     if (now < deadline_ || timed_out_) return;
     timed_out_ = true;
     close();  // the pending operation completes with operation_aborted
+  }
+  bool reusable(Clock::time_point now) override {
+    // A server may close a keep-alive connection while it is idle (its keep-alive timeout); a
+    // request sent on it would then fail through no fault of the target. Nothing may arrive on
+    // an idle HTTP/1.1 connection, so a peek that finds a close or any byte (a TLS alert, stray
+    // data) ends it. Back-to-back reuse, within a millisecond of the last send, skips the call.
+    if (!open_) return false;
+    if (now - sent_at_ < std::chrono::milliseconds(1)) return true;
+    char byte;
+    const auto peeked = ::recv(socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (peeked < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+    close();
+    return false;
   }
 
  private:
@@ -408,9 +427,13 @@ class Worker {
     if (!prepare(*pending)) return recycle(std::move(pending));
     ++result_.endpoints[arrival.endpoint].sent;
     tally(now, arrival.endpoint, &Interval::sent);
-    if (!idle_.empty()) {
+    while (!idle_.empty()) {
       auto connection = std::move(idle_.back());
       idle_.pop_back();
+      if (!connection->reusable(now)) {
+        --open_connections_;  // closed while idle: it leaves the pool, and another may open
+        continue;
+      }
       ++in_flight_;
       return connection->send(std::move(pending));
     }

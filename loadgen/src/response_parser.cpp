@@ -180,10 +180,10 @@ ResponseParser::State ResponseParser::parse() {
       }
       case Phase::chunk_size: {
         const auto line_end = find_line_end(parsed_);
-        if (line_end == std::string_view::npos) {
-          if (end_ - parsed_ > 1024) return fail("a chunk size line is too long");
-          return State::need_more;
-        }
+        // The same limit whether or not the line's end has arrived yet: the verdict must not
+        // depend on where the reads were cut.
+        if ((line_end == std::string_view::npos ? end_ : line_end) - parsed_ > 1024) return fail("a chunk size line is too long");
+        if (line_end == std::string_view::npos) return State::need_more;
         std::size_t size = 0;
         std::size_t digits = 0;
         for (std::size_t i = parsed_; i < line_end; ++i, ++digits) {
@@ -226,10 +226,8 @@ ResponseParser::State ResponseParser::parse() {
       }
       case Phase::trailers: {
         const auto line_end = find_line_end(parsed_);
-        if (line_end == std::string_view::npos) {
-          if (end_ - parsed_ > max_header_) return fail("the trailers are larger than the limit");
-          return State::need_more;
-        }
+        if ((line_end == std::string_view::npos ? end_ : line_end) - parsed_ > max_header_) return fail("the trailers are larger than the limit");
+        if (line_end == std::string_view::npos) return State::need_more;
         const bool last = line_end == parsed_;
         parsed_ = line_end + 2;
         if (last) phase_ = Phase::done;

@@ -3,9 +3,11 @@
 // periodic stalls, resets, silence. Built on Asio alone, apart from the engine under test.
 #include <boost/asio.hpp>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <string>
 #include <thread>
 
 namespace uptake::test {
@@ -16,6 +18,10 @@ struct ServerBehaviour {
   std::chrono::milliseconds stall_length{0}; // ... this long: requests arriving then wait for its end
   bool reset = false;                        // close the connection instead of answering
   bool silent = false;                       // read requests and never answer
+  bool reset_mid_response = false;           // send the head and half the body, then reset
+  bool byte_by_byte = false;                 // write the answer one byte per write, with a pause
+  std::chrono::milliseconds idle_close{0};   // close a keep-alive connection idle this long (no Connection: close)
+  std::string raw_answer;                    // send these bytes as the answer (garbage HTTP), then close
 };
 
 class TestServer {
@@ -31,12 +37,29 @@ class TestServer {
   }
   std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
   std::uint64_t requests() const { return requests_; }
+  std::uint64_t connections() const { return connections_; }
 
  private:
   struct Session : std::enable_shared_from_this<Session> {
     Session(TestServer& server, boost::asio::ip::tcp::socket socket) : server(server), socket(std::move(socket)), timer(server.io_) {}
     void read() {
+      if (!server.behaviour_.raw_answer.empty()) return answer_raw();
+      ++reads_started;
+      request_arrived = buffer.size() > 0;
+      if (server.behaviour_.idle_close.count() > 0) {
+        // Closes the connection quietly (FIN, no Connection: close) when no request comes in time.
+        idle_timer.expires_after(server.behaviour_.idle_close);
+        idle_timer.async_wait([self = shared_from_this(), reads = reads_started](boost::system::error_code ec) {
+          // A request that came in as the timer fired wins: its read started no later read.
+          if (ec || self->reads_started != reads || self->request_arrived) return;
+          boost::system::error_code ignored;
+          self->socket.shutdown(boost::asio::socket_base::shutdown_both, ignored);
+          self->socket.close(ignored);
+        });
+      }
       boost::asio::async_read_until(socket, buffer, "\r\n\r\n", [self = shared_from_this()](boost::system::error_code ec, std::size_t length) {
+        self->request_arrived = true;
+        self->idle_timer.cancel();
         if (ec) return;
         // Requests in these tests have no body, or a Content-Length one we skip.
         std::string head(boost::asio::buffers_begin(self->buffer.data()), boost::asio::buffers_begin(self->buffer.data()) + static_cast<long>(length));
@@ -66,6 +89,7 @@ class TestServer {
         return;
       }
       if (b.silent) return read();
+
       auto when = std::chrono::steady_clock::now() + b.delay;
       if (b.stall_period.count() > 0) {
         const auto since = std::chrono::steady_clock::now() - server.started_;
@@ -74,24 +98,67 @@ class TestServer {
       }
       timer.expires_at(when);
       timer.async_wait([self = shared_from_this()](boost::system::error_code) {
-        static const std::string body = R"({"credential":"c"})";
-        static const std::string response =
-            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+        const auto& b = self->server.behaviour_;
+        if (b.reset_mid_response) {
+          const auto half = kResponse.substr(0, kResponse.size() - kBody.size() / 2);
+          boost::asio::async_write(self->socket, boost::asio::buffer(half), [self](boost::system::error_code, std::size_t) {
+            boost::system::error_code ignored;
+            self->socket.set_option(boost::asio::socket_base::linger(true, 0), ignored);  // RST, not FIN
+            self->socket.close(ignored);
+          });
+          return;
+        }
+        if (b.byte_by_byte) return self->write_byte(0);
+        static const std::string response = std::string(kResponse);
         boost::asio::async_write(self->socket, boost::asio::buffer(response),
                                  [self](boost::system::error_code ec, std::size_t) {
                                    if (!ec) self->read();
                                  });
       });
     }
+    // Whatever arrives first (a request, a TLS ClientHello) gets the raw bytes, then a close: the
+    // way a plain HTTP server answers a TLS client, or a broken one answers anything.
+    void answer_raw() {
+      socket.async_read_some(boost::asio::buffer(scratch), [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+        if (ec) return;
+        ++self->server.requests_;
+        boost::asio::async_write(self->socket, boost::asio::buffer(self->server.behaviour_.raw_answer), [self](boost::system::error_code, std::size_t) {
+          boost::system::error_code ignored;
+          self->socket.shutdown(boost::asio::socket_base::shutdown_both, ignored);
+          self->socket.close(ignored);
+        });
+      });
+    }
+    // One byte per write, 1 ms apart: every read of the client sees a fragment.
+    void write_byte(std::size_t at) {
+      if (at == kResponse.size()) return read();
+      boost::asio::async_write(socket, boost::asio::buffer(kResponse.data() + at, 1), [self = shared_from_this(), at](boost::system::error_code ec, std::size_t) {
+        if (ec) return;
+        self->timer.expires_after(std::chrono::milliseconds(1));
+        self->timer.async_wait([self, at](boost::system::error_code) { self->write_byte(at + 1); });
+      });
+    }
+    static constexpr std::string_view kBody = R"({"credential":"c"})";
+    static constexpr std::string_view kResponse =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 18\r\n\r\n{\"credential\":\"c\"}";
     TestServer& server;
     boost::asio::ip::tcp::socket socket;
     boost::asio::streambuf buffer;
+    std::array<char, 4096> scratch;
     boost::asio::steady_timer timer;
+    boost::asio::steady_timer idle_timer{server.io_};
+    std::uint64_t reads_started = 0;
+    bool request_arrived = false;  // since the current read started
   };
 
   void accept() {
     acceptor_.async_accept([this](boost::system::error_code ec, boost::asio::ip::tcp::socket socket) {
-      if (ec) return;
+      if (ec) {
+        // Out of descriptors (EMFILE) or aborted: keep accepting while the server lives.
+        if (ec != boost::asio::error::operation_aborted) accept();
+        return;
+      }
+      ++connections_;
       std::make_shared<Session>(*this, std::move(socket))->read();
       accept();
     });
@@ -103,6 +170,7 @@ class TestServer {
   std::chrono::steady_clock::time_point started_;
   std::thread thread_;
   std::atomic<std::uint64_t> requests_{0};
+  std::atomic<std::uint64_t> connections_{0};
 };
 
 }  // namespace uptake::test
