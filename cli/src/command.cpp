@@ -13,6 +13,7 @@ const std::vector<Command>& commands() {
     std::vector<Command> list;
     for (auto& command : scenario_commands()) list.push_back(std::move(command));
     for (auto& command : run_commands()) list.push_back(std::move(command));
+    for (auto& command : capacity_commands()) list.push_back(std::move(command));
     for (auto& command : results_commands()) list.push_back(std::move(command));
     for (auto& command : report_commands()) list.push_back(std::move(command));
     for (auto& command : serve_commands()) list.push_back(std::move(command));

@@ -32,6 +32,7 @@ po::variables_map parse_arguments(const Command& command, const std::vector<std:
 std::vector<Command> scenario_commands();
 std::vector<Command> serve_commands();
 std::vector<Command> run_commands();
+std::vector<Command> capacity_commands();
 std::vector<Command> results_commands();
 
 // Judges a results folder on its recorded SLO and `extra_thresholds`, records the verdicts in

@@ -2,14 +2,13 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <csignal>
 #include <filesystem>
 #include <thread>
 
 #include "command.hpp"
+#include "target_setup.hpp"
 #include "uptake/base/files.hpp"
 #include "uptake/base/input_error.hpp"
-#include "uptake/ecert/server.hpp"
 #include "uptake/loadgen/engine.hpp"
 #include "uptake/loadgen/results.hpp"
 #include "uptake/reports/forecast_report.hpp"
@@ -20,23 +19,6 @@
 
 namespace uptake::cli {
 namespace {
-
-std::atomic<bool> stop_requested{false};
-extern "C" void request_stop(int) { stop_requested.store(true); }
-
-std::string default_folder(const std::string& name) {
-  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  return fmt::format("results/{}-{:04}{:02}{:02}-{:02}{:02}{:02}", name, utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec);
-}
-
-loadgen::Target target_of(const std::string& url, const char* field) {
-  std::string problem;
-  const auto target = loadgen::parse_target(url, problem);
-  if (!target) throw InputError({}, field, problem, "a URL such as http://127.0.0.1:8080");
-  return *target;
-}
 
 void print_progress(const loadgen::Progress& progress) {
   const bool terminal = ::isatty(STDERR_FILENO);
@@ -88,7 +70,7 @@ int run(const po::variables_map& values) {
   options.threads = values["threads"].as<unsigned>();
   options.connections = values["connections"].as<unsigned>();
   options.seed = values.count("seed") ? values["seed"].as<std::uint64_t>() : 1;
-  options.stop = &stop_requested;
+  options.stop = StopOnSignal::stop_flag();
   if (options.threads == 0 || options.connections == 0) throw InputError({}, "--threads/--connections", "is 0", "at least 1");
   sim::Shard shard;
   if (values.count("shard")) {
@@ -103,10 +85,7 @@ int run(const po::variables_map& values) {
   std::optional<sim::Forecast> forecast;
   std::optional<sim::ReplayWindow> window;
   loadgen::RequestPlan plan;
-  std::unique_ptr<ecert::HttpServer> embedded;
-  std::thread embedded_thread;
-  std::filesystem::path embedded_data;
-
+  std::optional<EmbeddedService> embedded;
   if (values.count("scenario")) {
     if (values.count("url") || values.count("rate")) throw InputError({}, "--url/--rate", "are given together with a scenario", "either SCENARIO or --url with --rate");
     scenario = sim::load_scenario(values["scenario"].as<std::string>());
@@ -116,23 +95,9 @@ int run(const po::variables_map& values) {
     context.scenario = scenario->name;
     context.scenario_file = scenario->file;
     context.slo = scenario->slo;
-    std::string url;
-    if (values.count("target")) {
-      url = values["target"].as<std::string>();
-    } else {
-      // The embedded default: the reference service on an ephemeral loopback port.
-      embedded_data = std::filesystem::temp_directory_path() / fmt::format("uptake-ecert-{}", ::getpid());
-      std::filesystem::remove_all(embedded_data);
-      ecert::ServerOptions server_options;
-      server_options.port = 0;
-      server_options.threads = 1;
-      ecert::ServiceConfig service;
-      service.data_dir = embedded_data;
-      embedded = std::make_unique<ecert::HttpServer>(server_options, service);
-      embedded_thread = std::thread([&] { embedded->run(false); });
-      url = fmt::format("http://127.0.0.1:{}", embedded->port());
-      fmt::print("uptake run: no --target, so the embedded reference service serves at {}\n", url);
-    }
+    // Without a target, the embedded default: the reference service on an ephemeral loopback port.
+    if (!values.count("target")) embedded.emplace("run");
+    const auto url = embedded ? embedded->url() : values["target"].as<std::string>();
     options.target = target_of(url, "--target");
     plan = loadgen::plan_from_scenario(*scenario, forecast->rate_model->endpoints(), options.target);
     options.warmup_requests = values["warmup"].as<unsigned>();
@@ -150,17 +115,7 @@ int run(const po::variables_map& values) {
     }
     context.scenario = "ad hoc";
     options.target = target_of(values["url"].as<std::string>(), "--url");
-    std::vector<std::pair<std::string, std::string>> headers;
-    if (values.count("header")) {
-      for (const auto& header : values["header"].as<std::vector<std::string>>()) {
-        const auto colon = header.find(':');
-        if (colon == std::string::npos || colon == 0) throw InputError({}, "--header", fmt::format("'{}' is not 'Name: value'", header), "a header such as 'Content-Type: application/json'");
-        auto value = header.substr(colon + 1);
-        while (!value.empty() && value.front() == ' ') value.erase(0, 1);
-        headers.emplace_back(header.substr(0, colon), value);
-      }
-    }
-    plan = loadgen::plan_ad_hoc(options.target, values["method"].as<std::string>(), values.count("body") ? values["body"].as<std::string>() : "", headers);
+    plan = ad_hoc_plan(values, options.target);
     const double duration = values["duration"].as<double>();
     if (!(duration > 0 && duration <= 86400)) throw InputError({}, "--duration", fmt::format("{} is out of range", duration), "seconds from 0 to 86400");
     const auto rate = values["rate"].as<std::string>();
@@ -197,18 +152,13 @@ int run(const po::variables_map& values) {
     if (at > std::chrono::system_clock::now() + std::chrono::hours(24)) throw InputError({}, "--start-at", "is more than a day ahead", "an epoch time within the next day");
     std::this_thread::sleep_until(at);
   }
-  std::signal(SIGINT, request_stop);
-  std::signal(SIGTERM, request_stop);
-  auto result = loadgen::run_engine(options, plan);
+  auto result = [&] {
+    const StopOnSignal stop_on_signal;
+    return loadgen::run_engine(options, plan);
+  }();
   if (window) result.schedule_seconds = window->duration.count();
   else if (!options.closed_loop) result.schedule_seconds = values["duration"].as<double>();
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
-  if (embedded) {
-    embedded->stop();
-    embedded_thread.join();
-    std::filesystem::remove_all(embedded_data);
-  }
+  embedded.reset();
   const auto verdict = loadgen::judge_generator(result, context);
   loadgen::write_results(folder, result, context, verdict);
   // The demand behind the schedule, for report.html's demand charts.
@@ -237,8 +187,7 @@ std::vector<Command> run_commands() {
              options.add_options()("scenario", po::value<std::string>(), "scenario file (positional)")(
                  "target", po::value<std::string>(), "base URL of the service under test (default: the embedded reference service)")(
                  "url", po::value<std::string>(), "ad hoc: the URL to load")("rate", po::value<std::string>(), "ad hoc: requests per second, or max (closed loop)")(
-                 "duration", po::value<double>(), "ad hoc: seconds")("method", po::value<std::string>()->default_value("GET"), "ad hoc: HTTP method")(
-                 "body", po::value<std::string>(), "ad hoc: request body")("header", po::value<std::vector<std::string>>()->composing(), "ad hoc: 'Name: value' (repeatable)")(
+                 "duration", po::value<double>(), "ad hoc: seconds")(
                  "threads", po::value<unsigned>()->default_value(1), "generator threads (one io_context each)")(
                  "connections", po::value<unsigned>()->default_value(64), "cap on open connections over all threads")(
                  "out", po::value<std::string>(), "results folder (default: results/NAME-TIME)")("seed", po::value<std::uint64_t>(), "random seed (default: the scenario's)")(
@@ -246,6 +195,7 @@ std::vector<Command> run_commands() {
                  "start-at", po::value<double>(), "start at this Unix time (aligns shards on many machines)")(
                  "warmup", po::value<unsigned>()->default_value(20), "requests per capturing endpoint and thread before the run, to seed captures")(
                  "lag-bound", po::value<double>()->default_value(10.0), "ms of schedule lag (p99) beyond which the run is untrusted (exit 3)");
+             declare_ad_hoc_request(options);
              positional.add("scenario", 1);
            },
            run}};

@@ -62,6 +62,7 @@ struct EngineTrials {
     run.schedule_seconds = duration.count();
     RunContext context;
     context.lag_bound_seconds = options.lag_bound_seconds;
+    if (options.on_run) options.on_run(run);
     return step_result_of(run, offered_rps, duration, elapsed, judge_generator(run, context));
   }
 };
@@ -70,6 +71,9 @@ struct EngineTrials {
 // [0, upper): the percentile grows with the rate.
 template <class PercentileAt>
 double largest_rate_within(double upper, Seconds bound, PercentileAt percentile_at) {
+  // 0 when even a trickle (a thousandth of `upper`) breaks the bound: the service times alone
+  // do, and no rate meets it.
+  if (percentile_at(upper * 1e-3) > bound) return 0;
   double low = 0, high = upper;
   while ((high - low) > 1e-4 * high) {
     const double middle = (low + high) / 2;

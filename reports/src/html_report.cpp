@@ -119,7 +119,7 @@ void add_demand_charts(Page& page, const ordered_json& forecast) {
                        {"series", {series_of("measured", measured, "points", 0), series_of(model_name + " fit and projection", model, "line", 1),
                                    series_of(interval + " (upper)", upper, "dashed", 1), series_of(interval + " (lower)", lower, "dashed", 1)}},
                        {"band", {2, 3}}};
-    const bool has_interval = std::any_of(upper.begin(), upper.end(), [](const ordered_json& value) { return value.is_number(); });
+    const bool has_interval = std::any_of(upper.begin(), upper.end(), [](const ordered_json& bound) { return bound.is_number(); });
     auto note = series.value("reason", std::string());
     if (!has_interval) note += (note.empty() ? "" : "; ") + std::string("no prediction interval: the model fits the history exactly");
     page.add(std::move(chart), note);
@@ -360,6 +360,34 @@ std::string thresholds_section(const RunOverview& overview) {
   return html + "</tbody></table>\n</section>\n";
 }
 
+std::string capacity_section(const nlohmann::ordered_json& summary) {
+  const auto capacity = capacity_overview_of(summary);
+  if (!capacity) return "";
+  const auto table = [](const std::vector<std::string>& headers, const std::vector<std::vector<std::string>>& rows) {
+    std::string html = "<table><thead><tr>";
+    for (const auto& header : headers) html += "<th>" + escape_html(header) + "</th>";
+    html += "</tr></thead><tbody>\n";
+    for (const auto& cells : rows) {
+      html += "<tr>";
+      for (std::size_t i = 0; i < cells.size(); ++i) html += (i == 0 ? "<td class=\"text\">" : "<td>") + escape_html(cells[i]) + "</td>";
+      html += "</tr>\n";
+    }
+    return html + "</tbody></table>\n";
+  };
+  std::string html = "<section id=\"capacity-summary\"><h2>Capacity</h2>\n<p><strong>" + escape_html(capacity->headline) + "</strong></p>\n";
+  if (!capacity->explanation.empty()) html += "<p>" + escape_html(capacity->explanation) + "</p>\n";
+  if (!capacity->models.empty()) {
+    html += "<h3>Queueing models beside the measurement</h3>\n<p>" + escape_html(capacity->models_note) + "</p>\n";
+    html += table({"", "capacity", "objective at the measured rate"}, capacity->models);
+  }
+  if (!capacity->plan.empty()) {
+    html += "<h3>Plan against the forecast</h3>\n";
+    html += table({"year", "design peak", "capacity", "headroom", "instances needed"}, capacity->plan);
+    html += "<p>Demand exceeds capacity: <strong>" + escape_html(capacity->exhaustion) + "</strong></p>\n";
+  }
+  return html + "</section>\n";
+}
+
 }  // namespace
 
 std::string escape_html(std::string_view text) {
@@ -412,6 +440,7 @@ std::string render_html_report(const RunResults& results) {
                       overview.generator_trusted ? "pass" : "untrusted", escape_html((overview.generator_trusted ? "trusted: " : "not trusted: ") + overview.generator_note));
   html += summary_section(results, overview);
   html += thresholds_section(overview);
+  html += capacity_section(summary);
   html += "<section id=\"charts\"><h2>Charts</h2>\n<noscript><p>The charts need JavaScript.</p></noscript>\n<div class=\"charts\">\n" + page.figures + "</div>\n</section>\n";
   html += "</main>\n<footer>Written by uptake from " + escape_html(results.folder.string()) +
           fmt::format(". Charts drawn with uPlot {} (MIT licence, copyright Leon Sorokin, https://github.com/leeoniya/uPlot), embedded in this file.</footer>\n", uplot_version());

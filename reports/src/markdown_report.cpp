@@ -84,6 +84,18 @@ std::string render_markdown_report(const RunResults& results) {
     md += fmt::format("- {} {} (observed {})\n", mark, escape_markdown(threshold.text), escape_markdown(threshold.observed));
   }
 
+  if (const auto capacity = capacity_overview_of(summary)) {
+    md += "\n**Capacity**: " + escape_markdown(capacity->headline) + "\n";
+    if (!capacity->plan.empty()) {
+      md += "\n" + table_row({"year", "design peak", "capacity", "headroom", "instances needed"}) + "| --- | ---: | ---: | ---: | ---: |\n";
+      for (const auto& cells : capacity->plan) {
+        std::vector<std::string> escaped;
+        for (const auto& cell : cells) escaped.push_back(escape_markdown(cell));
+        md += table_row(escaped);
+      }
+      md += "\nDemand exceeds capacity: " + escape_markdown(capacity->exhaustion) + "\n";
+    }
+  }
   md += fmt::format("\n**Generator**: {}{}\n", overview.generator_trusted ? "trusted, " : "⚠️ not trusted: ", escape_markdown(overview.generator_note));
   const auto target = summary.value("target", std::string());
   md += fmt::format("\n<sub>target {} · {} · full report with charts: report.html</sub>\n", escape_markdown(target), escape_markdown(summary.value("mode", std::string())));

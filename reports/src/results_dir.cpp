@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "uptake/base/csv.hpp"
+#include "uptake/base/files.hpp"
 #include "uptake/base/input_error.hpp"
 #include "uptake/loadgen/histogram_log.hpp"
 #include "uptake/loadgen/results.hpp"
@@ -375,6 +376,18 @@ RunResults read_results(const std::filesystem::path& folder) {
   read_latency_log(results);
   results.forecast = read_forecast(folder);
   return results;
+}
+
+void set_summary_field(const std::string& folder, const std::string& key, nlohmann::ordered_json value) {
+  const auto file = std::filesystem::path(folder) / "summary.json";
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw InputError({file.string(), 0, 0}, "", "cannot be opened", "the summary.json of a results folder");
+  std::stringstream text;
+  text << in.rdbuf();
+  auto summary = nlohmann::ordered_json::parse(text.str(), nullptr, false);
+  if (summary.is_discarded() || !summary.is_object()) throw InputError({file.string(), 0, 0}, "", "is not a JSON object", "the summary.json of a results folder");
+  summary[key] = std::move(value);
+  write_file_atomically(file.string(), summary.dump(2) + "\n");
 }
 
 }  // namespace uptake::reports

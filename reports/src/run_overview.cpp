@@ -95,4 +95,55 @@ RunOverview overview_of(const RunResults& results) {
   return overview;
 }
 
+std::optional<CapacityOverview> capacity_overview_of(const nlohmann::ordered_json& summary) {
+  if (!summary.contains("capacity") || !summary["capacity"].is_object()) return std::nullopt;
+  const auto& capacity = summary["capacity"];
+  const auto text_at = [](const nlohmann::ordered_json& json, const char* key) {
+    return json.contains(key) && json[key].is_string() ? json[key].get<std::string>() : std::string();
+  };
+  const auto rate_at = [](const nlohmann::ordered_json& json, const std::string& pointer) {
+    const auto value = number_at(json, pointer);
+    return value ? readable_number(*value) + "/s" : std::string("—");
+  };
+  CapacityOverview overview;
+  std::string slo;
+  if (capacity.contains("slo") && capacity["slo"].is_array()) {
+    for (const auto& threshold : capacity["slo"]) {
+      if (threshold.is_string()) slo += (slo.empty() ? "" : ", ") + threshold.get<std::string>();
+    }
+  }
+  overview.headline = fmt::format("{} within {} ({})", rate_at(capacity, "/rps"), slo.empty() ? "its SLO" : slo, text_at(capacity, "outcome"));
+  overview.explanation = text_at(capacity, "explanation");
+  if (capacity.contains("prediction") && capacity["prediction"].is_object()) {
+    const auto& prediction = capacity["prediction"];
+    const auto at = [&](const std::string& pointer) {
+      const auto value = number_at(prediction, pointer);
+      return value ? milliseconds_text(value) : std::string("saturated");
+    };
+    overview.models.push_back({"measured", rate_at(capacity, "/rps"), "within the SLO"});
+    overview.models.push_back({"Erlang C (M/M/c)", rate_at(prediction, "/erlang_c_rps"), at("/erlang_c_objective_at_measured_ms")});
+    if (number_at(prediction, "/simulated_rps")) {
+      overview.models.push_back({"simulated M/G/c", rate_at(prediction, "/simulated_rps"), at("/simulated_objective_at_measured_ms")});
+    }
+    const auto servers = number_at(prediction, "/servers");
+    const bool estimated = prediction.value("servers_estimated", false);
+    overview.models_note = fmt::format("Service times measured at {} (mean {}), {} server(s){}, objective {}.", rate_at(capacity, "/low_load_rps"),
+                                       milliseconds_text(number_at(prediction, "/mean_service_ms")), servers ? fmt::format("{:.0f}", *servers) : "—",
+                                       estimated ? " (estimated from Erlang C)" : "", text_at(prediction, "objective"));
+  }
+  const nlohmann::ordered_json::json_pointer years_at("/plan/years");
+  if (capacity.contains(years_at) && capacity.at(years_at).is_array()) {
+    for (const auto& year : capacity.at(years_at)) {
+      const auto headroom = number_at(year, "/headroom");
+      const auto instances = number_at(year, "/instances_needed");
+      overview.plan.push_back({number_at(year, "/year") ? fmt::format("{:.0f}", *number_at(year, "/year")) : "—", rate_at(year, "/design_peak_rps"),
+                               rate_at(year, "/capacity_rps"), headroom ? fmt::format("{:+.0f}%", *headroom * 100) : "no demand",
+                               instances ? group_thousands(*instances) : "—"});
+    }
+    const nlohmann::ordered_json::json_pointer exhaustion_at("/plan/exhaustion/text");
+    if (capacity.contains(exhaustion_at) && capacity.at(exhaustion_at).is_string()) overview.exhaustion = capacity.at(exhaustion_at).get<std::string>();
+  }
+  return overview;
+}
+
 }  // namespace uptake::reports

@@ -34,6 +34,17 @@ struct RunOverview {
 
 RunOverview overview_of(const RunResults& results);
 
+// summary.json's `capacity` block (written by `uptake capacity`), as both reports show it.
+struct CapacityOverview {
+  std::string headline;              // "1,650/s within p99<20ms, achieved_ratio>=0.98 (found)"
+  std::string explanation;           // the search's own sentence
+  std::vector<std::vector<std::string>> models;  // rows: model, capacity, objective at the measured rate
+  std::string models_note;           // the service times and servers the models use
+  std::vector<std::vector<std::string>> plan;    // rows: year, design peak, capacity, headroom, instances needed
+  std::string exhaustion;            // "2029-03-14", "not within the projection (to 2030)"; empty without a plan
+};
+std::optional<CapacityOverview> capacity_overview_of(const nlohmann::ordered_json& summary);
+
 // The number at a JSON pointer ("/latency_ms/p99"), if the summary has one there.
 std::optional<double> number_at(const nlohmann::ordered_json& json, const std::string& pointer);
 // "3.21 ms", "1.25 s"; "—" when absent.

@@ -3,10 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
-#include "uptake/base/files.hpp"
 #include "uptake/base/input_error.hpp"
 
 namespace uptake::reports {
@@ -157,15 +154,7 @@ ordered_json thresholds_json(const std::vector<CheckResult>& verdicts) {
 }
 
 void record_thresholds(const std::filesystem::path& folder, const std::vector<CheckResult>& verdicts) {
-  const auto file = folder / "summary.json";
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw InputError({file.string(), 0, 0}, "", "cannot be opened", "the summary.json of a results folder");
-  std::stringstream text;
-  text << in.rdbuf();
-  auto summary = ordered_json::parse(text.str(), nullptr, false);
-  if (summary.is_discarded() || !summary.is_object()) throw InputError({file.string(), 0, 0}, "", "is not a JSON object", "the summary.json of a results folder");
-  summary["thresholds"] = thresholds_json(verdicts);
-  write_file_atomically(file.string(), summary.dump(2) + "\n");
+  set_summary_field(folder.string(), "thresholds", thresholds_json(verdicts));
 }
 
 }  // namespace uptake::reports

@@ -197,6 +197,26 @@ struct CapacitySearchResult {
   double low_load_rps = 0;
 };
 
+// What the models say about a target of `servers` servers whose service times are those
+// measured in the search's low-load trial, for the SLO's latency objective.
+struct CapacityPrediction {
+  int servers = 0;
+  bool servers_estimated = false;    // no server count was given: see predict_capacity
+  double mean_service_seconds = 0;   // E[S] of the measured service times
+  std::string objective;             // the threshold judged, as written ("p99<15ms")
+  double objective_percentile = 0;   // 99 for p99
+  Seconds objective_bound{0};
+  double measured_capacity_rps = 0;
+  // M/M/c (Erlang C) with mu = 1 / E[S]: the largest rate meeting the objective, and the
+  // objective's percentile it predicts at the measured capacity (+infinity beyond c mu).
+  double erlang_capacity_rps = 0;
+  Seconds erlang_percentile_at_measured{0};
+  // M/G/c simulated with the measured service times (same two figures); empty when the
+  // objective's percentile is not one the simulation reports (50, 90, 99, 99.9).
+  std::optional<double> simulated_capacity_rps;
+  std::optional<Seconds> simulated_percentile_at_measured;
+};
+
 // Checks that thresholds can judge a capacity step: throws InputError naming `field` ("--slo",
 // "slo[2]") for a throughput threshold, and for one naming an endpoint not in `endpoints` (when
 // `endpoints` is not empty).

@@ -12,6 +12,7 @@
 //      Erlang C's and the station simulation's answers beside the measured one.
 // Everything here runs on the calling thread and blocks while a trial runs.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -41,6 +42,10 @@ struct CapacityTrialOptions {
   // Schedule lag p99 beyond this: the generator fell behind, and the trial is not trusted
   // (judge_generator, as for `run`).
   double lag_bound_seconds = 0.010;
+  // Called after each trial with the engine's whole result (per-second rows, histograms, error
+  // classes), before it is reduced to a StepResult: `uptake capacity` keeps the last one, the
+  // confirmation run, as its results folder's run.
+  std::function<void(const RunResult&)> on_run;
 };
 
 // A TrialRunner that runs the engine for each trial. Throws InputError when the target cannot
@@ -56,26 +61,7 @@ StepResult step_result_of(const RunResult& run, double offered_rps, Seconds sche
 // the station simulation: each at the value the histogram reports for it, in seconds.
 std::vector<sim::ServiceTimeBucket> service_time_buckets(const HdrHistogram& service_time);
 
-// What the models say about a target of `servers` servers whose service times are those
-// measured in the search's low-load trial, for the SLO's latency objective.
-struct CapacityPrediction {
-  int servers = 0;
-  bool servers_estimated = false;    // no server count was given: see predict_capacity
-  double mean_service_seconds = 0;   // E[S] of the measured service times
-  std::string objective;             // the threshold judged, as written ("p99<15ms")
-  double objective_percentile = 0;   // 99 for p99
-  Seconds objective_bound{0};
-  double measured_capacity_rps = 0;
-  // M/M/c (Erlang C) with mu = 1 / E[S]: the largest rate meeting the objective, and the
-  // objective's percentile it predicts at the measured capacity (+infinity beyond c mu).
-  double erlang_capacity_rps = 0;
-  Seconds erlang_percentile_at_measured{0};
-  // M/G/c simulated with the measured service times (same two figures); empty when the
-  // objective's percentile is not one the simulation reports (50, 90, 99, 99.9).
-  std::optional<double> simulated_capacity_rps;
-  std::optional<Seconds> simulated_percentile_at_measured;
-};
-
+// (CapacityPrediction, what the models say, is declared in capacity_search.hpp, for the reports.)
 // The objective is the SLO's whole-run latency percentile threshold with the lowest Erlang C
 // capacity (the one that binds). With servers <= 0 the count is estimated as the fewest servers
 // that Erlang C says carry the measured capacity within the objective. std::nullopt when the SLO

@@ -67,4 +67,8 @@ struct RunResults {
 // summary's counters.
 RunResults read_results(const std::filesystem::path& folder);
 
+// Sets `key` of the folder's summary.json to `value` (atomically: the file is whole before and
+// after). InputError when the file cannot be read as a JSON object.
+void set_summary_field(const std::string& folder, const std::string& key, nlohmann::ordered_json value);
+
 }  // namespace uptake::reports

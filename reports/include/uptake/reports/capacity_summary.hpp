@@ -1,0 +1,38 @@
+#pragma once
+// What `uptake capacity` found, for people and programs: summary.json's `capacity` block
+// (docs/summary-json.md), and the terminal's capacity curve, model comparison and plan. The
+// HTML and Markdown reports render the same block back from summary.json.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "uptake/loadgen/capacity_search.hpp"
+#include "uptake/sim/planning.hpp"
+
+namespace uptake::reports {
+
+struct CapacityFindings {
+  loadgen::CapacitySearchResult search;
+  std::string mix;  // what each trial replays: "one endpoint (GET /healthz)", "the 2027 design peak hour's mix"
+  std::optional<loadgen::CapacityPrediction> prediction;
+  // With a scenario: its design peaks per planned year, and the plan against them.
+  std::vector<sim::YearlyDesignPeak> peaks;
+  sim::CapacityPlanOptions plan_options;
+  std::optional<sim::CapacityPlan> plan;
+};
+
+// summary.json's `capacity` block.
+nlohmann::ordered_json capacity_json(const CapacityFindings& findings);
+
+// For the terminal, after the step lines: the outcome, the models beside the measurement, and
+// the plan year by year with the exhaustion date.
+std::string render_capacity_text(const CapacityFindings& findings);
+
+// The exit code of a search: 0 found (or the ceiling passed), 1 no rate met the SLO (none
+// passed, or its confirmation failed), 3 the search could not conclude (the generator fell
+// behind, the budget ran out, or it was interrupted): its answer is a lower bound only.
+int capacity_exit_code(loadgen::CapacityOutcome outcome);
+
+}  // namespace uptake::reports

@@ -1,0 +1,162 @@
+#include "uptake/reports/capacity_summary.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "uptake/base/civil_time.hpp"
+#include "uptake/base/input_error.hpp"
+#include "uptake/reports/text_table.hpp"
+
+namespace uptake::reports {
+namespace {
+
+using nlohmann::ordered_json;
+
+double ms(Seconds value) { return value.count() * 1e3; }
+
+// JSON has no infinity: a figure beyond every bound (Erlang C past saturation, headroom with no
+// demand) is null, and the field's documentation says so.
+ordered_json finite_or_null(double value) { return std::isfinite(value) ? ordered_json(value) : ordered_json(nullptr); }
+
+ordered_json step_json(const loadgen::CapacityStep& step) {
+  return {{"step", step.step},
+          {"trial", step.trial},
+          {"phase", loadgen::to_string(step.phase)},
+          {"offered_rps", step.offered_rps},
+          {"planned_rps", step.planned_rps},
+          {"achieved_rps", step.achieved_rps},
+          {"planned", step.planned},
+          {"completed", step.completed},
+          {"errors", step.errors},
+          {"error_rate", step.error_rate},
+          {"p50_ms", ms(step.p50)},
+          {"p90_ms", ms(step.p90)},
+          {"p99_ms", ms(step.p99)},
+          {"p999_ms", ms(step.p999)},
+          {"schedule_lag_p99_ms", ms(step.schedule_lag_p99)},
+          {"generator_trusted", step.generator_trusted},
+          {"generator_problem", step.generator_problem.empty() ? ordered_json(nullptr) : ordered_json(step.generator_problem)},
+          {"trial_passed", step.trial_passed},
+          {"worst_threshold", step.worst_threshold},
+          {"worst_observed", step.worst_observed},
+          {"worst_margin", finite_or_null(step.worst_margin)},
+          {"verdict", loadgen::to_string(step.verdict)}};
+}
+
+ordered_json prediction_json(const loadgen::CapacityPrediction& p) {
+  return {{"servers", p.servers},
+          {"servers_estimated", p.servers_estimated},
+          {"mean_service_ms", p.mean_service_seconds * 1e3},
+          {"objective", p.objective},
+          {"erlang_c_rps", finite_or_null(p.erlang_capacity_rps)},
+          {"erlang_c_objective_at_measured_ms", finite_or_null(ms(p.erlang_percentile_at_measured))},
+          {"simulated_rps", p.simulated_capacity_rps ? finite_or_null(*p.simulated_capacity_rps) : ordered_json(nullptr)},
+          {"simulated_objective_at_measured_ms",
+           p.simulated_percentile_at_measured ? finite_or_null(ms(*p.simulated_percentile_at_measured)) : ordered_json(nullptr)}};
+}
+
+const char* exhaustion_kind(sim::ExhaustionKind kind) {
+  switch (kind) {
+    case sim::ExhaustionKind::within_projection: return "within_projection";
+    case sim::ExhaustionKind::not_within_projection: return "not_within_projection";
+    case sim::ExhaustionKind::already_exceeded: return "already_exceeded";
+  }
+  return "unknown";
+}
+
+ordered_json plan_json(const CapacityFindings& findings) {
+  const auto& plan = *findings.plan;
+  auto years = ordered_json::array();
+  for (const auto& year : plan.years) {
+    years.push_back({{"year", year.year},
+                     {"design_peak_rps", year.design_peak_per_second},
+                     {"capacity_rps", year.capacity_per_second},
+                     {"headroom", finite_or_null(year.headroom_fraction)},
+                     {"instances_needed", year.instances_needed}});
+  }
+  return {{"instances_deployed", findings.plan_options.deployed_instances},
+          {"instance_capacity_rps", findings.plan_options.instance_capacity_per_second},
+          {"target_utilisation", findings.plan_options.target_utilisation_fraction},
+          {"years", years},
+          {"exhaustion",
+           {{"kind", exhaustion_kind(plan.exhaustion.kind)},
+            {"date", plan.exhaustion.date ? ordered_json(format_date(*plan.exhaustion.date)) : ordered_json(nullptr)},
+            {"text", sim::describe(plan.exhaustion, findings.peaks)}}}};
+}
+
+std::string headroom_text(double fraction) {
+  if (!std::isfinite(fraction)) return "no demand";
+  return fmt::format("{:+.0f}%", fraction * 100);
+}
+
+}  // namespace
+
+ordered_json capacity_json(const CapacityFindings& findings) {
+  const auto& search = findings.search;
+  auto steps = ordered_json::array();
+  for (const auto& step : search.steps) steps.push_back(step_json(step));
+  return {{"outcome", loadgen::to_string(search.outcome)},
+          {"rps", search.capacity_rps},
+          {"slo", search.slo},
+          {"explanation", search.explanation},
+          {"mix", findings.mix},
+          {"highest_pass_rps", search.highest_pass_rps},
+          {"lowest_fail_rps", search.lowest_fail_rps ? ordered_json(search.lowest_fail_rps) : ordered_json(nullptr)},
+          {"trials", search.trials},
+          {"search_s", search.elapsed.count()},
+          {"low_load_rps", search.low_load_rps},
+          {"steps", steps},
+          {"prediction", findings.prediction ? prediction_json(*findings.prediction) : ordered_json(nullptr)},
+          {"plan", findings.plan ? plan_json(findings) : ordered_json(nullptr)}};
+}
+
+std::string render_capacity_text(const CapacityFindings& findings) {
+  const auto& search = findings.search;
+  std::string out = fmt::format("\nCapacity ({}): {}\n", loadgen::to_string(search.outcome), search.explanation);
+  out += fmt::format("  {} trial(s) in {:.0f} s; every step replays {}; SLO: {}\n", search.trials, search.elapsed.count(), findings.mix,
+                     fmt::join(search.slo, ", "));
+  if (const auto& p = findings.prediction) {
+    out += fmt::format("\nModels, from the service times measured at {} (mean {:.3f} ms), {} server(s){}, objective {}:\n", readable_number(search.low_load_rps) + "/s",
+                       p->mean_service_seconds * 1e3, p->servers, p->servers_estimated ? " (estimated: the fewest that Erlang C says carry the measured rate)" : "", p->objective);
+    TextTable table({"", "capacity", fmt::format("{} at {}/s", p->objective.substr(0, p->objective.find_first_of("<>")), readable_number(p->measured_capacity_rps))},
+                    {TextTable::Align::left});
+    auto at = [](double seconds) { return std::isfinite(seconds) ? fmt::format("{:.2f} ms", seconds * 1e3) : std::string("saturated"); };
+    table.add_row({"measured", readable_number(p->measured_capacity_rps) + "/s", "within the SLO"});
+    table.add_row({"Erlang C (M/M/c)", readable_number(p->erlang_capacity_rps) + "/s", at(p->erlang_percentile_at_measured.count())});
+    if (p->simulated_capacity_rps) {
+      table.add_row({"simulated M/G/c", *p->simulated_capacity_rps > 0 ? readable_number(*p->simulated_capacity_rps) + "/s" : "none: the service times alone break it",
+                     p->simulated_percentile_at_measured ? at(p->simulated_percentile_at_measured->count()) : "—"});
+    }
+    out += table.render();
+  }
+  if (findings.plan) {
+    const auto& options = findings.plan_options;
+    out += fmt::format("\nPlan: {} instance(s) of {}/s each{}, against the design peak (busiest hour's mean rate) per year:\n", options.deployed_instances,
+                       readable_number(options.instance_capacity_per_second),
+                       options.target_utilisation_fraction < 1 ? fmt::format(", planned at {:.0f}% utilisation", options.target_utilisation_fraction * 100) : "");
+    TextTable table({"year", "design peak", "capacity", "headroom", "instances needed"}, {TextTable::Align::left});
+    for (const auto& year : findings.plan->years) {
+      table.add_row({std::to_string(year.year), readable_number(year.design_peak_per_second) + "/s", readable_number(year.capacity_per_second) + "/s",
+                     headroom_text(year.headroom_fraction), group_thousands(static_cast<double>(year.instances_needed))});
+    }
+    out += table.render();
+    out += fmt::format("  demand exceeds capacity: {}\n", sim::describe(findings.plan->exhaustion, findings.peaks));
+  }
+  return out;
+}
+
+int capacity_exit_code(loadgen::CapacityOutcome outcome) {
+  switch (outcome) {
+    case loadgen::CapacityOutcome::found:
+    case loadgen::CapacityOutcome::ceiling: return kExitOk;
+    case loadgen::CapacityOutcome::no_passing_rate:
+    case loadgen::CapacityOutcome::confirmation_failed: return kExitThresholdFailed;
+    case loadgen::CapacityOutcome::generator_limit:
+    case loadgen::CapacityOutcome::budget_exhausted:
+    case loadgen::CapacityOutcome::interrupted: return kExitUntrusted;
+  }
+  return kExitUntrusted;
+}
+
+}  // namespace uptake::reports

@@ -1,0 +1,67 @@
+// uptake capacity end to end: a short search against the embedded reference service writes a
+// results folder whose summary.json has the capacity block (curve, models, plan) and whose
+// reports show it; bad options are refused with exit 2 before any request is sent.
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+
+#include "cli/cli_helpers.hpp"
+
+namespace fs = std::filesystem;
+using cli_test::check_refused;
+using cli_test::read;
+
+TEST_CASE("capacity searches the embedded service and records the curve, the models and the plan") {
+  const auto scratch = cli_test::scratch_folder("cli-capacity-scratch");
+  const auto folder = scratch / "capacity";
+  // A generous SLO and a low ceiling: 40/s passes, 80/s passes, the next step would pass the
+  // ceiling, so the search ends at it (exit 0) after a few seconds of light load.
+  const auto outcome = cli_test::uptake("capacity scenarios/smoke.yaml --slo 'p99<2s' --slo 'error_rate<1%' --start 40 --max 80 --step-seconds 1 --confirm-seconds 1 --out " +
+                                        folder.string());
+  INFO(outcome.output);
+  REQUIRE(outcome.exit_code == 0);
+  CHECK_THAT(outcome.output, Catch::Contains("step  1.1 grow"));
+  CHECK_THAT(outcome.output, Catch::Contains("Capacity (ceiling)"));
+  CHECK_THAT(outcome.output, Catch::Contains("Erlang C (M/M/c)"));
+  CHECK_THAT(outcome.output, Catch::Contains("demand exceeds capacity: not within the projection (to 2024)"));
+
+  const auto summary = nlohmann::json::parse(read(folder / "summary.json"));
+  const auto& capacity = summary.at("capacity");
+  CHECK(capacity.at("outcome") == "ceiling");
+  CHECK(capacity.at("rps").get<double>() == Approx(80));
+  CHECK(capacity.at("slo") == nlohmann::json({"p99<2s", "error_rate<1%", "achieved_ratio>=0.98"}));
+  REQUIRE(capacity.at("steps").size() >= 2);
+  for (const auto& step : capacity.at("steps")) {
+    CHECK(step.at("offered_rps").get<double>() > 0);
+    CHECK(step.at("completed").get<double>() > 0);
+    CHECK(step.contains("p99_ms"));
+  }
+  CHECK(capacity.at("prediction").at("mean_service_ms").get<double>() > 0);
+  // smoke.yaml: a flat 50/s, so every planned year's design peak is 50/s against 80/s.
+  const auto& year = capacity.at("plan").at("years").at(0);
+  CHECK(year.at("year") == 2024);
+  CHECK(year.at("design_peak_rps").get<double>() == Approx(50).epsilon(0.01));
+  CHECK(year.at("headroom").get<double>() == Approx(80.0 / 50 - 1).epsilon(0.01));
+  CHECK(year.at("instances_needed") == 1);
+  CHECK(capacity.at("plan").at("exhaustion").at("kind") == "not_within_projection");
+  // The run files are the last trial's, and the report shows the search.
+  CHECK(summary.at("requests").at("completed").get<double>() > 0);
+  CHECK_THAT(read(folder / "report.html"), Catch::Contains("id=\"capacity-summary\""));
+  CHECK_THAT(read(folder / "report.md"), Catch::Contains("**Capacity**: 80.00/s within"));
+  // The folder reads back as any results folder does.
+  CHECK(cli_test::uptake("gate " + folder.string()).exit_code == 0);
+}
+
+TEST_CASE("capacity refuses bad options with exit 2 before sending anything") {
+  check_refused("capacity --url http://127.0.0.1:9/", "field '--slo': is missing");
+  check_refused("capacity --url http://127.0.0.1:9/ --slo 'rps>=100'", "--slo");
+  check_refused("capacity --url http://127.0.0.1:9/ --slo 'p99<<5ms'", "--slo");
+  check_refused("capacity --url http://127.0.0.1:9/ --slo 'p99<5ms' --start 500 --max 100", "field '--max': 100 is below --start 500");
+  check_refused("capacity --url http://127.0.0.1:9/ --slo 'p99<5ms' --step-seconds 0.5", "field '--step-seconds/--confirm-seconds': is below 1 s");
+  check_refused("capacity --url http://127.0.0.1:9/ --slo 'p99<5ms' --precision 2", "--precision");
+  check_refused("capacity --url http://127.0.0.1:9/ --slo 'issue.p99<5ms'", "issue");
+  check_refused("capacity scenarios/smoke.yaml --url http://127.0.0.1:9/", "field '--url': is given together with a scenario");
+  check_refused("capacity", "field 'SCENARIO': is missing");
+}
