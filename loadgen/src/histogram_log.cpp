@@ -461,8 +461,8 @@ std::string quoted(std::string_view text) {
 
 class LogParser {
  public:
-  LogParser(std::string_view text, const std::string& file_name, std::optional<LogWindow> window)
-      : text_(text), file_name_(file_name), window_(window) {}
+  LogParser(std::string_view text, const std::string& file_name, std::optional<LogWindow> window, const IntervalSink& on_interval)
+      : text_(text), file_name_(file_name), window_(window), on_interval_(on_interval) {}
 
   HistogramLog parse() {
     std::size_t at = 0;
@@ -574,29 +574,47 @@ class LogParser {
     HdrHistogram histogram = std::move(*decoded.histogram);
     histogram.set_start_timestamp_ms(std::llround(absolute * 1e3));
     histogram.set_end_timestamp_ms(std::llround((absolute + length) * 1e3));
-    log_.intervals.push_back(LogInterval{std::move(tag), absolute, offset, length, logged_max, line_number_, std::move(histogram)});
+    on_interval_(LogInterval{std::move(tag), absolute, offset, length, logged_max, line_number_, std::move(histogram)});
   }
 
   std::string_view text_;
   const std::string& file_name_;
   std::optional<LogWindow> window_;
-  HistogramLog log_;
+  const IntervalSink& on_interval_;
+  HistogramLog log_;  // the header fields; the intervals go to on_interval_
   std::string_view line_;
   int line_number_ = 0;
 };
 
 }  // namespace
 
-HistogramLog read_histogram_log(std::string_view text, const std::string& file_name, std::optional<LogWindow> window) {
-  return LogParser(text, file_name, window).parse();
+HistogramLog scan_histogram_log(std::string_view text, const std::string& file_name, const IntervalSink& on_interval, std::optional<LogWindow> window) {
+  return LogParser(text, file_name, window, on_interval).parse();
 }
 
-HistogramLog read_histogram_log_file(const std::string& path, std::optional<LogWindow> window) {
+HistogramLog read_histogram_log(std::string_view text, const std::string& file_name, std::optional<LogWindow> window) {
+  std::vector<LogInterval> intervals;
+  auto log = scan_histogram_log(text, file_name, [&](LogInterval&& interval) { intervals.push_back(std::move(interval)); }, window);
+  log.intervals = std::move(intervals);
+  return log;
+}
+
+namespace {
+
+std::string read_log_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError({path, 0, 0}, "", "cannot be opened", "a readable HdrHistogram interval log");
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) throw InputError({path, 0, 0}, "", "could not be read to the end");
-  return read_histogram_log(text, path, window);
+  return text;
+}
+
+}  // namespace
+
+HistogramLog read_histogram_log_file(const std::string& path, std::optional<LogWindow> window) { return read_histogram_log(read_log_text(path), path, window); }
+
+HistogramLog scan_histogram_log_file(const std::string& path, const IntervalSink& on_interval, std::optional<LogWindow> window) {
+  return scan_histogram_log(read_log_text(path), path, on_interval, window);
 }
 
 }  // namespace uptake::loadgen

@@ -232,17 +232,12 @@ void check_timeseries_totals(const RunResults& results) {
 void read_latency_log(RunResults& results) {
   const auto file = (results.folder / "latency.hlog").string();
   if (!std::filesystem::is_regular_file(results.folder / "latency.hlog")) throw InputError({file, 0, 0}, "", "is missing", kFolderExpected);
-  const auto log = loadgen::read_histogram_log_file(file);
-  const double started_at = results.summary["started_at"].get<double>();
-  if (!log.start_time || std::abs(*log.start_time - started_at) > 0.001) {
-    throw InputError({file, 0, 0}, "StartTime", log.start_time ? fmt::format("is {:.3f}, but summary.json's started_at is {:.3f}", *log.start_time, started_at) : "is missing",
-                     "the latency.hlog written with that summary.json");
-  }
   const auto endpoints = results.endpoint_names();
   auto known = [&](const std::optional<std::string>& endpoint) {
     return endpoint && std::find(endpoints.begin(), endpoints.end(), *endpoint) != endpoints.end();
   };
-  for (const auto& interval : log.intervals) {
+  // Scanned, not read whole: one decoded histogram at a time, however long the run.
+  const auto log = loadgen::scan_histogram_log_file(file, [&](loadgen::LogInterval&& interval) {
     const auto second = std::llround(interval.start);
     if (interval.tag.empty()) {
       results.response_time.at("total").add(interval.histogram);
@@ -260,6 +255,11 @@ void read_latency_log(RunResults& results) {
                        fmt::format("untagged, {}<endpoint>, {}<endpoint> or {}", loadgen::kResponseTimeTagPrefix, loadgen::kServiceTimeTagPrefix,
                                    loadgen::kScheduleLagTag));
     }
+  });
+  const double started_at = results.summary["started_at"].get<double>();
+  if (!log.start_time || std::abs(*log.start_time - started_at) > 0.001) {
+    throw InputError({file, 0, 0}, "StartTime", log.start_time ? fmt::format("is {:.3f}, but summary.json's started_at is {:.3f}", *log.start_time, started_at) : "is missing",
+                     "the latency.hlog written with that summary.json");
   }
   // The log's counts must be the summary's: a log cut at a line break still parses.
   std::vector<std::string> series = endpoints;

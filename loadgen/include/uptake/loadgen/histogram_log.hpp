@@ -8,6 +8,7 @@
 // value; decode_compressed and the log reader throw uptake::InputError.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -134,5 +135,13 @@ struct LogWindow {
 HistogramLog read_histogram_log(std::string_view text, const std::string& file_name, std::optional<LogWindow> window = std::nullopt);
 // Reads the file at `path` (InputError when it cannot be read).
 HistogramLog read_histogram_log_file(const std::string& path, std::optional<LogWindow> window = std::nullopt);
+
+// As read_histogram_log, but each kept interval goes to `on_interval` as soon as it is read
+// instead of into the result (whose `intervals` stay empty; the header fields are filled): a
+// decoded histogram takes about 270 KB, so a long log read whole would take gigabytes, and
+// scanned it takes one. An exception from `on_interval` ends the scan.
+using IntervalSink = std::function<void(LogInterval&&)>;
+HistogramLog scan_histogram_log(std::string_view text, const std::string& file_name, const IntervalSink& on_interval, std::optional<LogWindow> window = std::nullopt);
+HistogramLog scan_histogram_log_file(const std::string& path, const IntervalSink& on_interval, std::optional<LogWindow> window = std::nullopt);
 
 }  // namespace uptake::loadgen
