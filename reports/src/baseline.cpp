@@ -1,5 +1,7 @@
 #include "uptake/reports/baseline.hpp"
 
+#include "run_overview.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -57,22 +59,27 @@ CheckResult compare_percentile(const RunResults& run, const RunResults& baseline
   return result;
 }
 
-CheckResult compare_throughput(const RunResults& run, const RunResults& baseline, const BaselineTolerances& tolerances) {
+// A rate that may fall by at most `decrease` of the baseline's: the achieved throughput, or the
+// capacity `uptake capacity` found.
+CheckResult compare_rate(const std::string& name, const char* metric, const std::string& what, double now, double before, double decrease) {
   CheckResult result;
   result.suite = "baseline";
-  result.name = "throughput";
-  const double now = run.counters_of("total").achieved_rps;
-  const double before = baseline.counters_of("total").achieved_rps;
-  const double limit = before * (1 - tolerances.throughput_decrease);
+  result.name = name;
+  const double limit = before * (1 - decrease);
   result.passed = now >= limit;
   result.observed = format_rate(now);
-  result.expected = fmt::format(">= {} (baseline {} -{:.0f}%)", format_rate(limit), format_rate(before), tolerances.throughput_decrease * 100);
-  result.message = fmt::format("the whole run achieved {} against the baseline's {} ({}), {} the allowed -{:.0f}%", result.observed,
-                               format_rate(before), change(now, before), result.passed ? "within" : "beyond", tolerances.throughput_decrease * 100);
-  result.detail = {{"name", result.name}, {"endpoint", nullptr},     {"metric", "achieved_rps"},        {"unit", "requests/s"},
-                   {"observed", now},     {"baseline", before},      {"limit", limit},                  {"passed", result.passed},
+  result.expected = fmt::format(">= {} (baseline {} -{:.0f}%)", format_rate(limit), format_rate(before), decrease * 100);
+  result.message = fmt::format("{} {} against the baseline's {} ({}), {} the allowed -{:.0f}%", what, result.observed, format_rate(before),
+                               change(now, before), result.passed ? "within" : "beyond", decrease * 100);
+  result.detail = {{"name", result.name}, {"endpoint", nullptr},     {"metric", metric},        {"unit", "requests/s"},
+                   {"observed", now},     {"baseline", before},      {"limit", limit},          {"passed", result.passed},
                    {"message", result.message}};
   return result;
+}
+
+CheckResult compare_throughput(const RunResults& run, const RunResults& baseline, const BaselineTolerances& tolerances) {
+  return compare_rate("throughput", "achieved_rps", "the whole run achieved", run.counters_of("total").achieved_rps,
+                      baseline.counters_of("total").achieved_rps, tolerances.throughput_decrease);
 }
 
 }  // namespace
@@ -90,6 +97,13 @@ std::vector<CheckResult> compare_with_baseline(const RunResults& run, const RunR
     for (const double percentile : kComparedPercentiles) results.push_back(compare_percentile(run, baseline, name, percentile, tolerances));
   }
   results.push_back(compare_throughput(run, baseline, tolerances));
+  // Capacity searches (summary.json's capacity.rps in both): the capacity may fall no more than
+  // the throughput may.
+  const auto now_capacity = number_at(run.summary, "/capacity/rps");
+  const auto before_capacity = number_at(baseline.summary, "/capacity/rps");
+  if (now_capacity && before_capacity) {
+    results.push_back(compare_rate("capacity", "capacity_rps", "the capacity search found", *now_capacity, *before_capacity, tolerances.throughput_decrease));
+  }
   auto skip = [&](const std::string& name, std::string message) {
     CheckResult skipped;
     skipped.suite = "baseline";

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include "reports/synthetic_run.hpp"
@@ -137,6 +138,31 @@ TEST_CASE("baseline: regressions beyond the tolerance fail, within it pass") {
   const auto throughput = reports::compare_with_baseline(fewer.results, baseline.results, defaults).back();
   CHECK(throughput.name == "throughput");
   CHECK_FALSE(throughput.passed);
+}
+
+TEST_CASE("baseline: a capacity search's capacity may fall by the throughput tolerance at most") {
+  // Two capacity results: the same run files, with summary.json's capacity.rps set as `uptake
+  // capacity` writes it.
+  auto capacity_folder = [](double rps) {
+    auto folder = std::make_unique<Folder>(standard_run());
+    reports::set_summary_field(folder->directory.path().string(), "capacity", {{"outcome", "found"}, {"rps", rps}});
+    folder->results = reports::read_results(folder->directory.path());
+    return folder;
+  };
+  const auto baseline = capacity_folder(1000);
+  auto capacity_check = [&](double rps) {
+    const auto checks = reports::compare_with_baseline(capacity_folder(rps)->results, baseline->results, {});
+    REQUIRE(checks.back().name == "capacity");
+    return checks.back();
+  };
+  CHECK(capacity_check(960).passed);       // -4%: within -5%
+  const auto fell = capacity_check(940);   // -6%
+  CHECK_FALSE(fell.passed);
+  CHECK_THAT(fell.message, Catch::Contains("the capacity search found 940"));
+  CHECK(fell.detail["metric"] == "capacity_rps");
+  // A run without a capacity search is not compared on capacity.
+  const Folder plain(standard_run());
+  CHECK(reports::compare_with_baseline(plain.results, baseline->results, {}).back().name == "throughput");
 }
 
 TEST_CASE("baseline: endpoints only one run had are skipped, not failed") {
