@@ -49,6 +49,17 @@ InputLocation location_of_offset(const std::filesystem::path& file, const std::s
   return {file.string(), line, column};
 }
 
+// A whole JSON file; InputError at the line and column where it stops being JSON.
+ordered_json read_json(const std::filesystem::path& file, const char* expected) {
+  const auto text = read_whole(file);
+  try {
+    return ordered_json::parse(text);
+  } catch (const ordered_json::parse_error& error) {
+    throw InputError(location_of_offset(file, text, error.byte > 0 ? error.byte - 1 : 0), "",
+                     fmt::format("is not valid JSON (cut short, or damaged): {}", error.what()), expected);
+  }
+}
+
 // ---- summary.json ----
 
 enum class Kind { object, array, string, boolean, number, count };
@@ -101,14 +112,7 @@ class SummaryChecker {
 
 ordered_json read_summary(const std::filesystem::path& folder) {
   const auto file = folder / "summary.json";
-  const auto text = read_whole(file);
-  ordered_json summary;
-  try {
-    summary = ordered_json::parse(text);
-  } catch (const ordered_json::parse_error& error) {
-    throw InputError(location_of_offset(file, text, error.byte > 0 ? error.byte - 1 : 0), "",
-                     fmt::format("is not valid JSON (cut short, or damaged): {}", error.what()), "the JSON document uptake run writes");
-  }
+  auto summary = read_json(file, "the JSON document uptake run writes");
   const SummaryChecker check(file, summary);
   if (!summary.is_object()) throw InputError({file.string(), 0, 0}, "", "is not a JSON object", "the summary object uptake run writes");
   const auto& schema = check.require({"schema"}, Kind::string);
@@ -324,14 +328,7 @@ std::optional<ordered_json> read_forecast(const std::filesystem::path& folder) {
   const auto file = folder / "forecast.json";
   std::error_code error;
   if (!std::filesystem::exists(file, error)) return std::nullopt;
-  const auto text = read_whole(file);
-  ordered_json forecast;
-  try {
-    forecast = ordered_json::parse(text);
-  } catch (const ordered_json::parse_error& parse_error) {
-    throw InputError(location_of_offset(file, text, parse_error.byte > 0 ? parse_error.byte - 1 : 0), "",
-                     fmt::format("is not valid JSON (cut short, or damaged): {}", parse_error.what()), "the JSON document uptake forecast --format json writes");
-  }
+  auto forecast = read_json(file, "the JSON document uptake forecast --format json writes");
   if (!forecast.is_object()) throw InputError({file.string(), 0, 0}, "", "is not a JSON object", "the forecast object uptake forecast --format json writes");
   const SummaryChecker check(file, forecast);
   const auto& schema = check.require({"schema"}, Kind::string);
@@ -380,12 +377,8 @@ RunResults read_results(const std::filesystem::path& folder) {
 
 void set_summary_field(const std::string& folder, const std::string& key, nlohmann::ordered_json value) {
   const auto file = std::filesystem::path(folder) / "summary.json";
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw InputError({file.string(), 0, 0}, "", "cannot be opened", "the summary.json of a results folder");
-  std::stringstream text;
-  text << in.rdbuf();
-  auto summary = nlohmann::ordered_json::parse(text.str(), nullptr, false);
-  if (summary.is_discarded() || !summary.is_object()) throw InputError({file.string(), 0, 0}, "", "is not a JSON object", "the summary.json of a results folder");
+  auto summary = read_json(file, "the summary.json of a results folder");
+  if (!summary.is_object()) throw InputError({file.string(), 0, 0}, "", "is not a JSON object", "the summary.json of a results folder");
   summary[key] = std::move(value);
   write_file_atomically(file.string(), summary.dump(2) + "\n");
 }
