@@ -150,6 +150,7 @@ int capacity(const po::variables_map& values) {
   embedded.reset();
   const auto& result = findings.search;
 
+  findings.scalability = loadgen::fit_scalability_to_steps(result.steps);
   findings.prediction = loadgen::predict_capacity(result.low_load_service_times, servers, search.slo, result.capacity_rps, engine.seed);
   if (forecast && result.capacity_rps > 0) {
     findings.peaks = sim::yearly_design_peaks(*forecast);

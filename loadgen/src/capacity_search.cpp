@@ -258,6 +258,7 @@ class Search {
     step.p90 = measured.total.latency_at(90);
     step.p99 = measured.total.latency_at(99);
     step.p999 = measured.total.latency_at(99.9);
+    step.mean = Seconds{measured.total.response_time.total_count() ? measured.total.response_time.mean() / 1e9 : 0.0};
     step.schedule_lag_p99 = measured.schedule_lag_p99;
     return step;
   }
@@ -452,6 +453,22 @@ std::string format_step_line(const CapacityStep& step) {
   return fmt::format("  step {:>2}.{} {:<7} {:>10} offered {:>10} achieved  p50 {:>9}  p99 {:>9}  errors {:.2f}%  {}{}", step.step, step.trial,
                      to_string(step.phase), format_rate(step.offered_rps), format_rate(step.achieved_rps), format_duration(step.p50),
                      format_duration(step.p99), step.error_rate * 100, verdict, why);
+}
+
+std::optional<sim::ScalabilityFit> fit_scalability_to_steps(const std::vector<CapacityStep>& steps) {
+  std::vector<sim::ScalabilityPoint> points;
+  for (const auto& step : steps) {
+    const double load = step.achieved_rps * step.mean.count();  // Little's law: mean requests in the system
+    if (!step.generator_trusted || !(load > 0) || !(step.achieved_rps > 0)) continue;
+    points.push_back({load, step.achieved_rps});
+  }
+  try {
+    auto fit = sim::fit_scalability(points);
+    if (!fit.converged) return std::nullopt;
+    return fit;
+  } catch (const std::invalid_argument&) {
+    return std::nullopt;  // fewer than three distinct loads: nothing to fit
+  }
 }
 
 }  // namespace uptake::loadgen

@@ -34,6 +34,7 @@ ordered_json step_json(const loadgen::CapacityStep& step) {
           {"p90_ms", ms(step.p90)},
           {"p99_ms", ms(step.p99)},
           {"p999_ms", ms(step.p999)},
+          {"mean_ms", ms(step.mean)},
           {"schedule_lag_p99_ms", ms(step.schedule_lag_p99)},
           {"generator_trusted", step.generator_trusted},
           {"generator_problem", step.generator_problem.empty() ? ordered_json(nullptr) : ordered_json(step.generator_problem)},
@@ -54,6 +55,17 @@ ordered_json prediction_json(const loadgen::CapacityPrediction& p) {
           {"simulated_rps", p.simulated_capacity_rps ? finite_or_null(*p.simulated_capacity_rps) : ordered_json(nullptr)},
           {"simulated_objective_at_measured_ms",
            p.simulated_percentile_at_measured ? finite_or_null(ms(*p.simulated_percentile_at_measured)) : ordered_json(nullptr)}};
+}
+
+ordered_json scalability_json(const sim::ScalabilityFit& fit) {
+  const auto peak = fit.model.peak();
+  return {{"contention", fit.model.contention},
+          {"coherency", fit.model.coherency},
+          {"single_unit_rps", fit.model.single_unit},
+          {"points", fit.points},
+          {"residual_standard_error_rps", fit.residual_standard_error ? ordered_json(*fit.residual_standard_error) : ordered_json(nullptr)},
+          {"peak_load", peak ? ordered_json(peak->load) : ordered_json(nullptr)},
+          {"peak_rps", peak ? ordered_json(peak->throughput) : ordered_json(nullptr)}};
 }
 
 const char* exhaustion_kind(sim::ExhaustionKind kind) {
@@ -108,6 +120,7 @@ ordered_json capacity_json(const CapacityFindings& findings) {
           {"low_load_rps", search.low_load_rps},
           {"steps", steps},
           {"prediction", findings.prediction ? prediction_json(*findings.prediction) : ordered_json(nullptr)},
+          {"usl", findings.scalability ? scalability_json(*findings.scalability) : ordered_json(nullptr)},
           {"plan", findings.plan ? plan_json(findings) : ordered_json(nullptr)}};
 }
 
@@ -129,6 +142,13 @@ std::string render_capacity_text(const CapacityFindings& findings) {
                      p->simulated_percentile_at_measured ? at(p->simulated_percentile_at_measured->count()) : "—"});
     }
     out += table.render();
+  }
+  if (const auto& fit = findings.scalability) {
+    const auto peak = fit->model.peak();
+    out += fmt::format("  USL over {} trials (load = achieved rate x mean response time): contention {:.4g}, coherency {:.4g}, {}\n", fit->points,
+                       fit->model.contention, fit->model.coherency,
+                       peak ? fmt::format("peak {}/s at {:.1f} requests in the system", readable_number(peak->throughput), peak->load)
+                            : std::string("no peak (the throughput only rises)"));
   }
   if (findings.plan) {
     const auto& options = findings.plan_options;

@@ -125,6 +125,9 @@ std::optional<CapacityOverview> capacity_overview_of(const nlohmann::ordered_jso
     if (number_at(prediction, "/simulated_rps")) {
       overview.models.push_back({"simulated M/G/c", rate_at(prediction, "/simulated_rps"), at("/simulated_objective_at_measured_ms")});
     }
+    if (const auto usl_peak = number_at(capacity, "/usl/peak_rps")) {
+      overview.models.push_back({"USL fit (peak throughput)", readable_number(*usl_peak) + "/s", "—"});
+    }
     const auto servers = number_at(prediction, "/servers");
     const bool estimated = prediction.value("servers_estimated", false);
     overview.models_note = fmt::format("Service times measured at {} (mean {}), {} server(s){}, objective {}.", rate_at(capacity, "/low_load_rps"),

@@ -496,3 +496,33 @@ TEST_CASE("the models' capacity from measured service times: Erlang C and the si
   CHECK_FALSE(loadgen::predict_capacity({}, 4, slo, 1600));
   CHECK_FALSE(loadgen::predict_capacity(exponential, 0, slo, 0));
 }
+
+TEST_CASE("the USL is fitted to the trials through Little's law, leaving out untrusted ones") {
+  // Trials on a known curve: alpha 0.05, beta 0.002, gamma 400/s; each trial's mean response
+  // time is N / X, so achieved_rps x mean gives back N.
+  const uptake::sim::ScalabilityModel truth{0.05, 0.002, 400};
+  std::vector<uptake::loadgen::CapacityStep> steps;
+  for (const double load : {1.0, 2.0, 4.0, 8.0, 12.0, 16.0, 24.0, 32.0}) {
+    uptake::loadgen::CapacityStep step;
+    step.achieved_rps = truth.throughput(load);
+    step.mean = uptake::Seconds{load / step.achieved_rps};
+    steps.push_back(step);
+  }
+  uptake::loadgen::CapacityStep behind = steps.back();  // a trial whose generator fell behind: far off the curve
+  behind.generator_trusted = false;
+  behind.achieved_rps = 10;
+  steps.push_back(behind);
+
+  const auto fit = uptake::loadgen::fit_scalability_to_steps(steps);
+  REQUIRE(fit);
+  CHECK(fit->points == 8);
+  CHECK(fit->model.contention == Approx(0.05).epsilon(1e-3));
+  CHECK(fit->model.coherency == Approx(0.002).epsilon(1e-3));
+  CHECK(fit->model.single_unit == Approx(400).epsilon(1e-3));
+  const auto peak = fit->model.peak();
+  REQUIRE(peak);
+  CHECK(peak->load == Approx(std::sqrt(0.95 / 0.002)).epsilon(1e-3));
+
+  // Two loads are too few to fit three parameters.
+  CHECK_FALSE(uptake::loadgen::fit_scalability_to_steps({steps[0], steps[1], steps[1]}));
+}

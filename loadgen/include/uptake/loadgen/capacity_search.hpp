@@ -48,6 +48,7 @@
 #include "uptake/loadgen/hdr_histogram.hpp"
 #include "uptake/sim/station_simulation.hpp"
 #include "uptake/sim/threshold.hpp"
+#include "uptake/sim/usl.hpp"
 
 namespace uptake::loadgen {
 
@@ -123,6 +124,7 @@ struct CapacityStep {
   std::uint64_t errors = 0;
   double error_rate = 0;
   Seconds p50{0}, p90{0}, p99{0}, p999{0};
+  Seconds mean{0};              // mean response time (for Little's law: load = achieved_rps x mean)
   Seconds schedule_lag_p99{0};
   bool generator_trusted = true;  // false: this trial counts neither way (the generator fell behind)
   std::string generator_problem;  // why, when not trusted
@@ -216,6 +218,14 @@ struct CapacityPrediction {
   std::optional<double> simulated_capacity_rps;
   std::optional<Seconds> simulated_percentile_at_measured;
 };
+
+// The Universal Scalability Law fitted to a search's trusted trials, each a point (N, X) with X
+// its achieved rate and N = X x its mean response time, the mean number of requests in the
+// target by Little's law: the load an open-loop rate puts on it. std::nullopt with fewer than
+// three distinct loads or a fit that did not converge. Open-loop steps below saturation only
+// measure the rising part of the curve, so a peak beyond the largest load tried is a guess
+// (docs/capacity-models.md).
+std::optional<sim::ScalabilityFit> fit_scalability_to_steps(const std::vector<CapacityStep>& steps);
 
 // Checks that thresholds can judge a capacity step: throws InputError naming `field` ("--slo",
 // "slo[2]") for a throughput threshold, and for one naming an endpoint not in `endpoints` (when

@@ -17,6 +17,7 @@ struct CapacityFindings {
   loadgen::CapacitySearchResult search;
   std::string mix;  // what each trial replays: "one endpoint (GET /healthz)", "the 2027 design peak hour's mix"
   std::optional<loadgen::CapacityPrediction> prediction;
+  std::optional<sim::ScalabilityFit> scalability;  // fit_scalability_to_steps of the search's steps
   // With a scenario: its design peaks per planned year, and the plan against them.
   std::vector<sim::YearlyDesignPeak> peaks;
   sim::CapacityPlanOptions plan_options;
