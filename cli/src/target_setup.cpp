@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <ctime>
 
 #include "uptake/base/input_error.hpp"
@@ -30,6 +31,7 @@ EmbeddedService::EmbeddedService(const std::string& command) {
   thread_ = std::thread([this] { server_->run(false); });
   url_ = fmt::format("http://127.0.0.1:{}", server_->port());
   fmt::print("uptake {}: no --target, so the embedded reference service serves at {}\n", command, url_);
+  std::fflush(stdout);  // before the progress lines on standard error
 }
 
 EmbeddedService::~EmbeddedService() {

@@ -97,11 +97,6 @@ ordered_json plan_json(const CapacityFindings& findings) {
             {"text", sim::describe(plan.exhaustion, findings.peaks)}}}};
 }
 
-std::string headroom_text(double fraction) {
-  if (!std::isfinite(fraction)) return "no demand";
-  return fmt::format("{:+.0f}%", fraction * 100);
-}
-
 }  // namespace
 
 ordered_json capacity_json(const CapacityFindings& findings) {
@@ -158,12 +153,18 @@ std::string render_capacity_text(const CapacityFindings& findings) {
     TextTable table({"year", "design peak", "capacity", "headroom", "instances needed"}, {TextTable::Align::left});
     for (const auto& year : findings.plan->years) {
       table.add_row({std::to_string(year.year), readable_number(year.design_peak_per_second) + "/s", readable_number(year.capacity_per_second) + "/s",
-                     headroom_text(year.headroom_fraction), group_thousands(static_cast<double>(year.instances_needed))});
+                     format_headroom(year.headroom_fraction), group_thousands(static_cast<double>(year.instances_needed))});
     }
     out += table.render();
     out += fmt::format("  demand exceeds capacity: {}\n", sim::describe(findings.plan->exhaustion, findings.peaks));
   }
   return out;
+}
+
+std::string format_headroom(double fraction) {
+  if (!std::isfinite(fraction)) return "no demand";
+  if (fraction > 9) return fmt::format("{}x the peak", group_thousands(1 + fraction));
+  return fmt::format("{:+.0f}%", fraction * 100);
 }
 
 int capacity_exit_code(loadgen::CapacityOutcome outcome) {

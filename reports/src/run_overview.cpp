@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "uptake/reports/capacity_summary.hpp"
 #include "uptake/reports/check_result.hpp"
 #include "uptake/reports/text_table.hpp"
 
@@ -140,7 +141,7 @@ std::optional<CapacityOverview> capacity_overview_of(const nlohmann::ordered_jso
       const auto headroom = number_at(year, "/headroom");
       const auto instances = number_at(year, "/instances_needed");
       overview.plan.push_back({number_at(year, "/year") ? fmt::format("{:.0f}", *number_at(year, "/year")) : "—", rate_at(year, "/design_peak_rps"),
-                               rate_at(year, "/capacity_rps"), headroom ? fmt::format("{:+.0f}%", *headroom * 100) : "no demand",
+                               rate_at(year, "/capacity_rps"), headroom ? format_headroom(*headroom) : "no demand",
                                instances ? group_thousands(*instances) : "—"});
     }
     const nlohmann::ordered_json::json_pointer exhaustion_at("/plan/exhaustion/text");

@@ -31,6 +31,10 @@ nlohmann::ordered_json capacity_json(const CapacityFindings& findings);
 // the plan year by year with the exhaustion date.
 std::string render_capacity_text(const CapacityFindings& findings);
 
+// Headroom (capacity / peak - 1) for people: "+25%", "-40%", and beyond +900% as a multiple,
+// "193x the peak", which reads better than "+19193%"; "no demand" when it is infinite.
+std::string format_headroom(double fraction);
+
 // The exit code of a search: 0 found (or the ceiling passed), 1 no rate met the SLO (none
 // passed, or its confirmation failed), 3 the search could not conclude (the generator fell
 // behind, the budget ran out, or it was interrupted): its answer is a lower bound only.
