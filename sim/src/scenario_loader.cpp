@@ -418,8 +418,9 @@ void load_mix(const Reader& reader, const YAML::Node& root, Scenario& scenario) 
   if (mix && journeys) reader.fail(journeys, "journeys", "is given together with mix", "either mix (endpoint shares) or journeys, not both");
   if (!mix && !journeys) reader.fail(root, "mix", "is missing", "mix (endpoint shares) or journeys (a Markov chain of user steps)");
   if (journeys) {
-    scenario.mix.series = driving_series_name(reader, journeys, "journeys", scenario);
+    // The journeys first: they check that the node is a map before anything looks inside it.
     scenario.mix.journeys = load_journeys(reader, journeys);
+    scenario.mix.series = driving_series_name(reader, journeys, "journeys", scenario);
     return;
   }
   reader.expect_map(mix, "mix", {"series", "requests_per_use", "endpoints"});
