@@ -2,6 +2,7 @@
 // queueing models' view of it, and (with a scenario) the plan against the forecast's demand.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <optional>
 
@@ -179,6 +180,10 @@ int capacity(const po::variables_map& values) {
     fmt::print("  results in {}/ (summary.json with the capacity block; the run files are the last trial's)\n", folder);
     fmt::print("  reports: {} (charts, opens offline) and {}\n", report_files.html.string(), report_files.markdown.string());
   }
+  // A target that answered nothing in any trial is unreachable or down: no measurement at all
+  // (the verdict above has said so, as for `run`), not a target that failed its SLO.
+  const bool answered = std::any_of(result.steps.begin(), result.steps.end(), [](const loadgen::CapacityStep& step) { return step.completed > 0; });
+  if (!answered) return kExitUntrusted;
   return reports::capacity_exit_code(result.outcome);
 }
 

@@ -65,3 +65,13 @@ TEST_CASE("capacity refuses bad options with exit 2 before sending anything") {
   check_refused("capacity scenarios/smoke.yaml --url http://127.0.0.1:9/", "field '--url': is given together with a scenario");
   check_refused("capacity", "field 'SCENARIO': is missing");
 }
+
+TEST_CASE("capacity exits 3 when the target answers nothing: no measurement, not a slow target") {
+  // Port 9 on loopback: nothing listens there on a test machine, so every connection is refused.
+  const auto scratch = cli_test::scratch_folder("cli-capacity-unreachable");
+  const auto outcome = cli_test::uptake("capacity --url http://127.0.0.1:9/ --slo 'p99<50ms' --start 2 --max 2 --step-seconds 1 --confirm-seconds 1 --out " +
+                                        (scratch / "capacity").string());
+  INFO(outcome.output);
+  CHECK(outcome.exit_code == 3);
+  CHECK_THAT(outcome.output, Catch::Contains("unreachable or down"));
+}

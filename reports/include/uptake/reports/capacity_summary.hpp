@@ -37,7 +37,8 @@ std::string format_headroom(double fraction);
 
 // The exit code of a search: 0 found (or the ceiling passed), 1 no rate met the SLO (none
 // passed, or its confirmation failed), 3 the search could not conclude (the generator fell
-// behind, the budget ran out, or it was interrupted): its answer is a lower bound only.
+// behind, the budget ran out, or it was interrupted): its answer is a lower bound only. (The
+// command also exits 3 when no trial completed a request: the target is unreachable.)
 int capacity_exit_code(loadgen::CapacityOutcome outcome);
 
 }  // namespace uptake::reports
