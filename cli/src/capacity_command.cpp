@@ -88,15 +88,16 @@ std::pair<int, int> planned_years(const sim::Scenario& scenario) {
 int capacity(const po::variables_map& values) {
   loadgen::CapacityTrialOptions trial;
   auto& engine = trial.engine;
-  engine.threads = values["threads"].as<unsigned>();
-  engine.connections = values["connections"].as<unsigned>();
-  engine.warmup_requests = values["warmup"].as<unsigned>();
-  if (engine.threads == 0 || engine.connections == 0) throw InputError({}, "--threads/--connections", "is 0", "at least 1");
+  trial.lag_bound_seconds = engine_options_of(values, engine);
   engine.stop = StopOnSignal::stop_flag();
-  trial.lag_bound_seconds = positive(values, "lag-bound", "milliseconds of schedule lag (p99) a trusted trial may have") / 1e3;
   auto search = search_options_of(values);
   const int servers = values["servers"].as<int>();
   if (servers < 0) throw InputError({}, "--servers", fmt::format("{} is negative", servers), "the target's servers (0: estimate them)");
+  // The plan's options are checked before any load: a bad one must not cost a whole search.
+  const int deployed_instances = values["instances"].as<int>();
+  const double utilisation = values["utilisation"].as<double>();
+  if (deployed_instances < 1) throw InputError({}, "--instances", fmt::format("{} is below 1", deployed_instances), "the instances deployed today, at least 1");
+  if (!(utilisation > 0 && utilisation <= 1)) throw InputError({}, "--utilisation", fmt::format("{} is out of range", utilisation), "a fraction above 0 and at most 1");
 
   loadgen::RunContext context;
   context.lag_bound_seconds = trial.lag_bound_seconds;
@@ -135,6 +136,7 @@ int capacity(const po::variables_map& values) {
   search.slo = slo_of(values, scenario ? &*scenario : nullptr, endpoint_names);
   context.seed = engine.seed;
   const auto folder = values.count("out") ? values["out"].as<std::string>() : default_folder(scenario ? scenario->name + "-capacity" : "capacity");
+  check_results_folder(folder, "--out");
 
   std::optional<loadgen::RunResult> last_run;
   trial.on_run = [&last_run](const loadgen::RunResult& run) { last_run = run; };
@@ -156,11 +158,8 @@ int capacity(const po::variables_map& values) {
   if (forecast && result.capacity_rps > 0) {
     findings.peaks = sim::yearly_design_peaks(*forecast);
     findings.plan_options.instance_capacity_per_second = result.capacity_rps;
-    findings.plan_options.deployed_instances = values["instances"].as<int>();
-    findings.plan_options.target_utilisation_fraction = values["utilisation"].as<double>();
-    if (findings.plan_options.deployed_instances < 1) throw InputError({}, "--instances", "is below 1", "the instances deployed today, at least 1");
-    const double u = findings.plan_options.target_utilisation_fraction;
-    if (!(u > 0 && u <= 1)) throw InputError({}, "--utilisation", fmt::format("{} is out of range", u), "a fraction above 0 and at most 1");
+    findings.plan_options.deployed_instances = deployed_instances;
+    findings.plan_options.target_utilisation_fraction = utilisation;
     findings.plan = sim::plan_capacity(findings.peaks, findings.plan_options);
   }
 
@@ -212,11 +211,8 @@ std::vector<Command> capacity_commands() {
                  "budget-minutes", po::value<double>()->default_value(15), "minutes of trials after which the search stops (exit 3)")(
                  "servers", po::value<int>()->default_value(0), "the target's servers, for the queueing models (0: estimate from Erlang C)")(
                  "instances", po::value<int>()->default_value(1), "instances deployed today, for the plan")(
-                 "utilisation", po::value<double>()->default_value(1.0), "share of its capacity an instance is planned to run at (0 to 1)")(
-                 "threads", po::value<unsigned>()->default_value(1), "generator threads (one io_context each)")(
-                 "connections", po::value<unsigned>()->default_value(64), "cap on open connections over all threads")(
-                 "warmup", po::value<unsigned>()->default_value(20), "requests per capturing endpoint and thread before each trial")(
-                 "lag-bound", po::value<double>()->default_value(10.0), "ms of schedule lag (p99) beyond which a trial is not trusted");
+                 "utilisation", po::value<double>()->default_value(1.0), "share of its capacity an instance is planned to run at (0 to 1)");
+             declare_engine_options(options);
              declare_ad_hoc_request(options);
              positional.add("scenario", 1);
            },

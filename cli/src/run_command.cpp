@@ -16,6 +16,7 @@
 #include "uptake/reports/text_table.hpp"
 #include "uptake/sim/forecast.hpp"
 #include "uptake/sim/scenario_loader.hpp"
+#include "uptake/sim/threshold.hpp"
 
 namespace uptake::cli {
 namespace {
@@ -65,13 +66,18 @@ void print_summary(const loadgen::RunResult& result, const loadgen::Verdict& ver
 }
 
 int run(const po::variables_map& values) {
+  // From the start: a SIGINT while the embedded service starts still ends in partial results.
+  const StopOnSignal stop_on_signal;
   loadgen::EngineOptions options;
   loadgen::RunContext context;
-  options.threads = values["threads"].as<unsigned>();
-  options.connections = values["connections"].as<unsigned>();
+  context.lag_bound_seconds = engine_options_of(values, options);
   options.seed = values.count("seed") ? values["seed"].as<std::uint64_t>() : 1;
   options.stop = StopOnSignal::stop_flag();
-  if (options.threads == 0 || options.connections == 0) throw InputError({}, "--threads/--connections", "is 0", "at least 1");
+  const auto extra_thresholds = values.count("threshold") ? values["threshold"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  for (const auto& expression : extra_thresholds) {
+    std::string problem;
+    if (!sim::parse_threshold(expression, problem)) throw InputError({}, "--threshold", problem, "an expression such as p99<300ms or verify.error_rate<1%");
+  }
   sim::Shard shard;
   if (values.count("shard")) {
     const auto parsed = sim::parse_shard(values["shard"].as<std::string>());
@@ -79,7 +85,6 @@ int run(const po::variables_map& values) {
     shard = *parsed;
   }
   context.shard = shard;
-  context.lag_bound_seconds = values["lag-bound"].as<double>() / 1e3;
 
   std::optional<sim::Scenario> scenario;
   std::optional<sim::Forecast> forecast;
@@ -144,18 +149,23 @@ int run(const po::variables_map& values) {
     print_progress(progress);
   };
   const auto folder = values.count("out") ? values["out"].as<std::string>() : default_folder(scenario ? scenario->name : "adhoc");
+  check_results_folder(folder, "--out");
   context.seed = options.seed;
 
   if (values.count("start-at")) {
     context.start_at = values["start-at"].as<double>();
     const auto at = std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(Seconds{values["start-at"].as<double>()}));
-    if (at > std::chrono::system_clock::now() + std::chrono::hours(24)) throw InputError({}, "--start-at", "is more than a day ahead", "an epoch time within the next day");
+    const auto now = std::chrono::system_clock::now();
+    if (at > now + std::chrono::hours(24)) throw InputError({}, "--start-at", "is more than a day ahead", "an epoch time within the next day");
+    // A shard that starts late sends its whole schedule shifted by the delay: merged with its
+    // peers, its seconds no longer line up with theirs. Say so rather than hide it.
+    if (now - at > std::chrono::seconds(1)) {
+      fmt::print(stderr, "uptake run: warning: --start-at {:.0f} passed {:.1f} s ago; this run starts now, out of step with shards that started on time\n",
+                 values["start-at"].as<double>(), std::chrono::duration<double>(now - at).count());
+    }
     std::this_thread::sleep_until(at);
   }
-  auto result = [&] {
-    const StopOnSignal stop_on_signal;
-    return loadgen::run_engine(options, plan);
-  }();
+  auto result = loadgen::run_engine(options, plan);
   if (window) result.schedule_seconds = window->duration.count();
   else if (!options.closed_loop) result.schedule_seconds = values["duration"].as<double>();
   embedded.reset();
@@ -166,7 +176,7 @@ int run(const po::variables_map& values) {
   print_summary(result, verdict, folder);
   // The thresholds are judged on the files just written, as `uptake gate` would judge them, and
   // recorded in summary.json before anything renders it.
-  const int exit_code = judge_run_folder(folder, {});
+  const int exit_code = judge_run_folder(folder, extra_thresholds);
   const auto report_files = reports::write_reports(folder, folder);
   fmt::print("  reports: {} (charts, opens offline) and {}\n", report_files.html.string(), report_files.markdown.string());
   return exit_code;
@@ -182,19 +192,19 @@ std::vector<Command> run_commands() {
             "uptake run scenarios/smoke.yaml --target http://127.0.0.1:8080 --out results/smoke",
             "uptake run --url http://127.0.0.1:8080/healthz --rate 2000 --duration 30",
             "uptake run --url http://127.0.0.1:8080/healthz --rate max --connections 50 --duration 10   # closed-loop ceiling, as wrk",
-            "uptake run scenarios/gov24.yaml --shard 0/4 --start-at 1790000000   # one shard of four, aligned start"},
+            "uptake run scenarios/gov24.yaml --shard 0/4 --start-at 1790000000   # one shard of four, aligned start",
+            "uptake run scenarios/smoke.yaml --threshold 'verify.p99<50ms' --threshold 'error_rate<0.1%'   # exit 1 when one fails",
+            "uptake run --url https://127.0.0.1:8443/v1/verify --method POST --header 'Content-Type: application/json' --body '{\"credential\":\"x\"}' --rate 500 --duration 20 --timeout 2"},
            [](po::options_description& options, po::positional_options_description& positional) {
              options.add_options()("scenario", po::value<std::string>(), "scenario file (positional)")(
                  "target", po::value<std::string>(), "base URL of the service under test (default: the embedded reference service)")(
                  "url", po::value<std::string>(), "ad hoc: the URL to load")("rate", po::value<std::string>(), "ad hoc: requests per second, or max (closed loop)")(
                  "duration", po::value<double>(), "ad hoc: seconds")(
-                 "threads", po::value<unsigned>()->default_value(1), "generator threads (one io_context each)")(
-                 "connections", po::value<unsigned>()->default_value(64), "cap on open connections over all threads")(
                  "out", po::value<std::string>(), "results folder (default: results/NAME-TIME)")("seed", po::value<std::uint64_t>(), "random seed (default: the scenario's)")(
                  "shard", po::value<std::string>(), "K/N: send only shard K of N of the schedule")(
                  "start-at", po::value<double>(), "start at this Unix time (aligns shards on many machines)")(
-                 "warmup", po::value<unsigned>()->default_value(20), "requests per capturing endpoint and thread before the run, to seed captures")(
-                 "lag-bound", po::value<double>()->default_value(10.0), "ms of schedule lag (p99) beyond which the run is untrusted (exit 3)");
+                 "threshold", po::value<std::vector<std::string>>()->composing(), "threshold judged at the end, such as p99<300ms or verify.error_rate<1% (repeatable; added to the scenario's slo)");
+             declare_engine_options(options);
              declare_ad_hoc_request(options);
              positional.add("scenario", 1);
            },

@@ -68,11 +68,54 @@ loadgen::RequestPlan ad_hoc_plan(const po::variables_map& values, const loadgen:
   return loadgen::plan_ad_hoc(target, values["method"].as<std::string>(), values.count("body") ? values["body"].as<std::string>() : "", headers);
 }
 
+void declare_engine_options(po::options_description& options) {
+  options.add_options()("threads", po::value<unsigned>()->default_value(1), "generator threads (one io_context each)")(
+      "connections", po::value<unsigned>()->default_value(64), "cap on open connections over all threads")(
+      "warmup", po::value<unsigned>()->default_value(20), "requests per capturing endpoint and thread before the clock starts, to seed captures")(
+      "lag-bound", po::value<double>()->default_value(10.0), "ms of schedule lag (p99) beyond which a run is untrusted (exit 3)")(
+      "connect-timeout", po::value<double>()->default_value(5.0), "seconds a connection (and TLS handshake) may take before it counts as a connect error")(
+      "timeout", po::value<double>()->default_value(10.0), "seconds from sending a request to its whole response before it counts as a timeout");
+}
+
+double engine_options_of(const po::variables_map& values, loadgen::EngineOptions& engine) {
+  engine.threads = values["threads"].as<unsigned>();
+  engine.connections = values["connections"].as<unsigned>();
+  engine.warmup_requests = values["warmup"].as<unsigned>();
+  if (engine.threads == 0 || engine.connections == 0) throw InputError({}, "--threads/--connections", "is 0", "at least 1");
+  if (engine.threads > 256) throw InputError({}, "--threads", fmt::format("{} is too many", engine.threads), "at most 256 (one per core is the useful most)");
+  auto seconds_of = [&](const char* name, double low, double high, const char* expected) {
+    const double value = values[name].as<double>();
+    if (!(value > low && value <= high)) throw InputError({}, fmt::format("--{}", name), fmt::format("{} is out of range", value), expected);
+    return value;
+  };
+  engine.connect_timeout = Seconds{seconds_of("connect-timeout", 0, 300, "seconds above 0, at most 300")};
+  engine.request_timeout = Seconds{seconds_of("timeout", 0, 3600, "seconds above 0, at most 3600")};
+  return seconds_of("lag-bound", 0, 60'000, "milliseconds above 0, at most 60000") / 1e3;
+}
+
 std::string default_folder(const std::string& name) {
   const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   std::tm utc{};
   gmtime_r(&now, &utc);
-  return fmt::format("results/{}-{:04}{:02}{:02}-{:02}{:02}{:02}", name, utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec);
+  const auto base = fmt::format("results/{}-{:04}{:02}{:02}-{:02}{:02}{:02}", name, utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec);
+  auto folder = base;
+  for (int suffix = 2; std::filesystem::exists(folder); ++suffix) folder = fmt::format("{}-{}", base, suffix);
+  return folder;
+}
+
+void check_results_folder(const std::string& folder, const char* field) {
+  std::error_code error;
+  auto path = std::filesystem::absolute(folder, error);
+  if (error) throw InputError({}, field, fmt::format("'{}' is not a usable path ({})", folder, error.message()), "a folder uptake may create or write in");
+  // The folder itself when it exists, else the nearest ancestor that does: that is where the
+  // results (or the folders leading to them) will be created.
+  while (!std::filesystem::exists(path, error) && path.has_parent_path() && path != path.parent_path()) path = path.parent_path();
+  if (!std::filesystem::is_directory(path, error)) {
+    throw InputError({}, field, fmt::format("'{}' cannot hold the results: {} is not a folder", folder, path.string()), "a folder uptake may create or write in");
+  }
+  if (::access(path.c_str(), W_OK | X_OK) != 0) {
+    throw InputError({}, field, fmt::format("'{}' cannot be written: {} is not writable", folder, path.string()), "a folder uptake may create or write in");
+  }
 }
 
 StopOnSignal::StopOnSignal() {

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "command.hpp"
+#include "uptake/loadgen/engine.hpp"
 #include "uptake/loadgen/request_plan.hpp"
 #include "uptake/loadgen/target.hpp"
 
@@ -42,8 +43,20 @@ loadgen::Target target_of(const std::string& url, const char* field);
 void declare_ad_hoc_request(po::options_description& options);
 loadgen::RequestPlan ad_hoc_plan(const po::variables_map& values, const loadgen::Target& target);
 
-// "results/NAME-YYYYMMDD-HHMMSS" (UTC): a new folder per run.
+// --threads, --connections, --warmup, --lag-bound, --connect-timeout and --timeout: how the
+// engine reaches the target, the same for `run` and for each trial of `capacity`.
+void declare_engine_options(po::options_description& options);
+// Fills `engine` from those options and returns the lag bound in seconds; InputError naming the
+// option when a value is out of range.
+double engine_options_of(const po::variables_map& values, loadgen::EngineOptions& engine);
+
+// "results/NAME-YYYYMMDD-HHMMSS" (UTC), with "-2", "-3"... when that folder exists: a new
+// folder per run.
 std::string default_folder(const std::string& name);
+
+// InputError (exit 2) when `folder` cannot be made or written, or is a file: checked before the
+// first request, so a long run is never thrown away for want of somewhere to write it.
+void check_results_folder(const std::string& folder, const char* field);
 
 // While alive, SIGINT and SIGTERM set stop_flag() instead of killing the process, so the
 // engine stops sending, drains, and the partial results are written.

@@ -12,6 +12,10 @@
 namespace uptake::loadgen {
 namespace {
 
+// A trial that carried at least this share of its offered rate kept up with it: its queue did
+// not grow through the trial, so its mean response time describes a steady state.
+constexpr double kSteadyAchievedRatio = 0.98;
+
 using sim::ThresholdMetric;
 
 bool is_latency(ThresholdMetric metric) {
@@ -219,7 +223,9 @@ class Search {
         publish(std::move(step));
         return Decision::generator_limit;
       }
-      if (result_.low_load_rps == 0) {
+      // The models want the target's own service time, which queueing inside the target
+      // inflates as load grows: keep the lowest-rate trusted trial's, wherever the search went.
+      if (result_.low_load_rps == 0 || rate < result_.low_load_rps) {
         result_.low_load_service_times = measured.service_times;
         result_.low_load_rps = rate;
       }
@@ -460,6 +466,9 @@ std::optional<sim::ScalabilityFit> fit_scalability_to_steps(const std::vector<Ca
   for (const auto& step : steps) {
     const double load = step.achieved_rps * step.mean.count();  // Little's law: mean requests in the system
     if (!step.generator_trusted || !(load > 0) || !(step.achieved_rps > 0)) continue;
+    // An overloaded open-loop trial is not in a steady state: its queue, and so its load by
+    // Little's law, grows for as long as the trial lasts. Only steady trials are points of X(N).
+    if (step.achieved_rps < kSteadyAchievedRatio * step.offered_rps) continue;
     points.push_back({load, step.achieved_rps});
   }
   try {

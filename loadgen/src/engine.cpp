@@ -224,8 +224,7 @@ class Worker {
       if (!waiting_.empty() && connection && connection->open()) {
         auto next = std::move(waiting_.front());
         waiting_.pop_front();
-        ++in_flight_;
-        return connection->send(std::move(next));
+        return send_on(*connection, std::move(next), now);
       }
       if (connection) {
         idle_.push_back(connection);
@@ -234,8 +233,7 @@ class Worker {
         ++open_connections_;
         auto next = std::move(waiting_.front());
         waiting_.pop_front();
-        ++in_flight_;
-        return new_connection()->send(std::move(next));
+        return send_on(*new_connection(), std::move(next), now);
       }
     }
     maybe_finish();
@@ -425,8 +423,6 @@ class Worker {
     ++result_.endpoints[arrival.endpoint].planned;
     tally(intended, arrival.endpoint, &Interval::planned);
     if (!prepare(*pending)) return recycle(std::move(pending));
-    ++result_.endpoints[arrival.endpoint].sent;
-    tally(now, arrival.endpoint, &Interval::sent);
     while (!idle_.empty()) {
       auto connection = std::move(idle_.back());
       idle_.pop_back();
@@ -434,13 +430,11 @@ class Worker {
         --open_connections_;  // closed while idle: it leaves the pool, and another may open
         continue;
       }
-      ++in_flight_;
-      return connection->send(std::move(pending));
+      return send_on(*connection, std::move(pending), now);
     }
     if (open_connections_ < connection_cap_) {
       ++open_connections_;
-      ++in_flight_;
-      return new_connection()->send(std::move(pending));
+      return send_on(*new_connection(), std::move(pending), now);
     }
     // Every connection is busy: the request waits, and the wait is part of its response time.
     ++result_.waited_for_connection;
@@ -457,14 +451,20 @@ class Worker {
     ++result_.endpoints[0].planned;
     tally(now, 0, &Interval::planned);
     if (!prepare(*pending)) return recycle(std::move(pending));
-    ++result_.endpoints[0].sent;
-    tally(now, 0, &Interval::sent);
-    ++in_flight_;
     if (!connection || !connection->open()) {
       if (!connection) ++open_connections_;
       connection = new_connection();
     }
-    connection->send(std::move(pending));
+    send_on(*connection, std::move(pending), now);
+  }
+
+  // The one place a request is counted as sent: when a connection takes it. A request still
+  // waiting for a connection when a stop comes was planned but never sent.
+  void send_on(Connection& connection, std::unique_ptr<Pending> pending, Clock::time_point now) {
+    ++result_.endpoints[pending->endpoint].sent;
+    tally(now, pending->endpoint, &Interval::sent);
+    ++in_flight_;
+    connection.send(std::move(pending));
   }
 
   bool stopped() const { return options_.stop && options_.stop->load(); }

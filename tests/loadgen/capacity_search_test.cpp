@@ -194,6 +194,28 @@ TEST_CASE("a hard knee: the capacity is found within 2% below it", "[capacity_se
   }
 }
 
+TEST_CASE("the models get the service times of the lowest rate tried, also when the search went down", "[capacity_search]") {
+  // The first step (1000/s) is far past a knee at 300/s, so the search descends; each trial's
+  // service time grows with its rate, as queueing inside a target makes it.
+  std::vector<double> rates;
+  auto target = [&rates](double rate, Seconds duration) {
+    auto step = answered_step(rate, duration);
+    record_seconds(step, rate <= 300 ? 0.002 : 0.5, static_cast<std::int64_t>(step.total.planned));
+    step.service_times = {{rate * 1e-6, 1.0}};
+    rates.push_back(rate);
+    return step;
+  };
+  auto options = p99_search("p99<15ms");
+  options.start_rps = 1000;
+  const auto result = loadgen::search_capacity(options, target);
+  REQUIRE(result.outcome == CapacityOutcome::found);
+  const double lowest = *std::min_element(rates.begin(), rates.end());
+  CHECK(lowest < 1000);
+  CHECK(result.low_load_rps == lowest);
+  REQUIRE(result.low_load_service_times.size() == 1);
+  CHECK(result.low_load_service_times[0].seconds == Approx(lowest * 1e-6));
+}
+
 TEST_CASE("one bad trial near the boundary does not decide its step", "[capacity_search]") {
   // p99 grows in proportion to the rate and reaches 15 ms at 1,050/s. The first trial between
   // 945/s and 1,050/s suffers a stall that makes it 50% slower (the search comes to 1,000/s).
@@ -497,17 +519,21 @@ TEST_CASE("the models' capacity from measured service times: Erlang C and the si
   CHECK_FALSE(loadgen::predict_capacity(exponential, 0, slo, 0));
 }
 
-TEST_CASE("the USL is fitted to the trials through Little's law, leaving out untrusted ones") {
+TEST_CASE("the USL is fitted to the trials through Little's law, leaving out untrusted and overloaded ones", "[capacity_search]") {
   // Trials on a known curve: alpha 0.05, beta 0.002, gamma 400/s; each trial's mean response
   // time is N / X, so achieved_rps x mean gives back N.
   const uptake::sim::ScalabilityModel truth{0.05, 0.002, 400};
   std::vector<uptake::loadgen::CapacityStep> steps;
   for (const double load : {1.0, 2.0, 4.0, 8.0, 12.0, 16.0, 24.0, 32.0}) {
     uptake::loadgen::CapacityStep step;
-    step.achieved_rps = truth.throughput(load);
+    step.achieved_rps = step.offered_rps = truth.throughput(load);
     step.mean = uptake::Seconds{load / step.achieved_rps};
     steps.push_back(step);
   }
+  uptake::loadgen::CapacityStep overloaded = steps.back();  // carried half its offered rate: its queue grew through the trial
+  overloaded.offered_rps = 2 * overloaded.achieved_rps;
+  overloaded.mean = uptake::Seconds{5.0};
+  steps.push_back(overloaded);
   uptake::loadgen::CapacityStep behind = steps.back();  // a trial whose generator fell behind: far off the curve
   behind.generator_trusted = false;
   behind.achieved_rps = 10;

@@ -22,11 +22,15 @@ struct ServerBehaviour {
   bool byte_by_byte = false;                 // write the answer one byte per write, with a pause
   std::chrono::milliseconds idle_close{0};   // close a keep-alive connection idle this long (no Connection: close)
   std::string raw_answer;                    // send these bytes as the answer (garbage HTTP), then close
+  std::string status = "200 OK";             // the status line's code and reason of every answer
 };
 
 class TestServer {
  public:
-  explicit TestServer(ServerBehaviour behaviour) : behaviour_(behaviour), acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
+  explicit TestServer(ServerBehaviour behaviour)
+      : behaviour_(behaviour),
+        response_("HTTP/1.1 " + behaviour_.status + "\r\nContent-Type: application/json\r\nContent-Length: 18\r\n\r\n" + std::string(kBody)),
+        acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
     started_ = std::chrono::steady_clock::now();
     accept();
     thread_ = std::thread([this] { io_.run(); });
@@ -100,7 +104,7 @@ class TestServer {
       timer.async_wait([self = shared_from_this()](boost::system::error_code) {
         const auto& b = self->server.behaviour_;
         if (b.reset_mid_response) {
-          const auto half = kResponse.substr(0, kResponse.size() - kBody.size() / 2);
+          const auto half = std::string_view(self->server.response_).substr(0, self->server.response_.size() - kBody.size() / 2);
           boost::asio::async_write(self->socket, boost::asio::buffer(half), [self](boost::system::error_code, std::size_t) {
             boost::system::error_code ignored;
             self->socket.set_option(boost::asio::socket_base::linger(true, 0), ignored);  // RST, not FIN
@@ -109,8 +113,7 @@ class TestServer {
           return;
         }
         if (b.byte_by_byte) return self->write_byte(0);
-        static const std::string response = std::string(kResponse);
-        boost::asio::async_write(self->socket, boost::asio::buffer(response),
+        boost::asio::async_write(self->socket, boost::asio::buffer(self->server.response_),
                                  [self](boost::system::error_code ec, std::size_t) {
                                    if (!ec) self->read();
                                  });
@@ -131,16 +134,13 @@ class TestServer {
     }
     // One byte per write, 1 ms apart: every read of the client sees a fragment.
     void write_byte(std::size_t at) {
-      if (at == kResponse.size()) return read();
-      boost::asio::async_write(socket, boost::asio::buffer(kResponse.data() + at, 1), [self = shared_from_this(), at](boost::system::error_code ec, std::size_t) {
+      if (at == server.response_.size()) return read();
+      boost::asio::async_write(socket, boost::asio::buffer(server.response_.data() + at, 1), [self = shared_from_this(), at](boost::system::error_code ec, std::size_t) {
         if (ec) return;
         self->timer.expires_after(std::chrono::milliseconds(1));
         self->timer.async_wait([self, at](boost::system::error_code) { self->write_byte(at + 1); });
       });
     }
-    static constexpr std::string_view kBody = R"({"credential":"c"})";
-    static constexpr std::string_view kResponse =
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 18\r\n\r\n{\"credential\":\"c\"}";
     TestServer& server;
     boost::asio::ip::tcp::socket socket;
     boost::asio::streambuf buffer;
@@ -164,7 +164,9 @@ class TestServer {
     });
   }
 
+  static constexpr std::string_view kBody = R"({"credential":"c"})";
   ServerBehaviour behaviour_;
+  const std::string response_;  // every answer, whole
   boost::asio::io_context io_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::chrono::steady_clock::time_point started_;

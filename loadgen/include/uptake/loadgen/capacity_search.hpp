@@ -219,7 +219,9 @@ struct CapacityPrediction {
   std::optional<Seconds> simulated_percentile_at_measured;
 };
 
-// The Universal Scalability Law fitted to a search's trusted trials, each a point (N, X) with X
+// The Universal Scalability Law fitted to a search's trusted, steady trials (achieved at least
+// 98% of offered: an overloaded trial's queue grows for as long as it lasts, so its N says more
+// about the trial's length than about the target), each a point (N, X) with X
 // its achieved rate and N = X x its mean response time, the mean number of requests in the
 // target by Little's law: the load an open-loop rate puts on it. std::nullopt with fewer than
 // three distinct loads or a fit that did not converge. Open-loop steps below saturation only

@@ -1,0 +1,153 @@
+// `uptake run` as a user meets it: ad hoc open and closed loop against a real reference service
+// in this process, the request options reaching the target, HTTP errors counted by class, the
+// exit codes of a failed threshold and of a generator behind its schedule, SIGINT's partial
+// results, and a results folder that cannot be written refused before any request.
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "cli/cli_helpers.hpp"
+#include "temporary_directory.hpp"
+#include "uptake/ecert/server.hpp"
+
+namespace fs = std::filesystem;
+using cli_test::check_refused;
+using cli_test::read;
+using cli_test::scratch_folder;
+
+using nlohmann::json;
+
+namespace {
+
+// The reference service on an ephemeral loopback port, serving from a thread of this process.
+class ReferenceService {
+ public:
+  ReferenceService() : data_("run-command") {
+    uptake::ecert::ServerOptions options;
+    options.port = 0;
+    options.threads = 1;
+    uptake::ecert::ServiceConfig service;
+    service.data_dir = data_.path();
+    server_ = std::make_unique<uptake::ecert::HttpServer>(options, service);
+    thread_ = std::thread([this] { server_->run(false); });
+  }
+  ~ReferenceService() {
+    server_->stop();
+    thread_.join();
+  }
+  std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(server_->port()) + path; }
+
+ private:
+  uptake::test::TemporaryDirectory data_;
+  std::unique_ptr<uptake::ecert::HttpServer> server_;
+  std::thread thread_;
+};
+
+json summary_of(const fs::path& folder) { return json::parse(read(folder / "summary.json")); }
+
+}  // namespace
+
+TEST_CASE("run --url: open loop sends the plan with the given method, headers and body; closed loop runs as fast as its connections") {
+  const ReferenceService service;
+  const auto folder = scratch_folder("run-command-ad-hoc");
+
+  // Issuances: a 201 needs the POST, the JSON content type and a valid body all to arrive.
+  const auto issue = cli_test::uptake("run --url " + service.url("/v1/certificates") +
+                            " --method POST --header 'Content-Type: application/json' --body '{\"holder\":\"900101-1234567\",\"type\":\"vaccination\"}'"
+                            " --rate 100 --duration 2 --out " + (folder / "issue").string());
+  INFO(issue.output);
+  CHECK(issue.exit_code == 0);
+  const auto open = summary_of(folder / "issue");
+  CHECK(open["mode"] == "open_loop");
+  // Poisson arrivals at 100/s for 2 s (seeded): about 200, every one sent and answered 201.
+  const auto planned = open["requests"]["planned"].get<std::uint64_t>();
+  CHECK(planned > 150);
+  CHECK(planned < 250);
+  CHECK(open["requests"]["sent"] == planned);
+  CHECK(open["requests"]["completed"] == planned);
+  CHECK(open["requests"]["ok"] == planned);
+  CHECK(open["rate"]["planned_rps"].get<double>() == Approx(100).epsilon(0.01));
+  CHECK(fs::exists(folder / "issue" / "report.html"));
+  CHECK(fs::exists(folder / "issue" / "report.md"));
+
+  // Closed loop: no schedule, each of 4 connections sends again on each answer.
+  const auto closed = cli_test::uptake("run --url " + service.url("/healthz") + " --rate max --connections 4 --duration 1 --out " + (folder / "closed").string());
+  CHECK(closed.exit_code == 0);
+  const auto ceiling = summary_of(folder / "closed");
+  CHECK(ceiling["mode"] == "closed_loop");
+  CHECK(ceiling["requests"]["completed"].get<std::uint64_t>() > 100);
+  CHECK(ceiling["requests"]["errors"] == 0);
+  CHECK(ceiling["connections"]["opened"].get<int>() <= 4);
+
+  // Answers of 404 are completed requests, counted as http_4xx.
+  const auto missing = cli_test::uptake("run --url " + service.url("/v1/no-such-thing") + " --rate 50 --duration 1 --out " + (folder / "missing").string());
+  CHECK(missing.exit_code == 0);
+  const auto not_found = summary_of(folder / "missing");
+  CHECK(not_found["requests"]["completed"] == not_found["requests"]["planned"]);
+  CHECK(not_found["errors"]["http_4xx"] == not_found["requests"]["completed"]);
+  CHECK(not_found["requests"]["ok"] == 0);
+  CHECK(not_found["error_rate"].get<double>() == Approx(1.0));
+}
+
+TEST_CASE("run: exit 1 when a threshold fails, 3 when the generator fell behind its schedule") {
+  const ReferenceService service;
+  const auto folder = scratch_folder("run-command-exit-codes");
+  const auto base = "run --url " + service.url("/healthz") + " --rate 50 --duration 1 ";
+
+  const auto failed = cli_test::uptake(base + "--threshold 'p50<1ns' --threshold 'error_rate<1%' --out " + (folder / "failed").string());
+  INFO(failed.output);
+  CHECK(failed.exit_code == 1);
+  const auto thresholds = summary_of(folder / "failed")["thresholds"];
+  REQUIRE(thresholds.size() == 2);
+  CHECK(thresholds[0]["expression"] == "p50<1ns");
+  CHECK(thresholds[0]["passed"] == false);
+  CHECK(thresholds[1]["passed"] == true);
+  CHECK_THAT(read(folder / "failed" / "report.md"), Catch::Contains("❌ p50&lt;1ns"));
+
+  // A lag bound of one nanosecond no generator keeps: the run says it measured itself.
+  const auto behind = cli_test::uptake(base + "--lag-bound 0.000001 --out " + (folder / "behind").string());
+  CHECK(behind.exit_code == 3);
+  CHECK_THAT(behind.output, Catch::Contains("UNTRUSTED"));
+  CHECK(summary_of(folder / "behind")["generator"]["trusted"] == false);
+
+  check_refused(base + "--threshold 'p99<<3'", "field '--threshold'");
+  check_refused(base + "--timeout 0", "field '--timeout'");
+  check_refused(base + "--connect-timeout -1", "field '--connect-timeout'");
+}
+
+TEST_CASE("run: a results folder that cannot be written is refused before any request") {
+  const auto folder = scratch_folder("run-command-out");
+  std::ofstream(folder / "a-file") << "not a folder\n";
+  check_refused("run --url http://127.0.0.1:1/ --rate 10 --duration 1 --out " + (folder / "a-file" / "results").string(), "is not a folder");
+  CHECK_FALSE(fs::exists(folder / "a-file" / "results"));
+}
+
+TEST_CASE("run: SIGINT stops sending, drains, and leaves partial results that add up and read back") {
+  const auto folder = scratch_folder("run-command-sigint");
+  // Interrupted after about a second of a ten-second run against the embedded service.
+  const std::string command = std::string(UPTAKE_BINARY_DIR) + "/cli/uptake run scenarios/smoke.yaml --out " + (folder / "partial").string() +
+                              " > /dev/null 2>&1 & pid=$!; sleep 1.5; kill -INT $pid; wait $pid";
+  const int status = std::system(command.c_str());
+  CHECK(WEXITSTATUS(status) == 0);
+  const auto partial = summary_of(folder / "partial");
+  CHECK(partial["interrupted"] == true);
+  CHECK_FALSE(fs::exists(folder / "partial" / "summary.json.partial"));
+  const auto& requests = partial["requests"];
+  const auto planned = requests["planned"].get<std::uint64_t>(), sent = requests["sent"].get<std::uint64_t>();
+  const auto completed = requests["completed"].get<std::uint64_t>();
+  CHECK(completed > 0);
+  CHECK(planned < 500);  // smoke plans 500 in ten seconds: this run stopped early
+  CHECK(sent <= planned);
+  CHECK(completed <= sent);
+  CHECK(partial["latency_ms"]["count"] == completed);
+  // The folder reads back whole: report checks that latency.hlog's total equals `completed`.
+  const auto report = cli_test::uptake("report " + (folder / "partial").string());
+  INFO(report.output);
+  CHECK(report.exit_code == 0);
+}
