@@ -71,6 +71,7 @@ int run(const po::variables_map& values) {
   loadgen::EngineOptions options;
   loadgen::RunContext context;
   context.lag_bound_seconds = engine_options_of(values, options);
+  context.pacing = values["pacing"].as<std::string>();
   options.seed = values.count("seed") ? values["seed"].as<std::uint64_t>() : 1;
   options.stop = StopOnSignal::stop_flag();
   const auto extra_thresholds = values.count("threshold") ? values["threshold"].as<std::vector<std::string>>() : std::vector<std::string>{};
@@ -193,6 +194,7 @@ std::vector<Command> run_commands() {
             "uptake run --url http://127.0.0.1:8080/healthz --rate 2000 --duration 30",
             "uptake run --url http://127.0.0.1:8080/healthz --rate max --connections 50 --duration 10   # closed-loop ceiling, as wrk",
             "uptake run scenarios/gov24.yaml --shard 0/4 --start-at 1790000000   # one shard of four, aligned start",
+            "uptake run --url http://127.0.0.1:8080/healthz --rate 10000 --duration 30 --pacing spin   # sub-100-us pacing, one busy core",
             "uptake run scenarios/smoke.yaml --threshold 'verify.p99<50ms' --threshold 'error_rate<0.1%'   # exit 1 when one fails",
             "uptake run --url https://127.0.0.1:8443/v1/verify --method POST --header 'Content-Type: application/json' --body '{\"credential\":\"x\"}' --rate 500 --duration 20 --timeout 2"},
            [](po::options_description& options, po::positional_options_description& positional) {

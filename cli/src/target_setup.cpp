@@ -74,7 +74,9 @@ void declare_engine_options(po::options_description& options) {
       "warmup", po::value<unsigned>()->default_value(20), "requests per capturing endpoint and thread before the clock starts, to seed captures")(
       "lag-bound", po::value<double>()->default_value(10.0), "ms of schedule lag (p99) beyond which a run is untrusted (exit 3)")(
       "connect-timeout", po::value<double>()->default_value(5.0), "seconds a connection (and TLS handshake) may take before it counts as a connect error")(
-      "timeout", po::value<double>()->default_value(10.0), "seconds from sending a request to its whole response before it counts as a timeout");
+      "timeout", po::value<double>()->default_value(10.0), "seconds from sending a request to its whole response before it counts as a timeout")(
+      "pacing", po::value<std::string>()->default_value("sleep"),
+      "open loop: 'sleep' until each send time, or 'spin' (poll the last 200 us: the least schedule lag, one busy core per thread)");
 }
 
 double engine_options_of(const po::variables_map& values, loadgen::EngineOptions& engine) {
@@ -90,6 +92,9 @@ double engine_options_of(const po::variables_map& values, loadgen::EngineOptions
   };
   engine.connect_timeout = Seconds{seconds_of("connect-timeout", 0, 300, "seconds above 0, at most 300")};
   engine.request_timeout = Seconds{seconds_of("timeout", 0, 3600, "seconds above 0, at most 3600")};
+  const auto pacing = values["pacing"].as<std::string>();
+  if (pacing != "sleep" && pacing != "spin") throw InputError({}, "--pacing", fmt::format("'{}' is not a pacing", pacing), "sleep or spin");
+  engine.pacing = pacing == "spin" ? loadgen::Pacing::spin : loadgen::Pacing::sleep;
   return seconds_of("lag-bound", 0, 60'000, "milliseconds above 0, at most 60000") / 1e3;
 }
 

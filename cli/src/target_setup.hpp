@@ -43,7 +43,7 @@ loadgen::Target target_of(const std::string& url, const char* field);
 void declare_ad_hoc_request(po::options_description& options);
 loadgen::RequestPlan ad_hoc_plan(const po::variables_map& values, const loadgen::Target& target);
 
-// --threads, --connections, --warmup, --lag-bound, --connect-timeout and --timeout: how the
+// --threads, --connections, --warmup, --lag-bound, --connect-timeout, --timeout and --pacing: how the
 // engine reaches the target, the same for `run` and for each trial of `capacity`.
 void declare_engine_options(po::options_description& options);
 // Fills `engine` from those options and returns the lag bound in seconds; InputError naming the

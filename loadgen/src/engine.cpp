@@ -16,11 +16,14 @@
 
 #include <algorithm>
 #include <deque>
+#include <future>
+#include <latch>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
 
+#include "interval_encoder.hpp"
 #include "uptake/base/input_error.hpp"
 #include "uptake/loadgen/histogram_log.hpp"
 #include "uptake/loadgen/response_parser.hpp"
@@ -49,6 +52,9 @@ struct Pending {
 };
 
 class Worker;
+
+// With Pacing::spin, how long before a send the thread stops sleeping and polls.
+constexpr auto kSpinWindow = std::chrono::microseconds(200);
 
 // One keep-alive connection: write a request, read its response, report, take the next.
 // The worker holds connections through this interface; the stream type (TCP or TLS over TCP)
@@ -161,22 +167,34 @@ class Worker {
     }
     result_.endpoint_intervals.resize(plan.endpoints.size());
     current_interval_histograms_.assign(plan.endpoints.size() + 1, make_latency_histogram());
+    interval_encoder_ = std::make_unique<IntervalEncoder>(current_interval_histograms_);
   }
 
   RunResult& result() { return result_; }
   std::atomic<std::uint64_t>& completed_counter() { return completed_; }
   std::atomic<std::uint64_t>& error_counter() { return error_count_; }
   // Response time p99 of the last whole second this thread completed, for progress lines.
-  std::int64_t last_second_p99_ns() const { return last_second_p99_ns_.load(std::memory_order_relaxed); }
+  std::int64_t last_second_p99_ns() const { return interval_encoder_->last_second_p99_ns(); }
 
-  void run(Clock::time_point start) {
+  // Before the clock starts, on this worker's thread: seed the capture pools.
+  void prepare_run() {
     // Linux lets a sleeping thread's timers fire up to 50 us late by default (timer slack) to
     // batch wake-ups; a pacer that aims at sub-millisecond send times asks for the least slack.
     ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
-    start_ = start;
     if (options_.warmup_requests) warm_up();
+  }
+
+  // From the common start (a moment ahead) to the end of the schedule or duration.
+  void run(Clock::time_point start) {
+    start_ = start;
     if (options_.closed_loop) {
-      for (unsigned c = 0; c < connection_cap_; ++c) closed_loop_send(nullptr);
+      // Closed loop too begins at the start: requests before it would be counted in a run
+      // whose duration is measured from it.
+      dispatch_timer_.expires_at(start_);
+      dispatch_timer_.async_wait([this](beast::error_code ec) {
+        if (ec) return;
+        for (unsigned c = 0; c < connection_cap_; ++c) closed_loop_send(nullptr);
+      });
     } else {
       schedule_.emplace(options_.make_schedule(sim::Shard{index_, static_cast<std::uint32_t>(options_.threads)}));
       has_next_ = schedule_->next(next_);
@@ -185,6 +203,12 @@ class Worker {
     tick();
     sweep();
     io_.run();
+    for (auto& encoded : interval_encoder_->finish()) {
+      for (std::size_t series = 0; series < encoded.series.size(); ++series) {
+        if (encoded.series[series].empty()) continue;
+        row(series == 0 ? result_.intervals : result_.endpoint_intervals[series - 1], encoded.second).response_time = std::move(encoded.series[series]);
+      }
+    }
   }
 
   // From the connection: a response arrived (or the request failed).
@@ -200,7 +224,7 @@ class Worker {
     }
     if (status) {
       ++endpoint.completed;
-      tally(now, pending->endpoint, &Interval::completed);
+      tally_in(current_second(), pending->endpoint, &Interval::completed);
       completed_.fetch_add(1, std::memory_order_relaxed);
       const auto response_ns = nanoseconds_between(pending->intended, now);
       endpoint.response_time.record(response_ns);
@@ -266,8 +290,8 @@ class Worker {
     return series[second];
   }
   // Counts one event in its second, for the whole run and for its endpoint.
-  void tally(Clock::time_point when, std::uint32_t endpoint, std::uint64_t Interval::*field) {
-    const auto second = second_of(when);
+  void tally(Clock::time_point when, std::uint32_t endpoint, std::uint64_t Interval::*field) { tally_in(second_of(when), endpoint, field); }
+  void tally_in(std::size_t second, std::uint32_t endpoint, std::uint64_t Interval::*field) {
     ++(row(result_.intervals, second).*field);
     ++(row(result_.endpoint_intervals[endpoint], second).*field);
   }
@@ -399,18 +423,30 @@ class Worker {
       schedule_done_ = true;
       return maybe_finish();
     }
-    dispatch_timer_.expires_at(start_ + std::chrono::duration_cast<Clock::duration>(next_.intended_offset));
+    const auto due = start_ + std::chrono::duration_cast<Clock::duration>(next_.intended_offset);
+    if (options_.pacing == Pacing::spin) {
+      // The last stretch before a send is polled, not slept: a sleeping thread (above all a
+      // virtual CPU that halts) wakes tens to hundreds of microseconds late. Each poll is a
+      // posted handler, so responses are still read between polls.
+      if (due - Clock::now() < kSpinWindow) return net::post(io_, [this] { send_due(); });
+      dispatch_timer_.expires_at(due - kSpinWindow);
+    } else {
+      dispatch_timer_.expires_at(due);
+    }
     dispatch_timer_.async_wait([this](beast::error_code ec) {
-      if (ec) return;
-      const auto now = Clock::now();
-      // Everything that is due goes now: a late timer never delays a request twice, and no
-      // request goes before its time (no catch-up bursts beyond the schedule).
-      while (has_next_ && start_ + std::chrono::duration_cast<Clock::duration>(next_.intended_offset) <= now) {
-        dispatch(next_, now);
-        has_next_ = schedule_->next(next_);
-      }
-      arm();
+      if (!ec) send_due();
     });
+  }
+
+  // Everything that is due goes now: a late timer never delays a request twice, and no request
+  // goes before its time (no catch-up bursts beyond the schedule).
+  void send_due() {
+    const auto now = Clock::now();
+    while (has_next_ && start_ + std::chrono::duration_cast<Clock::duration>(next_.intended_offset) <= now) {
+      dispatch(next_, now);
+      has_next_ = schedule_->next(next_);
+    }
+    arm();
   }
 
   void dispatch(const sim::Arrival& arrival, Clock::time_point now) {
@@ -482,7 +518,7 @@ class Worker {
     }
     if (in_flight_ > 0 || !waiting_.empty()) return;
     finish_time_ = Clock::now();
-    flush_interval_histogram(true);
+    flush_interval_histogram();
     dispatch_timer_.cancel();
     tick_timer_.cancel();
     sweep_timer_.cancel();
@@ -495,7 +531,7 @@ class Worker {
     tick_timer_.expires_at(next);
     tick_timer_.async_wait([this](beast::error_code ec) {
       if (ec) return;
-      flush_interval_histogram(false);
+      flush_interval_histogram();
       if (stopped() && !options_.closed_loop && !schedule_done_) {
         dispatch_timer_.cancel();
         schedule_done_ = true;
@@ -523,17 +559,16 @@ class Worker {
     });
   }
 
-  void flush_interval_histogram(bool last) {
-    const auto second = static_cast<std::size_t>(ticks_ - (last ? 0 : 1));
-    for (std::size_t series = 0; series < current_interval_histograms_.size(); ++series) {
-      auto& histogram = current_interval_histograms_[series];
-      auto& into = row(series == 0 ? result_.intervals : result_.endpoint_intervals[series - 1], second);
-      if (histogram.total_count() == 0) continue;
-      if (series == 0) last_second_p99_ns_.store(histogram.value_at_percentile(99), std::memory_order_relaxed);
-      // Fast zlib level on the I/O thread: the interval log re-encodes at level 9 when written.
-      into.response_time = encode_compressed(histogram, 1);
-      histogram.reset();
-    }
+  // The second whose histograms are being filled: the tick that closes it is armed for
+  // start + ticks_ seconds. Completions are counted in it too, so that each second's count and
+  // histogram agree even when a tick runs a little late.
+  std::size_t current_second() const { return static_cast<std::size_t>(std::max<std::int64_t>(0, ticks_ - 1)); }
+
+  void flush_interval_histogram() {
+    const auto second = current_second();
+    const bool any = std::any_of(current_interval_histograms_.begin(), current_interval_histograms_.end(),
+                                 [](const HdrHistogram& histogram) { return histogram.total_count() > 0; });
+    if (any) interval_encoder_->submit(second, current_interval_histograms_);
   }
 
  public:
@@ -557,6 +592,7 @@ class Worker {
   std::string capture_scratch_;
   RunResult result_;
   std::vector<HdrHistogram> current_interval_histograms_;  // [0]: the whole run; [1 + e]: endpoint e
+  std::unique_ptr<IntervalEncoder> interval_encoder_;       // compresses each second's set off this thread
   std::optional<sim::ArrivalSchedule> schedule_;
   sim::Arrival next_;
   bool has_next_ = false;
@@ -571,7 +607,6 @@ class Worker {
   std::uint64_t closed_loop_sequence_ = 0;
   std::atomic<std::uint64_t> completed_{0};
   std::atomic<std::uint64_t> error_count_{0};
-  std::atomic<std::int64_t> last_second_p99_ns_{0};
 };
 
 template <class Stream>
@@ -746,11 +781,23 @@ RunResult run_engine(const EngineOptions& options, const RequestPlan& plan) {
     const unsigned cap = options.connections / threads + (t < options.connections % threads ? 1 : 0);
     workers.push_back(std::make_unique<Worker>(options, plan, t, cap, endpoints));
   }
-  // A common start a little ahead, so every thread's schedule begins at the same instant.
-  const auto start = Clock::now() + std::chrono::milliseconds(50 + (options.warmup_requests ? 1000 : 0));
-  const auto started_at = std::chrono::system_clock::now() + (start - Clock::now());
+  // Every thread warms up first (as long as its target takes); then one common start a little
+  // ahead, so every thread's schedule begins at the same instant and no warm-up eats into it.
+  std::latch warmed_up(static_cast<std::ptrdiff_t>(threads));
+  std::promise<Clock::time_point> start_promise;
+  std::shared_future<Clock::time_point> start_future = start_promise.get_future().share();
   std::vector<std::thread> running;
-  for (auto& worker : workers) running.emplace_back([&worker, start] { worker->run(start); });
+  for (auto& worker : workers) {
+    running.emplace_back([&worker, &warmed_up, start_future] {
+      worker->prepare_run();
+      warmed_up.count_down();
+      worker->run(start_future.get());
+    });
+  }
+  warmed_up.wait();
+  const auto start = Clock::now() + std::chrono::milliseconds(50);
+  const auto started_at = std::chrono::system_clock::now() + (start - Clock::now());
+  start_promise.set_value(start);
 
   // Progress, about once a second, until every worker is done.
   std::atomic<bool> done{false};

@@ -126,7 +126,7 @@ std::string summary_json(const RunResult& result, const RunContext& context, con
                                         {"service_time_ms", latency_block(endpoint.service_time)}};
   }
   root["connections"] = {{"opened", result.connections_opened}, {"requests_that_waited", result.waited_for_connection}};
-  root["generator"] = {{"trusted", !verdict.generator_behind}, {"lag_bound_ms", context.lag_bound_seconds * 1e3}, {"reason", verdict.reason}};
+  root["generator"] = {{"trusted", !verdict.generator_behind}, {"lag_bound_ms", context.lag_bound_seconds * 1e3}, {"pacing", context.pacing}, {"reason", verdict.reason}};
   root["slo"] = context.slo;
   root["thresholds"] = ordered_json::array();
   return root.dump(2) + "\n";

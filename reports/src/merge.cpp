@@ -84,6 +84,7 @@ MergedRun merge_shards(const std::vector<RunResults>& shards) {
   context.seed = first.at("seed").get<std::uint64_t>();
   context.shard = {0, count};
   context.lag_bound_seconds = first.at("generator").at("lag_bound_ms").get<double>() / 1e3;
+  context.pacing = first.at("generator").value("pacing", std::string("sleep"));
   context.slo = first.at("slo").get<std::vector<std::string>>();
   if (std::all_of(shards.begin(), shards.end(), [&](const RunResults& s) { return s.summary.value("start_at", nlohmann::ordered_json()) == first.value("start_at", nlohmann::ordered_json()); }) &&
       first.value("start_at", nlohmann::ordered_json()).is_number()) {

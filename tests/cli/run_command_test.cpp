@@ -85,6 +85,15 @@ TEST_CASE("run --url: open loop sends the plan with the given method, headers an
   CHECK(ceiling["requests"]["errors"] == 0);
   CHECK(ceiling["connections"]["opened"].get<int>() <= 4);
 
+  // Spin pacing: the same plan, every request sent and answered, and the summary says how it paced.
+  const auto spun = cli_test::uptake("run --url " + service.url("/healthz") + " --rate 200 --duration 1 --pacing spin --out " + (folder / "spin").string());
+  CHECK(spun.exit_code == 0);
+  const auto spin = summary_of(folder / "spin");
+  CHECK(spin["generator"]["pacing"] == "spin");
+  CHECK(spin["requests"]["completed"] == spin["requests"]["planned"]);
+  CHECK(open["generator"]["pacing"] == "sleep");
+  check_refused("run --url " + service.url("/healthz") + " --rate 200 --duration 1 --pacing turbo", "field '--pacing'");
+
   // Answers of 404 are completed requests, counted as http_4xx.
   const auto missing = cli_test::uptake("run --url " + service.url("/v1/no-such-thing") + " --rate 50 --duration 1 --out " + (folder / "missing").string());
   CHECK(missing.exit_code == 0);

@@ -19,6 +19,7 @@
 
 #include "test_server.hpp"
 #include "uptake/loadgen/engine.hpp"
+#include "uptake/loadgen/histogram_log.hpp"
 
 using namespace uptake;
 using namespace uptake::loadgen;
@@ -67,10 +68,15 @@ void check_consistent(const RunResult& result) {
   CHECK(static_cast<std::uint64_t>(total.response_time.total_count()) == total.completed);
   CHECK(static_cast<std::uint64_t>(total.service_time.total_count()) == total.completed);
   std::uint64_t planned = 0, completed = 0, interval_errors = 0;
-  for (const auto& interval : result.intervals) {
+  for (std::size_t second = 0; second < result.intervals.size(); ++second) {
+    const auto& interval = result.intervals[second];
     planned += interval.planned;
     completed += interval.completed;
     interval_errors += interval.errors;
+    // Each second's histogram holds exactly that second's completions (the last second too).
+    const auto in_histogram = interval.response_time.empty() ? 0 : decode_compressed(interval.response_time).total_count();
+    INFO("second " << second);
+    CHECK(static_cast<std::uint64_t>(in_histogram) == interval.completed);
   }
   CHECK(planned == total.planned);
   CHECK(completed == total.completed);

@@ -21,6 +21,7 @@ struct RunContext {
   std::uint64_t seed = 0;
   sim::Shard shard;            // this run's part of the schedule
   double lag_bound_seconds = 0.010;  // schedule lag p99 beyond this: the generator fell behind
+  std::string pacing = "sleep";      // how open-loop sends waited for their time: "sleep" or "spin" (--pacing)
   std::vector<std::string> slo;      // the scenario's threshold expressions, as written
   std::optional<double> start_at;    // --start-at, Unix seconds: shards that share it share a start
   // Set by `uptake merge` only: the shard results this one joins (folder, shard), in the order
