@@ -27,7 +27,8 @@ COPY --from=build /build/cli/uptake /usr/local/bin/uptake
 COPY scenarios /opt/uptake/scenarios
 WORKDIR /opt/uptake
 # Results go to /results (mount a volume there); the image runs as an unprivileged user.
-RUN useradd --system --uid 10001 uptake && mkdir -p /results && chown uptake /results
+# The working folder is the user's too: `uptake run` writes results/ beside the scenarios.
+RUN useradd --system --uid 10001 uptake && mkdir -p /results /opt/uptake/results && chown uptake /results /opt/uptake /opt/uptake/results
 USER uptake
 ENTRYPOINT ["uptake"]
 CMD ["--help"]

@@ -5,7 +5,7 @@
 // lists in its --help (so a renamed option cannot silently break the deployment).
 //   node tools/check-kubernetes.mjs PATH/TO/uptake
 import { readFileSync, existsSync } from "node:fs";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
@@ -45,6 +45,12 @@ const shardCommand = shards.spec.template.spec.containers[0].args.join(" ");
 check(shardCommand.includes('--shard "${JOB_COMPLETION_INDEX}/4"'), "each pod runs shard JOB_COMPLETION_INDEX of 4");
 check(shardCommand.includes('--start-at "1790000000"'), "every shard starts at the common instant");
 check(shardCommand.includes("/results/run-test/shard-${JOB_COMPLETION_INDEX}"), "each shard writes its own results folder");
+// A shard's own verdict (1, 3) must not fail its pod, which would end the other shards; bad
+// input (2) must. The command runs in a shell with uptake standing in as a function.
+for (const [code, expected] of [[0, 0], [1, 0], [2, 2], [3, 0]]) {
+  const outcome = spawnSync("/bin/sh", ["-c", `uptake() { return ${code}; }; ${shardCommand}`], { env: { ...process.env, JOB_COMPLETION_INDEX: "2", TARGET: "http://t" }, encoding: "utf8" });
+  check(outcome.status === expected, `a shard whose uptake run exits ${code} ends its pod with ${expected}`);
+}
 const mergeCommand = merge.spec.template.spec.containers[0].args.join(" ");
 check(/uptake merge \/results\/run-test\/shard-\* --out \/results\/run-test\/merged/.test(mergeCommand), "the merge Job joins every shard");
 check(/exec uptake gate \/results\/run-test\/merged/.test(mergeCommand), "the merge Job ends with the gate, whose exit code it takes");

@@ -176,6 +176,7 @@ struct HttpServer::Impl {
   net::io_context io;
   std::unique_ptr<Service> service;
   tcp::acceptor acceptor{io};
+  net::steady_timer accept_backoff{io};  // after an accept failed for want of descriptors
   net::signal_set signals{io};
   std::atomic<bool> stopping{false};
   std::unique_ptr<ssl::context> tls;
@@ -225,8 +226,18 @@ struct HttpServer::Impl {
         socket.set_option(tcp::no_delay(true), ec);
         if (tls) std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(std::move(socket), *service, options, tls.get())->start();
         else std::make_shared<Session<beast::tcp_stream>>(std::move(socket), *service, options, nullptr)->start();
+      } else if (ec == net::error::no_descriptors || ec == beast::errc::too_many_files_open_in_system || ec == net::error::no_buffer_space ||
+                 ec == net::error::no_memory) {
+        // Out of descriptors or memory: the pending connection stays in the backlog, so the
+        // listener stays readable and an immediate retry would spin a core. Wait for sessions
+        // to end and free some, then take it.
+        accept_backoff.expires_after(std::chrono::milliseconds(50));
+        accept_backoff.async_wait([this](beast::error_code wait_ec) {
+          if (!wait_ec && acceptor.is_open()) accept();
+        });
+        return;
       }
-      // Out of descriptors or a client that vanished: keep accepting the others.
+      // A client that vanished before it was accepted: keep accepting the others.
       accept();
     });
   }
@@ -237,6 +248,7 @@ struct HttpServer::Impl {
     net::post(io, [this] {
       beast::error_code ignored;
       acceptor.close(ignored);
+      accept_backoff.cancel();
       signals.cancel(ignored);
       auto deadline = std::chrono::steady_clock::now() + options.drain_timeout;
       auto timer = std::make_shared<net::steady_timer>(io);

@@ -245,7 +245,7 @@ void add_capacity_chart(Page& page, const ordered_json& summary) {
   // once: the curve has one point per rate, in rising order, from the last trial at that rate
   // (the one that decided it).
   struct Point {
-    ordered_json achieved, p99;
+    ordered_json achieved, p50, p99;
   };
   std::map<double, Point> by_rate;
   for (const auto& step : summary.at(steps_at)) {
@@ -254,21 +254,24 @@ void add_capacity_chart(Page& page, const ordered_json& summary) {
     if (!offered_rps) continue;
     auto step_p99 = number_at(step, "/p99_ms");
     if (!step_p99) step_p99 = number_at(step, "/latency_ms/p99");
-    by_rate[*offered_rps] = {number_or_null(number_at(step, "/achieved_rps")), number_or_null(step_p99)};
+    by_rate[*offered_rps] = {number_or_null(number_at(step, "/achieved_rps")), number_or_null(number_at(step, "/p50_ms")), number_or_null(step_p99)};
   }
-  auto offered = ordered_json::array(), achieved = ordered_json::array(), p99 = ordered_json::array();
+  auto offered = ordered_json::array(), achieved = ordered_json::array(), p50 = ordered_json::array(), p99 = ordered_json::array();
   for (const auto& [rate, point] : by_rate) {
     offered.push_back(rate);
     achieved.push_back(point.achieved);
+    p50.push_back(point.p50);
     p99.push_back(point.p99);
   }
   if (offered.empty()) return;
+  auto p50_series = series_of("p50 response time", p50, "line_points", 1);
   auto p99_series = series_of("p99 response time", p99, "line_points", 2);
-  p99_series["axis"] = "y2";
+  p50_series["axis"] = p99_series["axis"] = "y2";
   page.add({{"id", "capacity"}, {"kind", "rate"}, {"title", "Capacity: offered against achieved rate"}, {"x_label", "offered rate"},
-            {"y_label", "requests per second"}, {"y2_label", "p99 milliseconds"}, {"x", offered},
-            {"series", {series_of("offered", offered, "dashed", 9), series_of("achieved", achieved, "line_points", 0), p99_series}}},
-           "Each step offers a fixed open-loop rate; capacity is where achieved falls behind offered or p99 breaks its bound.");
+            {"y_label", "requests per second"}, {"y2_label", "milliseconds"}, {"x", offered},
+            {"series", {series_of("offered", offered, "dashed", 9), series_of("achieved", achieved, "line_points", 0), p50_series, p99_series}}},
+           "Each step offers a fixed open-loop rate; capacity is where achieved falls behind offered or a percentile breaks its bound. "
+           "Errors per trial are in the capacity table above.");
 }
 
 std::string text_of(const ordered_json& summary, const char* key) {
@@ -384,6 +387,10 @@ std::string capacity_section(const nlohmann::ordered_json& summary) {
     html += "<h3>Plan against the forecast</h3>\n";
     html += table({"year", "design peak", "capacity", "headroom", "instances needed"}, capacity->plan);
     html += "<p>Demand exceeds capacity: <strong>" + escape_html(capacity->exhaustion) + "</strong></p>\n";
+  }
+  if (!capacity->steps.empty()) {
+    html += "<h3>Every trial of the search</h3>\n";
+    html += table(kCapacityStepColumns, capacity->steps);
   }
   return html + "</section>\n";
 }

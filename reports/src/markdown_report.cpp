@@ -95,6 +95,17 @@ std::string render_markdown_report(const RunResults& results) {
       }
       md += "\nDemand exceeds capacity: " + escape_markdown(capacity->exhaustion) + "\n";
     }
+    if (!capacity->steps.empty()) {
+      // Folded: a search has a dozen trials or more, too long for the top of a comment.
+      md += fmt::format("\n<details><summary>{} trials of the search</summary>\n\n", capacity->steps.size());
+      md += table_row(kCapacityStepColumns) + "| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |\n";
+      for (const auto& cells : capacity->steps) {
+        std::vector<std::string> escaped;
+        for (const auto& cell : cells) escaped.push_back(escape_markdown(cell));
+        md += table_row(escaped);
+      }
+      md += "\n</details>\n";
+    }
   }
   md += fmt::format("\n**Generator**: {}{}\n", overview.generator_trusted ? "trusted, " : "⚠️ not trusted: ", escape_markdown(overview.generator_note));
   const auto target = summary.value("target", std::string());

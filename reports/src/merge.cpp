@@ -4,9 +4,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 
+#include "uptake/base/files.hpp"
 #include "uptake/base/input_error.hpp"
 #include "uptake/loadgen/histogram_log.hpp"
 
@@ -179,6 +182,15 @@ MergedRun merge_folders(const std::vector<std::filesystem::path>& folders, const
   for (const auto& folder : folders) shards.push_back(read_results(folder));
   auto merged = merge_shards(shards);
   loadgen::write_results(out.string(), merged.result, merged.context, merged.verdict);
+  // The demand behind the schedule is the same for every shard of one scenario: the merged
+  // report draws it from the first shard's.
+  const auto forecast = folders.front() / "forecast.json";
+  if (std::filesystem::is_regular_file(forecast, error)) {
+    std::ifstream in(forecast, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    write_file_atomically((out / "forecast.json").string(), text.str());
+  }
   return merged;
 }
 

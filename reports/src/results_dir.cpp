@@ -161,7 +161,8 @@ std::optional<Number> parse_number(const std::string& text) {
   return value;
 }
 
-std::vector<TimeSeriesRow> read_timeseries(const std::filesystem::path& folder, const std::vector<std::string>& endpoints) {
+// `last_second`: the latest second a row may have, from summary.json's durations.
+std::vector<TimeSeriesRow> read_timeseries(const std::filesystem::path& folder, const std::vector<std::string>& endpoints, std::int64_t last_second) {
   const auto file = folder / "timeseries.csv";
   const auto text = read_whole(file);
   if (text.empty() || text.back() != '\n') {
@@ -180,6 +181,7 @@ std::vector<TimeSeriesRow> read_timeseries(const std::filesystem::path& folder, 
     TimeSeriesRow row;
     const auto second = parse_number<std::int64_t>(table.at(r, 0));
     if (!second || *second < 0) throw fail(0, "seconds since started_at, 0 or more");
+    if (*second > last_second) throw fail(0, fmt::format("seconds since started_at, at most {} (summary.json's duration_s and schedule_s)", last_second).c_str());
     row.second = *second;
     row.endpoint = table.at(r, 1);
     if (row.endpoint != "total" && std::find(endpoints.begin(), endpoints.end(), row.endpoint) == endpoints.end()) {
@@ -368,7 +370,10 @@ RunResults read_results(const std::filesystem::path& folder) {
     results.response_time.emplace(name, RunResults::empty_histogram());
     results.service_time.emplace(name, RunResults::empty_histogram());
   }
-  results.timeseries = read_timeseries(folder, endpoints);
+  // A row may fall in the second after the last whole one (a response completing at its end).
+  const double longest = std::max(results.summary["duration_s"].get<double>(), results.summary.value("schedule_s", 0.0));
+  const auto last_second = static_cast<std::int64_t>(std::ceil(std::clamp(longest, 0.0, 1e9))) + 1;
+  results.timeseries = read_timeseries(folder, endpoints, last_second);
   check_timeseries_totals(results);
   read_latency_log(results);
   results.forecast = read_forecast(folder);

@@ -135,6 +135,19 @@ std::optional<CapacityOverview> capacity_overview_of(const nlohmann::ordered_jso
                                        milliseconds_text(number_at(prediction, "/mean_service_ms")), servers ? fmt::format("{:.0f}", *servers) : "—",
                                        estimated ? " (estimated from Erlang C)" : "", text_at(prediction, "objective"));
   }
+  if (capacity.contains("steps") && capacity["steps"].is_array()) {
+    for (const auto& step : capacity["steps"]) {
+      if (!step.is_object()) continue;
+      const auto whole = [&](const char* pointer) {
+        const auto value = number_at(step, pointer);
+        return value ? fmt::format("{:.0f}", *value) : std::string("—");
+      };
+      const auto error_rate = number_at(step, "/error_rate");
+      overview.steps.push_back({whole("/step") + "." + whole("/trial"), text_at(step, "phase"), rate_at(step, "/offered_rps"), rate_at(step, "/achieved_rps"),
+                                milliseconds_text(number_at(step, "/p50_ms")), milliseconds_text(number_at(step, "/p99_ms")),
+                                error_rate ? fmt::format("{:.2f}%", *error_rate * 100) : std::string("—"), text_at(step, "verdict")});
+    }
+  }
   const nlohmann::ordered_json::json_pointer years_at("/plan/years");
   if (capacity.contains(years_at) && capacity.at(years_at).is_array()) {
     for (const auto& year : capacity.at(years_at)) {

@@ -42,7 +42,11 @@ struct CapacityOverview {
   std::string models_note;           // the service times and servers the models use
   std::vector<std::vector<std::string>> plan;    // rows: year, design peak, capacity, headroom, instances needed
   std::string exhaustion;            // "2029-03-14", "not within the projection (to 2030)"; empty without a plan
+  // The curve as a table, one row per trial in order: step.trial, phase, offered, achieved,
+  // p50, p99, errors, verdict.
+  std::vector<std::vector<std::string>> steps;
 };
+inline const std::vector<std::string> kCapacityStepColumns = {"step", "phase", "offered", "achieved", "p50", "p99", "errors", "verdict"};
 std::optional<CapacityOverview> capacity_overview_of(const nlohmann::ordered_json& summary);
 
 // The number at a JSON pointer ("/latency_ms/p99"), if the summary has one there.

@@ -60,7 +60,7 @@ TEST_CASE("run --url: open loop sends the plan with the given method, headers an
   // Issuances: a 201 needs the POST, the JSON content type and a valid body all to arrive.
   const auto issue = cli_test::uptake("run --url " + service.url("/v1/certificates") +
                             " --method POST --header 'Content-Type: application/json' --body '{\"holder\":\"900101-1234567\",\"type\":\"vaccination\"}'"
-                            " --rate 100 --duration 2 --out " + (folder / "issue").string());
+                            " --rate 100 --duration 2 --lag-bound 1000 --out " + (folder / "issue").string());
   INFO(issue.output);
   CHECK(issue.exit_code == 0);
   const auto open = summary_of(folder / "issue");
@@ -86,7 +86,7 @@ TEST_CASE("run --url: open loop sends the plan with the given method, headers an
   CHECK(ceiling["connections"]["opened"].get<int>() <= 4);
 
   // Spin pacing: the same plan, every request sent and answered, and the summary says how it paced.
-  const auto spun = cli_test::uptake("run --url " + service.url("/healthz") + " --rate 200 --duration 1 --pacing spin --out " + (folder / "spin").string());
+  const auto spun = cli_test::uptake("run --url " + service.url("/healthz") + " --rate 200 --duration 1 --pacing spin --lag-bound 1000 --out " + (folder / "spin").string());
   CHECK(spun.exit_code == 0);
   const auto spin = summary_of(folder / "spin");
   CHECK(spin["generator"]["pacing"] == "spin");
@@ -95,7 +95,7 @@ TEST_CASE("run --url: open loop sends the plan with the given method, headers an
   check_refused("run --url " + service.url("/healthz") + " --rate 200 --duration 1 --pacing turbo", "field '--pacing'");
 
   // Answers of 404 are completed requests, counted as http_4xx.
-  const auto missing = cli_test::uptake("run --url " + service.url("/v1/no-such-thing") + " --rate 50 --duration 1 --out " + (folder / "missing").string());
+  const auto missing = cli_test::uptake("run --url " + service.url("/v1/no-such-thing") + " --rate 50 --duration 1 --lag-bound 1000 --out " + (folder / "missing").string());
   CHECK(missing.exit_code == 0);
   const auto not_found = summary_of(folder / "missing");
   CHECK(not_found["requests"]["completed"] == not_found["requests"]["planned"]);
@@ -109,7 +109,9 @@ TEST_CASE("run: exit 1 when a threshold fails, 3 when the generator fell behind 
   const auto folder = scratch_folder("run-command-exit-codes");
   const auto base = "run --url " + service.url("/healthz") + " --rate 50 --duration 1 ";
 
-  const auto failed = cli_test::uptake(base + "--threshold 'p50<1ns' --threshold 'error_rate<1%' --out " + (folder / "failed").string());
+  // A generous lag bound: on a busy machine one late send among 50 would make the run
+  // untrusted (exit 3), and this case is about the threshold.
+  const auto failed = cli_test::uptake(base + "--lag-bound 1000 --threshold 'p50<1ns' --threshold 'error_rate<1%' --out " + (folder / "failed").string());
   INFO(failed.output);
   CHECK(failed.exit_code == 1);
   const auto thresholds = summary_of(folder / "failed")["thresholds"];
@@ -140,7 +142,7 @@ TEST_CASE("run: a results folder that cannot be written is refused before any re
 TEST_CASE("run: SIGINT stops sending, drains, and leaves partial results that add up and read back") {
   const auto folder = scratch_folder("run-command-sigint");
   // Interrupted after about a second of a ten-second run against the embedded service.
-  const std::string command = std::string(UPTAKE_BINARY_DIR) + "/cli/uptake run scenarios/smoke.yaml --out " + (folder / "partial").string() +
+  const std::string command = std::string(UPTAKE_BINARY_DIR) + "/cli/uptake run scenarios/smoke.yaml --lag-bound 1000 --out " + (folder / "partial").string() +
                               " > /dev/null 2>&1 & pid=$!; sleep 1.5; kill -INT $pid; wait $pid";
   const int status = std::system(command.c_str());
   CHECK(WEXITSTATUS(status) == 0);

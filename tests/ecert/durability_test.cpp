@@ -18,69 +18,14 @@
 #include <random>
 #include <thread>
 
+#include "ecert/service_process.hpp"
 #include "http_client.hpp"
 #include "temporary_directory.hpp"
 
 using namespace uptake;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-
-namespace {
-
-// `uptake serve` as a child process of this test, on a free loopback port.
-class ServiceProcess {
- public:
-  explicit ServiceProcess(const fs::path& data_dir) {
-    int out[2];
-    REQUIRE(::pipe(out) == 0);
-    pid_ = ::fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      ::dup2(out[1], STDOUT_FILENO);
-      ::close(out[0]);
-      const std::string binary = std::string(UPTAKE_BINARY_DIR) + "/cli/uptake";
-      const std::string data = data_dir.string();
-      ::execl(binary.c_str(), binary.c_str(), "serve", "--listen", "127.0.0.1:0", "--threads", "2", "--data", data.c_str(), nullptr);
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    // The first line names the port: "uptake serve: listening on http://127.0.0.1:PORT ...".
-    std::string line;
-    char c;
-    while (::read(out[0], &c, 1) == 1 && c != '\n') line += c;
-    output_ = out[0];
-    const auto at = line.find("127.0.0.1:");
-    REQUIRE(at != std::string::npos);
-    port_ = static_cast<std::uint16_t>(std::stoi(line.substr(at + 10)));
-  }
-  ~ServiceProcess() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    ::close(output_);
-  }
-  void kill_hard() {
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  int terminate() {
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-  std::uint16_t port() const { return port_; }
-
- private:
-  pid_t pid_ = -1;
-  int output_ = -1;
-  std::uint16_t port_ = 0;
-};
-
-}  // namespace
+using test::ServiceProcess;
 
 TEST_CASE("kill -9 during concurrent issuance loses no acknowledged certificate") {
   test::TemporaryDirectory data("durability-test");
@@ -94,7 +39,7 @@ TEST_CASE("kill -9 during concurrent issuance loses no acknowledged certificate"
   const int cycles = static_cast<int>(from_environment("UPTAKE_DURABILITY_CYCLES", 3, 1, 1000));
   std::mt19937 random(static_cast<std::uint32_t>(from_environment("UPTAKE_DURABILITY_SEED", 7, 0, 1L << 30)));
   // Anywhere from just after start-up (the store barely opened) to well into a sustained run.
-  std::uniform_int_distribution<int> kill_after_ms(100, 1200);
+  std::uniform_int_distribution<int> kill_after_ms(100, 2500);
   for (int cycle = 0; cycle < cycles; ++cycle) {
     ServiceProcess service(dir);
     std::mutex mutex;

@@ -79,7 +79,7 @@ sim::Threshold p99_below_15ms() {
 
 }  // namespace
 
-TEST_CASE("the reference service's capacity for p99 < 15 ms is Erlang C's, and so is its p99 at 70% load", "[capacity][erlang]") {
+TEST_CASE("the reference service's capacity for p99 < 15 ms is Erlang C's, and so is its p99 at 70% load", "[capacity][erlang][timing]") {
   const sim::ResponseObjective objective{0.99, Seconds{0.015}};
   const double erlang_capacity = sim::largest_arrival_within(kServicePerSecond, kServers, objective);
   SyntheticService service;

@@ -24,7 +24,7 @@ double ms_at(const HdrHistogram& histogram, double percentile) { return static_c
 
 }  // namespace
 
-TEST_CASE("against a fixed 5 ms delay, measured percentiles show the delay") {
+TEST_CASE("against a fixed 5 ms delay, measured percentiles show the delay", "[timing]") {
   test::TestServer server({.delay = 5ms});
   auto options = open_loop(server.port(), 200, 3);
   const auto plan = plan_ad_hoc(options.target, "GET", "", {});
@@ -39,7 +39,7 @@ TEST_CASE("against a fixed 5 ms delay, measured percentiles show the delay") {
   CHECK(total.response_time.min() >= 5'000'000);
 }
 
-TEST_CASE("a target that stalls: response time shows the stall, service time the fast answers") {
+TEST_CASE("a target that stalls: response time shows the stall, service time the fast answers", "[timing]") {
   // Stalls 500 ms in every 2 s; two connections, so requests queue behind the stall.
   test::TestServer server({.delay = 1ms, .stall_period = 2000ms, .stall_length = 500ms});
   auto options = open_loop(server.port(), 100, 6, 2);
@@ -57,7 +57,7 @@ TEST_CASE("a target that stalls: response time shows the stall, service time the
   CHECK(result.waited_for_connection > 0);
 }
 
-TEST_CASE("a constant rate is achieved as planned") {
+TEST_CASE("a constant rate is achieved as planned", "[timing]") {
   test::TestServer server({});
   auto options = open_loop(server.port(), 1000, 4);
   const auto plan = plan_ad_hoc(options.target, "GET", "", {});

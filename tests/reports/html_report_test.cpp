@@ -164,18 +164,25 @@ TEST_CASE("the capacity curve is drawn only when summary.json has capacity steps
   auto results = written_and_read(test::synthetic_run({{"verify", test::one_to(30)}}), folder.path());
   CHECK_THAT(reports::render_html_report(results), !Catch::Contains("chart-capacity"));
   // In the order a search tries them: growing, then bisecting, with a rate tried twice.
-  results.summary["capacity"]["steps"] = ordered_json::array({{{"offered_rps", 100}, {"achieved_rps", 100}, {"p99_ms", 4.0}},
-                                                              {{"offered_rps", 400}, {"achieved_rps", 260}, {"latency_ms", {{"p99", 850.0}}}},
-                                                              {{"offered_rps", 200}, {"achieved_rps", 198}, {"p99_ms", 12.0}},
-                                                              {{"offered_rps", 200}, {"achieved_rps", 199.5}, {"p99_ms", 9.0}}});
+  results.summary["capacity"]["steps"] = ordered_json::array(
+      {{{"step", 1}, {"trial", 1}, {"phase", "grow"}, {"offered_rps", 100}, {"achieved_rps", 100}, {"p50_ms", 1.0}, {"p99_ms", 4.0}, {"error_rate", 0.0}, {"verdict", "pass"}},
+       {{"step", 2}, {"trial", 1}, {"phase", "grow"}, {"offered_rps", 400}, {"achieved_rps", 260}, {"latency_ms", {{"p99", 850.0}}}, {"error_rate", 0.125}, {"verdict", "fail"}},
+       {{"step", 3}, {"trial", 1}, {"phase", "bisect"}, {"offered_rps", 200}, {"achieved_rps", 198}, {"p50_ms", 3.0}, {"p99_ms", 12.0}, {"verdict", "pending"}},
+       {{"step", 3}, {"trial", 2}, {"phase", "bisect"}, {"offered_rps", 200}, {"achieved_rps", 199.5}, {"p50_ms", 2.5}, {"p99_ms", 9.0}, {"verdict", "pass"}}});
   const auto html = reports::render_html_report(results);
   const auto island = data_island(html);
   const auto* capacity = chart(island, "capacity");
   REQUIRE(capacity != nullptr);
   CHECK((*capacity)["x"] == ordered_json({100.0, 200.0, 400.0}));
   CHECK((*capacity)["series"][1]["values"] == ordered_json({100.0, 199.5, 260.0}));
-  CHECK((*capacity)["series"][2]["values"] == ordered_json({4.0, 9.0, 850.0}));
+  CHECK((*capacity)["series"][2]["values"] == ordered_json({1.0, 2.5, nullptr}));  // p50: the 400/s trial recorded none
+  CHECK((*capacity)["series"][3]["values"] == ordered_json({4.0, 9.0, 850.0}));
   CHECK((*capacity)["series"][2]["axis"] == "y2");
+  CHECK((*capacity)["series"][3]["axis"] == "y2");
+  // Every trial is in the table, in the order tried, with its errors.
+  CHECK_THAT(html, Catch::Contains("Every trial of the search"));
+  CHECK_THAT(html, Catch::Contains("<td class=\"text\">3.2</td><td>bisect</td>"));
+  CHECK_THAT(html, Catch::Contains("<td>12.50%</td><td>fail</td>"));
 }
 
 TEST_CASE("an untrusted run says so before anything else") {

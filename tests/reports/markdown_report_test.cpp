@@ -51,3 +51,20 @@ TEST_CASE("report.md: an untrusted run, and names that Markdown would misread") 
   CHECK_THAT(markdown, Catch::Contains("**Generator**: ⚠️ not trusted: the generator fell behind its schedule"));
   CHECK(reports::escape_markdown("`#1`\n~x~!") == "\\`\\#1\\` \\~x\\~\\!");
 }
+
+TEST_CASE("report.md: a capacity search's trials, folded under the headline") {
+  const test::TemporaryDirectory folder("markdown-report-capacity");
+  test::synthetic_run({{"verify", test::one_to(100)}}).write(folder.path().string());
+  auto results = reports::read_results(folder.path());
+  results.summary["capacity"] = {{"rps", 400.0}, {"slo", {"p99<20ms"}}, {"outcome", "found"},
+                                 {"steps", {{{"step", 1}, {"trial", 1}, {"phase", "grow"}, {"offered_rps", 400}, {"achieved_rps", 399}, {"p50_ms", 2.0},
+                                             {"p99_ms", 8.0}, {"error_rate", 0.0}, {"verdict", "pass"}},
+                                            {{"step", 2}, {"trial", 1}, {"phase", "grow"}, {"offered_rps", 800}, {"achieved_rps", 610}, {"p50_ms", 90.0},
+                                             {"p99_ms", 900.0}, {"error_rate", 0.02}, {"verdict", "fail"}}}}};
+  const auto markdown = reports::render_markdown_report(results);
+  CHECK_THAT(markdown, Catch::Contains("**Capacity**: 400.0/s within p99&lt;20ms (found)"));
+  CHECK_THAT(markdown, Catch::Contains("<details><summary>2 trials of the search</summary>"));
+  CHECK_THAT(markdown, Catch::Contains("| step | phase | offered | achieved | p50 | p99 | errors | verdict |"));
+  CHECK_THAT(markdown, Catch::Contains("| 2.1 | grow | 800.0/s | 610.0/s |"));
+  CHECK_THAT(markdown, Catch::Contains("| 2.00% | fail |"));
+}

@@ -2,6 +2,8 @@
 // two shards of one seeded schedule merge into what one unsharded run of it planned.
 #include <catch2/catch.hpp>
 
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "reports/synthetic_run.hpp"
@@ -10,6 +12,7 @@
 #include "uptake/ecert/server.hpp"
 #include "uptake/loadgen/engine.hpp"
 #include "uptake/reports/gate.hpp"
+#include "uptake/reports/forecast_report.hpp"
 #include "uptake/reports/merge.hpp"
 #include "uptake/reports/threshold_check.hpp"
 #include "uptake/sim/forecast.hpp"
@@ -180,14 +183,27 @@ TEST_CASE("two shards merged equal one unsharded run of the same seed") {
   server.stop();
   serving.join();
 
+  // The demand behind the schedule travels with the first shard into the merged folder.
+  const auto forecast_json = reports::render_forecast_json(sim::make_forecast(sim::load_scenario("scenarios/smoke.yaml")));
+  std::ofstream(shard_folders.front() / "forecast.json") << forecast_json;
+
   reports::merge_folders(shard_folders, root.path() / "merged");
   const auto merged = reports::read_results(root.path() / "merged");
   const auto whole = reports::read_results(root.path() / "whole");
   REQUIRE(whole.counters_of("total").planned > 50);
+  std::ifstream copied(root.path() / "merged" / "forecast.json");
+  CHECK(std::string(std::istreambuf_iterator<char>(copied), {}) == forecast_json);
+  // Against the embedded service on loopback every request is answered, in the shards and in
+  // the whole run alike, so their histograms must hold the same number of responses.
+  REQUIRE(whole.counters_of("total").errors == 0);
+  REQUIRE(merged.counters_of("total").errors == 0);
   // The schedule split exactly: no arrival lost or sent twice, per endpoint too.
   for (const std::string series : {"total", "issue", "verify"}) {
     INFO(series);
     CHECK(merged.counters_of(series).planned == whole.counters_of(series).planned);
+    CHECK(merged.counters_of(series).completed == whole.counters_of(series).completed);
+    CHECK(merged.response_time_of(series).total_count() == whole.response_time_of(series).total_count());
+    CHECK(merged.service_time_of(series).total_count() == whole.service_time_of(series).total_count());
     // Every completed response is in the merged histograms, once.
     CHECK(merged.response_time_of(series).total_count() == static_cast<std::int64_t>(merged.counters_of(series).completed));
     CHECK(merged.service_time_of(series).total_count() == static_cast<std::int64_t>(merged.counters_of(series).completed));

@@ -156,6 +156,12 @@ TEST_CASE("a truncated or corrupt timeseries.csv is refused, naming the file and
   write(file, damaged);
   check_refused(folder.path(), {file.string() + ":3", "field 'planned'", "a whole number"});
 
+  // A second far beyond the run (which would otherwise size a series by it) is bad input too.
+  auto far = csv;
+  far.replace(far.find("\n0,issue,") + 1, 1, "99999999999");
+  write(file, far);
+  check_refused(folder.path(), {file.string() + ":3", "field 'second'", "at most"});
+
   write(file, "second;endpoint\n");
   check_refused(folder.path(), {file.string(), "columns"});
 }
