@@ -101,7 +101,6 @@ int capacity(const po::variables_map& values) {
 
   loadgen::RunContext context;
   context.lag_bound_seconds = trial.lag_bound_seconds;
-  context.pacing = values["pacing"].as<std::string>();
   reports::CapacityFindings findings;
   std::optional<sim::Scenario> scenario;
   std::optional<sim::Forecast> forecast;

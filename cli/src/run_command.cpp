@@ -52,9 +52,9 @@ void print_summary(const loadgen::RunResult& result, const loadgen::Verdict& ver
   fmt::print("{}", table.render());
   const auto& lag = result.schedule_lag;
   if (lag.total_count()) {
-    fmt::print("  schedule lag p50 {:.3f} ms, p99 {:.3f} ms, max {:.3f} ms; {} request(s) waited for a connection\n",
+    fmt::print("  schedule lag p50 {:.3f} ms, p99 {:.3f} ms, max {:.3f} ms ({} pacing; busiest generator thread {:.0f}% busy); {} request(s) waited for a connection\n",
                static_cast<double>(lag.value_at_percentile(50)) / 1e6, static_cast<double>(lag.value_at_percentile(99)) / 1e6,
-               static_cast<double>(lag.max()) / 1e6, result.waited_for_connection);
+               static_cast<double>(lag.max()) / 1e6, result.pacing, result.busiest_thread_fraction * 100, result.waited_for_connection);
   }
   std::string errors;
   for (std::size_t i = 0; i < result.errors.size(); ++i) {
@@ -71,7 +71,6 @@ int run(const po::variables_map& values) {
   loadgen::EngineOptions options;
   loadgen::RunContext context;
   context.lag_bound_seconds = engine_options_of(values, options);
-  context.pacing = values["pacing"].as<std::string>();
   options.seed = values.count("seed") ? values["seed"].as<std::uint64_t>() : 1;
   options.stop = StopOnSignal::stop_flag();
   const auto extra_thresholds = values.count("threshold") ? values["threshold"].as<std::vector<std::string>>() : std::vector<std::string>{};

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <ctime>
 
 #include <algorithm>
 #include <deque>
@@ -52,6 +53,13 @@ struct Pending {
 };
 
 class Worker;
+
+// CPU seconds the calling thread has used.
+double thread_cpu_seconds() {
+  timespec now{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
+}
 
 // With Pacing::spin, how long before a send the thread stops sleeping and polls.
 constexpr auto kSpinWindow = std::chrono::microseconds(200);
@@ -187,6 +195,7 @@ class Worker {
   // From the common start (a moment ahead) to the end of the schedule or duration.
   void run(Clock::time_point start) {
     start_ = start;
+    const double cpu_at_start = thread_cpu_seconds();
     if (options_.closed_loop) {
       // Closed loop too begins at the start: requests before it would be counted in a run
       // whose duration is measured from it.
@@ -203,6 +212,8 @@ class Worker {
     tick();
     sweep();
     io_.run();
+    const double wall = std::chrono::duration<double>(finish_time_ - start_).count();
+    busy_fraction_ = wall > 0 ? std::clamp((thread_cpu_seconds() - cpu_at_start) / wall, 0.0, 1.0) : 0.0;
     for (auto& encoded : interval_encoder_->finish()) {
       for (std::size_t series = 0; series < encoded.series.size(); ++series) {
         if (encoded.series[series].empty()) continue;
@@ -573,6 +584,7 @@ class Worker {
 
  public:
   Clock::time_point finish_time_;
+  double busy_fraction_ = 0;  // this thread's CPU time over its wall time, from the start
 
  private:
   const EngineOptions& options_;
@@ -829,12 +841,14 @@ RunResult run_engine(const EngineOptions& options, const RequestPlan& plan) {
   RunResult merged;
   merged.target = options.target.to_string();
   merged.closed_loop = options.closed_loop;
+  merged.pacing = options.pacing == Pacing::spin ? "spin" : "sleep";
   merged.started_at = started_at;
   merged.interrupted = options.stop && options.stop->load();
   Clock::time_point finish = start;
   for (auto& worker : workers) {
     auto& part = worker->result();
     finish = std::max(finish, worker->finish_time_);
+    merged.busiest_thread_fraction = std::max(merged.busiest_thread_fraction, worker->busy_fraction_);
     if (merged.endpoints.empty()) {
       merged.endpoints = part.endpoints;
     } else {

@@ -75,6 +75,14 @@ Verdict judge_generator(const RunResult& result, const RunContext& context) {
     verdict.reason = fmt::format("the generator fell behind its schedule: schedule lag p99 {:.3f} ms exceeds the bound of {:.3f} ms "
                                  "(too few threads, or the machine is saturated); the latencies measure the generator, not the target",
                                  lag_p99 * 1e3, context.lag_bound_seconds * 1e3);
+  } else if (result.pacing == "sleep" && result.busiest_thread_fraction > kSaturatedThreadFraction) {
+    // A sleeping pacer that never sleeps has no slack left: the next burst of the schedule, or
+    // any more work per request, makes it late, so its lag so far proves nothing. (A spinning
+    // pacer is busy by design.)
+    verdict.generator_behind = true;
+    verdict.reason = fmt::format("the generator is saturated: its busiest thread was busy {:.0f}% of the run (above {:.0f}%), so it could not "
+                                 "keep to a busier schedule; use more --threads",
+                                 result.busiest_thread_fraction * 100, kSaturatedThreadFraction * 100);
   }
   return verdict;
 }
@@ -123,10 +131,15 @@ std::string summary_json(const RunResult& result, const RunContext& context, con
     root["endpoints"][endpoint.name] = {{"requests", {{"planned", endpoint.planned}, {"sent", endpoint.sent}, {"completed", endpoint.completed}, {"ok", endpoint.ok}, {"errors", endpoint.errors}}},
                                         {"achieved_rps", static_cast<double>(endpoint.completed) / seconds},
                                         {"latency_ms", latency_block(endpoint.response_time)},
-                                        {"service_time_ms", latency_block(endpoint.service_time)}};
+                                        {"service_time_ms", latency_block(endpoint.service_time)},
+                                        {"negative", {{"tampered", endpoint.tampered}, {"revoked", endpoint.revoked}}}};
   }
   root["connections"] = {{"opened", result.connections_opened}, {"requests_that_waited", result.waited_for_connection}};
-  root["generator"] = {{"trusted", !verdict.generator_behind}, {"lag_bound_ms", context.lag_bound_seconds * 1e3}, {"pacing", context.pacing}, {"reason", verdict.reason}};
+  root["generator"] = {{"trusted", !verdict.generator_behind},
+                       {"lag_bound_ms", context.lag_bound_seconds * 1e3},
+                       {"pacing", result.pacing},
+                       {"busiest_thread_fraction", result.busiest_thread_fraction},
+                       {"reason", verdict.reason}};
   root["slo"] = context.slo;
   root["thresholds"] = ordered_json::array();
   return root.dump(2) + "\n";

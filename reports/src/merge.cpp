@@ -87,7 +87,6 @@ MergedRun merge_shards(const std::vector<RunResults>& shards) {
   context.seed = first.at("seed").get<std::uint64_t>();
   context.shard = {0, count};
   context.lag_bound_seconds = first.at("generator").at("lag_bound_ms").get<double>() / 1e3;
-  context.pacing = first.at("generator").value("pacing", std::string("sleep"));
   context.slo = first.at("slo").get<std::vector<std::string>>();
   if (std::all_of(shards.begin(), shards.end(), [&](const RunResults& s) { return s.summary.value("start_at", nlohmann::ordered_json()) == first.value("start_at", nlohmann::ordered_json()); }) &&
       first.value("start_at", nlohmann::ordered_json()).is_number()) {
@@ -130,11 +129,15 @@ MergedRun merge_shards(const std::vector<RunResults>& shards) {
       part.completed = counters.completed;
       part.ok = counters.ok;
       part.errors = counters.errors;
+      part.tampered = counters.tampered;
+      part.revoked = counters.revoked;
       part.response_time.add(shard.response_time_of(name));
       part.service_time.add(shard.service_time_of(name));
       endpoint->add(part);
     }
     result.schedule_lag.add(shard.schedule_lag);
+    result.busiest_thread_fraction = std::max(result.busiest_thread_fraction, summary.at("generator").value("busiest_thread_fraction", 0.0));
+    result.pacing = summary.at("generator").value("pacing", std::string("sleep"));
     for (std::size_t i = 0; i < result.errors.size(); ++i) {
       result.errors[i] += summary.at("errors").value(loadgen::to_string(static_cast<loadgen::ErrorClass>(i)), std::uint64_t{0});
     }

@@ -315,6 +315,10 @@ RunResults::Counters RunResults::counters_of(const std::string& series) const {
   counters.completed = requests.at("completed").get<std::uint64_t>();
   counters.ok = requests.at("ok").get<std::uint64_t>();
   counters.errors = requests.at("errors").get<std::uint64_t>();
+  if (series != "total" && block.contains("negative") && block["negative"].is_object()) {
+    counters.tampered = block["negative"].value("tampered", std::uint64_t{0});
+    counters.revoked = block["negative"].value("revoked", std::uint64_t{0});
+  }
   counters.achieved_rps = series == "total" ? summary.at("rate").at("achieved_rps").get<double>() : block.at("achieved_rps").get<double>();
   return counters;
 }

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "cli/cli_helpers.hpp"
+#include "cli/reference_service.hpp"
 
 namespace fs = std::filesystem;
 using cli_test::check_refused;
@@ -54,8 +55,32 @@ TEST_CASE("capacity searches the embedded service and records the curve, the mod
   CHECK(cli_test::uptake("gate " + folder.string()).exit_code == 0);
 }
 
+TEST_CASE("capacity --url searches one endpoint with the given method, headers and body") {
+  const cli_test::ReferenceService service("cli-capacity-ad-hoc");
+  const auto folder = cli_test::scratch_folder("cli-capacity-ad-hoc") / "issue";
+  // Issuances at 40/s then 80/s, the ceiling: every request must be a 201, or error_rate fails.
+  const auto outcome = cli_test::uptake("capacity --url " + service.url("/v1/certificates") +
+                                        " --method POST --header 'Content-Type: application/json' --body '{\"holder\":\"900101-1234567\",\"type\":\"vaccination\"}'"
+                                        " --slo 'p99<2s' --slo 'error_rate<0.1%' --start 40 --max 80 --step-seconds 1 --confirm-seconds 1 --lag-bound 1000 --out " +
+                                        folder.string());
+  INFO(outcome.output);
+  REQUIRE(outcome.exit_code == 0);
+  const auto summary = nlohmann::json::parse(read(folder / "summary.json"));
+  const auto& capacity = summary.at("capacity");
+  CHECK(capacity.at("outcome") == "ceiling");
+  CHECK(capacity.at("rps").get<double>() == Approx(80));
+  CHECK(capacity.at("plan").is_null());  // no scenario, no forecast to plan against
+  for (const auto& step : capacity.at("steps")) CHECK(step.at("errors") == 0);
+  CHECK(summary.at("requests").at("ok") == summary.at("requests").at("completed"));
+  CHECK(summary.at("scenario") == "ad hoc");
+}
+
 TEST_CASE("capacity refuses bad options with exit 2 before sending anything") {
   check_refused("capacity --url http://127.0.0.1:9/", "field '--slo': is missing");
+  // The plan's options too, before the search rather than after it.
+  check_refused("capacity --url http://127.0.0.1:9/ --slo 'p99<5ms' --instances 0", "field '--instances'");
+  check_refused("capacity --url http://127.0.0.1:9/ --slo 'p99<5ms' --utilisation 1.5", "field '--utilisation'");
+  check_refused("capacity --url http://127.0.0.1:9/ --slo 'p99<5ms' --out /dev/null/x", "field '--out'");
   check_refused("capacity --url http://127.0.0.1:9/ --slo 'rps>=100'", "--slo");
   check_refused("capacity --url http://127.0.0.1:9/ --slo 'p99<<5ms'", "--slo");
   check_refused("capacity --url http://127.0.0.1:9/ --slo 'p99<5ms' --start 500 --max 100", "field '--max': 100 is below --start 500");

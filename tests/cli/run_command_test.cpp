@@ -13,8 +13,7 @@
 #include <thread>
 
 #include "cli/cli_helpers.hpp"
-#include "temporary_directory.hpp"
-#include "uptake/ecert/server.hpp"
+#include "cli/reference_service.hpp"
 
 namespace fs = std::filesystem;
 using cli_test::check_refused;
@@ -25,36 +24,12 @@ using nlohmann::json;
 
 namespace {
 
-// The reference service on an ephemeral loopback port, serving from a thread of this process.
-class ReferenceService {
- public:
-  ReferenceService() : data_("run-command") {
-    uptake::ecert::ServerOptions options;
-    options.port = 0;
-    options.threads = 1;
-    uptake::ecert::ServiceConfig service;
-    service.data_dir = data_.path();
-    server_ = std::make_unique<uptake::ecert::HttpServer>(options, service);
-    thread_ = std::thread([this] { server_->run(false); });
-  }
-  ~ReferenceService() {
-    server_->stop();
-    thread_.join();
-  }
-  std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(server_->port()) + path; }
-
- private:
-  uptake::test::TemporaryDirectory data_;
-  std::unique_ptr<uptake::ecert::HttpServer> server_;
-  std::thread thread_;
-};
-
 json summary_of(const fs::path& folder) { return json::parse(read(folder / "summary.json")); }
 
 }  // namespace
 
 TEST_CASE("run --url: open loop sends the plan with the given method, headers and body; closed loop runs as fast as its connections") {
-  const ReferenceService service;
+  const cli_test::ReferenceService service;
   const auto folder = scratch_folder("run-command-ad-hoc");
 
   // Issuances: a 201 needs the POST, the JSON content type and a valid body all to arrive.
@@ -105,7 +80,7 @@ TEST_CASE("run --url: open loop sends the plan with the given method, headers an
 }
 
 TEST_CASE("run: exit 1 when a threshold fails, 3 when the generator fell behind its schedule") {
-  const ReferenceService service;
+  const cli_test::ReferenceService service;
   const auto folder = scratch_folder("run-command-exit-codes");
   const auto base = "run --url " + service.url("/healthz") + " --rate 50 --duration 1 ";
 

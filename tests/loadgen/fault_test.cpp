@@ -63,6 +63,8 @@ void check_consistent(const RunResult& result) {
   if (result.interrupted) CHECK(total.planned >= total.sent + not_sent);
   else CHECK(total.planned == total.sent + not_sent);
   CHECK(total.errors == errors);
+  CHECK(result.busiest_thread_fraction >= 0.0);
+  CHECK(result.busiest_thread_fraction <= 1.0);
   CHECK(total.completed + transport_errors == total.sent);
   CHECK(total.ok + http_errors == total.completed);
   CHECK(static_cast<std::uint64_t>(total.response_time.total_count()) == total.completed);

@@ -2,6 +2,8 @@
 // credentials verify as valid (counted by the service's own metrics).
 #include <catch2/catch.hpp>
 
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "ecert/http_client.hpp"
@@ -111,6 +113,17 @@ TEST_CASE("negative paths: the service refuses exactly the tampered and revoked 
   CHECK_THAT(metrics->body, Catch::Contains(counter("valid") + std::to_string(verify.completed - verify.tampered - verify.revoked) + "\n"));
   server.stop();
   serving.join();
+
+  // summary.json says how many went down each negative path.
+  loadgen::RunContext context;
+  const auto folder = data.path() / "results";
+  loadgen::write_results(folder.string(), result, context, loadgen::judge_generator(result, context));
+  std::ifstream summary_file(folder / "summary.json");
+  const auto summary = nlohmann::json::parse(summary_file);
+  const auto& negative = summary.at("endpoints").at(verify.name).at("negative");
+  CHECK(negative.at("tampered") == verify.tampered);
+  CHECK(negative.at("revoked") == verify.revoked);
+  CHECK(summary.at("endpoints").at(issue.name).at("negative").at("tampered") == 0);
 }
 
 TEST_CASE("HTTPS targets: TLS handshakes, then keep-alive requests") {

@@ -21,7 +21,6 @@ struct RunContext {
   std::uint64_t seed = 0;
   sim::Shard shard;            // this run's part of the schedule
   double lag_bound_seconds = 0.010;  // schedule lag p99 beyond this: the generator fell behind
-  std::string pacing = "sleep";      // how open-loop sends waited for their time: "sleep" or "spin" (--pacing)
   std::vector<std::string> slo;      // the scenario's threshold expressions, as written
   std::optional<double> start_at;    // --start-at, Unix seconds: shards that share it share a start
   // Set by `uptake merge` only: the shard results this one joins (folder, shard), in the order
@@ -29,11 +28,18 @@ struct RunContext {
   std::vector<std::pair<std::string, sim::Shard>> merged_from;
 };
 
+// An open-loop thread that sleeps between sends and was busy more than this share of the run
+// is saturated: the run is not trusted, whatever its schedule lag.
+inline constexpr double kSaturatedThreadFraction = 0.95;
+
 struct Verdict {
   bool generator_behind = false;  // the run cannot be trusted as a measurement of the target
   std::string reason;             // why, for people
 };
 
+// Open loop: behind when the schedule lag p99 exceeds context.lag_bound_seconds, or, pacing by
+// sleep, when a thread was saturated (kSaturatedThreadFraction). A closed loop has no schedule
+// to fall behind.
 Verdict judge_generator(const RunResult& result, const RunContext& context);
 
 // Tags of latency.hlog's intervals (HdrHistogram's "Tag=" form). Untagged intervals hold the

@@ -59,6 +59,10 @@ struct RunResult {
   std::vector<std::vector<Interval>> endpoint_intervals;  // [endpoint][second]
   std::uint64_t waited_for_connection = 0;  // requests that found every connection busy
   std::uint64_t connections_opened = 0;
+  // The busiest generator thread's CPU time over its wall time from the start to its last
+  // completion (0 to 1): near 1, a thread is saturated and sends late however the lag looks.
+  double busiest_thread_fraction = 0;
+  std::string pacing = "sleep";  // how open-loop sends waited for their time: "sleep" or "spin" (--pacing)
 
   EndpointResult total() const;
 };

@@ -45,6 +45,7 @@ struct RunResults {
   // achieved requests per second. Throws std::out_of_range for an unknown endpoint.
   struct Counters {
     std::uint64_t planned = 0, sent = 0, completed = 0, ok = 0, errors = 0;
+    std::uint64_t tampered = 0, revoked = 0;  // negative-path requests (endpoints only; 0 for "total")
     double achieved_rps = 0;
   };
   Counters counters_of(const std::string& series) const;
