@@ -60,17 +60,21 @@
       spanGaps: false,
       value: (u, v) => showNumber(v),
     };
+    // A line through one or two points draws little or nothing (a run of a second or two has
+    // one or two per-second rows): mark the points themselves then.
+    const few = spec.x.length <= 2;
+    const marked = { show: true, size: 6, width: 1, stroke: colour, fill: colour };
     if (series.style === 'points') {
       option.paths = () => null;
       option.points = { show: true, size: 10, width: 1, stroke: colour, fill: colour };
     } else if (series.style === 'dashed') {
       option.dash = [6, 4];
       option.width = 1.5;
-      option.points = { show: false };
+      option.points = few ? marked : { show: false };
     } else if (series.style === 'line_points') {
-      option.points = { show: true, size: 6, width: 1, stroke: colour, fill: colour };
+      option.points = marked;
     } else {
-      option.points = { show: false };
+      option.points = few ? marked : { show: false };
     }
     return option;
   }
