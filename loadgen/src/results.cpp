@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "uptake/base/files.hpp"
+#include "uptake/base/input_error.hpp"
 #include "uptake/loadgen/histogram_log.hpp"
 
 namespace uptake::loadgen {
@@ -231,7 +232,9 @@ std::string latency_log(const RunResult& result) {
 }
 
 void write_results(const std::string& folder, const RunResult& result, const RunContext& context, const Verdict& verdict) {
-  std::filesystem::create_directories(folder);
+  std::error_code error;
+  std::filesystem::create_directories(folder, error);
+  if (error) throw InputError({folder, 0, 0}, "", "cannot be made as the results folder: " + error.message(), "a folder uptake may create and write in");
   write_file_atomically(folder + "/summary.json", summary_json(result, context, verdict));
   write_file_atomically(folder + "/timeseries.csv", timeseries_csv(result));
   write_file_atomically(folder + "/latency.hlog", latency_log(result));

@@ -131,6 +131,9 @@ TEST_CASE("merge: joins shards, judges the whole, and refuses what is not one ru
   check_refused("merge " + shard0.string() + " " + other.string() + " --out " + (scratch / "mixed").string(),
                 (other / "summary.json").string() + ": field 'seed': is 99");
   check_refused("merge " + shard0.string(), "--out");
+  // An output folder that cannot be made is bad input (exit 2), not an untrusted run.
+  std::ofstream(scratch / "a-file") << "not a folder\n";
+  check_refused("merge " + shard0.string() + " " + shard1.string() + " --out " + (scratch / "a-file" / "merged").string(), "cannot be made as the results folder");
   check_refused("merge --out " + (scratch / "none").string(), "no shard folders");
   CHECK_FALSE(fs::exists(scratch / "twice"));
   CHECK_FALSE(fs::exists(scratch / "mixed"));
