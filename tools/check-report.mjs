@@ -5,13 +5,15 @@
 //
 //   node tools/check-report.mjs REPORT.html [--screenshot FILE.png] [--dark] [--width PX]
 //   node tools/check-report.mjs --run UPTAKE_BINARY SCENARIO   # run a short scenario first, then check its report
+//   node tools/check-report.mjs --capacity UPTAKE_BINARY SCENARIO   # a short capacity search first: its report must
+//                                                                   # draw the capacity curve too
 //
 // Chromium is driven over the DevTools protocol on a pipe (--remote-debugging-pipe), so nothing
 // listens on a port and no browser is downloaded: Debian's chromium package is used.
 // Exit codes: 0 the report works, 1 it does not, 2 bad usage, 77 chromium is not installed
 // (ctest counts that as skipped).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -21,7 +23,7 @@ const kTimeoutMs = 60_000;
 
 function usage(message) {
   console.error(`check-report: ${message}\nusage: node tools/check-report.mjs REPORT.html [--screenshot FILE.png] [--dark] [--width PX]\n` +
-                `       node tools/check-report.mjs --run UPTAKE_BINARY SCENARIO [--screenshot FILE.png]`);
+                `       node tools/check-report.mjs --run|--capacity UPTAKE_BINARY SCENARIO [--screenshot FILE.png]`);
   process.exit(2);
 }
 
@@ -32,7 +34,9 @@ function parseArguments(argv) {
     if (argument === '--screenshot') options.screenshot = argv[++i] ?? usage('--screenshot needs a file');
     else if (argument === '--dark') options.dark = true;
     else if (argument === '--width') options.width = Number(argv[++i]);
-    else if (argument === '--run') options.run = { binary: argv[++i] ?? usage('--run needs the uptake binary'), scenario: argv[++i] ?? usage('--run needs a scenario') };
+    else if (argument === '--run' || argument === '--capacity') {
+      options.run = { command: argument.slice(2), binary: argv[++i] ?? usage(`${argument} needs the uptake binary`), scenario: argv[++i] ?? usage(`${argument} needs a scenario`) };
+    }
     else if (argument.startsWith('--')) usage(`unknown option ${argument}`);
     else if (!options.report) options.report = argument;
     else usage(`unexpected argument ${argument}`);
@@ -174,11 +178,14 @@ async function main() {
   let report = options.report;
   if (options.run) {
     scratch = mkdtempSync(join(tmpdir(), 'uptake-report-check-'));
-    const run = spawnSync(options.run.binary, ['run', options.run.scenario, '--out', scratch], { encoding: 'utf8', timeout: 120_000 });
+    // A capacity search kept short: two steps of a second below a generous SLO, up to a ceiling.
+    const search = ['--slo', 'p99<2s', '--slo', 'error_rate<1%', '--start', '40', '--max', '80', '--step-seconds', '1', '--confirm-seconds', '1'];
+    const args = [options.run.command, options.run.scenario, ...(options.run.command === 'capacity' ? search : []), '--out', scratch];
+    const run = spawnSync(options.run.binary, args, { encoding: 'utf8', timeout: 120_000 });
     // Exit codes 1 (a threshold failed) and 3 (the generator fell behind, as on a busy machine)
     // still leave complete results and reports: what is checked here is the report.
     if (![0, 1, 3].includes(run.status)) {
-      console.error(`uptake run ${options.run.scenario} exited ${run.status}:\n${run.stdout}\n${run.stderr}`);
+      console.error(`uptake ${args.join(' ')} exited ${run.status}:\n${run.stdout}\n${run.stderr}`);
       rmSync(scratch, { recursive: true, force: true });
       process.exit(1);
     }
@@ -186,6 +193,8 @@ async function main() {
   }
   if (!existsSync(report)) usage(`${report} does not exist`);
   const problems = await checkInBrowser(chromium, report, options);
+  // Every chart on the page has data (checked above); a capacity report must also have the curve.
+  if (options.run?.command === 'capacity' && !readFileSync(report, 'utf8').includes('id="chart-capacity"')) problems.push('the capacity curve is not on the page');
   if (scratch) rmSync(scratch, { recursive: true, force: true });
   if (problems.length) {
     console.error(`${report} does not work in Chromium:\n  ${problems.join('\n  ')}`);
