@@ -35,25 +35,18 @@ double positive(const po::variables_map& values, const char* name, const char* e
 std::vector<sim::Threshold> slo_of(const po::variables_map& values, const sim::Scenario* scenario, const std::vector<std::string>& endpoints) {
   std::vector<sim::Threshold> slo;
   if (values.count("slo")) {
-    for (const auto& text : values["slo"].as<std::vector<std::string>>()) {
-      std::string problem;
-      auto threshold = sim::parse_threshold(text, problem);
-      if (!threshold) throw InputError({}, "--slo", problem);
-      slo.push_back(std::move(*threshold));
-    }
+    for (const auto& text : values["slo"].as<std::vector<std::string>>()) slo.push_back(sim::parse_threshold_or_throw(text, {}, "--slo"));
     loadgen::check_capacity_slo(slo, endpoints, "--slo");
     return slo;
   }
   if (!scenario) throw InputError({}, "--slo", "is missing", "the SLO each step must meet, such as --slo 'p99<50ms' --slo 'error_rate<0.1%'");
   for (std::size_t i = 0; i < scenario->slo.size(); ++i) {
-    std::string problem;
-    auto threshold = sim::parse_threshold(scenario->slo[i], problem);
-    if (!threshold) throw InputError({scenario->file, 0, 0}, fmt::format("slo[{}]", i), problem);
-    if (threshold->metric == sim::ThresholdMetric::throughput) {
-      fmt::print("uptake capacity: the scenario's '{}' is left out of the search's SLO: the search chooses the offered rate itself\n", threshold->text);
+    auto threshold = sim::parse_threshold_or_throw(scenario->slo[i], {scenario->file, 0, 0}, fmt::format("slo[{}]", i));
+    if (threshold.metric == sim::ThresholdMetric::throughput) {
+      fmt::print("uptake capacity: the scenario's '{}' is left out of the search's SLO: the search chooses the offered rate itself\n", threshold.text);
       continue;
     }
-    slo.push_back(std::move(*threshold));
+    slo.push_back(std::move(threshold));
   }
   if (slo.empty()) throw InputError({scenario->file, 0, 0}, "slo", "has no latency or error threshold to search against", "slo: ['p99<300ms'], or --slo");
   loadgen::check_capacity_slo(slo, endpoints, "slo");

@@ -74,10 +74,7 @@ int run(const po::variables_map& values) {
   options.seed = values.count("seed") ? values["seed"].as<std::uint64_t>() : 1;
   options.stop = StopOnSignal::stop_flag();
   const auto extra_thresholds = values.count("threshold") ? values["threshold"].as<std::vector<std::string>>() : std::vector<std::string>{};
-  for (const auto& expression : extra_thresholds) {
-    std::string problem;
-    if (!sim::parse_threshold(expression, problem)) throw InputError({}, "--threshold", problem, "an expression such as p99<300ms or verify.error_rate<1%");
-  }
+  for (const auto& expression : extra_thresholds) sim::parse_threshold_or_throw(expression, {}, "--threshold");  // before any load
   sim::Shard shard;
   if (values.count("shard")) {
     const auto parsed = sim::parse_shard(values["shard"].as<std::string>());

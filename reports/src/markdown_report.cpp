@@ -86,24 +86,25 @@ std::string render_markdown_report(const RunResults& results) {
 
   if (const auto capacity = capacity_overview_of(summary)) {
     md += "\n**Capacity**: " + escape_markdown(capacity->headline) + "\n";
-    if (!capacity->plan.empty()) {
-      md += "\n" + table_row({"year", "design peak", "capacity", "headroom", "instances needed"}) + "| --- | ---: | ---: | ---: | ---: |\n";
-      for (const auto& cells : capacity->plan) {
+    const auto escaped_rows = [](const std::vector<std::vector<std::string>>& rows) {
+      std::string text;
+      for (const auto& cells : rows) {
         std::vector<std::string> escaped;
         for (const auto& cell : cells) escaped.push_back(escape_markdown(cell));
-        md += table_row(escaped);
+        text += table_row(escaped);
       }
+      return text;
+    };
+    if (!capacity->plan.empty()) {
+      md += "\n" + table_row({"year", "design peak", "capacity", "headroom", "instances needed"}) + "| --- | ---: | ---: | ---: | ---: |\n";
+      md += escaped_rows(capacity->plan);
       md += "\nDemand exceeds capacity: " + escape_markdown(capacity->exhaustion) + "\n";
     }
     if (!capacity->steps.empty()) {
       // Folded: a search has a dozen trials or more, too long for the top of a comment.
       md += fmt::format("\n<details><summary>{} trials of the search</summary>\n\n", capacity->steps.size());
       md += table_row(kCapacityStepColumns) + "| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |\n";
-      for (const auto& cells : capacity->steps) {
-        std::vector<std::string> escaped;
-        for (const auto& cell : cells) escaped.push_back(escape_markdown(cell));
-        md += table_row(escaped);
-      }
+      md += escaped_rows(capacity->steps);
       md += "\n</details>\n";
     }
   }

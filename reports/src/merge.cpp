@@ -4,10 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "uptake/base/files.hpp"
 #include "uptake/base/input_error.hpp"
@@ -186,14 +184,9 @@ MergedRun merge_folders(const std::vector<std::filesystem::path>& folders, const
   auto merged = merge_shards(shards);
   loadgen::write_results(out.string(), merged.result, merged.context, merged.verdict);
   // The demand behind the schedule is the same for every shard of one scenario: the merged
-  // report draws it from the first shard's.
-  const auto forecast = folders.front() / "forecast.json";
-  if (std::filesystem::is_regular_file(forecast, error)) {
-    std::ifstream in(forecast, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    write_file_atomically((out / "forecast.json").string(), text.str());
-  }
+  // report draws it from the first shard's (read and checked with the shard, and written as
+  // `uptake run` writes it).
+  if (const auto& forecast = shards.front().forecast) write_file_atomically((out / "forecast.json").string(), forecast->dump(2) + "\n");
   return merged;
 }
 

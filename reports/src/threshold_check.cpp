@@ -68,20 +68,15 @@ std::vector<sim::Threshold> thresholds_for(const RunResults& run, const std::vec
   const InputLocation summary_file{(run.folder / "summary.json").string(), 0, 0};
   const auto& slo = run.summary.at("slo");
   for (std::size_t i = 0; i < slo.size(); ++i) {
-    std::string problem;
-    const auto text = slo[i].get<std::string>();
-    auto threshold = sim::parse_threshold(text, problem);
     const auto field = fmt::format("slo[{}]", i);
-    if (!threshold) throw InputError(summary_file, field, problem);
-    check_endpoint_exists(*threshold, run, summary_file, field);
-    thresholds.push_back(std::move(*threshold));
+    auto threshold = sim::parse_threshold_or_throw(slo[i].get<std::string>(), summary_file, field);
+    check_endpoint_exists(threshold, run, summary_file, field);
+    thresholds.push_back(std::move(threshold));
   }
   for (const auto& text : extra) {
-    std::string problem;
-    auto threshold = sim::parse_threshold(text, problem);
-    if (!threshold) throw InputError({}, "--threshold", problem);
-    check_endpoint_exists(*threshold, run, {}, "--threshold");
-    thresholds.push_back(std::move(*threshold));
+    auto threshold = sim::parse_threshold_or_throw(text, {}, "--threshold");
+    check_endpoint_exists(threshold, run, {}, "--threshold");
+    thresholds.push_back(std::move(threshold));
   }
   return thresholds;
 }

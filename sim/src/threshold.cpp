@@ -134,4 +134,11 @@ std::optional<Threshold> parse_threshold(std::string_view text, std::string& pro
   return threshold;
 }
 
+Threshold parse_threshold_or_throw(std::string_view text, const InputLocation& where, const std::string& field) {
+  std::string problem;
+  auto threshold = parse_threshold(text, problem);
+  if (!threshold) throw InputError(where, field, problem);
+  return std::move(*threshold);
+}
+
 }  // namespace uptake::sim

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "uptake/base/input_error.hpp"
+
 namespace uptake::sim {
 
 enum class ThresholdMetric {
@@ -35,5 +37,8 @@ struct Threshold {
 // Parses one expression. On failure returns std::nullopt and sets `problem` to a sentence that
 // says what was wrong and what is expected.
 std::optional<Threshold> parse_threshold(std::string_view text, std::string& problem);
+// The same for input that must be a threshold: throws InputError at `where`, naming `field`, with
+// parse_threshold's sentence, when it is not one.
+Threshold parse_threshold_or_throw(std::string_view text, const InputLocation& where, const std::string& field);
 
 }  // namespace uptake::sim
