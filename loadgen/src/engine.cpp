@@ -473,10 +473,7 @@ class Worker {
     while (!idle_.empty()) {
       auto connection = std::move(idle_.back());
       idle_.pop_back();
-      if (!connection->reusable(now)) {
-        --open_connections_;  // closed while idle: it leaves the pool, and another may open
-        continue;
-      }
+      if (dropped_as_closed(*connection, now)) continue;
       return send_on(*connection, std::move(pending), now);
     }
     if (open_connections_ < connection_cap_) {
@@ -554,13 +551,23 @@ class Worker {
     });
   }
 
+  // An idle connection the server has closed leaves the pool, and another may open.
+  bool dropped_as_closed(Connection& connection, Clock::time_point now) {
+    if (connection.reusable(now)) return false;
+    --open_connections_;
+    return true;
+  }
+
   // Ten times a second: connections past their deadline are closed (timeouts without a timer
-  // per request), and connections that are gone leave the list.
+  // per request), idle connections the server has closed leave the pool (the pool is used last
+  // in, first out, so the one at its bottom may sit unused, holding a socket the peer closed,
+  // for as long as the load is light), and connections that are gone leave the list.
   void sweep() {
     sweep_timer_.expires_after(std::chrono::milliseconds(100));
     sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec) return;
       const auto now = Clock::now();
+      std::erase_if(idle_, [this, now](const std::shared_ptr<Connection>& connection) { return dropped_as_closed(*connection, now); });
       std::erase_if(live_, [now](const std::weak_ptr<Connection>& weak) {
         const auto connection = weak.lock();
         if (connection) connection->expire_if_due(now);
