@@ -113,17 +113,23 @@ TEST_CASE("the reference service's capacity for p99 < 15 ms is Erlang C's, and s
 
   // p99 at 70% of Erlang C's capacity: the median of three trials of 4 s (some 4,600 responses,
   // 46 beyond the p99 each), so that one disturbed by the rest of the machine does not decide.
+  // A trial whose own sends ran late (schedule lag p99 over a millisecond: the machine, not the
+  // queue, was busy) measured the generator's delay, which response times include by design;
+  // it is set aside and another is run, up to six in all.
   const double load = 0.7 * erlang_capacity;
   const auto predicted_p99 = sim::MultiServerQueue(load, kServicePerSecond, kServers).response_percentile(0.99);
   std::vector<double> measured_p99;
   std::string trials;
-  for (int trial = 0; trial < 3; ++trial) {
+  for (int trial = 0; trial < 6 && measured_p99.size() < 3; ++trial) {
     const auto measured = run_trial(load, Seconds{4});
-    REQUIRE(measured.generator_trusted);
     CHECK(measured.total.errors == 0);
-    measured_p99.push_back(measured.total.latency_at(99).count());
-    trials += " " + std::to_string(measured_p99.back() * 1e3) + " ms (schedule lag p99 " + std::to_string(measured.schedule_lag_p99.count() * 1e3) + " ms)";
+    const bool undisturbed = measured.generator_trusted && measured.schedule_lag_p99 < Seconds{0.001};
+    if (undisturbed) measured_p99.push_back(measured.total.latency_at(99).count());
+    trials += " " + std::to_string(measured.total.latency_at(99).count() * 1e3) + " ms (schedule lag p99 " +
+              std::to_string(measured.schedule_lag_p99.count() * 1e3) + " ms" + (undisturbed ? ")" : ", set aside)");
   }
+  INFO("p99 at " << load << "/s:" << trials);
+  REQUIRE(measured_p99.size() == 3);
   std::sort(measured_p99.begin(), measured_p99.end());
   INFO("p99 at " << load << "/s:" << trials << "; M/M/c " << predicted_p99.count() * 1e3 << " ms");
   CHECK(std::abs(measured_p99[1] - predicted_p99.count()) / predicted_p99.count() <= 0.15);
