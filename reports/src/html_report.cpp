@@ -426,9 +426,7 @@ std::string render_html_report(const RunResults& results) {
 
   std::string meta = "target " + text_of(summary, "target");
   if (const auto mode = text_of(summary, "mode"); !mode.empty()) meta += " · " + mode;
-  if (const auto started = number_at(summary, "/started_at")) {
-    meta += " · started " + format_date_time(std::chrono::sys_seconds{std::chrono::seconds{static_cast<long long>(std::floor(*started))}}) + " UTC";
-  }
+  if (const auto started = started_at_of(summary)) meta += " · started " + format_date_time(*started) + " UTC";
   if (const auto seed = number_at(summary, "/seed")) meta += fmt::format(" · seed {:.0f}", *seed);
   if (const auto shard = text_of(summary, "shard"); !shard.empty()) meta += " · shard " + shard;
   if (const auto file = text_of(summary, "scenario_file"); !file.empty()) meta += " · " + file;

@@ -4,6 +4,9 @@
 
 #include <vector>
 
+#include "run_overview.hpp"
+#include "uptake/base/civil_time.hpp"
+
 namespace uptake::reports {
 namespace {
 
@@ -27,6 +30,16 @@ std::string properties(const RunResults& run) {
   std::string out = "    <properties>\n";
   for (const auto& [name, value] : items) out += fmt::format("      <property name=\"{}\" value=\"{}\"/>\n", xml_escape(name), xml_escape(value));
   return out + "    </properties>\n";
+}
+
+// The suites' timestamp: when the run's schedule started, in UTC, as JUnit's schema writes it
+// (ISO 8601 without a zone). Empty when summary.json has no start.
+std::string suite_timestamp(const RunResults& run) {
+  const auto started = started_at_of(run.summary);
+  if (!started) return {};
+  auto text = format_date_time(*started);
+  text[text.find(' ')] = 'T';
+  return text;
 }
 
 }  // namespace
@@ -63,6 +76,10 @@ std::string junit_xml(const GateResult& gate, const RunResults& run) {
   std::size_t tests = 0, failures = 0, errors = 0, skipped = 0;
   std::string body;
   const auto run_properties = properties(run);
+  const auto timestamp = suite_timestamp(run);
+  const auto timestamp_attribute = timestamp.empty() ? std::string() : fmt::format(" timestamp=\"{}\"", timestamp);
+  // The run suite took the run's time; the checks of the others take none worth counting.
+  const double run_seconds = number_at(run.summary, "/duration_s").value_or(0);
   for (const auto& suite : suites) {
     std::size_t suite_failures = 0, suite_errors = 0, suite_skipped = 0;
     std::string cases;
@@ -86,16 +103,16 @@ std::string junit_xml(const GateResult& gate, const RunResults& run) {
       }
       cases += "    </testcase>\n";
     }
-    body += fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"0\">\n", xml_escape(suite.name),
-                        suite.cases.size(), suite_failures, suite_errors, suite_skipped);
+    body += fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3f}\"{}>\n", xml_escape(suite.name),
+                        suite.cases.size(), suite_failures, suite_errors, suite_skipped, suite.name == "run" ? run_seconds : 0.0, timestamp_attribute);
     body += run_properties + cases + "  </testsuite>\n";
     tests += suite.cases.size();
     failures += suite_failures;
     errors += suite_errors;
     skipped += suite_skipped;
   }
-  return fmt::format("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"uptake gate\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"0\">\n{}</testsuites>\n",
-                     tests, failures, errors, skipped, body);
+  return fmt::format("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"uptake gate\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3f}\">\n{}</testsuites>\n",
+                     tests, failures, errors, skipped, run_seconds, body);
 }
 
 }  // namespace uptake::reports

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "uptake/reports/capacity_summary.hpp"
 #include "uptake/reports/check_result.hpp"
@@ -33,6 +34,12 @@ std::optional<double> number_at(const ordered_json& json, const std::string& poi
   const auto& value = json.at(where);
   if (!value.is_number()) return std::nullopt;
   return value.get<double>();
+}
+
+std::optional<std::chrono::sys_seconds> started_at_of(const ordered_json& summary) {
+  const auto started = number_at(summary, "/started_at");
+  if (!started) return std::nullopt;
+  return std::chrono::sys_seconds{std::chrono::seconds{static_cast<long long>(std::floor(*started))}};
 }
 
 std::string milliseconds_text(std::optional<double> milliseconds) {

@@ -4,6 +4,7 @@
 // summary lacks shows as "—" instead of failing the whole report).
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -51,6 +52,9 @@ std::optional<CapacityOverview> capacity_overview_of(const nlohmann::ordered_jso
 
 // The number at a JSON pointer ("/latency_ms/p99"), if the summary has one there.
 std::optional<double> number_at(const nlohmann::ordered_json& json, const std::string& pointer);
+// When the run's schedule started, to the whole second ("2024-03-04 10:00:00" UTC once formatted),
+// if the summary says.
+std::optional<std::chrono::sys_seconds> started_at_of(const nlohmann::ordered_json& summary);
 // "3.21 ms", "1.25 s"; "—" when absent.
 std::string milliseconds_text(std::optional<double> milliseconds);
 // The run's name for titles: the scenario, or "ad hoc run".

@@ -266,6 +266,10 @@ TEST_CASE("junit.xml has the structure Jenkins and GitLab read") {
     CHECK(xpath(file, "count(" + at + "/properties/property[@name=\"scenario\"])") == "1");
   }
   CHECK(xpath(file, "count(//testcase)") == xpath(file, "string(/testsuites/@tests)"));
+  // Every suite is stamped with the run's start (JUnit's ISO 8601, UTC, no zone): the synthetic
+  // run started at Unix time 1,790,000,000. The run suite took the run's duration.
+  CHECK(xpath(file, "count(/testsuites/testsuite[@timestamp=\"2026-09-21T14:13:20\"])") == "3");
+  CHECK(std::stod(xpath(file, "string(/testsuites/testsuite[1]/@time)")) == Approx(run.results.summary["duration_s"].get<double>()).margin(0.001));
   CHECK(xpath(file, "count(//testcase/failure)") == xpath(file, "string(/testsuites/@failures)"));
   // Thresholds: the recorded SLO (p99<100ms fails: 199 ms; error_rate<1% passes) and the extra one.
   CHECK(xpath(file, "count(/testsuites/testsuite[2]/testcase)") == "3");
