@@ -74,7 +74,7 @@ void declare_engine_options(po::options_description& options) {
       "warmup", po::value<unsigned>()->default_value(20), "requests per capturing endpoint and thread before the clock starts, to seed captures")(
       "lag-bound", po::value<double>()->default_value(10.0), "ms of schedule lag (p99) beyond which a run is untrusted (exit 3)")(
       "connect-timeout", po::value<double>()->default_value(5.0), "seconds a connection (and TLS handshake) may take before it counts as a connect error")(
-      "timeout", po::value<double>()->default_value(10.0), "seconds from sending a request to its whole response before it counts as a timeout")(
+      "timeout", po::value<double>()->default_value(10.0), "seconds from sending a request to its whole response before it counts as a timeout (and that a request may wait for a free connection)")(
       "pacing", po::value<std::string>()->default_value("sleep"),
       "open loop: 'sleep' until each send time, or 'spin' (poll the last 200 us: the least schedule lag, one busy core per thread)");
 }

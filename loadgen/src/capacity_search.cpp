@@ -333,10 +333,7 @@ class Search {
 
 StepSeries::StepSeries() : response_time(make_latency_histogram()) {}
 
-double StepSeries::error_rate() const {
-  const auto attempts = std::max(sent, completed);
-  return attempts ? static_cast<double>(errors) / static_cast<double>(attempts) : 0.0;
-}
+double StepSeries::error_rate() const { return loadgen::error_rate(ok, errors); }
 
 Seconds StepSeries::latency_at(double percentile) const {
   return Seconds{static_cast<double>(response_time.value_at_percentile(percentile)) / 1e9};

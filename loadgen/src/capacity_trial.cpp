@@ -21,6 +21,7 @@ StepSeries series_of(const EndpointResult& endpoint, const std::vector<Interval>
   series.planned = endpoint.planned;
   series.sent = endpoint.sent;
   series.completed = endpoint.completed;
+  series.ok = endpoint.ok;
   series.errors = endpoint.errors;
   for (std::size_t second = 0; second < std::min(window_seconds, seconds.size()); ++second) {
     series.planned_in_window += seconds[second].planned;

@@ -227,12 +227,7 @@ class Worker {
                 std::optional<ErrorClass> error, const std::shared_ptr<Connection>& connection) {
     const auto now = Clock::now();
     auto& endpoint = result_.endpoints[pending->endpoint];
-    if (error) {
-      ++result_.errors[static_cast<std::size_t>(*error)];
-      ++endpoint.errors;
-      tally(now, pending->endpoint, &Interval::errors);
-      error_count_.fetch_add(1, std::memory_order_relaxed);
-    }
+    if (error) count_error(*error, pending->endpoint, now);
     if (status) {
       ++endpoint.completed;
       tally_in(current_second(), pending->endpoint, &Interval::completed);
@@ -325,10 +320,17 @@ class Worker {
       else if (negative_case == NegativeCase::revoked) ++endpoint.revoked;
       return true;
     }
-    ++result_.errors[static_cast<std::size_t>(ErrorClass::missing_capture)];
-    ++result_.endpoints[pending.endpoint].errors;
-    error_count_.fetch_add(1, std::memory_order_relaxed);
+    count_error(ErrorClass::missing_capture, pending.endpoint, Clock::now());
     return false;
+  }
+
+  // The one place a failure is counted: by class, for its endpoint, in its second's row, and
+  // for the live progress line.
+  void count_error(ErrorClass error, std::uint32_t endpoint, Clock::time_point when) {
+    ++result_.errors[static_cast<std::size_t>(error)];
+    ++result_.endpoints[endpoint].errors;
+    tally(when, endpoint, &Interval::errors);
+    error_count_.fetch_add(1, std::memory_order_relaxed);
   }
 
   // One request and its response, synchronously, on a connection of its own: warm-up only,
@@ -551,6 +553,21 @@ class Worker {
     });
   }
 
+  // A request that has waited for a free connection as long as the request timeout fails,
+  // unsent, as wait_timeout: its answer could only have come later than --timeout allows. This
+  // keeps the queue of a target that stopped answering to the rate times the timeout, where it
+  // would otherwise grow for the whole run. The queue is in intended order, so the oldest lead.
+  void expire_waiting(Clock::time_point now) {
+    if (waiting_.empty() || now - waiting_.front()->intended < options_.request_timeout) return;
+    while (!waiting_.empty() && now - waiting_.front()->intended >= options_.request_timeout) {
+      auto pending = std::move(waiting_.front());
+      waiting_.pop_front();
+      count_error(ErrorClass::wait_timeout, pending->endpoint, now);
+      recycle(std::move(pending));
+    }
+    maybe_finish();
+  }
+
   // An idle connection the server has closed leaves the pool, and another may open.
   bool dropped_as_closed(Connection& connection, Clock::time_point now) {
     if (connection.reusable(now)) return false;
@@ -559,7 +576,7 @@ class Worker {
   }
 
   // Ten times a second: connections past their deadline are closed (timeouts without a timer
-  // per request), idle connections the server has closed leave the pool (the pool is used last
+  // per request), requests that waited too long for one fail, idle connections the server has closed leave the pool (the pool is used last
   // in, first out, so the one at its bottom may sit unused, holding a socket the peer closed,
   // for as long as the load is light), and connections that are gone leave the list.
   void sweep() {
@@ -568,6 +585,7 @@ class Worker {
       if (ec) return;
       const auto now = Clock::now();
       std::erase_if(idle_, [this, now](const std::shared_ptr<Connection>& connection) { return dropped_as_closed(*connection, now); });
+      expire_waiting(now);
       std::erase_if(live_, [now](const std::weak_ptr<Connection>& weak) {
         const auto connection = weak.lock();
         if (connection) connection->expire_if_due(now);

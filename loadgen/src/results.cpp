@@ -43,9 +43,15 @@ const char* to_string(ErrorClass error) {
     case ErrorClass::http_4xx: return "http_4xx";
     case ErrorClass::http_5xx: return "http_5xx";
     case ErrorClass::missing_capture: return "missing_capture";
+    case ErrorClass::wait_timeout: return "wait_timeout";
     case ErrorClass::count: break;
   }
   return "?";
+}
+
+double error_rate(std::uint64_t ok, std::uint64_t errors) {
+  const auto attempts = ok + errors;
+  return attempts ? static_cast<double>(errors) / static_cast<double>(attempts) : 0.0;
 }
 
 void EndpointResult::add(const EndpointResult& other) {
@@ -124,7 +130,7 @@ std::string summary_json(const RunResult& result, const RunContext& context, con
   root["latency_ms"] = latency_block(total.response_time);
   root["service_time_ms"] = latency_block(total.service_time);
   root["schedule_lag_ms"] = latency_block(result.schedule_lag);
-  root["error_rate"] = total.completed + total.errors ? static_cast<double>(total.errors) / static_cast<double>(std::max(total.sent, total.completed)) : 0.0;
+  root["error_rate"] = error_rate(total.ok, total.errors);
   ordered_json errors = ordered_json::object();
   for (std::size_t i = 0; i < result.errors.size(); ++i) errors[to_string(static_cast<ErrorClass>(i))] = result.errors[i];
   root["errors"] = errors;

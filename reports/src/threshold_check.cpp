@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "uptake/base/input_error.hpp"
+#include "uptake/loadgen/run_result.hpp"
 
 namespace uptake::reports {
 namespace {
@@ -95,11 +96,7 @@ std::optional<double> observed_value(const sim::Threshold& threshold, const RunR
     case ThresholdMetric::latency_max:
       if (histogram.total_count() == 0) return std::nullopt;
       return static_cast<double>(histogram.max()) / 1e9;
-    case ThresholdMetric::error_rate: {
-      // As summary.json's error_rate: a failed request may never have been sent (connect errors).
-      const auto attempts = std::max(counters.sent, counters.completed);
-      return attempts ? static_cast<double>(counters.errors) / static_cast<double>(attempts) : 0.0;
-    }
+    case ThresholdMetric::error_rate: return loadgen::error_rate(counters.ok, counters.errors);
     case ThresholdMetric::achieved_ratio:
       return counters.planned ? static_cast<double>(counters.completed) / static_cast<double>(counters.planned) : 0.0;
     case ThresholdMetric::throughput: return counters.achieved_rps;

@@ -1,10 +1,14 @@
 // `uptake run` as a user meets it: ad hoc open and closed loop against a real reference service
 // in this process, the request options reaching the target, HTTP errors counted by class, the
 // exit codes of a failed threshold and of a generator behind its schedule, SIGINT's partial
-// results, and a results folder that cannot be written refused before any request.
+// results, a target that never answers, and a results folder that cannot be written refused
+// before any request.
 #include <catch2/catch.hpp>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -112,6 +116,41 @@ TEST_CASE("run: a results folder that cannot be written is refused before any re
   std::ofstream(folder / "a-file") << "not a folder\n";
   check_refused("run --url http://127.0.0.1:1/ --rate 10 --duration 1 --out " + (folder / "a-file" / "results").string(), "is not a folder");
   CHECK_FALSE(fs::exists(folder / "a-file" / "results"));
+}
+
+TEST_CASE("run: against a target that never answers, requests that waited out the timeout fail unsent and the results read back") {
+  // A listener that never accepts: the kernel completes connections into its backlog and takes
+  // the requests, and no answer ever comes.
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(listener >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  REQUIRE(::listen(listener, 16) == 0);
+  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+  const auto url = "http://127.0.0.1:" + std::to_string(ntohs(address.sin_port)) + "/";
+
+  const auto folder = scratch_folder("run-command-silent") / "results";
+  const auto run = cli_test::uptake("run --url " + url + " --rate 50 --duration 2 --connections 1 --timeout 0.3 --lag-bound 1000 --out " + folder.string());
+  ::close(listener);
+  INFO(run.output);
+  CHECK(run.exit_code == 3);  // nothing about the target was measured
+  CHECK_THAT(run.output, Catch::Contains("answered none"));
+  const auto summary = summary_of(folder);
+  const auto& requests = summary["requests"];
+  const auto waited_out = summary["errors"]["wait_timeout"].get<std::uint64_t>();
+  CHECK(waited_out > 40);
+  CHECK(summary["errors"]["timeout"] == requests["sent"]);
+  CHECK(requests["planned"].get<std::uint64_t>() == requests["sent"].get<std::uint64_t>() + waited_out);
+  CHECK(requests["errors"] == requests["planned"]);
+  CHECK(summary["error_rate"] == 1.0);  // every attempt failed, sent or not: a share, never above 1
+  // timeseries.csv counts the unsent failures in their seconds too: report checks that its rows
+  // add up to summary.json.
+  const auto report = cli_test::uptake("report " + folder.string());
+  INFO(report.output);
+  CHECK(report.exit_code == 0);
 }
 
 TEST_CASE("run: SIGINT stops sending, drains, and leaves partial results that add up and read back") {

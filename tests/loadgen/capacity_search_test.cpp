@@ -37,7 +37,7 @@ StepResult answered_step(double rate, Seconds duration) {
   step.offered_rps = rate;
   step.window = step.elapsed = duration;
   step.total.name = "total";
-  step.total.planned = step.total.sent = step.total.completed = static_cast<std::uint64_t>(std::llround(rate * duration.count()));
+  step.total.planned = step.total.sent = step.total.completed = step.total.ok = static_cast<std::uint64_t>(std::llround(rate * duration.count()));
   step.total.planned_in_window = step.total.completed_in_window = step.total.planned;
   return step;
 }
@@ -374,7 +374,10 @@ TEST_CASE("ceiling, no passing rate, and errors as the failing threshold", "[cap
   auto erring = [](double rate, Seconds duration) {
     auto step = answered_step(rate, duration);
     record_seconds(step, 0.001, static_cast<std::int64_t>(step.total.planned));
-    if (rate > 700) step.total.errors = step.total.completed / 100;
+    if (rate > 700) {
+      step.total.errors = step.total.completed / 100;
+      step.total.ok -= step.total.errors;
+    }
     return step;
   };
   auto error_options = p99_search("p99<15ms");
@@ -430,6 +433,7 @@ TEST_CASE("a run of the engine as a trial: counts in the window, histograms, the
   run.endpoints[1].name = "verify";
   for (auto& endpoint : run.endpoints) {
     endpoint.planned = endpoint.sent = endpoint.completed = 250;
+    endpoint.ok = 245;
     endpoint.errors = 5;
     endpoint.response_time.record(3'000'000, 250);
     endpoint.service_time.record(2'000'000, 250);

@@ -58,6 +58,7 @@ struct StepSeries {
   std::uint64_t planned = 0;    // arrivals the schedule drew
   std::uint64_t sent = 0;
   std::uint64_t completed = 0;  // a response was read (any status)
+  std::uint64_t ok = 0;         // completed with a status below 400
   std::uint64_t errors = 0;     // failed by any error class, 4xx and 5xx answers included
   // A flow balance over the trial's window (StepResult::window): the arrivals planned in it, and
   // the answers completed by its end. While the target keeps up they differ only by the few in
@@ -67,7 +68,7 @@ struct StepSeries {
   HdrHistogram response_time;   // nanoseconds, from the intended send time (no coordinated omission)
 
   StepSeries();
-  // As summary.json's error_rate: a failed request may never have been sent (connect errors).
+  // As summary.json's error_rate: errors over ok + errors (loadgen::error_rate).
   double error_rate() const;
   // completed_in_window / planned_in_window; 0 when nothing was planned. Counted against what
   // the schedule drew, not the offered rate: a Poisson schedule of 200 arrivals around 100/s

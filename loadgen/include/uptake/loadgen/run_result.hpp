@@ -16,8 +16,14 @@ namespace uptake::loadgen {
 HdrHistogram make_latency_histogram();
 
 // Failure classes: counted, and the run goes on.
-enum class ErrorClass : std::size_t { connect, timeout, reset, tls, protocol, http_4xx, http_5xx, missing_capture, count };
+enum class ErrorClass : std::size_t { connect, timeout, reset, tls, protocol, http_4xx, http_5xx, missing_capture, wait_timeout, count };
 const char* to_string(ErrorClass error);
+
+// The share of attempted requests that failed. Every attempt ends either answered below 400
+// (ok) or as an error of some class, whether it was sent or failed before sending
+// (missing_capture, wait_timeout), so ok + errors counts the attempts exactly; requests that a
+// stop dropped while they waited were never attempted. 0 when nothing was attempted.
+double error_rate(std::uint64_t ok, std::uint64_t errors);
 
 struct EndpointResult {
   std::string name;
