@@ -558,14 +558,15 @@ class Worker {
   // keeps the queue of a target that stopped answering to the rate times the timeout, where it
   // would otherwise grow for the whole run. The queue is in intended order, so the oldest lead.
   void expire_waiting(Clock::time_point now) {
-    if (waiting_.empty() || now - waiting_.front()->intended < options_.request_timeout) return;
+    bool expired = false;
     while (!waiting_.empty() && now - waiting_.front()->intended >= options_.request_timeout) {
       auto pending = std::move(waiting_.front());
       waiting_.pop_front();
       count_error(ErrorClass::wait_timeout, pending->endpoint, now);
       recycle(std::move(pending));
+      expired = true;
     }
-    maybe_finish();
+    if (expired) maybe_finish();  // the last of the schedule may have been among them
   }
 
   // An idle connection the server has closed leaves the pool, and another may open.
@@ -576,9 +577,10 @@ class Worker {
   }
 
   // Ten times a second: connections past their deadline are closed (timeouts without a timer
-  // per request), requests that waited too long for one fail, idle connections the server has closed leave the pool (the pool is used last
-  // in, first out, so the one at its bottom may sit unused, holding a socket the peer closed,
-  // for as long as the load is light), and connections that are gone leave the list.
+  // per request), requests that waited too long for one fail, idle connections the server has
+  // closed leave the pool (it is used last in, first out, so the one at its bottom may sit
+  // unused, holding a socket the peer closed, for as long as the load is light), and
+  // connections that are gone leave the list.
   void sweep() {
     sweep_timer_.expires_after(std::chrono::milliseconds(100));
     sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
