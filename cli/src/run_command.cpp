@@ -54,7 +54,7 @@ void print_summary(const loadgen::RunResult& result, const loadgen::Verdict& ver
   if (lag.total_count()) {
     fmt::print("  schedule lag p50 {:.3f} ms, p99 {:.3f} ms, max {:.3f} ms ({} pacing; busiest generator thread {:.0f}% busy); {} request(s) waited for a connection\n",
                static_cast<double>(lag.value_at_percentile(50)) / 1e6, static_cast<double>(lag.value_at_percentile(99)) / 1e6,
-               static_cast<double>(lag.max()) / 1e6, result.pacing, result.busiest_thread_fraction * 100, result.waited_for_connection);
+               static_cast<double>(lag.max()) / 1e6, to_string(result.pacing), result.busiest_thread_fraction * 100, result.waited_for_connection);
   }
   std::string errors;
   for (std::size_t i = 0; i < result.errors.size(); ++i) {

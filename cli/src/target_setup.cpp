@@ -92,9 +92,10 @@ double engine_options_of(const po::variables_map& values, loadgen::EngineOptions
   };
   engine.connect_timeout = Seconds{seconds_of("connect-timeout", 0, 300, "seconds above 0, at most 300")};
   engine.request_timeout = Seconds{seconds_of("timeout", 0, 3600, "seconds above 0, at most 3600")};
-  const auto pacing = values["pacing"].as<std::string>();
-  if (pacing != "sleep" && pacing != "spin") throw InputError({}, "--pacing", fmt::format("'{}' is not a pacing", pacing), "sleep or spin");
-  engine.pacing = pacing == "spin" ? loadgen::Pacing::spin : loadgen::Pacing::sleep;
+  const auto pacing_text = values["pacing"].as<std::string>();
+  const auto pacing = loadgen::parse_pacing(pacing_text);
+  if (!pacing) throw InputError({}, "--pacing", fmt::format("'{}' is not a pacing", pacing_text), "sleep or spin");
+  engine.pacing = *pacing;
   return seconds_of("lag-bound", 0, 60'000, "milliseconds above 0, at most 60000") / 1e3;
 }
 

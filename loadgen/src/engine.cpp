@@ -868,7 +868,7 @@ RunResult run_engine(const EngineOptions& options, const RequestPlan& plan) {
   RunResult merged;
   merged.target = options.target.to_string();
   merged.closed_loop = options.closed_loop;
-  merged.pacing = options.pacing == Pacing::spin ? "spin" : "sleep";
+  merged.pacing = options.pacing;
   merged.started_at = started_at;
   merged.interrupted = options.stop && options.stop->load();
   Clock::time_point finish = start;

@@ -49,6 +49,15 @@ const char* to_string(ErrorClass error) {
   return "?";
 }
 
+const char* to_string(Pacing pacing) { return pacing == Pacing::spin ? "spin" : "sleep"; }
+
+std::optional<Pacing> parse_pacing(std::string_view text) {
+  for (const auto pacing : {Pacing::sleep, Pacing::spin}) {
+    if (text == to_string(pacing)) return pacing;
+  }
+  return std::nullopt;
+}
+
 double error_rate(std::uint64_t ok, std::uint64_t errors) {
   const auto attempts = ok + errors;
   return attempts ? static_cast<double>(errors) / static_cast<double>(attempts) : 0.0;
@@ -82,7 +91,7 @@ Verdict judge_generator(const RunResult& result, const RunContext& context) {
     verdict.reason = fmt::format("the generator fell behind its schedule: schedule lag p99 {:.3f} ms exceeds the bound of {:.3f} ms "
                                  "(too few threads, or the machine is saturated); the latencies measure the generator, not the target",
                                  lag_p99 * 1e3, context.lag_bound_seconds * 1e3);
-  } else if (result.pacing == "sleep" && result.busiest_thread_fraction > kSaturatedThreadFraction) {
+  } else if (result.pacing == Pacing::sleep && result.busiest_thread_fraction > kSaturatedThreadFraction) {
     // A sleeping pacer that never sleeps has no slack left: the next burst of the schedule, or
     // any more work per request, makes it late, so its lag so far proves nothing. (A spinning
     // pacer is busy by design.)
@@ -144,7 +153,7 @@ std::string summary_json(const RunResult& result, const RunContext& context, con
   root["connections"] = {{"opened", result.connections_opened}, {"requests_that_waited", result.waited_for_connection}};
   root["generator"] = {{"trusted", !verdict.generator_behind},
                        {"lag_bound_ms", context.lag_bound_seconds * 1e3},
-                       {"pacing", result.pacing},
+                       {"pacing", to_string(result.pacing)},
                        {"busiest_thread_fraction", result.busiest_thread_fraction},
                        {"reason", verdict.reason}};
   root["slo"] = context.slo;

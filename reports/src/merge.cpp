@@ -135,7 +135,8 @@ MergedRun merge_shards(const std::vector<RunResults>& shards) {
     }
     result.schedule_lag.add(shard.schedule_lag);
     result.busiest_thread_fraction = std::max(result.busiest_thread_fraction, summary.at("generator").value("busiest_thread_fraction", 0.0));
-    result.pacing = summary.at("generator").value("pacing", std::string("sleep"));
+    // read_summary refused any other name; a summary from before --pacing slept.
+    result.pacing = loadgen::parse_pacing(summary.at("generator").value("pacing", std::string("sleep"))).value_or(loadgen::Pacing::sleep);
     for (std::size_t i = 0; i < result.errors.size(); ++i) {
       result.errors[i] += summary.at("errors").value(loadgen::to_string(static_cast<loadgen::ErrorClass>(i)), std::uint64_t{0});
     }

@@ -134,6 +134,12 @@ ordered_json read_summary(const std::filesystem::path& folder) {
   check.require({"errors"}, Kind::object);
   check.require({"generator", "trusted"}, Kind::boolean);
   check.require({"generator", "lag_bound_ms"}, Kind::number);
+  if (summary["generator"].contains("pacing")) {  // absent from summaries written before --pacing
+    const auto& pacing = check.require({"generator", "pacing"}, Kind::string);
+    if (!loadgen::parse_pacing(pacing.get<std::string>())) {
+      throw InputError({file.string(), 0, 0}, "generator.pacing", fmt::format("is {}", pacing.dump()), "\"sleep\" or \"spin\"");
+    }
+  }
   for (const auto& expression : check.require({"slo"}, Kind::array)) {
     if (!expression.is_string()) throw InputError({file.string(), 0, 0}, "slo", fmt::format("holds {}", expression.dump()), "threshold expressions as strings");
   }

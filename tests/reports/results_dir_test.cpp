@@ -136,6 +136,12 @@ TEST_CASE("a truncated or corrupt summary.json is refused, naming the file and f
   json["endpoints"]["verify"]["requests"]["sent"] = -4;
   write(summary_file, json.dump());
   check_refused(folder.path(), {"field 'endpoints.verify.requests.sent': is -4", "a whole number"});
+
+  // The saturation verdict depends on the pacing, so an unknown one is refused, not guessed.
+  json = nlohmann::ordered_json::parse(summary);
+  json["generator"]["pacing"] = "nap";
+  write(summary_file, json.dump());
+  check_refused(folder.path(), {"field 'generator.pacing': is \"nap\"", "\"sleep\" or \"spin\""});
 }
 
 TEST_CASE("a truncated or corrupt timeseries.csv is refused, naming the file and line") {

@@ -23,12 +23,6 @@ struct Progress {
   double p99_ms = 0;         // response time p99 of the last whole second (0: none yet)
 };
 
-// How an open-loop thread waits for the next send time.
-enum class Pacing {
-  sleep,  // a timer: no CPU while waiting; lag is the system's wake-up latency (tens of µs, more on busy or virtual machines)
-  spin,   // a timer to 200 µs before, then polling: the least lag, for a core given to each generator thread
-};
-
 struct EngineOptions {
   Target target;
   unsigned threads = 1;

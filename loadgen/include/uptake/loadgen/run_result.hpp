@@ -5,7 +5,9 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "uptake/loadgen/hdr_histogram.hpp"
@@ -18,6 +20,15 @@ HdrHistogram make_latency_histogram();
 // Failure classes: counted, and the run goes on.
 enum class ErrorClass : std::size_t { connect, timeout, reset, tls, protocol, http_4xx, http_5xx, missing_capture, wait_timeout, count };
 const char* to_string(ErrorClass error);
+
+// How an open-loop thread waits for the next send time.
+enum class Pacing {
+  sleep,  // a timer: no CPU while waiting; lag is the system's wake-up latency (tens of µs, more on busy or virtual machines)
+  spin,   // a timer to 200 µs before, then polling: the least lag, for a core given to each generator thread
+};
+// "sleep" or "spin", as --pacing and summary.json's generator.pacing write them.
+const char* to_string(Pacing pacing);
+std::optional<Pacing> parse_pacing(std::string_view text);
 
 // The share of attempted requests that failed. Every attempt ends either answered below 400
 // (ok) or as an error of some class, whether it was sent or failed before sending
@@ -68,7 +79,7 @@ struct RunResult {
   // The busiest generator thread's CPU time over its wall time from the start to its last
   // completion (0 to 1): near 1, a thread is saturated and sends late however the lag looks.
   double busiest_thread_fraction = 0;
-  std::string pacing = "sleep";  // how open-loop sends waited for their time: "sleep" or "spin" (--pacing)
+  Pacing pacing = Pacing::sleep;  // how open-loop sends waited for their time (--pacing)
 
   EndpointResult total() const;
 };
