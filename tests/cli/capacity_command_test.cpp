@@ -8,7 +8,7 @@
 #include <filesystem>
 
 #include "cli/cli_helpers.hpp"
-#include "cli/reference_service.hpp"
+#include "reference_service.hpp"
 
 namespace fs = std::filesystem;
 using cli_test::check_refused;
@@ -56,7 +56,7 @@ TEST_CASE("capacity searches the embedded service and records the curve, the mod
 }
 
 TEST_CASE("capacity --url searches one endpoint with the given method, headers and body") {
-  const cli_test::ReferenceService service("cli-capacity-ad-hoc");
+  const uptake::test::ReferenceService service("cli-capacity-ad-hoc");
   const auto folder = cli_test::scratch_folder("cli-capacity-ad-hoc") / "issue";
   // Issuances at 40/s then 80/s, the ceiling: every request must be a 201, or error_rate fails.
   const auto outcome = cli_test::uptake("capacity --url " + service.url("/v1/certificates") +

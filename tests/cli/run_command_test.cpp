@@ -17,7 +17,7 @@
 #include <thread>
 
 #include "cli/cli_helpers.hpp"
-#include "cli/reference_service.hpp"
+#include "reference_service.hpp"
 
 namespace fs = std::filesystem;
 using cli_test::check_refused;
@@ -33,7 +33,7 @@ json summary_of(const fs::path& folder) { return json::parse(read(folder / "summ
 }  // namespace
 
 TEST_CASE("run --url: open loop sends the plan with the given method, headers and body; closed loop runs as fast as its connections") {
-  const cli_test::ReferenceService service;
+  const uptake::test::ReferenceService service("cli-run");
   const auto folder = scratch_folder("run-command-ad-hoc");
 
   // Issuances: a 201 needs the POST, the JSON content type and a valid body all to arrive.
@@ -84,7 +84,7 @@ TEST_CASE("run --url: open loop sends the plan with the given method, headers an
 }
 
 TEST_CASE("run: exit 1 when a threshold fails, 3 when the generator fell behind its schedule") {
-  const cli_test::ReferenceService service;
+  const uptake::test::ReferenceService service("cli-run");
   const auto folder = scratch_folder("run-command-exit-codes");
   const auto base = "run --url " + service.url("/healthz") + " --rate 50 --duration 1 ";
 

@@ -6,12 +6,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "temporary_directory.hpp"
+#include "reference_service.hpp"
 #include "uptake/base/input_error.hpp"
 #include "uptake/ecert/server.hpp"
 #include "uptake/loadgen/capacity_search.hpp"
@@ -27,42 +25,24 @@ namespace {
 constexpr double kServicePerSecond = 500;  // exp:2ms
 constexpr int kServers = 4;
 
-// The reference service in synthetic mode, serving on an ephemeral loopback port until destroyed.
-class SyntheticService {
- public:
-  SyntheticService() : data_("capacity-erlang-test") {
-    ecert::ServerOptions server_options;
-    server_options.port = 0;
-    // One thread: the four workers are timers, not threads, and a second thread would add
-    // hand-offs between threads (and a third busy thread beside the generator's), not capacity.
-    server_options.threads = 1;
-    ecert::ServiceConfig service;
-    service.data_dir = data_.path();
-    std::string problem;
-    const auto exponential = ecert::ServiceTimeDistribution::parse("exp:2ms", problem);
-    REQUIRE(exponential);
-    service.synthetic = {{"verify", *exponential}};
-    service.workers = kServers;
-    service.seed = 20240611;
-    server_ = std::make_unique<ecert::HttpServer>(server_options, service);
-    serving_ = std::thread([this] { server_->run(false); });
-  }
-  ~SyntheticService() {
-    server_->stop();
-    serving_.join();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()) + "/v1/verify"; }
+// The reference service in synthetic mode, on a free loopback port until destroyed. One server
+// thread: the four workers are timers, not threads, and a second thread would add hand-offs
+// between threads (and a third busy thread beside the generator's), not capacity.
+ecert::ServiceConfig synthetic_verify() {
+  ecert::ServiceConfig service;
+  std::string problem;
+  const auto exponential = ecert::ServiceTimeDistribution::parse("exp:2ms", problem);
+  REQUIRE(exponential);
+  service.synthetic = {{"verify", *exponential}};
+  service.workers = kServers;
+  service.seed = 20240611;
+  return service;
+}
 
- private:
-  test::TemporaryDirectory data_;
-  std::unique_ptr<ecert::HttpServer> server_;
-  std::thread serving_;
-};
-
-loadgen::TrialRunner verify_trials(const SyntheticService& service) {
+loadgen::TrialRunner verify_trials(const test::ReferenceService& service) {
   loadgen::CapacityTrialOptions options;
   std::string problem;
-  const auto target = loadgen::parse_target(service.url(), problem);
+  const auto target = loadgen::parse_target(service.url("/v1/verify"), problem);
   REQUIRE(target);
   options.engine.target = *target;
   options.engine.seed = 11;
@@ -82,7 +62,7 @@ sim::Threshold p99_below_15ms() {
 TEST_CASE("the reference service's capacity for p99 < 15 ms is Erlang C's, and so is its p99 at 70% load", "[capacity][erlang][timing]") {
   const sim::ResponseObjective objective{0.99, Seconds{0.015}};
   const double erlang_capacity = sim::largest_arrival_within(kServicePerSecond, kServers, objective);
-  SyntheticService service;
+  const test::ReferenceService service("capacity-erlang-test", synthetic_verify());
   const auto run_trial = verify_trials(service);
 
   loadgen::CapacitySearchOptions options;
@@ -147,21 +127,14 @@ TEST_CASE("the reference service's capacity for p99 < 15 ms is Erlang C's, and s
 }
 
 TEST_CASE("a scenario's trial replays its endpoint mix, scaled to the offered rate", "[capacity][mix]") {
-  test::TemporaryDirectory data("capacity-mix-test");
-  ecert::ServerOptions server_options;
-  server_options.port = 0;
-  server_options.threads = 1;
-  ecert::ServiceConfig service;
-  service.data_dir = data.path();
-  ecert::HttpServer server(server_options, service);
-  std::thread serving([&] { server.run(false); });
+  const test::ReferenceService server("capacity-mix-test");
 
   // smoke.yaml: issuance and verification half and half, verification of captured credentials.
   const auto scenario = sim::load_scenario("scenarios/smoke.yaml");
   const auto forecast = sim::make_forecast(scenario, scenario.growth.project_to_year, scenario.growth.project_to_year);
   loadgen::CapacityTrialOptions options;
   std::string problem;
-  options.engine.target = *loadgen::parse_target("http://127.0.0.1:" + std::to_string(server.port()), problem);
+  options.engine.target = *loadgen::parse_target(server.url(), problem);
   options.engine.warmup_requests = 5;
   options.rate_model = forecast.rate_model.get();
   options.mix_at = forecast.rate_model->design_peak(scenario.growth.project_to_year).peak_hour_start;
@@ -173,8 +146,6 @@ TEST_CASE("a scenario's trial replays its endpoint mix, scaled to the offered ra
 
   const auto run_trial = loadgen::engine_trial_runner(options, plan);
   const auto step = run_trial(100, Seconds{2});
-  server.stop();
-  serving.join();
 
   CHECK(step.generator_trusted);
   CHECK(step.window.count() == 2);

@@ -4,12 +4,11 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "ecert/http_client.hpp"
 #include "loadgen/negative_paths_scenario.hpp"
+#include "reference_service.hpp"
 #include "temporary_directory.hpp"
-#include "uptake/ecert/server.hpp"
 #include "uptake/loadgen/engine.hpp"
 #include "uptake/loadgen/results.hpp"
 #include "uptake/sim/forecast.hpp"
@@ -18,21 +17,14 @@
 using namespace uptake;
 
 TEST_CASE("captured credentials verify against the reference service") {
-  test::TemporaryDirectory data("scenario-run-test");
-  ecert::ServerOptions server_options;
-  server_options.port = 0;
-  server_options.threads = 1;
-  ecert::ServiceConfig service;
-  service.data_dir = data.path();
-  ecert::HttpServer server(server_options, service);
-  std::thread serving([&] { server.run(false); });
+  const test::ReferenceService server("scenario-run-test");
 
   const auto scenario = sim::load_scenario("scenarios/smoke.yaml");
   const auto forecast = sim::make_forecast(scenario, scenario.growth.project_to_year, scenario.growth.project_to_year);
   const auto window = sim::replay_window(scenario, *forecast.rate_model);
   loadgen::EngineOptions options;
   std::string problem;
-  options.target = *loadgen::parse_target("http://127.0.0.1:" + std::to_string(server.port()), problem);
+  options.target = *loadgen::parse_target(server.url(), problem);
   options.warmup_requests = 5;
   options.make_schedule = [&](sim::Shard shard) { return sim::ArrivalSchedule(*forecast.rate_model, window, scenario.seed, shard); };
   const auto plan = loadgen::plan_from_scenario(scenario, forecast.rate_model->endpoints(), options.target);
@@ -69,26 +61,18 @@ TEST_CASE("captured credentials verify against the reference service") {
   CHECK_THAT(metrics->body, Catch::Contains("uptake_ecert_verifications_total{reason=\"valid\"} " + std::to_string(verify.completed) + "\n"));
   CHECK_THAT(metrics->body, Catch::Contains("uptake_ecert_verifications_total{reason=\"bad_signature\"} 0\n"));
   CHECK_THAT(metrics->body, Catch::Contains("uptake_ecert_verifications_total{reason=\"malformed\"} 0\n"));
-  server.stop();
-  serving.join();
 }
 
 TEST_CASE("negative paths: the service refuses exactly the tampered and revoked credentials sent") {
   test::TemporaryDirectory data("negative-run-test");
-  ecert::ServerOptions server_options;
-  server_options.port = 0;
-  server_options.threads = 1;
-  ecert::ServiceConfig service;
-  service.data_dir = data.path() / "store";
-  ecert::HttpServer server(server_options, service);
-  std::thread serving([&] { server.run(false); });
+  const test::ReferenceService server("negative-run-test-store");
 
   const auto scenario = sim::load_scenario(test::write_negative_paths_scenario(data.path() / "scenario"));
   const auto forecast = sim::make_forecast(scenario, scenario.growth.project_to_year, scenario.growth.project_to_year);
   const auto window = sim::replay_window(scenario, *forecast.rate_model);
   loadgen::EngineOptions options;
   std::string problem;
-  options.target = *loadgen::parse_target("http://127.0.0.1:" + std::to_string(server.port()), problem);
+  options.target = *loadgen::parse_target(server.url(), problem);
   options.warmup_requests = 6;
   options.make_schedule = [&](sim::Shard shard) { return sim::ArrivalSchedule(*forecast.rate_model, window, scenario.seed, shard); };
   const auto plan = loadgen::plan_from_scenario(scenario, forecast.rate_model->endpoints(), options.target);
@@ -111,8 +95,6 @@ TEST_CASE("negative paths: the service refuses exactly the tampered and revoked 
   CHECK_THAT(metrics->body, Catch::Contains(counter("bad_signature") + std::to_string(verify.tampered) + "\n"));
   CHECK_THAT(metrics->body, Catch::Contains(counter("revoked") + std::to_string(verify.revoked) + "\n"));
   CHECK_THAT(metrics->body, Catch::Contains(counter("valid") + std::to_string(verify.completed - verify.tampered - verify.revoked) + "\n"));
-  server.stop();
-  serving.join();
 
   // summary.json says how many went down each negative path.
   loadgen::RunContext context;
@@ -127,19 +109,11 @@ TEST_CASE("negative paths: the service refuses exactly the tampered and revoked 
 }
 
 TEST_CASE("HTTPS targets: TLS handshakes, then keep-alive requests") {
-  test::TemporaryDirectory data("https-run-test");
-  ecert::ServerOptions server_options;
-  server_options.port = 0;
-  server_options.threads = 1;
-  server_options.tls = true;
-  ecert::ServiceConfig service;
-  service.data_dir = data.path();
-  ecert::HttpServer server(server_options, service);
-  std::thread serving([&] { server.run(false); });
+  const test::ReferenceService server("https-run-test", {}, /*tls=*/true);
 
   loadgen::EngineOptions options;
   std::string problem;
-  options.target = *loadgen::parse_target("https://127.0.0.1:" + std::to_string(server.port()) + "/healthz", problem);
+  options.target = *loadgen::parse_target(server.url("/healthz"), problem);
   options.connections = 4;
   options.make_schedule = [](sim::Shard shard) { return sim::ArrivalSchedule::constant(100, Seconds{2}, 3, shard); };
   const auto result = loadgen::run_engine(options, loadgen::plan_ad_hoc(options.target, "GET", "", {}));
@@ -155,7 +129,7 @@ TEST_CASE("HTTPS targets: TLS handshakes, then keep-alive requests") {
   const auto forecast = sim::make_forecast(scenario, scenario.growth.project_to_year, scenario.growth.project_to_year);
   const auto window = sim::replay_window(scenario, *forecast.rate_model);
   loadgen::EngineOptions flow_options;
-  flow_options.target = *loadgen::parse_target("https://127.0.0.1:" + std::to_string(server.port()), problem);
+  flow_options.target = *loadgen::parse_target(server.url(), problem);
   flow_options.warmup_requests = 5;
   flow_options.make_schedule = [&](sim::Shard shard) {
     return sim::ArrivalSchedule(*forecast.rate_model, sim::ReplayWindow{window.from, window.to, Seconds{2}, 1.0}, scenario.seed, shard);
@@ -164,6 +138,4 @@ TEST_CASE("HTTPS targets: TLS handshakes, then keep-alive requests") {
   CHECK(flows.errors[static_cast<std::size_t>(loadgen::ErrorClass::missing_capture)] == 0);
   CHECK(flows.total().errors == 0);
   CHECK(flows.endpoints[1].completed > 20);
-  server.stop();
-  serving.join();
 }

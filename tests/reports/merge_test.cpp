@@ -4,12 +4,11 @@
 
 #include <fstream>
 #include <iterator>
-#include <thread>
 
+#include "reference_service.hpp"
 #include "reports/synthetic_run.hpp"
 #include "temporary_directory.hpp"
 #include "uptake/base/input_error.hpp"
-#include "uptake/ecert/server.hpp"
 #include "uptake/loadgen/engine.hpp"
 #include "uptake/reports/gate.hpp"
 #include "uptake/reports/forecast_report.hpp"
@@ -156,14 +155,7 @@ loadgen::RunResult run_smoke(sim::Shard shard, std::uint16_t port) {
 }  // namespace
 
 TEST_CASE("two shards merged equal one unsharded run of the same seed") {
-  test::TemporaryDirectory data("merge-ecert");
-  ecert::ServerOptions server_options;
-  server_options.port = 0;
-  server_options.threads = 1;
-  ecert::ServiceConfig service;
-  service.data_dir = data.path() / "store";
-  ecert::HttpServer server(server_options, service);
-  std::thread serving([&] { server.run(false); });
+  const test::ReferenceService server("merge-ecert");
 
   test::TemporaryDirectory root("merge-shards");
   std::vector<fs::path> shard_folders;
@@ -180,8 +172,6 @@ TEST_CASE("two shards merged equal one unsharded run of the same seed") {
   context.shard = {0, 1};
   const auto whole_result = run_smoke(context.shard, server.port());
   loadgen::write_results((root.path() / "whole").string(), whole_result, context, loadgen::judge_generator(whole_result, context));
-  server.stop();
-  serving.join();
 
   // The demand behind the schedule travels with the first shard into the merged folder.
   const auto forecast_json = reports::render_forecast_json(sim::make_forecast(sim::load_scenario("scenarios/smoke.yaml")));
