@@ -129,7 +129,7 @@ int capacity(const po::variables_map& values) {
   search.slo = slo_of(values, scenario ? &*scenario : nullptr, endpoint_names);
   context.seed = engine.seed;
   const auto folder = values.count("out") ? values["out"].as<std::string>() : default_folder(scenario ? scenario->name + "-capacity" : "capacity");
-  check_results_folder(folder, "--out");
+  loadgen::claim_results_folder(folder, "--out", values.count("force") > 0);
 
   std::optional<loadgen::RunResult> last_run;
   trial.on_run = [&last_run](const loadgen::RunResult& run) { last_run = run; };
@@ -206,6 +206,7 @@ std::vector<Command> capacity_commands() {
                  "instances", po::value<int>()->default_value(1), "instances deployed today, for the plan")(
                  "utilisation", po::value<double>()->default_value(1.0), "share of its capacity an instance is planned to run at (0 to 1)");
              declare_engine_options(options);
+             declare_force_option(options);
              declare_ad_hoc_request(options);
              positional.add("scenario", 1);
            },

@@ -8,6 +8,7 @@
 #include "command.hpp"
 #include "uptake/base/files.hpp"
 #include "uptake/base/input_error.hpp"
+#include "uptake/loadgen/results.hpp"
 #include "uptake/reports/gate.hpp"
 #include "uptake/reports/junit.hpp"
 #include "uptake/reports/merge.hpp"
@@ -43,8 +44,8 @@ int gate(const po::variables_map& values) {
   reports::BaselineTolerances tolerances;
   tolerances.latency_increase = tolerance_of(values, "latency-tolerance");
   tolerances.throughput_decrease = tolerance_of(values, "throughput-tolerance");
-  const auto verdict = reports::evaluate_gate(run, thresholds, baseline ? &*baseline : nullptr, tolerances);
-  const auto junit = values.count("junit") ? values["junit"].as<std::string>() : (folder / "junit.xml").string();
+  const auto verdict = reports::evaluate_gate(run, thresholds, baseline ? &*baseline : nullptr, tolerances, values.count("allow-partial") > 0);
+  const auto junit = values.count("junit") ? values["junit"].as<std::string>() : (folder / loadgen::kJunitFile).string();
   write_file_atomically(junit, reports::junit_xml(verdict, run));
   fmt::print("uptake gate: {}{}\n", folder.string(), baseline ? fmt::format(" against the baseline {}", baseline->folder.string()) : "");
   fmt::print("{}", reports::render_gate(verdict));
@@ -56,22 +57,25 @@ int merge(const po::variables_map& values) {
   const auto folders = strings_of(values, "dir");
   if (folders.empty()) throw InputError({}, "DIR", "no shard folders were given", "uptake merge DIR... --out DIR");
   const std::filesystem::path out = values["out"].as<std::string>();
-  const auto merged = reports::merge_folders({folders.begin(), folders.end()}, out);
+  const auto merged = reports::merge_folders({folders.begin(), folders.end()}, out, values.count("force") > 0);
   for (const auto& warning : merged.warnings) fmt::print(stderr, "warning: {}\n", warning);
   const auto total = merged.result.total();
   fmt::print("uptake merge: {} shard folder(s) of '{}' into {}: {} planned, {} completed, {} errors\n", folders.size(), merged.context.scenario,
              out.string(), total.planned, total.completed, total.errors);
-  return judge_run_folder(out.string(), strings_of(values, "threshold"));
+  return judge_run_folder(out.string(), strings_of(values, "threshold"), values.count("allow-missing") > 0);
 }
 
 }  // namespace
 
-int judge_run_folder(const std::string& folder, const std::vector<std::string>& extra_thresholds) {
+int judge_run_folder(const std::string& folder, const std::vector<std::string>& extra_thresholds, bool allow_partial) {
   const auto run = reports::read_results(folder);
   const auto thresholds = reports::thresholds_for(run, extra_thresholds);
-  const auto verdict = reports::evaluate_gate(run, thresholds, nullptr, {});
-  reports::record_thresholds(folder, verdict.thresholds);
-  if (!verdict.thresholds.empty() || !verdict.trust.trusted) fmt::print("\nVerdict:\n{}", reports::render_gate(verdict));
+  const auto verdict = reports::evaluate_gate(run, thresholds, nullptr, {}, allow_partial);
+  reports::record_verdict(folder, verdict, allow_partial);
+  // A CI system reads junit.xml: the run's own verdict is there too, an untrusted run as a
+  // failing `run` testcase, without waiting for `uptake gate`.
+  write_file_atomically((std::filesystem::path(folder) / loadgen::kJunitFile).string(), reports::junit_xml(verdict, reports::read_results(folder)));
+  if (!verdict.thresholds.empty() || !verdict.trust.trusted || verdict.trust.partial) fmt::print("\nVerdict:\n{}", reports::render_gate(verdict));
   return verdict.exit_code();
 }
 
@@ -82,12 +86,14 @@ std::vector<Command> results_commands() {
        {"uptake gate results/smoke                                   # the scenario's recorded SLO",
         "uptake gate results/smoke --threshold 'verify.p99<50ms' --threshold 'error_rate<0.1%'",
         "uptake gate results/candidate --baseline results/main --junit reports/junit.xml   # regressions beyond +10% latency, -5% throughput",
-        "uptake gate results/candidate --baseline results/main --latency-tolerance 20 --throughput-tolerance 2"},
+        "uptake gate results/candidate --baseline results/main --latency-tolerance 20 --throughput-tolerance 2",
+        "uptake gate results/interrupted --allow-partial                  # judge what an interrupted run measured"},
        [](po::options_description& options, po::positional_options_description& positional) {
          options.add_options()("dir", po::value<std::string>()->required(), "results folder (positional)")(
              "baseline", po::value<std::string>(), "results folder of a baseline run to compare against")(
              "threshold", po::value<std::vector<std::string>>()->composing(), "threshold expression, such as p99<300ms or verify.error_rate<1% (repeatable; added to the run's SLO)")(
              "junit", po::value<std::string>(), "where to write junit.xml (default: DIR/junit.xml)")(
+             "allow-partial", "judge partial results (an interrupted run, a merge missing shards) instead of calling them untrusted (exit 3)")(
              "latency-tolerance", po::value<std::string>()->default_value("10"), "percent a latency percentile may rise over the baseline's")(
              "throughput-tolerance", po::value<std::string>()->default_value("5"), "percent the achieved throughput may fall below the baseline's");
          positional.add("dir", 1);
@@ -97,10 +103,13 @@ std::vector<Command> results_commands() {
        "uptake merge DIR... --out DIR [--threshold EXPR]...",
        {"uptake merge results/shard-0 results/shard-1 --out results/merged",
         "uptake merge shards/* --out results/whole --threshold 'p999<1s'   # thresholds on the merged whole",
-        "uptake gate results/merged --baseline results/last-week           # then gate the merged folder"},
+        "uptake gate results/merged --baseline results/last-week           # then gate the merged folder",
+        "uptake merge results/shard-0 results/shard-2 --out results/some --allow-missing   # judged, but marked partial"},
        [](po::options_description& options, po::positional_options_description& positional) {
          options.add_options()("dir", po::value<std::vector<std::string>>()->composing(), "results folders of the shards (positional)")(
              "out", po::value<std::string>()->required(), "folder for the merged results")(
+             "force", "write into a folder that holds another run's files, removing uptake's files there first")(
+             "allow-missing", "judge a merge that lacks some of the N shards instead of calling it untrusted (exit 3); it is still marked partial")(
              "threshold", po::value<std::vector<std::string>>()->composing(), "threshold expression judged on the merged whole, besides the run's SLO (repeatable)");
          positional.add("dir", -1);
        },

@@ -146,7 +146,7 @@ int run(const po::variables_map& values) {
     print_progress(progress);
   };
   const auto folder = values.count("out") ? values["out"].as<std::string>() : default_folder(scenario ? scenario->name : "adhoc");
-  check_results_folder(folder, "--out");
+  loadgen::claim_results_folder(folder, "--out", values.count("force") > 0);
   context.seed = options.seed;
 
   if (values.count("start-at")) {
@@ -203,6 +203,7 @@ std::vector<Command> run_commands() {
                  "start-at", po::value<double>(), "start at this Unix time (aligns shards on many machines)")(
                  "threshold", po::value<std::vector<std::string>>()->composing(), "threshold judged at the end, such as p99<300ms or verify.error_rate<1% (repeatable; added to the scenario's slo)");
              declare_engine_options(options);
+             declare_force_option(options);
              declare_ad_hoc_request(options);
              positional.add("scenario", 1);
            },

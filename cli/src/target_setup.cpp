@@ -15,7 +15,19 @@ namespace uptake::cli {
 namespace {
 
 std::atomic<bool> stop_requested{false};
-extern "C" void request_stop(int) { stop_requested.store(true); }
+// The first signal asks for a stop: sending stops, requests in flight get a short drain, and the
+// partial results are written. A second one means "now": the process ends at once with exit 3
+// (a run that cannot be trusted), writing nothing further; every results file is written whole
+// by an atomic rename, so none is left half-written.
+extern "C" void request_stop(int) {
+  if (stop_requested.exchange(true)) {
+    static constexpr char kMessage[] = "\nuptake: stopped at once by a second signal; no results were written\n";
+    [[maybe_unused]] const auto written = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+    ::_exit(3);
+  }
+  static constexpr char kMessage[] = "\nuptake: stopping: no more requests are sent; the ones in flight get up to 2 s (a second signal ends at once)\n";
+  [[maybe_unused]] const auto written = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+}
 
 }  // namespace
 
@@ -109,19 +121,8 @@ std::string default_folder(const std::string& name) {
   return folder;
 }
 
-void check_results_folder(const std::string& folder, const char* field) {
-  std::error_code error;
-  auto path = std::filesystem::absolute(folder, error);
-  if (error) throw InputError({}, field, fmt::format("'{}' is not a usable path ({})", folder, error.message()), "a folder uptake may create or write in");
-  // The folder itself when it exists, else the nearest ancestor that does: that is where the
-  // results (or the folders leading to them) will be created.
-  while (!std::filesystem::exists(path, error) && path.has_parent_path() && path != path.parent_path()) path = path.parent_path();
-  if (!std::filesystem::is_directory(path, error)) {
-    throw InputError({}, field, fmt::format("'{}' cannot hold the results: {} is not a folder", folder, path.string()), "a folder uptake may create or write in");
-  }
-  if (::access(path.c_str(), W_OK | X_OK) != 0) {
-    throw InputError({}, field, fmt::format("'{}' cannot be written: {} is not writable", folder, path.string()), "a folder uptake may create or write in");
-  }
+void declare_force_option(po::options_description& options) {
+  options.add_options()("force", "write into a results folder that holds another run's files, removing uptake's files there first");
 }
 
 StopOnSignal::StopOnSignal() {

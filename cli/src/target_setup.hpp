@@ -54,12 +54,13 @@ double engine_options_of(const po::variables_map& values, loadgen::EngineOptions
 // folder per run.
 std::string default_folder(const std::string& name);
 
-// InputError (exit 2) when `folder` cannot be made or written, or is a file: checked before the
-// first request, so a long run is never thrown away for want of somewhere to write it.
-void check_results_folder(const std::string& folder, const char* field);
+// --force: a results folder that holds another run's files is emptied of them (see
+// loadgen::claim_results_folder) instead of refused.
+void declare_force_option(po::options_description& options);
 
-// While alive, SIGINT and SIGTERM set stop_flag() instead of killing the process, so the
-// engine stops sending, drains, and the partial results are written.
+// While alive, a first SIGINT or SIGTERM sets stop_flag() instead of killing the process, so the
+// engine stops sending, drains for at most loadgen::kStopDrain, and the partial results are
+// written (and judged untrusted: exit 3). A second one ends the process at once, with exit 3.
 class StopOnSignal {
  public:
   StopOnSignal();

@@ -63,6 +63,8 @@ double thread_cpu_seconds() {
 
 // With Pacing::spin, how long before a send the thread stops sleeping and polls.
 constexpr auto kSpinWindow = std::chrono::microseconds(200);
+// After a stop, how long a thread may spend counting the unsent rest of its schedule.
+constexpr auto kUnsentCountBudget = std::chrono::seconds(1);
 
 // One keep-alive connection: write a request, read its response, report, take the next.
 // The worker holds connections through this interface; the stream type (TCP or TLS over TCP)
@@ -432,7 +434,8 @@ class Worker {
 
   // Open loop: sleep until the next intended send time, then send everything that is due.
   void arm() {
-    if (!has_next_ || stopped()) {
+    if (stopped()) return notice_stop(Clock::now());
+    if (!has_next_) {
       schedule_done_ = true;
       return maybe_finish();
     }
@@ -527,12 +530,50 @@ class Worker {
       waiting_.clear();
     }
     if (in_flight_ > 0 || !waiting_.empty()) return;
+    finish();
+  }
+
+  void finish() {
     finish_time_ = Clock::now();
     flush_interval_histogram();
     dispatch_timer_.cancel();
     tick_timer_.cancel();
     sweep_timer_.cancel();
     io_.stop();
+  }
+
+  // A stop (SIGINT): sending ends at once; the rest of the schedule still counts as planned (an
+  // interrupted run must not look like a whole one of fewer requests); the requests in flight
+  // get kStopDrain to finish. Past it they are abandoned: counted as sent, neither completed
+  // nor failed, so a target that stopped answering cannot hold the stop for the whole timeout.
+  void notice_stop(Clock::time_point now) {
+    if (!stop_noticed_) {
+      stop_noticed_ = now;
+      if (!options_.closed_loop && !schedule_done_) {
+        dispatch_timer_.cancel();
+        count_unsent_rest();
+        schedule_done_ = true;
+      }
+      return maybe_finish();
+    }
+    if (now - *stop_noticed_ >= kStopDrain) finish();
+  }
+
+  // The arrivals of this thread's schedule that a stop left unsent, counted as planned in their
+  // seconds. Counting costs about as much per arrival as drawing it did, so it has a budget: a
+  // day-long schedule stopped in its first minute is counted for a second at most, and the
+  // planned count is then marked as a lower bound.
+  void count_unsent_rest() {
+    const auto budget_end = Clock::now() + kUnsentCountBudget;
+    for (std::uint64_t counted = 1; has_next_; ++counted) {
+      ++result_.endpoints[next_.endpoint].planned;
+      tally(start_ + std::chrono::duration_cast<Clock::duration>(next_.intended_offset), next_.endpoint, &Interval::planned);
+      has_next_ = schedule_->next(next_);
+      if (has_next_ && counted % 4096 == 0 && Clock::now() >= budget_end) {
+        result_.planned_is_lower_bound = true;
+        return;
+      }
+    }
   }
 
   // Once a second: close the current interval's histogram (compressed, so memory stays flat).
@@ -542,13 +583,7 @@ class Worker {
     tick_timer_.async_wait([this](beast::error_code ec) {
       if (ec) return;
       flush_interval_histogram();
-      if (stopped() && !options_.closed_loop && !schedule_done_) {
-        dispatch_timer_.cancel();
-        schedule_done_ = true;
-        maybe_finish();
-      } else if (options_.closed_loop) {
-        maybe_finish();
-      }
+      if (options_.closed_loop) maybe_finish();
       tick();
     });
   }
@@ -586,6 +621,8 @@ class Worker {
     sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec) return;
       const auto now = Clock::now();
+      if (stopped()) notice_stop(now);
+      if (io_.stopped()) return;
       std::erase_if(idle_, [this, now](const std::shared_ptr<Connection>& connection) { return dropped_as_closed(*connection, now); });
       expire_waiting(now);
       std::erase_if(live_, [now](const std::weak_ptr<Connection>& weak) {
@@ -636,6 +673,7 @@ class Worker {
   sim::Arrival next_;
   bool has_next_ = false;
   bool schedule_done_ = false;
+  std::optional<Clock::time_point> stop_noticed_;  // when this thread first saw the stop flag
   Clock::time_point start_;
   std::int64_t ticks_ = 0;
   std::vector<std::unique_ptr<Pending>> free_;
@@ -871,6 +909,7 @@ RunResult run_engine(const EngineOptions& options, const RequestPlan& plan) {
   merged.pacing = options.pacing;
   merged.started_at = started_at;
   merged.interrupted = options.stop && options.stop->load();
+  for (auto& worker : workers) merged.planned_is_lower_bound = merged.planned_is_lower_bound || worker->result().planned_is_lower_bound;
   Clock::time_point finish = start;
   for (auto& worker : workers) {
     auto& part = worker->result();

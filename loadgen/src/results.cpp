@@ -3,8 +3,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <filesystem>
+
+#include <unistd.h>
 
 #include "uptake/base/files.hpp"
 #include "uptake/base/input_error.hpp"
@@ -123,6 +126,13 @@ std::string summary_json(const RunResult& result, const RunContext& context, con
     ordered_json merged = ordered_json::array();
     for (const auto& [folder, shard] : context.merged_from) merged.push_back({{"folder", folder}, {"shard", fmt::format("{}/{}", shard.index, shard.count)}});
     root["merged_from"] = merged;
+    // The shards of 0..N-1 that no folder brought: a merge without them is partial.
+    ordered_json missing = ordered_json::array();
+    for (std::uint32_t index = 0; index < context.merged_from.front().second.count; ++index) {
+      const bool present = std::any_of(context.merged_from.begin(), context.merged_from.end(), [&](const auto& part) { return part.second.index == index; });
+      if (!present) missing.push_back(index);
+    }
+    root["shards_missing"] = missing;
   }
   root["start_at"] = context.start_at ? ordered_json(*context.start_at) : ordered_json(nullptr);
   root["started_at"] = std::chrono::duration<double>(result.started_at.time_since_epoch()).count();
@@ -131,7 +141,8 @@ std::string summary_json(const RunResult& result, const RunContext& context, con
   root["duration_s"] = result.duration_seconds;
   root["schedule_s"] = result.schedule_seconds;
   root["interrupted"] = result.interrupted;
-  root["requests"] = {{"planned", total.planned}, {"sent", total.sent}, {"completed", total.completed}, {"ok", total.ok}, {"errors", total.errors}};
+  root["requests"] = {{"planned", total.planned}, {"sent", total.sent}, {"completed", total.completed}, {"ok", total.ok}, {"errors", total.errors},
+                      {"planned_is_lower_bound", result.planned_is_lower_bound}};
   const double seconds = result.duration_seconds > 0 ? result.duration_seconds : 1;
   root["rate"] = {{"planned_rps", result.closed_loop ? 0.0 : static_cast<double>(total.planned) / std::max(result.schedule_seconds, 1e-9)},
                   {"achieved_rps", static_cast<double>(total.completed) / seconds},
@@ -246,13 +257,50 @@ std::string latency_log(const RunResult& result) {
   return writer.text();
 }
 
+void claim_results_folder(const std::string& folder, const char* field, bool force) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  auto path = fs::absolute(folder, error);
+  if (error) throw InputError({}, field, fmt::format("'{}' is not a usable path ({})", folder, error.message()), "a folder uptake may create or write in");
+  if (fs::exists(path, error) && !fs::is_directory(path, error)) {
+    throw InputError({}, field, fmt::format("'{}' cannot hold the results: it is not a folder", folder), "a folder uptake may create or write in");
+  }
+  if (fs::is_directory(path, error)) {
+    std::vector<std::string> found;
+    for (const char* name : kResultFiles) {
+      if (fs::exists(path / name, error)) found.emplace_back(name);
+    }
+    if (!found.empty() && !force) {
+      std::string list;
+      for (const auto& name : found) list += (list.empty() ? "" : ", ") + name;
+      throw InputError({}, field, fmt::format("'{}' already holds the results of another run ({})", folder, list),
+                       "a new or empty folder, or --force to remove uptake's files there first");
+    }
+    for (const auto& name : found) {
+      if (!fs::remove(path / name, error) || error) {
+        throw InputError({(path / name).string(), 0, 0}, field, "cannot be removed: " + error.message(), "a results folder uptake may write in");
+      }
+    }
+  }
+  // The folder itself when it exists, else the nearest ancestor that does: that is where the
+  // results (or the folders leading to them) will be created.
+  while (!fs::exists(path, error) && path.has_parent_path() && path != path.parent_path()) path = path.parent_path();
+  if (!fs::is_directory(path, error)) {
+    throw InputError({}, field, fmt::format("'{}' cannot hold the results: {} is not a folder", folder, path.string()), "a folder uptake may create or write in");
+  }
+  if (::access(path.c_str(), W_OK | X_OK) != 0) {
+    throw InputError({}, field, fmt::format("'{}' cannot be written: {} is not writable", folder, path.string()), "a folder uptake may create or write in");
+  }
+}
+
 void write_results(const std::string& folder, const RunResult& result, const RunContext& context, const Verdict& verdict) {
   std::error_code error;
   std::filesystem::create_directories(folder, error);
   if (error) throw InputError({folder, 0, 0}, "", "cannot be made as the results folder: " + error.message(), "a folder uptake may create and write in");
-  write_file_atomically(folder + "/summary.json", summary_json(result, context, verdict));
-  write_file_atomically(folder + "/timeseries.csv", timeseries_csv(result));
-  write_file_atomically(folder + "/latency.hlog", latency_log(result));
+  const std::filesystem::path at(folder);
+  write_file_atomically((at / kSummaryFile).string(), summary_json(result, context, verdict));
+  write_file_atomically((at / kTimeSeriesFile).string(), timeseries_csv(result));
+  write_file_atomically((at / kLatencyLogFile).string(), latency_log(result));
 }
 
 }  // namespace uptake::loadgen

@@ -16,18 +16,60 @@ const char* verdict_word(const CheckResult& check) {
 
 }  // namespace
 
-Trust judge_trust(const RunResults& run) {
+namespace {
+
+// What makes the results partial, for people; empty when they are whole.
+std::string partial_note_of(const RunResults& run) {
   const auto& summary = run.summary;
+  std::vector<std::string> notes;
+  if (summary.value("interrupted", false)) {
+    const auto counters = run.counters_of("total");
+    const auto lower_bound = summary.at("requests").value("planned_is_lower_bound", false);
+    notes.push_back(fmt::format("the run was interrupted after {:.1f} s of its {:.1f} s schedule: {} of {}{} planned requests were sent", summary.value("duration_s", 0.0),
+                                summary.value("schedule_s", 0.0), counters.sent, lower_bound ? "at least " : "", counters.planned));
+  }
+  if (const auto missing = summary.find("shards_missing"); missing != summary.end() && missing->is_array() && !missing->empty()) {
+    std::string list;
+    for (const auto& index : *missing) list += (list.empty() ? "" : ", ") + index.dump();
+    notes.push_back(fmt::format("shard(s) {} of {} are missing from the merge: its counts and rates cover only part of the load", list,
+                                summary.value("shard_count", std::uint64_t{0})));
+  }
+  std::string note;
+  for (const auto& text : notes) note += (note.empty() ? "" : "; ") + text;
+  return note;
+}
+
+}  // namespace
+
+Trust judge_trust(const RunResults& run, bool allow_partial) {
+  const auto& summary = run.summary;
+  Trust trust;
+  trust.partial_note = partial_note_of(run);
+  trust.partial = !trust.partial_note.empty();
+  std::vector<std::string> reasons;
+  if (trust.partial && !allow_partial) reasons.push_back(trust.partial_note + " (partial results are never a pass; --allow-partial judges them anyway)");
   if (!summary.at("generator").at("trusted").get<bool>()) {
     const auto reason = summary.at("generator").value("reason", std::string());
-    return {false, reason.empty() ? "the generator fell behind its schedule" : reason};
+    reasons.push_back(reason.empty() ? "the generator fell behind its schedule" : reason);
   }
   const auto counters = run.counters_of("total");
-  if (counters.completed > 0) return {};
-  if (counters.planned == 0) return {false, "the run planned no requests: there is nothing to judge"};
-  const auto connect_errors = summary.at("errors").value("connect", std::uint64_t{0});
-  return {false, fmt::format("the target answered none of {} requests ({} connect errors): it was unreachable or down, so nothing about it was measured",
-                             counters.planned, connect_errors)};
+  if (counters.completed == 0) {
+    if (counters.planned == 0) {
+      reasons.push_back("the run planned no requests: there is nothing to judge");
+    } else {
+      const auto connect_errors = summary.at("errors").value("connect", std::uint64_t{0});
+      reasons.push_back(fmt::format("the target answered none of {} requests ({} connect errors): it was unreachable or down, so nothing about it was measured",
+                                    counters.planned, connect_errors));
+    }
+  }
+  for (const auto& reason : reasons) trust.reason += (trust.reason.empty() ? "" : "; ") + reason;
+  trust.trusted = reasons.empty();
+  return trust;
+}
+
+nlohmann::ordered_json trust_json(const Trust& trust, bool allow_partial) {
+  return {{"trusted", trust.trusted}, {"partial", trust.partial}, {"partial_allowed", trust.partial && allow_partial},
+          {"reason", trust.trusted ? trust.partial_note : trust.reason}};
 }
 
 bool GateResult::passed() const {
@@ -45,18 +87,24 @@ int GateResult::exit_code() const {
 }
 
 GateResult evaluate_gate(const RunResults& run, const std::vector<sim::Threshold>& thresholds, const RunResults* baseline,
-                         const BaselineTolerances& tolerances) {
+                         const BaselineTolerances& tolerances, bool allow_partial) {
   GateResult gate;
-  gate.trust = judge_trust(run);
+  gate.trust = judge_trust(run, allow_partial);
   gate.thresholds = check_thresholds(thresholds, run);
   if (baseline) {
     gate.has_baseline = true;
     gate.baseline = compare_with_baseline(run, *baseline, tolerances);
-    if (const auto baseline_trust = judge_trust(*baseline); gate.trust.trusted && !baseline_trust.trusted) {
-      gate.trust = {false, fmt::format("the baseline in {} cannot be trusted: {}", baseline->folder.string(), baseline_trust.reason)};
+    if (const auto baseline_trust = judge_trust(*baseline, allow_partial); gate.trust.trusted && !baseline_trust.trusted) {
+      gate.trust.trusted = false;
+      gate.trust.reason = fmt::format("the baseline in {} cannot be trusted: {}", baseline->folder.string(), baseline_trust.reason);
     }
   }
   return gate;
+}
+
+void record_verdict(const std::filesystem::path& folder, const GateResult& gate, bool allow_partial) {
+  record_thresholds(folder, gate.thresholds);
+  set_summary_field(folder.string(), "trust", trust_json(gate.trust, allow_partial));
 }
 
 std::string render_gate(const GateResult& gate) {
@@ -83,6 +131,7 @@ std::string render_gate(const GateResult& gate) {
       failed += !check.skipped && !check.passed ? 1 : 0;
     }
   }
+  if (gate.trust.trusted && gate.trust.partial) out += fmt::format("PARTIAL (allowed): {}\n", gate.trust.partial_note);
   if (!gate.trust.trusted) out += fmt::format("UNTRUSTED: {} (exit 3)\n", gate.trust.reason);
   else if (failed) out += fmt::format("FAIL: {} of {} checks failed (exit 1)\n", failed, judged);
   else out += fmt::format("PASS: {} checks passed\n", judged);

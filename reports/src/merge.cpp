@@ -14,7 +14,7 @@
 namespace uptake::reports {
 namespace {
 
-InputLocation summary_of(const RunResults& shard) { return {(shard.folder / "summary.json").string(), 0, 0}; }
+InputLocation summary_of(const RunResults& shard) { return {(shard.folder / loadgen::kSummaryFile).string(), 0, 0}; }
 
 std::string describe(const nlohmann::ordered_json& value) { return value.is_string() ? fmt::format("'{}'", value.get<std::string>()) : value.dump(); }
 
@@ -71,14 +71,8 @@ MergedRun merge_shards(const std::vector<RunResults>& shards) {
     }
     context.merged_from.emplace_back(shard.folder.string(), part);
   }
-  std::string missing;
-  for (std::uint32_t index = 0; index < count; ++index) {
-    if (!seen.count(index)) missing += fmt::format("{}{}", missing.empty() ? "" : ", ", index);
-  }
-  if (!missing.empty()) {
-    merged.warnings.push_back(fmt::format("shard(s) {} of {} are missing: the merged result covers {} of {} shards, so its counts and rates are partial",
-                                          missing, count, seen.size(), count));
-  }
+  // Shards missing from 0..N-1 are recorded by the summary writer (shards_missing) and make the
+  // merge partial: untrusted unless allowed (judge_trust).
 
   context.scenario = first.at("scenario").get<std::string>();
   context.scenario_file = first.value("scenario_file", std::string());
@@ -109,6 +103,7 @@ MergedRun merge_shards(const std::vector<RunResults>& shards) {
     result.duration_seconds = std::max(result.duration_seconds, offset_seconds + summary.at("duration_s").get<double>());
     result.schedule_seconds = std::max(result.schedule_seconds, summary.at("schedule_s").get<double>());
     result.interrupted = result.interrupted || summary.at("interrupted").get<bool>();
+    result.planned_is_lower_bound = result.planned_is_lower_bound || summary.at("requests").value("planned_is_lower_bound", false);
     if (!summary.at("generator").at("trusted").get<bool>()) {
       untrusted.push_back(fmt::format("shard {} ({}): {}", shard_of(shard).index, shard.folder.string(), summary["generator"].value("reason", std::string())));
     }
@@ -173,7 +168,7 @@ MergedRun merge_shards(const std::vector<RunResults>& shards) {
   return merged;
 }
 
-MergedRun merge_folders(const std::vector<std::filesystem::path>& folders, const std::filesystem::path& out) {
+MergedRun merge_folders(const std::vector<std::filesystem::path>& folders, const std::filesystem::path& out, bool force) {
   std::error_code error;
   for (const auto& folder : folders) {
     if (std::filesystem::exists(out, error) && std::filesystem::equivalent(folder, out, error)) {
@@ -183,11 +178,12 @@ MergedRun merge_folders(const std::vector<std::filesystem::path>& folders, const
   std::vector<RunResults> shards;
   for (const auto& folder : folders) shards.push_back(read_results(folder));
   auto merged = merge_shards(shards);
+  loadgen::claim_results_folder(out.string(), "--out", force);
   loadgen::write_results(out.string(), merged.result, merged.context, merged.verdict);
   // The demand behind the schedule is the same for every shard of one scenario: the merged
   // report draws it from the first shard's (read and checked with the shard, and written as
   // `uptake run` writes it).
-  if (const auto& forecast = shards.front().forecast) write_file_atomically((out / "forecast.json").string(), forecast->dump(2) + "\n");
+  if (const auto& forecast = shards.front().forecast) write_file_atomically((out / loadgen::kForecastFile).string(), forecast->dump(2) + "\n");
   return merged;
 }
 

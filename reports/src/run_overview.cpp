@@ -7,6 +7,7 @@
 
 #include "uptake/reports/capacity_summary.hpp"
 #include "uptake/reports/check_result.hpp"
+#include "uptake/reports/gate.hpp"
 #include "uptake/reports/text_table.hpp"
 
 namespace uptake::reports {
@@ -86,11 +87,15 @@ RunOverview overview_of(const RunResults& results) {
     overview.generator_note = "kept to its schedule";
   }
 
+  // The same judgement as the gate's: a run whose partial results were allowed (merge
+  // --allow-missing) says so in its recorded trust.
+  const auto recorded = summary.value("trust", ordered_json::object());
+  const auto trust = judge_trust(results, recorded.is_object() && recorded.value("partial_allowed", false));
   const auto failed = std::count_if(overview.thresholds.begin(), overview.thresholds.end(), [](const ThresholdRow& row) { return row.passed == false; });
   const auto total = overview.thresholds.size();
-  if (!overview.generator_trusted) {
+  if (!trust.trusted) {
     overview.outcome = RunOutcome::untrusted;
-    overview.verdict = "untrusted: " + overview.generator_note;
+    overview.verdict = "untrusted: " + trust.reason;
   } else if (failed > 0) {
     overview.outcome = RunOutcome::fail;
     overview.verdict = fmt::format("failed: {} of {} threshold{} failed", failed, total, total == 1 ? "" : "s");
@@ -99,7 +104,7 @@ RunOverview overview_of(const RunResults& results) {
   } else {
     overview.verdict = "completed: no thresholds to judge";
   }
-  if (summary.value("interrupted", false)) overview.verdict += " (interrupted: partial results)";
+  if (trust.trusted && trust.partial) overview.verdict += " (partial results, allowed: " + trust.partial_note + ")";
   return overview;
 }
 

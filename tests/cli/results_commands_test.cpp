@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "cli/cli_helpers.hpp"
 #include "reports/synthetic_run.hpp"
@@ -113,10 +114,25 @@ TEST_CASE("merge: joins shards, judges the whole, and refuses what is not one ru
   // A threshold that the merged whole breaks: exit 1.
   CHECK(cli_test::uptake("merge " + shard0.string() + " " + shard1.string() + " --out " + (scratch / "strict").string() + " --threshold 'p50<10ms'").exit_code == 1);
 
-  // One shard of two: merged with a warning.
+  // One shard of two: partial, so untrusted (exit 3), and so is its gate, unless allowed.
   const auto partial = cli_test::uptake("merge " + shard0.string() + " --out " + (scratch / "partial").string());
-  CHECK(partial.exit_code == 0);
-  CHECK_THAT(partial.output, Catch::Contains("warning: shard(s) 1 of 2 are missing"));
+  INFO(partial.output);
+  CHECK(partial.exit_code == 3);
+  CHECK_THAT(partial.output, Catch::Contains("shard(s) 1 of 2 are missing"));
+  const auto partial_summary = nlohmann::json::parse(read(scratch / "partial" / "summary.json"));
+  CHECK(partial_summary["shards_missing"] == nlohmann::json::array({1}));
+  CHECK(partial_summary["merged_from"].size() == 1);
+  CHECK(partial_summary["trust"]["trusted"] == false);
+  CHECK(cli_test::uptake("gate " + (scratch / "partial").string()).exit_code == 3);
+  CHECK(cli_test::uptake("gate --allow-partial " + (scratch / "partial").string()).exit_code == 0);
+  const auto allowed = cli_test::uptake("merge " + shard0.string() + " --allow-missing --out " + (scratch / "allowed").string());
+  INFO(allowed.output);
+  CHECK(allowed.exit_code == 0);
+  CHECK_THAT(allowed.output, Catch::Contains("PARTIAL (allowed): shard(s) 1 of 2 are missing"));
+  CHECK(nlohmann::json::parse(read(scratch / "allowed" / "summary.json"))["trust"]["partial_allowed"] == true);
+  const auto report = cli_test::uptake("report " + (scratch / "allowed").string());
+  CHECK(report.exit_code == 0);
+  CHECK_THAT(read(scratch / "allowed" / "report.md"), Catch::Contains("partial results, allowed: shard(s) 1 of 2 are missing"));
 
   // An untrusted shard makes the whole untrusted: exit 3.
   auto behind = good_run(1, 2);
@@ -133,7 +149,7 @@ TEST_CASE("merge: joins shards, judges the whole, and refuses what is not one ru
   check_refused("merge " + shard0.string(), "--out");
   // An output folder that cannot be made is bad input (exit 2), not an untrusted run.
   std::ofstream(scratch / "a-file") << "not a folder\n";
-  check_refused("merge " + shard0.string() + " " + shard1.string() + " --out " + (scratch / "a-file" / "merged").string(), "cannot be made as the results folder");
+  check_refused("merge " + shard0.string() + " " + shard1.string() + " --out " + (scratch / "a-file" / "merged").string(), "a-file is not a folder");
   check_refused("merge --out " + (scratch / "none").string(), "no shard folders");
   CHECK_FALSE(fs::exists(scratch / "twice"));
   CHECK_FALSE(fs::exists(scratch / "mixed"));
@@ -141,4 +157,22 @@ TEST_CASE("merge: joins shards, judges the whole, and refuses what is not one ru
   const auto help = cli_test::uptake("merge --help");
   CHECK(help.exit_code == 0);
   CHECK_THAT(help.output, Catch::Contains("Examples:"));
+}
+
+TEST_CASE("a results folder belongs to one run: another run's files are refused, or removed with --force") {
+  const auto scratch = cli_test::scratch_folder("cli-results-stale");
+  const auto shard0 = write(good_run(0, 1), scratch / "shard-0");
+  const auto out = scratch / "merged";
+  REQUIRE(cli_test::uptake("merge " + shard0.string() + " --out " + out.string()).exit_code == 0);
+  // A stale file of another run, such as another scenario's demand, must not reach a report.
+  std::ofstream(out / "forecast.json") << "{\"schema\": \"uptake.forecast/v1\", \"series\": []}\n";
+  std::ofstream(out / "notes.txt") << "the user's own file\n";
+  check_refused("merge " + shard0.string() + " --out " + out.string(), "already holds the results of another run (summary.json, timeseries.csv, latency.hlog, forecast.json, junit.xml)");
+  check_refused("run --url http://127.0.0.1:1/ --rate 10 --duration 1 --out " + out.string(), "--force");
+  const auto forced = cli_test::uptake("merge " + shard0.string() + " --out " + out.string() + " --force");
+  INFO(forced.output);
+  CHECK(forced.exit_code == 0);
+  CHECK_FALSE(fs::exists(out / "forecast.json"));  // the synthetic shard has none: the stale one is gone
+  CHECK(fs::exists(out / "notes.txt"));            // only uptake's own files are removed
+  CHECK(fs::exists(out / "summary.json"));
 }

@@ -10,9 +10,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -29,6 +33,40 @@ using nlohmann::json;
 namespace {
 
 json summary_of(const fs::path& folder) { return json::parse(read(folder / "summary.json")); }
+
+// A listener that never accepts: the kernel completes connections into its backlog and takes the
+// requests, and no answer ever comes. Closed when destroyed.
+struct SilentListener {
+  int descriptor = -1;
+  std::string url;
+  SilentListener() {
+    descriptor = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(descriptor >= 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    REQUIRE(::bind(descriptor, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(::listen(descriptor, 64) == 0);
+    REQUIRE(::getsockname(descriptor, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+    url = "http://127.0.0.1:" + std::to_string(ntohs(address.sin_port)) + "/";
+  }
+  ~SilentListener() { ::close(descriptor); }
+};
+
+// Runs `arguments` in the background, sends SIGINT after `first` seconds (and again after
+// `second` more, when given), and returns the exit code and the seconds from the first signal
+// to the end.
+std::pair<int, double> interrupted_run(const std::string& arguments, double first, std::optional<double> second = std::nullopt) {
+  const auto timing = fs::path(UPTAKE_BINARY_DIR) / "tests" / "interrupted-run-seconds";
+  const std::string command = fmt::format(
+      "{}/cli/uptake {} > /dev/null 2>&1 & pid=$!; sleep {}; kill -INT $pid; from=$(date +%s.%N); {} wait $pid; code=$?; "
+      "awk \"BEGIN {{ print $(date +%s.%N) - $from }}\" > {}; exit $code",
+      UPTAKE_BINARY_DIR, arguments, first, second ? fmt::format("sleep {}; kill -INT $pid;", *second) : std::string(), timing.string());
+  const int status = std::system(command.c_str());
+  const double seconds = std::stod(read(timing));
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, seconds};
+}
 
 }  // namespace
 
@@ -119,22 +157,9 @@ TEST_CASE("run: a results folder that cannot be written is refused before any re
 }
 
 TEST_CASE("run: against a target that never answers, requests that waited out the timeout fail unsent and the results read back") {
-  // A listener that never accepts: the kernel completes connections into its backlog and takes
-  // the requests, and no answer ever comes.
-  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(listener >= 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-  REQUIRE(::listen(listener, 16) == 0);
-  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-  const auto url = "http://127.0.0.1:" + std::to_string(ntohs(address.sin_port)) + "/";
-
+  const SilentListener silent;
   const auto folder = scratch_folder("run-command-silent") / "results";
-  const auto run = cli_test::uptake("run --url " + url + " --rate 50 --duration 2 --connections 1 --timeout 0.3 --lag-bound 1000 --out " + folder.string());
-  ::close(listener);
+  const auto run = cli_test::uptake("run --url " + silent.url + " --rate 50 --duration 2 --connections 1 --timeout 0.3 --lag-bound 1000 --out " + folder.string());
   INFO(run.output);
   CHECK(run.exit_code == 3);  // nothing about the target was measured
   CHECK_THAT(run.output, Catch::Contains("answered none"));
@@ -153,26 +178,66 @@ TEST_CASE("run: against a target that never answers, requests that waited out th
   CHECK(report.exit_code == 0);
 }
 
-TEST_CASE("run: SIGINT stops sending, drains, and leaves partial results that add up and read back") {
+
+TEST_CASE("run: SIGINT stops sending, drains, and leaves partial results that say so everywhere; run and gate exit 3") {
   const auto folder = scratch_folder("run-command-sigint");
+  const auto partial_folder = folder / "partial";
+  // What the whole schedule plans: the interrupted run must still count all of it as planned.
+  const auto schedule = cli_test::uptake("schedule scenarios/smoke.yaml --format csv");
+  REQUIRE(schedule.exit_code == 0);
+  const auto scheduled = static_cast<std::uint64_t>(std::count(schedule.output.begin(), schedule.output.end(), '\n')) - 1;
+  REQUIRE(scheduled > 400);
   // Interrupted after about a second of a ten-second run against the embedded service.
-  const std::string command = std::string(UPTAKE_BINARY_DIR) + "/cli/uptake run scenarios/smoke.yaml --lag-bound 1000 --out " + (folder / "partial").string() +
-                              " > /dev/null 2>&1 & pid=$!; sleep 1.5; kill -INT $pid; wait $pid";
-  const int status = std::system(command.c_str());
-  CHECK(WEXITSTATUS(status) == 0);
-  const auto partial = summary_of(folder / "partial");
+  const auto [code, seconds] = interrupted_run("run scenarios/smoke.yaml --lag-bound 1000 --out " + partial_folder.string(), 1.5);
+  CHECK(code == 3);  // partial results are never green
+  CHECK(seconds < 3);
+  const auto partial = summary_of(partial_folder);
   CHECK(partial["interrupted"] == true);
-  CHECK_FALSE(fs::exists(folder / "partial" / "summary.json.partial"));
+  CHECK_FALSE(fs::exists(partial_folder / "summary.json.partial"));
   const auto& requests = partial["requests"];
   const auto planned = requests["planned"].get<std::uint64_t>(), sent = requests["sent"].get<std::uint64_t>();
   const auto completed = requests["completed"].get<std::uint64_t>();
   CHECK(completed > 0);
-  CHECK(planned < 500);  // smoke plans 500 in ten seconds: this run stopped early
-  CHECK(sent <= planned);
+  CHECK(planned == scheduled);  // planned-but-unsent requests keep counting as planned
+  CHECK(sent < planned / 2);
   CHECK(completed <= sent);
+  CHECK(partial["rate"]["achieved_ratio"].get<double>() < 0.5);
   CHECK(partial["latency_ms"]["count"] == completed);
+  CHECK(partial["trust"]["trusted"] == false);
+  CHECK_THAT(partial["trust"]["reason"].get<std::string>(), Catch::Contains("interrupted"));
+  // It says so in every file a person or a CI system reads.
+  CHECK_THAT(read(partial_folder / "report.md"), Catch::Contains("interrupted"));
+  CHECK_THAT(read(partial_folder / "report.html"), Catch::Contains("interrupted"));
+  const auto junit = read(partial_folder / "junit.xml");
+  CHECK_THAT(junit, Catch::Contains("type=\"untrusted\""));
+  CHECK_THAT(junit, Catch::Contains("interrupted"));
   // The folder reads back whole: report checks that latency.hlog's total equals `completed`.
-  const auto report = cli_test::uptake("report " + (folder / "partial").string());
+  const auto report = cli_test::uptake("report " + partial_folder.string());
   INFO(report.output);
   CHECK(report.exit_code == 0);
+  // The gate does not pass it, unless partial results are explicitly allowed.
+  const auto gate = cli_test::uptake("gate " + partial_folder.string());
+  INFO(gate.output);
+  CHECK(gate.exit_code == 3);
+  CHECK_THAT(gate.output, Catch::Contains("interrupted"));
+  CHECK(cli_test::uptake("gate --allow-partial " + partial_folder.string()).exit_code == 0);
+}
+
+TEST_CASE("run: a first SIGINT drains for at most about two seconds, a second ends the run at once", "[timing]") {
+  // Every request goes to a target that never answers, with a 30-second timeout: a drain that
+  // waited for the timeout would take 30 s.
+  const SilentListener silent;
+  const auto folder = scratch_folder("run-command-drain");
+  const auto base = "run --url " + silent.url + " --rate 50 --duration 20 --timeout 30 --lag-bound 1000 --out ";
+  const auto [drained_code, drained_seconds] = interrupted_run(base + (folder / "drained").string(), 1);
+  CHECK(drained_code == 3);
+  CHECK(drained_seconds < 4.5);
+  const auto drained = summary_of(folder / "drained");
+  CHECK(drained["interrupted"] == true);
+  CHECK(drained["requests"]["sent"].get<std::uint64_t>() > drained["requests"]["completed"].get<std::uint64_t>());  // abandoned in flight
+
+  const auto [ended_code, ended_seconds] = interrupted_run(base + (folder / "ended").string(), 1, 0.3);
+  CHECK(ended_code == 3);
+  CHECK(ended_seconds < 1.5);
+  CHECK_FALSE(fs::exists(folder / "ended" / "summary.json"));  // nothing half-written
 }

@@ -116,16 +116,20 @@ TEST_CASE("shards of different runs, or the same shard twice, are refused naming
   CHECK_THROWS_WITH(reports::merge_folders({out}, root.path() / "again"), Catch::Contains("field 'shard_index'") && Catch::Contains("merged folder"));
 }
 
-TEST_CASE("missing shards are a warning, and trust needs every shard") {
+TEST_CASE("missing shards make the merge partial, and trust needs every shard") {
   test::TemporaryDirectory root("merge-missing");
   const std::vector<test::SyntheticEndpoint> endpoints{{"issue", test::one_to(10), 0}};
   auto behind = shard(2, 4, endpoints);
   behind.verdict = {true, "schedule lag p99 40 ms"};
   const auto folders = write_all(root, {shard(0, 4, endpoints), behind});
   const auto merged = reports::merge_folders(folders, root.path() / "merged");
-  REQUIRE(merged.warnings.size() == 1);
-  CHECK_THAT(merged.warnings[0], Catch::Contains("shard(s) 1, 3 of 4 are missing"));
+  CHECK(merged.warnings.empty());
   const auto results = reports::read_results(root.path() / "merged");
+  CHECK(results.summary["shards_missing"] == nlohmann::ordered_json::array({1, 3}));
+  const auto trust = reports::judge_trust(results);
+  CHECK(trust.partial);
+  CHECK_THAT(trust.reason, Catch::Contains("shard(s) 1, 3 of 4 are missing"));
+  CHECK_THAT(reports::judge_trust(results, true).reason, !Catch::Contains("are missing") && Catch::Contains("shard 2"));
   CHECK(results.summary["generator"]["trusted"] == false);
   CHECK_THAT(results.summary["generator"]["reason"].get<std::string>(), Catch::Contains("shard 2") && Catch::Contains("schedule lag p99 40 ms"));
   CHECK(reports::judge_trust(results).trusted == false);

@@ -23,6 +23,10 @@ struct Progress {
   double p99_ms = 0;         // response time p99 of the last whole second (0: none yet)
 };
 
+// After a stop (EngineOptions::stop), how long requests in flight may take to finish before
+// the run ends without them.
+inline constexpr std::chrono::seconds kStopDrain{2};
+
 struct EngineOptions {
   Target target;
   unsigned threads = 1;
@@ -37,7 +41,7 @@ struct EngineOptions {
   // Open loop: the schedule for one thread; the engine passes each thread its own shard.
   std::function<sim::ArrivalSchedule(sim::Shard)> make_schedule;
   std::vector<std::uint64_t> planned_per_endpoint;  // filled by the caller for reporting
-  std::atomic<bool>* stop = nullptr;    // set (by a signal handler) to stop sending and drain
+  std::atomic<bool>* stop = nullptr;    // set (by a signal handler) to stop sending and drain for at most kStopDrain
   std::function<void(const Progress&)> on_progress;  // about once a second, from the calling thread
 };
 

@@ -15,6 +15,24 @@
 
 namespace uptake::loadgen {
 
+// The files of a results folder, named once. A folder holding any of them belongs to the run
+// that wrote them (claim_results_folder).
+inline constexpr const char* kSummaryFile = "summary.json";
+inline constexpr const char* kTimeSeriesFile = "timeseries.csv";
+inline constexpr const char* kLatencyLogFile = "latency.hlog";
+inline constexpr const char* kForecastFile = "forecast.json";
+inline constexpr const char* kJunitFile = "junit.xml";
+inline constexpr const char* kHtmlReportFile = "report.html";
+inline constexpr const char* kMarkdownReportFile = "report.md";
+inline constexpr const char* kResultFiles[] = {kSummaryFile, kTimeSeriesFile, kLatencyLogFile, kForecastFile, kJunitFile, kHtmlReportFile, kMarkdownReportFile};
+
+// Makes `folder` ready for a new run's results, before any load: InputError naming `field`
+// (exit 2) when it cannot be made or written, is a file, or already holds results files of
+// another run (named in the message), so that nothing stale (another scenario's forecast, an
+// old junit.xml) can survive into this run's reports. With `force`, uptake's own files there
+// are removed first (and only those). Nothing is created until the run writes its results.
+void claim_results_folder(const std::string& folder, const char* field, bool force);
+
 struct RunContext {
   std::string scenario;        // name, or "ad hoc"
   std::string scenario_file;   // empty for ad hoc runs

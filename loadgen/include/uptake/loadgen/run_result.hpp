@@ -68,7 +68,8 @@ struct RunResult {
   std::chrono::system_clock::time_point started_at;
   double duration_seconds = 0;              // from the first intended send to the last completion
   double schedule_seconds = 0;              // length of the schedule
-  bool interrupted = false;                 // stopped early (SIGINT): partial results
+  bool interrupted = false;                 // stopped early (SIGINT): partial results; the unsent rest of the schedule still counts as planned
+  bool planned_is_lower_bound = false;      // interrupted, and counting the unsent rest ran out of time
   std::vector<EndpointResult> endpoints;
   HdrHistogram schedule_lag = make_latency_histogram();  // actual dispatch - intended send time
   std::array<std::uint64_t, static_cast<std::size_t>(ErrorClass::count)> errors{};

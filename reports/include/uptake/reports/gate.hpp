@@ -1,6 +1,7 @@
 #pragma once
 // The gate: a run's thresholds and its comparison with a baseline, judged together into one
 // verdict and one exit code (0 pass, 1 a check failed, 3 the run cannot be trusted).
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -11,15 +12,22 @@
 
 namespace uptake::reports {
 
-// Whether a run measured its target. It did not when the generator fell behind its schedule
-// (summary.generator.trusted is false: the latencies measure the generator), or when nothing
-// completed (the target was unreachable, or the schedule planned nothing): a gate that passed
-// such a run would pass a broken deployment.
+// Whether a run measured its target, whole. It did not when the generator fell behind its
+// schedule (summary.generator.trusted is false: the latencies measure the generator), when
+// nothing completed (the target was unreachable, or the schedule planned nothing), or when its
+// results are partial: the run was interrupted, or a merge lacks some of its shards. A gate
+// that passed such a run would pass a broken deployment, or half of one. Partial results may be
+// judged anyway when `allow_partial` (gate --allow-partial, merge --allow-missing); they are
+// still marked partial.
 struct Trust {
   bool trusted = true;
-  std::string reason;  // why not, for people; empty when trusted
+  bool partial = false;      // interrupted, or shards missing (whether or not allowed)
+  std::string reason;        // why not trusted, for people; empty when trusted
+  std::string partial_note;  // what is partial, for people; empty when whole
 };
-Trust judge_trust(const RunResults& run);
+Trust judge_trust(const RunResults& run, bool allow_partial = false);
+// summary.json's `trust` block: {trusted, partial, partial_allowed, reason}.
+nlohmann::ordered_json trust_json(const Trust& trust, bool allow_partial);
 
 struct GateResult {
   Trust trust;                          // of the run, and of the baseline when there is one
@@ -37,7 +45,10 @@ struct GateResult {
 // `baseline` may be null. Thresholds are judged even for an untrusted run, so that the table and
 // junit.xml still show them.
 GateResult evaluate_gate(const RunResults& run, const std::vector<sim::Threshold>& thresholds, const RunResults* baseline,
-                         const BaselineTolerances& tolerances);
+                         const BaselineTolerances& tolerances, bool allow_partial = false);
+
+// Records the verdict of a run's own judgement in its summary.json: thresholds[] and trust.
+void record_verdict(const std::filesystem::path& folder, const GateResult& gate, bool allow_partial);
 
 // The verdict table (TextTable) with the sentence of each failed check, and a closing line.
 std::string render_gate(const GateResult& gate);
