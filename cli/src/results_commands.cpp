@@ -41,9 +41,14 @@ int gate(const po::variables_map& values) {
   const auto thresholds = reports::thresholds_for(run, strings_of(values, "threshold"));
   std::optional<reports::RunResults> baseline;
   if (values.count("baseline")) baseline = reports::read_results(values["baseline"].as<std::string>());
+  if (baseline && !values.count("force")) reports::check_comparable(run, *baseline);
   reports::BaselineTolerances tolerances;
   tolerances.latency_increase = tolerance_of(values, "latency-tolerance");
   tolerances.throughput_decrease = tolerance_of(values, "throughput-tolerance");
+  tolerances.significance = tolerance_of(values, "significance");
+  if (!(tolerances.significance > 0 && tolerances.significance < 0.5)) {
+    throw InputError({}, "--significance", fmt::format("{}% is out of range", tolerances.significance * 100), "a percentage above 0 and below 50, such as 1 or 5");
+  }
   const auto verdict = reports::evaluate_gate(run, thresholds, baseline ? &*baseline : nullptr, tolerances, values.count("allow-partial") > 0);
   const auto junit = values.count("junit") ? values["junit"].as<std::string>() : (folder / loadgen::kJunitFile).string();
   write_file_atomically(junit, reports::junit_xml(verdict, run));
@@ -82,10 +87,13 @@ int judge_run_folder(const std::string& folder, const std::vector<std::string>& 
 std::vector<Command> results_commands() {
   return {
       {"gate", "Judge a results folder against thresholds and a baseline run; write junit.xml; exit 0 pass, 1 fail, 3 untrusted",
-       "uptake gate DIR [--baseline DIR] [--threshold EXPR]... [--junit FILE] [--latency-tolerance PCT] [--throughput-tolerance PCT]",
+       "uptake gate DIR [--baseline DIR] [--threshold EXPR]... [--junit FILE] [--latency-tolerance PCT] [--throughput-tolerance PCT]\n"
+       "            [--significance PCT] [--allow-partial] [--force]\n"
+       "  With a baseline, a regression is a change both beyond its tolerance and significant: each run's seconds, in blocks,\n"
+       "  are replicates, compared by a rank test (Mann-Whitney U); '~' marks a change that noise explains.",
        {"uptake gate results/smoke                                   # the scenario's recorded SLO",
         "uptake gate results/smoke --threshold 'verify.p99<50ms' --threshold 'error_rate<0.1%'",
-        "uptake gate results/candidate --baseline results/main --junit reports/junit.xml   # regressions beyond +10% latency, -5% throughput",
+        "uptake gate results/candidate --baseline results/main --junit reports/junit.xml   # significant regressions beyond +10% latency, -5% throughput",
         "uptake gate results/candidate --baseline results/main --latency-tolerance 20 --throughput-tolerance 2",
         "uptake gate results/interrupted --allow-partial                  # judge what an interrupted run measured"},
        [](po::options_description& options, po::positional_options_description& positional) {
@@ -93,6 +101,9 @@ std::vector<Command> results_commands() {
              "baseline", po::value<std::string>(), "results folder of a baseline run to compare against")(
              "threshold", po::value<std::vector<std::string>>()->composing(), "threshold expression, such as p99<300ms or verify.error_rate<1% (repeatable; added to the run's SLO)")(
              "junit", po::value<std::string>(), "where to write junit.xml (default: DIR/junit.xml)")(
+             "significance", po::value<std::string>()->default_value("1"),
+             "percent: the chance that any comparison with the baseline calls noise a regression (over all of them, Holm's correction)")(
+             "force", "compare with a baseline of another kind (open against closed loop, other scenario or endpoints)")(
              "allow-partial", "judge partial results (an interrupted run, a merge missing shards) instead of calling them untrusted (exit 3)")(
              "latency-tolerance", po::value<std::string>()->default_value("10"), "percent a latency percentile may rise over the baseline's")(
              "throughput-tolerance", po::value<std::string>()->default_value("5"), "percent the achieved throughput may fall below the baseline's");

@@ -112,11 +112,19 @@ std::string render_gate(const GateResult& gate) {
   if (gate.thresholds.empty() && gate.baseline.empty()) {
     out += "  no thresholds and no baseline: nothing to check\n";
   } else {
-    TextTable table({"check", "source", "observed", "expected", "verdict"}, {TextTable::Align::left, TextTable::Align::left});
-    for (const auto* checks : {&gate.thresholds, &gate.baseline}) {
-      for (const auto& check : *checks) table.add_row({check.name, check.suite, check.observed, check.expected, verdict_word(check)});
+    if (!gate.thresholds.empty()) {
+      TextTable table({"threshold", "observed", "expected", "verdict"}, {TextTable::Align::left});
+      for (const auto& check : gate.thresholds) table.add_row({check.name, check.observed, check.expected, verdict_word(check)});
+      out += table.render();
     }
-    out += table.render();
+    if (!gate.baseline.empty()) {
+      // As benchstat shows it: "~" where the change is not distinguishable from noise.
+      TextTable table({"against baseline", "baseline", "this run", "change", "noise", "verdict"}, {TextTable::Align::left});
+      for (const auto& check : gate.baseline) {
+        table.add_row({check.name, check.baseline, check.observed, check.change, check.significance, verdict_word(check)});
+      }
+      out += (gate.thresholds.empty() ? "" : "\n") + table.render();
+    }
     for (const auto* checks : {&gate.thresholds, &gate.baseline}) {
       for (const auto& check : *checks) {
         if (!check.passed || check.skipped) out += fmt::format("  {}: {}\n", check.skipped ? "skipped" : "failed", check.message);

@@ -50,14 +50,33 @@ TEST_CASE("gate: 0 when every check passes, 1 when one fails, with junit.xml eit
   CHECK_THAT(fail.output, Catch::Contains("endpoint 'issue': p90 response time was 180.093 ms") && Catch::Contains("which breaks issue.p90<100ms"));
   CHECK_THAT(read(junit), Catch::Contains("<testsuite name=\"thresholds\" tests=\"4\" failures=\"1\""));
 
-  // A baseline twice as fast: every latency percentile regressed.
-  auto faster = uptake::test::synthetic_run({{"issue", uptake::test::one_to(200, 0.5), 1}, {"verify", uptake::test::one_to(100, 0.25), 0}});
-  const auto baseline = write(faster, scratch / "baseline");
-  const auto regressed = cli_test::uptake("gate " + folder.string() + " --baseline " + baseline.string());
+  // A baseline twice as fast, over runs long enough to tell: every latency percentile regressed.
+  auto long_run = [](double scale) {
+    auto run = uptake::test::synthetic_run({{"issue", uptake::test::one_to(40'000, 0.005 * scale), 1}, {"verify", uptake::test::one_to(40'000, 0.0025 * scale), 0}}, 20);
+    run.context.slo = {"p99<250ms", "error_rate<1%"};
+    return run;
+  };
+  const auto candidate = write(long_run(1.0), scratch / "candidate");
+  const auto baseline = write(long_run(0.5), scratch / "baseline");
+  const auto regressed = cli_test::uptake("gate " + candidate.string() + " --baseline " + baseline.string());
+  INFO(regressed.output);
   CHECK(regressed.exit_code == 1);
-  CHECK_THAT(regressed.output, Catch::Contains("beyond the allowed +10%"));
-  CHECK(cli_test::uptake("gate " + folder.string() + " --baseline " + baseline.string() + " --latency-tolerance 101%").exit_code == 0);
-  CHECK(cli_test::uptake("gate " + folder.string() + " --baseline " + folder.string()).exit_code == 0);
+  CHECK_THAT(regressed.output, Catch::Contains("a regression beyond the allowed +10%") && Catch::Contains("against baseline"));
+  CHECK(cli_test::uptake("gate " + candidate.string() + " --baseline " + baseline.string() + " --latency-tolerance 101%").exit_code == 0);
+  CHECK(cli_test::uptake("gate " + candidate.string() + " --baseline " + candidate.string()).exit_code == 0);
+  // The short runs: the same doubling, but too few seconds to tell it from noise: '~', and a pass.
+  auto faster = uptake::test::synthetic_run({{"issue", uptake::test::one_to(200, 0.5), 1}, {"verify", uptake::test::one_to(100, 0.25), 0}});
+  const auto short_baseline = write(faster, scratch / "short-baseline");
+  const auto inconclusive = cli_test::uptake("gate " + folder.string() + " --baseline " + short_baseline.string());
+  CHECK(inconclusive.exit_code == 0);
+  CHECK_THAT(inconclusive.output, Catch::Contains("~ too few"));
+  // Runs of different kinds are not compared, unless forced.
+  auto other = good_run();
+  other.context.scenario = "another scenario";
+  const auto other_folder = write(other, scratch / "other-kind");
+  check_refused("gate " + folder.string() + " --baseline " + other_folder.string(), "field 'scenario': is 'synthetic', but the baseline's");
+  CHECK(cli_test::uptake("gate " + folder.string() + " --baseline " + other_folder.string() + " --force").exit_code == 0);
+  check_refused("gate " + folder.string() + " --baseline " + folder.string() + " --significance 60", "field '--significance'");
 
   const auto help = cli_test::uptake("gate --help");
   CHECK(help.exit_code == 0);

@@ -241,3 +241,42 @@ TEST_CASE("run: a first SIGINT drains for at most about two seconds, a second en
   CHECK(ended_seconds < 1.5);
   CHECK_FALSE(fs::exists(folder / "ended" / "summary.json"));  // nothing half-written
 }
+
+TEST_CASE("gate --baseline on real runs: an identical rerun passes, a 20% slower service fails", "[timing]") {
+  // The reference service in synthetic mode: verify is an M/M/4 station whose service time is
+  // an exponential wait, so the service time is the target's and not the machine's noise.
+  auto synthetic = [](const char* mean) {
+    uptake::ecert::ServiceConfig service;
+    std::string problem;
+    const auto distribution = uptake::ecert::ServiceTimeDistribution::parse(std::string("exp:") + mean, problem);
+    REQUIRE(distribution);
+    service.synthetic = {{"verify", *distribution}};
+    service.workers = 4;
+    service.seed = 20261202;
+    return service;
+  };
+  const auto folder = scratch_folder("run-command-baseline");
+  auto run_against = [&](const uptake::test::ReferenceService& service, const std::string& name) {
+    const auto outcome = cli_test::uptake("run --url " + service.url("/v1/verify") +
+                                          " --method POST --header 'Content-Type: application/json' --body '{\"credential\":\"x\"}' --rate 300 --duration 8 --out " +
+                                          (folder / name).string());
+    INFO(outcome.output);
+    REQUIRE(outcome.exit_code == 0);
+  };
+  {
+    const uptake::test::ReferenceService service("cli-baseline", synthetic("4ms"));
+    run_against(service, "baseline");
+    run_against(service, "rerun");
+  }
+  {
+    const uptake::test::ReferenceService slower("cli-baseline-slower", synthetic("4.8ms"));
+    run_against(slower, "slower");
+  }
+  const auto rerun = cli_test::uptake("gate " + (folder / "rerun").string() + " --baseline " + (folder / "baseline").string());
+  INFO(rerun.output);
+  CHECK(rerun.exit_code == 0);
+  const auto slower = cli_test::uptake("gate " + (folder / "slower").string() + " --baseline " + (folder / "baseline").string());
+  INFO(slower.output);
+  CHECK(slower.exit_code == 1);
+  CHECK_THAT(slower.output, Catch::Contains("a regression beyond the allowed +10%"));
+}

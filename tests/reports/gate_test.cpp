@@ -106,10 +106,22 @@ TEST_CASE("a latency threshold on an endpoint that completed nothing fails") {
   CHECK(verdict.detail["observed"].is_null());
 }
 
-TEST_CASE("baseline: regressions beyond the tolerance fail, within it pass") {
-  const Folder baseline(standard_run());
-  const Folder same(standard_run());
-  const Folder slower(standard_run(1.25));
+namespace {
+
+// As standard_run, over 20 seconds with 40,000 responses an endpoint: enough blocks of seconds
+// for replicates of every compared percentile, p99.9 included (responses_per_block).
+test::SyntheticRun replicated_run(double slowdown = 1.0) {
+  auto run = test::synthetic_run({{"issue", test::one_to(40'000, 0.005 * slowdown), 2}, {"verify", test::one_to(40'000, 0.00125 * slowdown), 0}}, 20);
+  run.context.slo = {"p99<250ms", "error_rate<1%"};
+  return run;
+}
+
+}  // namespace
+
+TEST_CASE("baseline: significant regressions beyond the tolerance fail, within it pass") {
+  const Folder baseline(replicated_run());
+  const Folder same(replicated_run());
+  const Folder slower(replicated_run(1.25));
   const reports::BaselineTolerances defaults;
   CHECK(defaults.latency_increase == Approx(0.10));
   CHECK(defaults.throughput_decrease == Approx(0.05));
@@ -127,7 +139,19 @@ TEST_CASE("baseline: regressions beyond the tolerance fail, within it pass") {
     CHECK(check.passed == (check.name == "throughput"));  // 25% slower, same throughput
   }
   CHECK(regressed[2].name == "p99");
-  CHECK_THAT(regressed[2].message, Catch::Contains("beyond the allowed +10%"));
+  CHECK_THAT(regressed[2].message, Catch::Contains("a regression beyond the allowed +10%") && Catch::Contains("over 20 against 20 replicates"));
+  CHECK_THAT(regressed[2].significance, Catch::StartsWith("p="));
+  CHECK(regressed[2].detail["significant"] == true);
+  CHECK(regressed[2].detail["shift_ratio"].get<double>() == Approx(1.25).epsilon(0.01));
+
+  // The same 25% on runs of a few seconds: too few replicates to tell it from noise, so it is
+  // not called a regression, and the table says why.
+  const Folder short_baseline(standard_run()), short_slower(standard_run(1.25));
+  for (const auto& check : reports::compare_with_baseline(short_slower.results, short_baseline.results, defaults)) {
+    INFO(check.name << ": " << check.message);
+    CHECK(check.passed);
+    if (check.name != "throughput") CHECK(check.significance == "~ too few");
+  }
 
   reports::BaselineTolerances loose;
   loose.latency_increase = 0.30;
@@ -235,8 +259,8 @@ std::string xpath(const fs::path& file, const std::string& expression) {
 }  // namespace
 
 TEST_CASE("junit.xml has the structure Jenkins and GitLab read") {
-  const Folder run(test::synthetic_run({{"issue&co", test::one_to(200), 2}, {"verify", test::one_to(100, 0.5), 0}}));
-  const Folder baseline(test::synthetic_run({{"issue&co", test::one_to(200, 0.5), 2}, {"verify", test::one_to(100, 0.5), 0}}));
+  const Folder run(test::synthetic_run({{"issue&co", test::one_to(40'000, 0.005), 2}, {"verify", test::one_to(100, 0.5), 0}}, 20));
+  const Folder baseline(test::synthetic_run({{"issue&co", test::one_to(40'000, 0.0025), 2}, {"verify", test::one_to(100, 0.5), 0}}, 20));
   const auto gate = reports::evaluate_gate(run.results, reports::thresholds_for(run.results, {"issue&co.p50<1s"}), &baseline.results, {});
   const auto xml = reports::junit_xml(gate, run.results);
   CHECK_THAT(xml, Catch::StartsWith("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites "));

@@ -16,6 +16,7 @@ struct SyntheticEndpoint {
   std::string name;
   std::vector<double> latencies_ms;  // one completed request each; request i completes in second i % seconds
   std::uint64_t timeouts = 0;        // requests sent that never completed (counted as timeout errors)
+  std::vector<std::size_t> completion_seconds;  // when given: request i completes in second completion_seconds[i] instead
 };
 
 struct SyntheticRun {
@@ -47,7 +48,7 @@ inline SyntheticRun synthetic_run(const std::vector<SyntheticEndpoint>& endpoint
       ++(result.intervals[second].*field);
     };
     for (std::size_t i = 0; i < spec.latencies_ms.size(); ++i) {
-      const auto second = i % static_cast<std::size_t>(seconds);
+      const auto second = spec.completion_seconds.empty() ? i % static_cast<std::size_t>(seconds) : spec.completion_seconds.at(i);
       const auto nanoseconds = static_cast<std::int64_t>(spec.latencies_ms[i] * 1e6);
       ++endpoint.planned, ++endpoint.sent, ++endpoint.completed, ++endpoint.ok;
       count(second, &loadgen::Interval::planned);

@@ -15,6 +15,12 @@ struct CheckResult {
   std::string observed;  // the run's figure with its unit: "12.345 ms"
   std::string expected;  // the condition it had to meet: "< 300.000 ms"
   std::string message;   // one sentence for people
+  // Comparisons with a baseline only (suite "baseline"), for the gate's table: the baseline's
+  // figure, the change ("+12.5%"), and how the change stands against noise ("p=0.0031",
+  // "~ p=0.41" when not significant, "~ too few", "one figure").
+  std::string baseline;
+  std::string change;
+  std::string significance;
   nlohmann::ordered_json detail = nlohmann::ordered_json::object();  // the same, for programs
 };
 
