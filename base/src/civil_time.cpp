@@ -96,6 +96,20 @@ std::string format_date_time(sys_seconds instant) {
                      time.seconds().count());
 }
 
+std::string format_rfc3339(sys_seconds instant) {
+  auto text = format_date_time(instant);
+  text[10] = 'T';
+  return text + "Z";
+}
+
+std::string format_rfc3339(sys_time<std::chrono::milliseconds> instant) {
+  const auto whole = floor<std::chrono::seconds>(instant);
+  const auto milliseconds = (instant - whole).count();
+  auto text = format_date_time(whole);
+  text[10] = 'T';
+  return milliseconds ? fmt::format("{}.{:03}Z", text, milliseconds) : text + "Z";
+}
+
 std::string format_duration(Seconds duration) {
   const double s = duration.count();
   if (s < 1e-3) return fmt::format("{:.0f} µs", s * 1e6);

@@ -35,12 +35,12 @@ void print_progress(const loadgen::Progress& progress) {
 void print_summary(const loadgen::RunResult& result, const loadgen::Verdict& verdict, const std::string& folder) {
   if (::isatty(STDERR_FILENO)) fmt::print(stderr, "\n");
   using reports::TextTable;
-  TextTable table({"endpoint", "planned", "completed", "errors", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms"}, {TextTable::Align::left});
+  TextTable table({"endpoint", "planned", "completed", "errors", "p50 ms", "p90 ms", "p95 ms", "p99 ms", "p99.9 ms", "max ms"}, {TextTable::Align::left});
   auto row = [&](const loadgen::EndpointResult& e) {
     const auto& h = e.response_time;
     auto at = [&](double p) { return h.total_count() ? fmt::format("{:.2f}", static_cast<double>(h.value_at_percentile(p)) / 1e6) : std::string("—"); };
     table.add_row({e.name, reports::group_thousands(static_cast<double>(e.planned)), reports::group_thousands(static_cast<double>(e.completed)),
-                   reports::group_thousands(static_cast<double>(e.errors)), at(50), at(90), at(99), at(99.9),
+                   reports::group_thousands(static_cast<double>(e.errors)), at(50), at(90), at(95), at(99), at(99.9),
                    h.total_count() ? fmt::format("{:.2f}", static_cast<double>(h.max()) / 1e6) : "—"});
   };
   for (const auto& endpoint : result.endpoints) row(endpoint);

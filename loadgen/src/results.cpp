@@ -9,6 +9,7 @@
 
 #include <unistd.h>
 
+#include "uptake/base/civil_time.hpp"
 #include "uptake/base/files.hpp"
 #include "uptake/base/input_error.hpp"
 #include "uptake/loadgen/histogram_log.hpp"
@@ -27,6 +28,7 @@ ordered_json latency_block(const HdrHistogram& histogram) {
           {"mean", histogram.mean() / 1e6},
           {"p50", ms(histogram.value_at_percentile(50))},
           {"p90", ms(histogram.value_at_percentile(90))},
+          {"p95", ms(histogram.value_at_percentile(95))},
           {"p99", ms(histogram.value_at_percentile(99))},
           {"p999", ms(histogram.value_at_percentile(99.9))},
           {"max", ms(histogram.max())}};
@@ -136,6 +138,7 @@ std::string summary_json(const RunResult& result, const RunContext& context, con
   }
   root["start_at"] = context.start_at ? ordered_json(*context.start_at) : ordered_json(nullptr);
   root["started_at"] = std::chrono::duration<double>(result.started_at.time_since_epoch()).count();
+  root["started_at_utc"] = format_rfc3339(std::chrono::time_point_cast<std::chrono::milliseconds>(result.started_at));
   // Exact, for aligning shards by wall clock: a double of Unix seconds keeps only about 0.2 us.
   root["started_at_ns"] = std::chrono::duration_cast<std::chrono::nanoseconds>(result.started_at.time_since_epoch()).count();
   root["duration_s"] = result.duration_seconds;

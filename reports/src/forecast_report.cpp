@@ -130,7 +130,8 @@ std::string render_forecast_json(const sim::Forecast& forecast) {
   root["design_peaks"] = ordered_json::array();
   for (const auto& peak : forecast.design_peaks) {
     ordered_json item{{"year", peak.year},
-                      {"peak_hour_start_utc", format_date_time(std::chrono::sys_seconds{std::chrono::seconds{static_cast<long long>(peak.peak_hour_start)}})},
+                      {"peak_hour_start", peak.peak_hour_start},
+                      {"peak_hour_start_utc", format_rfc3339(std::chrono::sys_seconds{std::chrono::seconds{static_cast<long long>(peak.peak_hour_start)}})},
                       {"peak_hour_start_local", local_time(forecast, peak.peak_hour_start)},
                       {"total", {{"peak_hour_rps", peak.total_peak_hour_rate}, {"peak_second_p999", peak.total_peak_second_rate}}}};
     for (std::size_t e = 0; e < model.endpoints().size(); ++e) {

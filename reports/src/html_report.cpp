@@ -317,10 +317,10 @@ std::string summary_section(const RunResults& results, const RunOverview& overvi
   html += errors.empty() ? row({"errors by class", "none"}) : "<tr><th colspan=\"2\">errors by class</th></tr>\n" + errors;
   html += "</tbody></table>\n</div>\n";
 
-  html += "<h3>Latency (ms)</h3>\n<table><thead><tr><th></th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>mean</th></tr></thead><tbody>\n";
+  html += "<h3>Latency (ms)</h3>\n<table><thead><tr><th></th><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>p99.9</th><th>max</th><th>mean</th></tr></thead><tbody>\n";
   const auto latency_row = [&](const std::string& label, const std::string& block) {
     std::string out = "<tr><th scope=\"row\">" + escape_html(label) + "</th>";
-    for (const char* key : {"p50", "p90", "p99", "p999", "max", "mean"}) {
+    for (const char* key : {"p50", "p90", "p95", "p99", "p999", "max", "mean"}) {
       const auto value = number_at(summary, "/" + block + "/" + key);
       out += "<td>" + (value ? fmt::format("{:.3f}", *value) : std::string("—")) + "</td>";
     }
@@ -334,7 +334,7 @@ std::string summary_section(const RunResults& results, const RunOverview& overvi
   const auto endpoints = results.endpoint_names();
   if (!endpoints.empty()) {
     html += "<h3>Endpoints</h3>\n<table><thead><tr><th>endpoint</th><th>planned</th><th>completed</th><th>errors</th><th>achieved</th>"
-            "<th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th></tr></thead><tbody>\n";
+            "<th>p50 ms</th><th>p90 ms</th><th>p95 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th></tr></thead><tbody>\n";
     for (const auto& endpoint : endpoints) {
       const auto counters = results.counters_of(endpoint);
       const auto& histogram = results.response_time_of(endpoint);
@@ -343,7 +343,7 @@ std::string summary_section(const RunResults& results, const RunOverview& overvi
       };
       html += "<tr><td class=\"text\">" + escape_html(endpoint) + "</td><td>" + group_thousands(static_cast<double>(counters.planned)) + "</td><td>" +
               group_thousands(static_cast<double>(counters.completed)) + "</td><td>" + group_thousands(static_cast<double>(counters.errors)) + "</td><td>" +
-              readable_number(counters.achieved_rps) + "/s</td><td>" + at(50) + "</td><td>" + at(90) + "</td><td>" + at(99) + "</td><td>" + at(99.9) +
+              readable_number(counters.achieved_rps) + "/s</td><td>" + at(50) + "</td><td>" + at(90) + "</td><td>" + at(95) + "</td><td>" + at(99) + "</td><td>" + at(99.9) +
               "</td><td>" + at(100) + "</td></tr>\n";
     }
     html += "</tbody></table>\n";

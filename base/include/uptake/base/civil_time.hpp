@@ -30,6 +30,10 @@ std::optional<Seconds> parse_duration(std::string_view text);
 std::string format_date(std::chrono::sys_days day);
 // "2022-07-15 10:00:00"
 std::string format_date_time(std::chrono::sys_seconds instant);
+// RFC 3339 in UTC, as JSON readers expect timestamps: "2022-07-15T10:00:00Z", with
+// milliseconds ("2022-07-15T10:00:00.250Z") when the instant has them.
+std::string format_rfc3339(std::chrono::sys_seconds instant);
+std::string format_rfc3339(std::chrono::sys_time<std::chrono::milliseconds> instant);
 // Human-friendly duration: "850 µs", "12.3 ms", "4.20 s", "1h 05m".
 std::string format_duration(Seconds duration);
 
