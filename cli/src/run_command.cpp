@@ -2,7 +2,9 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <thread>
 
 #include "command.hpp"
@@ -11,6 +13,7 @@
 #include "uptake/base/input_error.hpp"
 #include "uptake/loadgen/engine.hpp"
 #include "uptake/loadgen/results.hpp"
+#include "uptake/loadgen/slo.hpp"
 #include "uptake/reports/forecast_report.hpp"
 #include "uptake/reports/report_files.hpp"
 #include "uptake/reports/text_table.hpp"
@@ -62,7 +65,47 @@ void print_summary(const loadgen::RunResult& result, const loadgen::Verdict& ver
   }
   if (!errors.empty()) fmt::print("  errors by class:{}\n", errors);
   if (verdict.generator_behind) fmt::print("  UNTRUSTED: {}\n", verdict.reason);
+  if (!result.aborted_threshold.empty()) {
+    fmt::print("  ABORTED at {:.1f} s (--abort-on-fail): {} can no longer hold: {}\n", result.aborted_at_seconds, result.aborted_threshold, result.aborted_reason);
+  }
   fmt::print("  results in {}/ (summary.json, latency.hlog, timeseries.csv)\n", folder);
+}
+
+// --abort-on-fail: the rule the engine applies once a second. Every threshold of the run (the
+// scenario's SLO and --threshold) is watched, against the number of requests the whole schedule
+// plans for its series, counted here before the run (the engine counts the same arrivals).
+std::function<std::optional<loadgen::AbortReason>(const std::vector<loadgen::EndpointResult>&)> abort_rule(
+    const std::vector<std::string>& slo, const std::vector<std::string>& extra, const loadgen::RequestPlan& plan, const loadgen::EngineOptions& options) {
+  std::vector<sim::Threshold> thresholds;
+  for (const auto& text : slo) thresholds.push_back(sim::parse_threshold_or_throw(text, {}, "slo"));
+  for (const auto& text : extra) thresholds.push_back(sim::parse_threshold_or_throw(text, {}, "--threshold"));
+  std::vector<std::uint64_t> planned(plan.endpoints.size(), 0);
+  for (unsigned thread = 0; thread < options.threads; ++thread) {
+    auto schedule = options.make_schedule(sim::Shard{thread, options.threads});
+    for (sim::Arrival arrival; schedule.next(arrival);) ++planned[arrival.endpoint];
+  }
+  std::vector<std::optional<std::size_t>> series_of;  // per threshold: an endpoint's index, or empty for the whole run
+  for (const auto& threshold : thresholds) {
+    if (threshold.endpoint.empty()) {
+      series_of.emplace_back();
+      continue;
+    }
+    const auto at = std::find_if(plan.endpoints.begin(), plan.endpoints.end(), [&](const auto& endpoint) { return endpoint.endpoint == threshold.endpoint; });
+    if (at == plan.endpoints.end()) throw InputError({}, "--threshold", fmt::format("'{}' names no endpoint '{}' of the run", threshold.text, threshold.endpoint), "an endpoint of the scenario");
+    series_of.emplace_back(static_cast<std::size_t>(at - plan.endpoints.begin()));
+  }
+  return [thresholds, series_of, planned](const std::vector<loadgen::EndpointResult>& so_far) -> std::optional<loadgen::AbortReason> {
+    loadgen::EndpointResult total;
+    for (const auto& endpoint : so_far) total.add(endpoint);
+    std::uint64_t planned_total = 0;
+    for (const auto count : planned) planned_total += count;
+    for (std::size_t t = 0; t < thresholds.size(); ++t) {
+      const auto& series = series_of[t] ? so_far.at(*series_of[t]) : total;
+      const loadgen::SeriesFigures figures{series.planned, series.completed, series.ok, series.errors, 0.0, &series.response_time};
+      if (auto why = loadgen::cannot_pass(thresholds[t], figures, series_of[t] ? planned.at(*series_of[t]) : planned_total)) return loadgen::AbortReason{thresholds[t].text, *why};
+    }
+    return std::nullopt;
+  };
 }
 
 int run(const po::variables_map& values) {
@@ -139,6 +182,13 @@ int run(const po::variables_map& values) {
       };
     }
   }
+  if (values.count("abort-on-fail")) {
+    if (options.closed_loop) throw InputError({}, "--abort-on-fail", "is given with --rate max", "an open-loop run: a closed loop plans no requests to judge against");
+    const double grace = values["abort-grace"].as<double>();
+    if (!(grace >= 0 && grace <= 86400)) throw InputError({}, "--abort-grace", fmt::format("{} is out of range", grace), "seconds from 0 to 86400");
+    options.abort_after = Seconds{grace};
+    options.abort_when = abort_rule(context.slo, extra_thresholds, plan, options);
+  }
   // Progress shows elapsed time against the schedule's length.
   const double planned_seconds = window ? window->duration.count() : values["duration"].as<double>();
   options.on_progress = [planned_seconds](loadgen::Progress progress) {
@@ -192,6 +242,7 @@ std::vector<Command> run_commands() {
             "uptake run scenarios/gov24.yaml --shard 0/4 --start-at 1790000000   # one shard of four, aligned start",
             "uptake run --url http://127.0.0.1:8080/healthz --rate 10000 --duration 30 --pacing spin   # sub-100-us pacing, one busy core",
             "uptake run scenarios/smoke.yaml --threshold 'verify.p99<50ms' --threshold 'error_rate<0.1%'   # exit 1 when one fails",
+            "uptake run scenarios/ecert-korea.yaml --abort-on-fail   # stop at once when the SLO can no longer hold (exit 1)",
             "uptake run --url https://127.0.0.1:8443/v1/verify --method POST --header 'Content-Type: application/json' --body '{\"credential\":\"x\"}' --rate 500 --duration 20 --timeout 2"},
            [](po::options_description& options, po::positional_options_description& positional) {
              options.add_options()("scenario", po::value<std::string>(), "scenario file (positional)")(
@@ -202,6 +253,8 @@ std::vector<Command> run_commands() {
                  "shard", po::value<std::string>(), "K/N: send only shard K of N of the schedule")(
                  "start-at", po::value<double>(), "start at this Unix time (aligns shards on many machines)")(
                  "threshold", po::value<std::vector<std::string>>()->composing(), "threshold judged at the end, such as p99<300ms or verify.error_rate<1% (repeatable; added to the scenario's slo)");
+             options.add_options()("abort-on-fail", "stop early, with exit 1, once a threshold can no longer hold whatever the rest of the run brings")(
+                 "abort-grace", po::value<double>()->default_value(5), "seconds from the start before --abort-on-fail judges");
              declare_engine_options(options);
              declare_force_option(options);
              declare_ad_hoc_request(options);

@@ -1,5 +1,7 @@
 #include "uptake/loadgen/capacity_search.hpp"
 
+#include "uptake/loadgen/slo.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -414,23 +416,11 @@ double threshold_margin(const sim::Threshold& threshold, double observed) {
 std::optional<double> observed_value(const sim::Threshold& threshold, const StepResult& result) {
   const auto* series = series_of(threshold, result);
   if (!series) return std::nullopt;
-  const auto& histogram = series->response_time;
-  switch (threshold.metric) {
-    case ThresholdMetric::latency_percentile:
-      if (histogram.total_count() == 0) return std::nullopt;
-      return series->latency_at(threshold.percentile).count();
-    case ThresholdMetric::latency_mean:
-      if (histogram.total_count() == 0) return std::nullopt;
-      return histogram.mean() / 1e9;
-    case ThresholdMetric::latency_max:
-      if (histogram.total_count() == 0) return std::nullopt;
-      return static_cast<double>(histogram.max()) / 1e9;
-    case ThresholdMetric::error_rate: return series->error_rate();
-    case ThresholdMetric::achieved_ratio: return series->achieved_ratio();
-    case ThresholdMetric::throughput:
-      return result.window.count() > 0 ? static_cast<double>(series->completed_in_window) / result.window.count() : 0.0;
-  }
-  return std::nullopt;
+  // A step's counts are its window's (StepSeries::achieved_ratio says why); the definitions of
+  // the metrics are the SLO module's, the same as for a run.
+  const double window = result.window.count();
+  return loadgen::observed_value(threshold, {series->planned_in_window, series->completed_in_window, series->ok, series->errors,
+                                             window > 0 ? static_cast<double>(series->completed_in_window) / window : 0.0, &series->response_time});
 }
 
 CapacitySearchResult search_capacity(const CapacitySearchOptions& options, const TrialRunner& run_trial) {

@@ -155,8 +155,9 @@ class StreamConnection final : public Connection {
 class Worker {
  public:
   Worker(const EngineOptions& options, const RequestPlan& plan, unsigned index, unsigned connection_cap,
-         std::vector<tcp::endpoint> endpoints)
+         std::vector<tcp::endpoint> endpoints, const std::atomic<bool>& aborted)
       : options_(options),
+        aborted_(aborted),
         plan_(plan),
         index_(index),
         connection_cap_(std::max(1u, connection_cap)),
@@ -181,6 +182,12 @@ class Worker {
   }
 
   RunResult& result() { return result_; }
+  // The figures of each endpoint as of this thread's last tick (--abort-on-fail only): counters
+  // and response times, copied on this thread, read by the calling thread.
+  std::vector<EndpointResult> published_figures() {
+    const std::lock_guard lock(published_mutex_);
+    return published_;
+  }
   std::atomic<std::uint64_t>& completed_counter() { return completed_; }
   std::atomic<std::uint64_t>& error_counter() { return error_count_; }
   // Response time p99 of the last whole second this thread completed, for progress lines.
@@ -516,7 +523,21 @@ class Worker {
     connection.send(std::move(pending));
   }
 
-  bool stopped() const { return options_.stop && options_.stop->load(); }
+  bool stopped() const { return (options_.stop && options_.stop->load()) || aborted_.load(std::memory_order_relaxed); }
+
+  // Once a second, for --abort-on-fail: a copy of what the calling thread may judge.
+  void publish_figures() {
+    const std::lock_guard lock(published_mutex_);
+    published_.resize(result_.endpoints.size());
+    for (std::size_t e = 0; e < result_.endpoints.size(); ++e) {
+      const auto& from = result_.endpoints[e];
+      auto& to = published_[e];
+      to.name = from.name;
+      to.planned = from.planned, to.sent = from.sent, to.completed = from.completed, to.ok = from.ok, to.errors = from.errors;
+      to.response_time.reset();
+      to.response_time.add(from.response_time);
+    }
+  }
   bool sending_stopped(Clock::time_point now) const {
     return stopped() || (options_.closed_loop && now - start_ >= std::chrono::duration_cast<Clock::duration>(options_.closed_loop_duration));
   }
@@ -583,6 +604,7 @@ class Worker {
     tick_timer_.async_wait([this](beast::error_code ec) {
       if (ec) return;
       flush_interval_histogram();
+      if (options_.abort_when) publish_figures();
       if (options_.closed_loop) maybe_finish();
       tick();
     });
@@ -652,6 +674,9 @@ class Worker {
 
  private:
   const EngineOptions& options_;
+  const std::atomic<bool>& aborted_;  // set by the calling thread: --abort-on-fail decided
+  std::mutex published_mutex_;
+  std::vector<EndpointResult> published_;
   const RequestPlan& plan_;
   unsigned index_;
   unsigned connection_cap_;
@@ -853,10 +878,11 @@ static void merge_intervals(std::vector<Interval>& into_series, const std::vecto
 RunResult run_engine(const EngineOptions& options, const RequestPlan& plan) {
   const auto endpoints = resolve(options.target);
   const unsigned threads = std::max(1u, options.threads);
+  std::atomic<bool> aborted{false};
   std::vector<std::unique_ptr<Worker>> workers;
   for (unsigned t = 0; t < threads; ++t) {
     const unsigned cap = options.connections / threads + (t < options.connections % threads ? 1 : 0);
-    workers.push_back(std::make_unique<Worker>(options, plan, t, cap, endpoints));
+    workers.push_back(std::make_unique<Worker>(options, plan, t, cap, endpoints, aborted));
   }
   // Every thread warms up first (as long as its target takes); then one common start a little
   // ahead, so every thread's schedule begins at the same instant and no warm-up eats into it.
@@ -885,9 +911,25 @@ RunResult run_engine(const EngineOptions& options, const RequestPlan& plan) {
   std::uint64_t last_completed = 0;
   int polls = 0;
   const double total_seconds = options.closed_loop ? options.closed_loop_duration.count() : 0;
+  std::optional<AbortReason> abort_reason;
+  double aborted_at = 0;
   while (!done) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    if (++polls % 5 || !options.on_progress) continue;
+    if (++polls % 5) continue;
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    if (options.abort_when && !abort_reason && elapsed >= options.abort_after.count()) {
+      std::vector<EndpointResult> so_far;
+      for (auto& worker : workers) {
+        auto figures = worker->published_figures();
+        if (so_far.empty()) so_far = std::move(figures);
+        else for (std::size_t e = 0; e < figures.size() && e < so_far.size(); ++e) so_far[e].add(figures[e]);
+      }
+      if (!so_far.empty() && (abort_reason = options.abort_when(so_far))) {
+        aborted_at = elapsed;
+        aborted = true;
+      }
+    }
+    if (!options.on_progress) continue;
     Progress progress;
     progress.elapsed_seconds = std::chrono::duration<double>(Clock::now() - start).count();
     progress.total_seconds = total_seconds;
@@ -909,6 +951,11 @@ RunResult run_engine(const EngineOptions& options, const RequestPlan& plan) {
   merged.pacing = options.pacing;
   merged.started_at = started_at;
   merged.interrupted = options.stop && options.stop->load();
+  if (abort_reason) {
+    merged.aborted_threshold = abort_reason->threshold;
+    merged.aborted_reason = abort_reason->reason;
+    merged.aborted_at_seconds = aborted_at;
+  }
   for (auto& worker : workers) merged.planned_is_lower_bound = merged.planned_is_lower_bound || worker->result().planned_is_lower_bound;
   Clock::time_point finish = start;
   for (auto& worker : workers) {

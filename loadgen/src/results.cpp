@@ -144,6 +144,9 @@ std::string summary_json(const RunResult& result, const RunContext& context, con
   root["duration_s"] = result.duration_seconds;
   root["schedule_s"] = result.schedule_seconds;
   root["interrupted"] = result.interrupted;
+  root["aborted"] = result.aborted_threshold.empty()
+                        ? ordered_json(nullptr)
+                        : ordered_json{{"threshold", result.aborted_threshold}, {"reason", result.aborted_reason}, {"at_s", result.aborted_at_seconds}};
   root["requests"] = {{"planned", total.planned}, {"sent", total.sent}, {"completed", total.completed}, {"ok", total.ok}, {"errors", total.errors},
                       {"planned_is_lower_bound", result.planned_is_lower_bound}};
   const double seconds = result.duration_seconds > 0 ? result.duration_seconds : 1;

@@ -104,6 +104,12 @@ MergedRun merge_shards(const std::vector<RunResults>& shards) {
     result.schedule_seconds = std::max(result.schedule_seconds, summary.at("schedule_s").get<double>());
     result.interrupted = result.interrupted || summary.at("interrupted").get<bool>();
     result.planned_is_lower_bound = result.planned_is_lower_bound || summary.at("requests").value("planned_is_lower_bound", false);
+    // A shard that --abort-on-fail stopped: the first one's reason stands for the merge.
+    if (const auto aborted = summary.find("aborted"); aborted != summary.end() && aborted->is_object() && result.aborted_threshold.empty()) {
+      result.aborted_threshold = aborted->value("threshold", std::string());
+      result.aborted_reason = fmt::format("shard {}: {}", shard_of(shard).index, aborted->value("reason", std::string()));
+      result.aborted_at_seconds = offset_seconds + aborted->value("at_s", 0.0);
+    }
     if (!summary.at("generator").at("trusted").get<bool>()) {
       untrusted.push_back(fmt::format("shard {} ({}): {}", shard_of(shard).index, shard.folder.string(), summary["generator"].value("reason", std::string())));
     }

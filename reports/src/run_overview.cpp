@@ -104,6 +104,10 @@ RunOverview overview_of(const RunResults& results) {
   } else {
     overview.verdict = "completed: no thresholds to judge";
   }
+  if (const auto aborted = summary.find("aborted"); aborted != summary.end() && aborted->is_object()) {
+    overview.verdict += fmt::format(" (aborted at {:.1f} s by --abort-on-fail: {} can no longer hold)", aborted->value("at_s", 0.0),
+                                    aborted->value("threshold", std::string("a threshold")));
+  }
   if (trust.trusted && trust.partial) overview.verdict += " (partial results, allowed: " + trust.partial_note + ")";
   return overview;
 }

@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "uptake/base/input_error.hpp"
-#include "uptake/loadgen/run_result.hpp"
+#include "uptake/loadgen/slo.hpp"
 
 namespace uptake::reports {
 namespace {
@@ -85,23 +85,7 @@ std::vector<sim::Threshold> thresholds_for(const RunResults& run, const std::vec
 std::optional<double> observed_value(const sim::Threshold& threshold, const RunResults& run) {
   const std::string series = threshold.endpoint.empty() ? "total" : threshold.endpoint;
   const auto counters = run.counters_of(series);
-  const auto& histogram = run.response_time_of(series);
-  switch (threshold.metric) {
-    case ThresholdMetric::latency_percentile:
-      if (histogram.total_count() == 0) return std::nullopt;
-      return static_cast<double>(histogram.value_at_percentile(threshold.percentile)) / 1e9;
-    case ThresholdMetric::latency_mean:
-      if (histogram.total_count() == 0) return std::nullopt;
-      return histogram.mean() / 1e9;
-    case ThresholdMetric::latency_max:
-      if (histogram.total_count() == 0) return std::nullopt;
-      return static_cast<double>(histogram.max()) / 1e9;
-    case ThresholdMetric::error_rate: return loadgen::error_rate(counters.ok, counters.errors);
-    case ThresholdMetric::achieved_ratio:
-      return counters.planned ? static_cast<double>(counters.completed) / static_cast<double>(counters.planned) : 0.0;
-    case ThresholdMetric::throughput: return counters.achieved_rps;
-  }
-  return std::nullopt;
+  return loadgen::observed_value(threshold, {counters.planned, counters.completed, counters.ok, counters.errors, counters.achieved_rps, &run.response_time_of(series)});
 }
 
 CheckResult check_threshold(const sim::Threshold& threshold, const RunResults& run) {

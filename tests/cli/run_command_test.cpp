@@ -149,6 +149,32 @@ TEST_CASE("run: exit 1 when a threshold fails, 3 when the generator fell behind 
   check_refused(base + "--connect-timeout -1", "field '--connect-timeout'");
 }
 
+TEST_CASE("run --abort-on-fail: stops once a threshold can no longer hold, writes its results, exits 1") {
+  const uptake::test::ReferenceService service("cli-run-abort");
+  const auto folder = scratch_folder("run-command-abort");
+  // Every answer of /nowhere is a 404: error_rate<1% of 20 s at 50/s can take 9 failures.
+  const auto aborted = cli_test::uptake("run --url " + service.url("/nowhere") + " --rate 50 --duration 20 --lag-bound 1000 --abort-on-fail --abort-grace 1 " +
+                                        "--threshold 'error_rate<1%' --out " + (folder / "aborted").string());
+  INFO(aborted.output);
+  CHECK(aborted.exit_code == 1);
+  CHECK_THAT(aborted.output, Catch::Contains("ABORTED") && Catch::Contains("error_rate<1% can no longer hold"));
+  const auto summary = summary_of(folder / "aborted");
+  CHECK(summary["aborted"]["threshold"] == "error_rate<1%");
+  CHECK(summary["aborted"]["at_s"].get<double>() < 5);
+  CHECK(summary["interrupted"] == false);
+  CHECK(summary["trust"]["trusted"] == true);  // the verdict is sure: a fail, not an untrusted run
+  CHECK(summary["requests"]["sent"].get<std::uint64_t>() < 300);
+  CHECK(summary["requests"]["planned"].get<std::uint64_t>() > 800);  // the unsent rest still counts as planned
+  CHECK_THAT(read(folder / "aborted" / "report.md"), Catch::Contains("aborted at"));
+  // Thresholds that still can hold do not stop a run.
+  const auto healthy = cli_test::uptake("run --url " + service.url("/healthz") + " --rate 50 --duration 3 --lag-bound 1000 --abort-on-fail --abort-grace 0 " +
+                                        "--threshold 'error_rate<1%' --out " + (folder / "healthy").string());
+  INFO(healthy.output);
+  CHECK(healthy.exit_code == 0);
+  CHECK(summary_of(folder / "healthy")["aborted"].is_null());
+  check_refused("run --url " + service.url("/healthz") + " --rate max --duration 1 --abort-on-fail", "field '--abort-on-fail'");
+}
+
 TEST_CASE("run: a results folder that cannot be written is refused before any request") {
   const auto folder = scratch_folder("run-command-out");
   std::ofstream(folder / "a-file") << "not a folder\n";

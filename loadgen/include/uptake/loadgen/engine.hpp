@@ -6,6 +6,9 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "uptake/base/civil_time.hpp"
 #include "uptake/loadgen/request_plan.hpp"
@@ -27,6 +30,12 @@ struct Progress {
 // the run ends without them.
 inline constexpr std::chrono::seconds kStopDrain{2};
 
+// Why a run ended early under --abort-on-fail: the threshold that can no longer hold.
+struct AbortReason {
+  std::string threshold;  // as written: "p99<200ms"
+  std::string reason;     // why it cannot hold any more, for people
+};
+
 struct EngineOptions {
   Target target;
   unsigned threads = 1;
@@ -43,6 +52,13 @@ struct EngineOptions {
   std::vector<std::uint64_t> planned_per_endpoint;  // filled by the caller for reporting
   std::atomic<bool>* stop = nullptr;    // set (by a signal handler) to stop sending and drain for at most kStopDrain
   std::function<void(const Progress&)> on_progress;  // about once a second, from the calling thread
+  // --abort-on-fail: about once a second from abort_after on, from the calling thread, the
+  // figures so far of each endpoint (counters and response times; service times are left
+  // empty). A reason ends the run early: sending stops as after a stop, and the rest of the
+  // schedule still counts as planned. Each thread publishes its figures once a second only
+  // when this is set.
+  std::function<std::optional<AbortReason>(const std::vector<EndpointResult>&)> abort_when;
+  Seconds abort_after{5};
 };
 
 // Runs to the end of the schedule (or the closed-loop duration, or a stop) and returns the

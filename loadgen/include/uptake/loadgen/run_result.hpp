@@ -70,6 +70,11 @@ struct RunResult {
   double schedule_seconds = 0;              // length of the schedule
   bool interrupted = false;                 // stopped early (SIGINT): partial results; the unsent rest of the schedule still counts as planned
   bool planned_is_lower_bound = false;      // interrupted, and counting the unsent rest ran out of time
+  // --abort-on-fail ended the run early, at aborted_at_seconds from its start, because this
+  // threshold could no longer hold; empty otherwise. Not an interruption: the verdict is sure.
+  std::string aborted_threshold;
+  std::string aborted_reason;
+  double aborted_at_seconds = 0;
   std::vector<EndpointResult> endpoints;
   HdrHistogram schedule_lag = make_latency_histogram();  // actual dispatch - intended send time
   std::array<std::uint64_t, static_cast<std::size_t>(ErrorClass::count)> errors{};

@@ -1,0 +1,36 @@
+#pragma once
+// Thresholds (sim/threshold.hpp parses them) judged against plain figures of one series, the
+// whole run or one endpoint: what `uptake run`, `gate`, `merge` and `capacity` report, and what
+// --abort-on-fail watches while a run goes on. One definition of each metric serves them all.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "uptake/loadgen/hdr_histogram.hpp"
+#include "uptake/sim/threshold.hpp"
+
+namespace uptake::loadgen {
+
+// The figures a threshold reads, for one series.
+struct SeriesFigures {
+  std::uint64_t planned = 0;     // requests planned (so far, while running)
+  std::uint64_t completed = 0;   // answered, any status
+  std::uint64_t ok = 0;          // answered below 400
+  std::uint64_t errors = 0;      // failed, by any class
+  double achieved_rps = 0;       // completed per second of the run
+  const HdrHistogram* response_time = nullptr;  // nanoseconds, from the intended send time; null: none
+};
+
+// The value a threshold compares, in its own units (seconds, fraction, requests per second);
+// std::nullopt for a latency figure of a series with no responses.
+std::optional<double> observed_value(const sim::Threshold& threshold, const SeriesFigures& figures);
+
+// While a run goes on: whether `threshold` can still hold at its end, whatever the requests
+// not yet answered bring, when the whole run plans `planned_total` requests of this series.
+// Empty when it still can; otherwise why not, for people. Only verdicts that no later answer
+// can change end a run: p<N> under a bound (more responses over it than the whole run may
+// have), mean and max under a bound, error_rate under a bound, achieved_ratio above one.
+// Throughput, and bounds the other way, are never decided early.
+std::optional<std::string> cannot_pass(const sim::Threshold& threshold, const SeriesFigures& so_far, std::uint64_t planned_total);
+
+}  // namespace uptake::loadgen
