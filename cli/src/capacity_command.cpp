@@ -8,6 +8,9 @@
 
 #include "command.hpp"
 #include "target_setup.hpp"
+#include "uptake/workflow/embedded_service.hpp"
+#include "uptake/workflow/judge.hpp"
+#include "uptake/workflow/run.hpp"
 #include "uptake/base/files.hpp"
 #include "uptake/base/input_error.hpp"
 #include "uptake/loadgen/capacity_search.hpp"
@@ -97,7 +100,7 @@ int capacity(const po::variables_map& values) {
   reports::CapacityFindings findings;
   std::optional<sim::Scenario> scenario;
   std::optional<sim::Forecast> forecast;
-  std::optional<EmbeddedService> embedded;
+  std::optional<workflow::EmbeddedService> embedded;
   loadgen::RequestPlan plan;
 
   if (values.count("scenario")) {
@@ -112,7 +115,11 @@ int capacity(const po::variables_map& values) {
     findings.mix = fmt::format("the {} design peak hour's mix", peak.year);
     context.scenario = scenario->name;
     context.scenario_file = scenario->file;
-    if (!values.count("target")) embedded.emplace("capacity");
+    if (!values.count("target")) {
+      embedded.emplace();
+      fmt::print("uptake capacity: no --target, so the embedded reference service serves at {}\n", embedded->url());
+      std::fflush(stdout);  // before the progress lines on standard error
+    }
     engine.target = target_of(embedded ? embedded->url() : values["target"].as<std::string>(), "--target");
     plan = loadgen::plan_from_scenario(*scenario, forecast->rate_model->endpoints(), engine.target);
   } else {
@@ -128,7 +135,7 @@ int capacity(const po::variables_map& values) {
   for (const auto& endpoint : plan.endpoints) endpoint_names.push_back(endpoint.endpoint);
   search.slo = slo_of(values, scenario ? &*scenario : nullptr, endpoint_names);
   context.seed = engine.seed;
-  const auto folder = values.count("out") ? values["out"].as<std::string>() : default_folder(scenario ? scenario->name + "-capacity" : "capacity");
+  const auto folder = values.count("out") ? values["out"].as<std::string>() : workflow::default_folder(scenario ? scenario->name + "-capacity" : "capacity");
   loadgen::claim_results_folder(folder, "--out", values.count("force") > 0);
 
   std::optional<loadgen::RunResult> last_run;
@@ -167,7 +174,8 @@ int capacity(const po::variables_map& values) {
   }
   fmt::print("{}", reports::render_capacity_text(findings));
   if (last_run) {
-    judge_run_folder(folder, {});
+    const auto verdict = workflow::judge_results_folder(folder, {});
+    if (!verdict.thresholds.empty() || !verdict.trust.trusted || verdict.trust.partial) fmt::print("\nVerdict:\n{}", reports::render_gate(verdict));
     const auto report_files = reports::write_reports(folder, folder);
     fmt::print("  results in {}/ (summary.json with the capacity block; the run files are the last trial's)\n", folder);
     fmt::print("  reports: {} (charts, opens offline) and {}\n", report_files.html.string(), report_files.markdown.string());

@@ -35,11 +35,6 @@ std::vector<Command> run_commands();
 std::vector<Command> capacity_commands();
 std::vector<Command> results_commands();
 
-// Judges a results folder on its recorded SLO and `extra_thresholds`, records the verdicts in
-// its summary.json (thresholds[] and trust) and junit.xml, prints them, and returns the exit
-// code (0 pass, 1 fail, 3 untrusted: partial results too, unless `allow_partial`). Shared by
-// run, capacity and merge, which all end with a judged results folder.
-int judge_run_folder(const std::string& folder, const std::vector<std::string>& extra_thresholds, bool allow_partial = false);
 std::vector<Command> report_commands();
 
 }  // namespace uptake::cli

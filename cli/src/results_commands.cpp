@@ -14,6 +14,7 @@
 #include "uptake/reports/merge.hpp"
 #include "uptake/reports/results_dir.hpp"
 #include "uptake/reports/threshold_check.hpp"
+#include "uptake/workflow/judge.hpp"
 
 namespace uptake::cli {
 namespace {
@@ -67,22 +68,12 @@ int merge(const po::variables_map& values) {
   const auto total = merged.result.total();
   fmt::print("uptake merge: {} shard folder(s) of '{}' into {}: {} planned, {} completed, {} errors\n", folders.size(), merged.context.scenario,
              out.string(), total.planned, total.completed, total.errors);
-  return judge_run_folder(out.string(), strings_of(values, "threshold"), values.count("allow-missing") > 0);
-}
-
-}  // namespace
-
-int judge_run_folder(const std::string& folder, const std::vector<std::string>& extra_thresholds, bool allow_partial) {
-  const auto run = reports::read_results(folder);
-  const auto thresholds = reports::thresholds_for(run, extra_thresholds);
-  const auto verdict = reports::evaluate_gate(run, thresholds, nullptr, {}, allow_partial);
-  reports::record_verdict(folder, verdict, allow_partial);
-  // A CI system reads junit.xml: the run's own verdict is there too, an untrusted run as a
-  // failing `run` testcase, without waiting for `uptake gate`.
-  write_file_atomically((std::filesystem::path(folder) / loadgen::kJunitFile).string(), reports::junit_xml(verdict, reports::read_results(folder)));
+  const auto verdict = workflow::judge_results_folder(out.string(), strings_of(values, "threshold"), values.count("allow-missing") > 0);
   if (!verdict.thresholds.empty() || !verdict.trust.trusted || verdict.trust.partial) fmt::print("\nVerdict:\n{}", reports::render_gate(verdict));
   return verdict.exit_code();
 }
+
+}  // namespace
 
 std::vector<Command> results_commands() {
   return {

@@ -9,7 +9,8 @@
 #include <ctime>
 
 #include "uptake/base/input_error.hpp"
-#include "uptake/ecert/server.hpp"
+#include "uptake/loadgen/results.hpp"
+#include "uptake/workflow/run.hpp"
 
 namespace uptake::cli {
 namespace {
@@ -31,29 +32,6 @@ extern "C" void request_stop(int) {
 
 }  // namespace
 
-EmbeddedService::EmbeddedService(const std::string& command) {
-  data_ = std::filesystem::temp_directory_path() / fmt::format("uptake-ecert-{}", ::getpid());
-  std::filesystem::remove_all(data_);
-  ecert::ServerOptions server_options;
-  server_options.port = 0;
-  server_options.threads = 1;
-  ecert::ServiceConfig service;
-  service.data_dir = data_;
-  server_ = std::make_unique<ecert::HttpServer>(server_options, service);
-  thread_ = std::thread([this] { server_->run(false); });
-  url_ = fmt::format("http://127.0.0.1:{}", server_->port());
-  fmt::print("uptake {}: no --target, so the embedded reference service serves at {}\n", command, url_);
-  std::fflush(stdout);  // before the progress lines on standard error
-}
-
-EmbeddedService::~EmbeddedService() {
-  server_->stop();
-  thread_.join();
-  server_.reset();
-  std::error_code ignored;
-  std::filesystem::remove_all(data_, ignored);
-}
-
 loadgen::Target target_of(const std::string& url, const char* field) {
   std::string problem;
   const auto target = loadgen::parse_target(url, problem);
@@ -66,7 +44,7 @@ void declare_ad_hoc_request(po::options_description& options) {
       "body", po::value<std::string>(), "ad hoc: request body")("header", po::value<std::vector<std::string>>()->composing(), "ad hoc: 'Name: value' (repeatable)");
 }
 
-loadgen::RequestPlan ad_hoc_plan(const po::variables_map& values, const loadgen::Target& target) {
+std::vector<std::pair<std::string, std::string>> headers_of(const po::variables_map& values) {
   std::vector<std::pair<std::string, std::string>> headers;
   if (values.count("header")) {
     for (const auto& header : values["header"].as<std::vector<std::string>>()) {
@@ -77,17 +55,26 @@ loadgen::RequestPlan ad_hoc_plan(const po::variables_map& values, const loadgen:
       headers.emplace_back(header.substr(0, colon), value);
     }
   }
-  return loadgen::plan_ad_hoc(target, values["method"].as<std::string>(), values.count("body") ? values["body"].as<std::string>() : "", headers);
+  return headers;
+}
+
+loadgen::RequestPlan ad_hoc_plan(const po::variables_map& values, const loadgen::Target& target) {
+  return loadgen::plan_ad_hoc(target, values["method"].as<std::string>(), values.count("body") ? values["body"].as<std::string>() : "", headers_of(values));
 }
 
 void declare_engine_options(po::options_description& options) {
-  options.add_options()("threads", po::value<unsigned>()->default_value(1), "generator threads (one io_context each)")(
-      "connections", po::value<unsigned>()->default_value(64), "cap on open connections over all threads")(
-      "warmup", po::value<unsigned>()->default_value(20), "requests per capturing endpoint and thread before the clock starts, to seed captures")(
-      "lag-bound", po::value<double>()->default_value(10.0), "ms of schedule lag (p99) beyond which a run is untrusted (exit 3)")(
-      "connect-timeout", po::value<double>()->default_value(5.0), "seconds a connection (and TLS handshake) may take before it counts as a connect error")(
-      "timeout", po::value<double>()->default_value(10.0), "seconds from sending a request to its whole response before it counts as a timeout (and that a request may wait for a free connection)")(
-      "pacing", po::value<std::string>()->default_value("sleep"),
+  // The defaults are the workflow's and the engine's own, so that they are written once.
+  const auto defaults = workflow::command_engine_defaults();
+  const double lag_bound_ms = loadgen::RunContext{}.lag_bound_seconds * 1e3;
+  options.add_options()("threads", po::value<unsigned>()->default_value(defaults.threads), "generator threads (one io_context each)")(
+      "connections", po::value<unsigned>()->default_value(defaults.connections), "cap on open connections over all threads")(
+      "warmup", po::value<unsigned>()->default_value(defaults.warmup_requests), "requests per capturing endpoint and thread before the clock starts, to seed captures")(
+      "lag-bound", po::value<double>()->default_value(lag_bound_ms, fmt::format("{:g}", lag_bound_ms)), "ms of schedule lag (p99) beyond which a run is untrusted (exit 3)")(
+      "connect-timeout", po::value<double>()->default_value(defaults.connect_timeout.count(), fmt::format("{:g}", defaults.connect_timeout.count())),
+      "seconds a connection (and TLS handshake) may take before it counts as a connect error")(
+      "timeout", po::value<double>()->default_value(defaults.request_timeout.count(), fmt::format("{:g}", defaults.request_timeout.count())),
+      "seconds from sending a request to its whole response before it counts as a timeout (and that a request may wait for a free connection)")(
+      "pacing", po::value<std::string>()->default_value(loadgen::to_string(defaults.pacing)),
       "open loop: 'sleep' until each send time, or 'spin' (poll the last 200 us: the least schedule lag, one busy core per thread)");
 }
 
@@ -109,16 +96,6 @@ double engine_options_of(const po::variables_map& values, loadgen::EngineOptions
   if (!pacing) throw InputError({}, "--pacing", fmt::format("'{}' is not a pacing", pacing_text), "sleep or spin");
   engine.pacing = *pacing;
   return seconds_of("lag-bound", 0, 60'000, "milliseconds above 0, at most 60000") / 1e3;
-}
-
-std::string default_folder(const std::string& name) {
-  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  const auto base = fmt::format("results/{}-{:04}{:02}{:02}-{:02}{:02}{:02}", name, utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec);
-  auto folder = base;
-  for (int suffix = 2; std::filesystem::exists(folder); ++suffix) folder = fmt::format("{}-{}", base, suffix);
-  return folder;
 }
 
 void declare_force_option(po::options_description& options) {

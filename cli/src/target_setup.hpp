@@ -1,7 +1,8 @@
 #pragma once
-// What `run` and `capacity` share before their first request: the target (a URL, or the
-// reference service embedded on loopback), the ad hoc request of --url/--method/--body/--header,
-// the results folder's default name, and stopping cleanly on SIGINT/SIGTERM.
+// What `run` and `capacity` share in mapping their options: the target URL, the ad hoc request
+// of --url/--method/--body/--header, the engine's options, --force, and stopping cleanly on
+// SIGINT/SIGTERM. (The embedded reference service and the results folder's default name are
+// the workflow library's: uptake/workflow/.)
 #include <atomic>
 #include <filesystem>
 #include <memory>
@@ -13,28 +14,7 @@
 #include "uptake/loadgen/request_plan.hpp"
 #include "uptake/loadgen/target.hpp"
 
-namespace uptake::ecert {
-class HttpServer;
-}
-
 namespace uptake::cli {
-
-// The reference e-certificate service on 127.0.0.1 at an ephemeral port, with its data in a
-// temporary folder, from construction to destruction (which stops it and removes the data).
-class EmbeddedService {
- public:
-  explicit EmbeddedService(const std::string& command);  // prints "uptake COMMAND: no --target, ..."
-  ~EmbeddedService();
-  EmbeddedService(const EmbeddedService&) = delete;
-  EmbeddedService& operator=(const EmbeddedService&) = delete;
-  const std::string& url() const { return url_; }
-
- private:
-  std::filesystem::path data_;
-  std::unique_ptr<ecert::HttpServer> server_;
-  std::thread thread_;
-  std::string url_;
-};
 
 // Parses a target URL; InputError naming `field` when it is not one.
 loadgen::Target target_of(const std::string& url, const char* field);
@@ -42,6 +22,8 @@ loadgen::Target target_of(const std::string& url, const char* field);
 // --method, --body and --header (repeatable, 'Name: value') for an ad hoc request.
 void declare_ad_hoc_request(po::options_description& options);
 loadgen::RequestPlan ad_hoc_plan(const po::variables_map& values, const loadgen::Target& target);
+// The --header options as (name, value) pairs; InputError for one that is not 'Name: value'.
+std::vector<std::pair<std::string, std::string>> headers_of(const po::variables_map& values);
 
 // --threads, --connections, --warmup, --lag-bound, --connect-timeout, --timeout and --pacing: how the
 // engine reaches the target, the same for `run` and for each trial of `capacity`.
@@ -49,10 +31,6 @@ void declare_engine_options(po::options_description& options);
 // Fills `engine` from those options and returns the lag bound in seconds; InputError naming the
 // option when a value is out of range.
 double engine_options_of(const po::variables_map& values, loadgen::EngineOptions& engine);
-
-// "results/NAME-YYYYMMDD-HHMMSS" (UTC), with "-2", "-3"... when that folder exists: a new
-// folder per run.
-std::string default_folder(const std::string& name);
 
 // --force: a results folder that holds another run's files is emptied of them (see
 // loadgen::claim_results_folder) instead of refused.
