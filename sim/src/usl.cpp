@@ -148,7 +148,10 @@ double ScalabilityModel::throughput(double load) const {
 
 std::optional<ScalabilityPeak> ScalabilityModel::peak() const {
   if (!(coherency > 0 && contention < 1)) return std::nullopt;
-  const double load = std::sqrt((1 - contention) / coherency);
+  // The law is for loads of one unit and more: below one its denominator can even turn
+  // negative. A peak that would lie below one unit means the throughput falls from the first
+  // unit on, so X(1) is the most the system gives.
+  const double load = std::max(1.0, std::sqrt((1 - contention) / coherency));
   return ScalabilityPeak{load, throughput(load)};
 }
 

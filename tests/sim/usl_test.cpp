@@ -42,6 +42,13 @@ TEST_CASE("the law and its peak", "[usl]") {
   CHECK(model.throughput(peak->load * 0.99) < peak->throughput);
   CHECK_FALSE((ScalabilityModel{0.05, 0, 20}.peak().has_value()));
   CHECK_FALSE((ScalabilityModel{1.2, 0.01, 20}.peak().has_value()));
+  // A fit whose peak would lie below one unit of load (seen fitting three noisy capacity trials:
+  // N* = 0.42 and a throughput of -1,562/s there) peaks at one unit: the law starts at N = 1.
+  const ScalabilityModel falling{0.9, 5.0, 1000};
+  const auto at_one = falling.peak();
+  REQUIRE(at_one.has_value());
+  CHECK(at_one->load == 1);
+  CHECK(at_one->throughput == Approx(1000));
 }
 
 TEST_CASE("synthetic set of the R package usl: alpha = beta = 0.02, gamma = 1", "[usl]") {

@@ -32,7 +32,8 @@ struct ScalabilityModel {
 
   double throughput(double load) const;
   // The peak, when there is one: beta > 0 and alpha < 1 (otherwise the throughput only rises, or
-  // only falls from N = 0).
+  // only falls from N = 0). A peak below one unit of load is taken at one unit, where the law
+  // starts: the throughput falls from there on.
   std::optional<ScalabilityPeak> peak() const;
 };
 
