@@ -101,7 +101,9 @@ MergedRun merge_shards(const std::vector<RunResults>& shards) {
     const auto offset = static_cast<std::size_t>(std::llround(offset_seconds));
     if (const auto target = summary.at("target").get<std::string>(); std::find(targets.begin(), targets.end(), target) == targets.end()) targets.push_back(target);
     result.duration_seconds = std::max(result.duration_seconds, offset_seconds + summary.at("duration_s").get<double>());
-    result.schedule_seconds = std::max(result.schedule_seconds, summary.at("schedule_s").get<double>());
+    // Seconds of the merged run, like its rows: a shard that started later ends its schedule
+    // later too (an interrupted one still plans to its end).
+    result.schedule_seconds = std::max(result.schedule_seconds, offset_seconds + summary.at("schedule_s").get<double>());
     result.interrupted = result.interrupted || summary.at("interrupted").get<bool>();
     result.planned_is_lower_bound = result.planned_is_lower_bound || summary.at("requests").value("planned_is_lower_bound", false);
     // A shard that --abort-on-fail stopped: the first one's reason stands for the merge.

@@ -135,6 +135,22 @@ TEST_CASE("missing shards make the merge partial, and trust needs every shard") 
   CHECK(reports::judge_trust(results).trusted == false);
 }
 
+TEST_CASE("a partial shard that started later merges into a folder that reads back") {
+  // Shard 1 started 5 s after shard 0 and was stopped after 1 s of its 6 s schedule: its planned
+  // rows still run to the end of its schedule, 5 + 6 s after the merged start.
+  test::TemporaryDirectory root("merge-late-partial");
+  const std::vector<test::SyntheticEndpoint> endpoints{{"issue", test::one_to(30), 0}};
+  auto late = test::synthetic_run(endpoints, 6, kStart + 5'000'000'000LL);
+  late.context.shard = {1, 2};
+  late.result.duration_seconds = 1;
+  late.result.interrupted = true;
+  const auto folders = write_all(root, {shard(0, 2, endpoints), late});
+  reports::merge_folders(folders, root.path() / "merged");
+  const auto merged = reports::read_results(root.path() / "merged");
+  CHECK(merged.summary["schedule_s"].get<double>() == Approx(11));
+  CHECK(merged.summary["interrupted"] == true);
+}
+
 namespace {
 
 // One run of the smoke scenario's first two seconds against the reference service.
