@@ -275,6 +275,9 @@ TEST_CASE("junit.xml has the structure Jenkins and GitLab read") {
   std::ofstream(file) << xml;
   // Well-formed: xmllint parses it without complaint.
   CHECK(xpath(file, "count(/testsuites)") == "1");
+  // And valid against the JUnit schema that Jenkins' xUnit plugin checks files with.
+  const auto schema = fs::path(UPTAKE_SOURCE_DIR) / "tests" / "reports" / "junit-10.xsd";
+  CHECK(std::system(("xmllint --noout --schema " + schema.string() + " " + file.string() + " 2>&1").c_str()) == 0);
   CHECK(xpath(file, "count(/testsuites/testsuite)") == "3");
   CHECK(xpath(file, "string(/testsuites/testsuite[1]/@name)") == "run");
   CHECK(xpath(file, "string(/testsuites/testsuite[2]/@name)") == "thresholds");

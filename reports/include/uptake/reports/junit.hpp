@@ -1,6 +1,6 @@
 #pragma once
 // junit.xml, in the shape that Jenkins, GitLab, GitHub test reporters and Azure read:
-//   <testsuites tests failures errors skipped>
+//   <testsuites tests failures errors time>   (valid against tests/reports/junit-10.xsd)
 //     <testsuite name="run">          whether the run can be trusted (an <error> when not)
 //     <testsuite name="thresholds">   one <testcase> per threshold
 //     <testsuite name="baseline">     one <testcase> per comparison (only with a baseline)
