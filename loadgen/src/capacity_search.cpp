@@ -20,23 +20,9 @@ constexpr double kSteadyAchievedRatio = 0.98;
 
 using sim::ThresholdMetric;
 
-bool is_latency(ThresholdMetric metric) {
-  return metric == ThresholdMetric::latency_percentile || metric == ThresholdMetric::latency_mean || metric == ThresholdMetric::latency_max;
-}
-
 bool is_upper_bound(sim::Comparison comparison) {
   return comparison == sim::Comparison::less || comparison == sim::Comparison::less_equal;
 }
-
-std::string format_observed(const sim::Threshold& threshold, std::optional<double> observed) {
-  if (!observed) return "no responses";
-  if (is_latency(threshold.metric)) return format_duration(Seconds{*observed});
-  if (threshold.metric == ThresholdMetric::error_rate) return fmt::format("{:.3f}%", *observed * 100);
-  if (threshold.metric == ThresholdMetric::throughput) return fmt::format("{:.1f}/s", *observed);
-  return fmt::format("{:.4f}", *observed);
-}
-
-std::string format_rate(double rps) { return fmt::format("{:.1f}/s", rps); }
 
 const StepSeries* series_of(const sim::Threshold& threshold, const StepResult& result) {
   if (threshold.endpoint.empty()) return &result.total;
@@ -393,11 +379,7 @@ void check_capacity_slo(const std::vector<sim::Threshold>& slo, const std::vecto
       throw InputError({}, field, fmt::format("'{}' is a throughput threshold, which a capacity search cannot use: a higher offered rate only makes it easier to meet", threshold.text),
                        "latency (p99<300ms, mean<50ms, max<2s), error_rate<0.1% or achieved_ratio>0.99");
     }
-    if (!threshold.endpoint.empty() && !endpoints.empty() && std::find(endpoints.begin(), endpoints.end(), threshold.endpoint) == endpoints.end()) {
-      std::string list;
-      for (const auto& name : endpoints) list += (list.empty() ? "" : ", ") + name;
-      throw InputError({}, field, fmt::format("'{}' names no endpoint '{}' of the target", threshold.text, threshold.endpoint), "an endpoint of the run: " + list);
-    }
+    if (!endpoints.empty()) check_endpoint_of(threshold, endpoints, {}, field, "the target");
   }
 }
 

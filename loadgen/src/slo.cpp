@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
+
+#include "uptake/base/input_error.hpp"
 #include "uptake/loadgen/run_result.hpp"
 
 namespace uptake::loadgen {
@@ -94,6 +98,68 @@ std::optional<std::string> cannot_pass(const sim::Threshold& threshold, const Se
     case ThresholdMetric::throughput: return std::nullopt;
   }
   return std::nullopt;
+}
+
+std::string format_latency(double seconds) {
+  if (std::abs(seconds) >= 1) return fmt::format("{:.3f} s", seconds);
+  return fmt::format("{:.3f} ms", seconds * 1e3);
+}
+
+std::string format_percent(double fraction) { return fmt::format("{:.3f}%", fraction * 100); }
+
+std::string format_rate(double requests_per_second) { return fmt::format("{:.1f}/s", requests_per_second); }
+
+namespace {
+
+bool is_latency(ThresholdMetric metric) {
+  return metric == ThresholdMetric::latency_percentile || metric == ThresholdMetric::latency_mean || metric == ThresholdMetric::latency_max;
+}
+
+}  // namespace
+
+std::string format_observed(const sim::Threshold& threshold, std::optional<double> observed) {
+  if (!observed) return "no responses";
+  if (is_latency(threshold.metric)) return format_latency(*observed);
+  if (threshold.metric == ThresholdMetric::error_rate) return format_percent(*observed);
+  if (threshold.metric == ThresholdMetric::throughput) return format_rate(*observed);
+  return fmt::format("{:.4f}", *observed);
+}
+
+const char* symbol(Comparison comparison) {
+  switch (comparison) {
+    case Comparison::less: return "<";
+    case Comparison::less_equal: return "<=";
+    case Comparison::greater: return ">";
+    case Comparison::greater_equal: return ">=";
+  }
+  return "?";
+}
+
+const char* unit_of(ThresholdMetric metric) {
+  if (is_latency(metric)) return "s";
+  if (metric == ThresholdMetric::throughput) return "requests/s";
+  return "fraction";
+}
+
+std::string describe_metric(const sim::Threshold& threshold) {
+  switch (threshold.metric) {
+    case ThresholdMetric::latency_percentile: return fmt::format("{} response time", threshold.metric_name);
+    case ThresholdMetric::latency_mean: return "mean response time";
+    case ThresholdMetric::latency_max: return "max response time";
+    case ThresholdMetric::error_rate: return "error rate";
+    case ThresholdMetric::achieved_ratio: return "achieved ratio (completed / planned)";
+    case ThresholdMetric::throughput: return "throughput";
+  }
+  return threshold.metric_name;
+}
+
+void check_endpoint_of(const sim::Threshold& threshold, const std::vector<std::string>& endpoints, const InputLocation& where, const std::string& field,
+                       const std::string& what) {
+  if (threshold.endpoint.empty() || std::find(endpoints.begin(), endpoints.end(), threshold.endpoint) != endpoints.end()) return;
+  std::string list;
+  for (const auto& name : endpoints) list += (list.empty() ? "" : ", ") + name;
+  throw InputError(where, field, fmt::format("'{}' names no endpoint '{}' of {}", threshold.text, threshold.endpoint, what),
+                   list.empty() ? std::string("a threshold of the whole run (the run has no endpoints)") : "an endpoint of the run: " + list);
 }
 
 }  // namespace uptake::loadgen

@@ -13,53 +13,10 @@ namespace {
 using nlohmann::ordered_json;
 using sim::ThresholdMetric;
 
-const char* symbol(sim::Comparison comparison) {
-  switch (comparison) {
-    case sim::Comparison::less: return "<";
-    case sim::Comparison::less_equal: return "<=";
-    case sim::Comparison::greater: return ">";
-    case sim::Comparison::greater_equal: return ">=";
-  }
-  return "?";
-}
-
-bool is_latency(ThresholdMetric metric) {
-  return metric == ThresholdMetric::latency_percentile || metric == ThresholdMetric::latency_mean || metric == ThresholdMetric::latency_max;
-}
-
-std::string format_value(ThresholdMetric metric, double value) {
-  if (is_latency(metric)) return format_latency(value);
-  if (metric == ThresholdMetric::error_rate) return format_percent(value);
-  if (metric == ThresholdMetric::throughput) return format_rate(value);
-  return fmt::format("{:.4f}", value);
-}
-
-const char* unit_of(ThresholdMetric metric) {
-  if (is_latency(metric)) return "s";
-  if (metric == ThresholdMetric::throughput) return "requests/s";
-  return "fraction";
-}
-
-std::string describe_metric(const sim::Threshold& threshold) {
-  switch (threshold.metric) {
-    case ThresholdMetric::latency_percentile: return fmt::format("{} response time", threshold.metric_name);
-    case ThresholdMetric::latency_mean: return "mean response time";
-    case ThresholdMetric::latency_max: return "max response time";
-    case ThresholdMetric::error_rate: return "error rate";
-    case ThresholdMetric::achieved_ratio: return "achieved ratio (completed / planned)";
-    case ThresholdMetric::throughput: return "throughput";
-  }
-  return threshold.metric_name;
-}
+std::string format_value(const sim::Threshold& threshold, double value) { return loadgen::format_observed(threshold, value); }
 
 void check_endpoint_exists(const sim::Threshold& threshold, const RunResults& run, const InputLocation& where, const std::string& field) {
-  if (threshold.endpoint.empty()) return;
-  const auto names = run.endpoint_names();
-  if (std::find(names.begin(), names.end(), threshold.endpoint) != names.end()) return;
-  std::string list;
-  for (const auto& name : names) list += (list.empty() ? "" : ", ") + name;
-  throw InputError(where, field, fmt::format("'{}' names no endpoint '{}' of the run in {}", threshold.text, threshold.endpoint, run.folder.string()),
-                   list.empty() ? std::string("a threshold of the whole run (the run has no endpoints)") : "an endpoint of the run: " + list);
+  loadgen::check_endpoint_of(threshold, run.endpoint_names(), where, field, fmt::format("the run in {}", run.folder.string()));
 }
 
 }  // namespace
@@ -92,26 +49,26 @@ CheckResult check_threshold(const sim::Threshold& threshold, const RunResults& r
   CheckResult result;
   result.suite = "thresholds";
   result.name = threshold.text;
-  result.expected = fmt::format("{} {}", symbol(threshold.comparison), format_value(threshold.metric, threshold.bound));
+  result.expected = fmt::format("{} {}", loadgen::symbol(threshold.comparison), format_value(threshold, threshold.bound));
   const auto observed = observed_value(threshold, run);
   const std::string series = threshold.endpoint.empty() ? "the whole run" : fmt::format("endpoint '{}'", threshold.endpoint);
   if (!observed) {
     result.passed = false;
     result.observed = "no responses";
-    result.message = fmt::format("{} completed no responses, so its {} cannot show that {} holds", series, describe_metric(threshold), threshold.text);
+    result.message = fmt::format("{} completed no responses, so its {} cannot show that {} holds", series, loadgen::describe_metric(threshold), threshold.text);
   } else {
     result.passed = threshold.holds(*observed);
-    result.observed = format_value(threshold.metric, *observed);
-    result.message = fmt::format("{}: {} was {}, {} {}", series, describe_metric(threshold), result.observed,
+    result.observed = format_value(threshold, *observed);
+    result.message = fmt::format("{}: {} was {}, {} {}", series, loadgen::describe_metric(threshold), result.observed,
                                  result.passed ? "which meets" : "which breaks", threshold.text);
   }
   result.detail = {{"expression", threshold.text},
                    {"endpoint", threshold.endpoint.empty() ? ordered_json(nullptr) : ordered_json(threshold.endpoint)},
                    {"metric", threshold.metric_name},
-                   {"comparison", symbol(threshold.comparison)},
+                   {"comparison", loadgen::symbol(threshold.comparison)},
                    {"bound", threshold.bound},
                    {"observed", observed ? ordered_json(*observed) : ordered_json(nullptr)},
-                   {"unit", unit_of(threshold.metric)},
+                   {"unit", loadgen::unit_of(threshold.metric)},
                    {"passed", result.passed},
                    {"message", result.message}};
   return result;

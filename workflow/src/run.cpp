@@ -47,9 +47,10 @@ std::function<std::optional<loadgen::AbortReason>(const std::vector<loadgen::End
       series_of.emplace_back();
       continue;
     }
-    const auto at = std::find_if(plan.endpoints.begin(), plan.endpoints.end(), [&](const auto& endpoint) { return endpoint.endpoint == threshold.endpoint; });
-    if (at == plan.endpoints.end()) throw InputError({}, "--threshold", fmt::format("'{}' names no endpoint '{}' of the run", threshold.text, threshold.endpoint), "an endpoint of the scenario");
-    series_of.emplace_back(static_cast<std::size_t>(at - plan.endpoints.begin()));
+    std::vector<std::string> names;
+    for (const auto& endpoint : plan.endpoints) names.push_back(endpoint.endpoint);
+    loadgen::check_endpoint_of(threshold, names, {}, "--threshold", "the run");
+    series_of.emplace_back(static_cast<std::size_t>(std::find(names.begin(), names.end(), threshold.endpoint) - names.begin()));
   }
   std::uint64_t planned_total = 0;
   for (const auto count : planned) planned_total += count;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "uptake/loadgen/hdr_histogram.hpp"
 #include "uptake/sim/threshold.hpp"
@@ -32,5 +33,24 @@ std::optional<double> observed_value(const sim::Threshold& threshold, const Seri
 // have), mean and max under a bound, error_rate under a bound, achieved_ratio above one.
 // Throughput, and bounds the other way, are never decided early.
 std::optional<std::string> cannot_pass(const sim::Threshold& threshold, const SeriesFigures& so_far, std::uint64_t planned_total);
+
+// ---- formatting, one way for every command, report and junit.xml ----
+
+// A latency in seconds as "12.345 ms" (from a second up, "1.234 s"); a fraction as a percentage
+// with three decimals, "0.125%"; a rate as "512.0/s".
+std::string format_latency(double seconds);
+std::string format_percent(double fraction);
+std::string format_rate(double requests_per_second);
+// A threshold's figure in its own unit, as above (achieved_ratio with four decimals); "no
+// responses" when there is none.
+std::string format_observed(const sim::Threshold& threshold, std::optional<double> observed);
+const char* symbol(sim::Comparison comparison);      // "<", "<=", ">", ">="
+const char* unit_of(sim::ThresholdMetric metric);    // "s", "fraction" or "requests/s"
+std::string describe_metric(const sim::Threshold& threshold);  // "p99 response time", "error rate", ...
+
+// InputError at `where`, naming `field`, when `threshold` names an endpoint that is not one of
+// `endpoints` (what it is judged on: `what`, such as "the run in results/smoke").
+void check_endpoint_of(const sim::Threshold& threshold, const std::vector<std::string>& endpoints, const InputLocation& where, const std::string& field,
+                       const std::string& what);
 
 }  // namespace uptake::loadgen

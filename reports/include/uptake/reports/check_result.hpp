@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "uptake/loadgen/slo.hpp"
+
 namespace uptake::reports {
 
 struct CheckResult {
@@ -24,10 +26,11 @@ struct CheckResult {
   nlohmann::ordered_json detail = nlohmann::ordered_json::object();  // the same, for programs
 };
 
-// Figures as checks show them: a latency in seconds as "12.345 ms" (or "1.234 s" from a second
-// up), a fraction as a percentage with three decimals, a rate as requests per second.
-std::string format_latency(double seconds);
-std::string format_percent(double fraction);
-std::string format_rate(double requests_per_second);
+// Figures as checks show them, as the SLO module formats them: a latency in seconds as
+// "12.345 ms" (or "1.234 s" from a second up), a fraction as a percentage with three decimals,
+// a rate as requests per second.
+using loadgen::format_latency;
+using loadgen::format_percent;
+using loadgen::format_rate;
 
 }  // namespace uptake::reports
