@@ -401,8 +401,10 @@ std::optional<double> observed_value(const sim::Threshold& threshold, const Step
   // A step's counts are its window's (StepSeries::achieved_ratio says why); the definitions of
   // the metrics are the SLO module's, the same as for a run.
   const double window = result.window.count();
-  return loadgen::observed_value(threshold, {series->planned_in_window, series->completed_in_window, series->ok, series->errors,
-                                             window > 0 ? static_cast<double>(series->completed_in_window) / window : 0.0, &series->response_time});
+  RequestCounts in_window = *series;
+  in_window.planned = series->planned_in_window;
+  in_window.completed = series->completed_in_window;
+  return loadgen::observed_value(threshold, {in_window, window > 0 ? static_cast<double>(series->completed_in_window) / window : 0.0, &series->response_time});
 }
 
 CapacitySearchResult search_capacity(const CapacitySearchOptions& options, const TrialRunner& run_trial) {

@@ -18,11 +18,7 @@ namespace {
 StepSeries series_of(const EndpointResult& endpoint, const std::vector<Interval>& seconds, std::size_t window_seconds) {
   StepSeries series;
   series.name = endpoint.name;
-  series.planned = endpoint.planned;
-  series.sent = endpoint.sent;
-  series.completed = endpoint.completed;
-  series.ok = endpoint.ok;
-  series.errors = endpoint.errors;
+  static_cast<RequestCounts&>(series) = endpoint;
   for (std::size_t second = 0; second < std::min(window_seconds, seconds.size()); ++second) {
     series.planned_in_window += seconds[second].planned;
     series.completed_in_window += seconds[second].completed;

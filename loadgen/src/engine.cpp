@@ -864,10 +864,7 @@ static void merge_intervals(std::vector<Interval>& into_series, const std::vecto
   for (std::size_t i = 0; i < from_series.size(); ++i) {
     auto& into = into_series[i];
     const auto& from = from_series[i];
-    into.planned += from.planned;
-    into.sent += from.sent;
-    into.completed += from.completed;
-    into.errors += from.errors;
+    into += from;
     if (from.response_time.empty()) continue;
     auto histogram = decode_compressed(from.response_time);
     if (!into.response_time.empty()) histogram.add(decode_compressed(into.response_time));

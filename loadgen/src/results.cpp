@@ -69,11 +69,7 @@ double error_rate(std::uint64_t ok, std::uint64_t errors) {
 }
 
 void EndpointResult::add(const EndpointResult& other) {
-  planned += other.planned;
-  sent += other.sent;
-  completed += other.completed;
-  ok += other.ok;
-  errors += other.errors;
+  *this += other;
   tampered += other.tampered;
   revoked += other.revoked;
   response_time.add(other.response_time);

@@ -41,9 +41,9 @@ std::optional<double> observed_value(const sim::Threshold& threshold, const Seri
     case ThresholdMetric::latency_max:
       if (!answered) return std::nullopt;
       return static_cast<double>(histogram->max()) / 1e9;
-    case ThresholdMetric::error_rate: return error_rate(figures.ok, figures.errors);
+    case ThresholdMetric::error_rate: return error_rate(figures.requests.ok, figures.requests.errors);
     case ThresholdMetric::achieved_ratio:
-      return figures.planned ? static_cast<double>(figures.completed) / static_cast<double>(figures.planned) : 0.0;
+      return figures.requests.planned ? static_cast<double>(figures.requests.completed) / static_cast<double>(figures.requests.planned) : 0.0;
     case ThresholdMetric::throughput: return figures.achieved_rps;
   }
   return std::nullopt;
@@ -82,15 +82,15 @@ std::optional<std::string> cannot_pass(const sim::Threshold& threshold, const Se
     case ThresholdMetric::error_rate: {
       if (!upper) return std::nullopt;
       // Even if every request still to come succeeded.
-      const double lowest_rate = static_cast<double>(so_far.errors) / total;
+      const double lowest_rate = static_cast<double>(so_far.requests.errors) / total;
       if (!(bound_allowed ? lowest_rate > threshold.bound : lowest_rate >= threshold.bound)) return std::nullopt;
-      return fmt::format("{} requests already failed: at least {:.3f}% of the {} planned", so_far.errors, lowest_rate * 100, planned_total);
+      return fmt::format("{} requests already failed: at least {:.3f}% of the {} planned", so_far.requests.errors, lowest_rate * 100, planned_total);
     }
     case ThresholdMetric::achieved_ratio: {
       if (upper) return std::nullopt;
       // Failures without an answer (timeouts, refused connections) never complete.
-      const auto attempted = so_far.ok + so_far.errors;
-      const auto unanswered = attempted > so_far.completed ? attempted - so_far.completed : 0;
+      const auto attempted = so_far.requests.ok + so_far.requests.errors;
+      const auto unanswered = attempted > so_far.requests.completed ? attempted - so_far.requests.completed : 0;
       const double highest_ratio = (total - static_cast<double>(unanswered)) / total;
       if (bound_allowed ? highest_ratio >= threshold.bound : highest_ratio > threshold.bound) return std::nullopt;
       return fmt::format("{} requests already went unanswered: at most {:.4f} of the {} planned can complete", unanswered, highest_ratio, planned_total);

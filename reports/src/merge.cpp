@@ -125,11 +125,7 @@ MergedRun merge_shards(const std::vector<RunResults>& shards) {
       }
       const auto counters = shard.counters_of(name);
       loadgen::EndpointResult part;
-      part.planned = counters.planned;
-      part.sent = counters.sent;
-      part.completed = counters.completed;
-      part.ok = counters.ok;
-      part.errors = counters.errors;
+      static_cast<loadgen::RequestCounts&>(part) = counters;
       part.tampered = counters.tampered;
       part.revoked = counters.revoked;
       part.response_time.add(shard.response_time_of(name));
@@ -148,11 +144,7 @@ MergedRun merge_shards(const std::vector<RunResults>& shards) {
       result.waited_for_connection += connections->value("requests_that_waited", std::uint64_t{0});
     }
     for (const auto& row : shard.timeseries) {
-      auto& interval = series[row.endpoint].at(static_cast<std::size_t>(row.second) + offset);
-      interval.planned += row.planned;
-      interval.sent += row.sent;
-      interval.completed += row.completed;
-      interval.errors += row.errors;
+      series[row.endpoint].at(static_cast<std::size_t>(row.second) + offset) += row;
     }
     for (const auto& [name, by_second] : shard.response_time_by_second) {
       for (const auto& [second, compressed] : by_second) {

@@ -215,11 +215,7 @@ std::vector<TimeSeriesRow> read_timeseries(const std::filesystem::path& folder, 
 void check_timeseries_totals(const RunResults& results) {
   std::map<std::string, RunResults::Counters> sums;
   for (const auto& row : results.timeseries) {
-    auto& sum = sums[row.endpoint];
-    sum.planned += row.planned;
-    sum.sent += row.sent;
-    sum.completed += row.completed;
-    sum.errors += row.errors;
+    sums[row.endpoint] += row;
   }
   std::vector<std::string> series = results.endpoint_names();
   series.insert(series.begin(), "total");

@@ -16,14 +16,14 @@ sim::Threshold threshold(const char* text) { return sim::parse_threshold_or_thro
 TEST_CASE("observed values: one definition for run, gate, merge and capacity") {
   auto histogram = loadgen::make_latency_histogram();
   for (int ms = 1; ms <= 100; ++ms) histogram.record(ms * 1'000'000LL);
-  const loadgen::SeriesFigures figures{200, 100, 95, 5, 50.0, &histogram};
+  const loadgen::SeriesFigures figures{{200, 0, 100, 95, 5}, 50.0, &histogram};
   CHECK(*loadgen::observed_value(threshold("p99<1s"), figures) == Approx(0.099).epsilon(0.001));
   CHECK(*loadgen::observed_value(threshold("max<1s"), figures) == Approx(0.100).epsilon(0.001));
   CHECK(*loadgen::observed_value(threshold("mean<1s"), figures) == Approx(0.0505).epsilon(0.001));
   CHECK(*loadgen::observed_value(threshold("error_rate<1%"), figures) == Approx(0.05));
   CHECK(*loadgen::observed_value(threshold("achieved_ratio>0.9"), figures) == Approx(0.5));
   CHECK(*loadgen::observed_value(threshold("rps>=10"), figures) == Approx(50));
-  const loadgen::SeriesFigures nothing{10, 0, 0, 10, 0.0, nullptr};
+  const loadgen::SeriesFigures nothing{{10, 0, 0, 0, 10}, 0.0, nullptr};
   CHECK_FALSE(loadgen::observed_value(threshold("p99<1s"), nothing));
 }
 
@@ -32,7 +32,7 @@ TEST_CASE("cannot_pass: decided only when the rest of the run cannot change the 
   // 20 responses, 3 of them over 100 ms.
   for (int i = 0; i < 17; ++i) histogram.record(10'000'000);
   for (int i = 0; i < 3; ++i) histogram.record(500'000'000);
-  const loadgen::SeriesFigures so_far{20, 20, 20, 0, 0.0, &histogram};
+  const loadgen::SeriesFigures so_far{{20, 0, 20, 20, 0}, 0.0, &histogram};
   // p99 of 1,000 planned allows 10 slow responses; of 200, only 2.
   CHECK_FALSE(loadgen::cannot_pass(threshold("p99<100ms"), so_far, 1000));
   REQUIRE(loadgen::cannot_pass(threshold("p99<100ms"), so_far, 200));
@@ -45,7 +45,7 @@ TEST_CASE("cannot_pass: decided only when the rest of the run cannot change the 
   CHECK_FALSE(loadgen::cannot_pass(threshold("mean<50ms"), so_far, 1000));
   CHECK(loadgen::cannot_pass(threshold("mean<50ms"), so_far, 20));
   // error_rate: 6 failures of 100 planned are at least 6%.
-  const loadgen::SeriesFigures failing{30, 24, 24, 6, 0.0, &histogram};
+  const loadgen::SeriesFigures failing{{30, 0, 24, 24, 6}, 0.0, &histogram};
   CHECK(loadgen::cannot_pass(threshold("error_rate<5%"), failing, 100));
   CHECK_FALSE(loadgen::cannot_pass(threshold("error_rate<10%"), failing, 100));
   // achieved_ratio: 6 of 100 unanswered leave at most 0.94.

@@ -46,6 +46,7 @@
 
 #include "uptake/base/civil_time.hpp"
 #include "uptake/loadgen/hdr_histogram.hpp"
+#include "uptake/loadgen/run_result.hpp"
 #include "uptake/sim/station_simulation.hpp"
 #include "uptake/sim/threshold.hpp"
 #include "uptake/sim/usl.hpp"
@@ -53,13 +54,8 @@
 namespace uptake::loadgen {
 
 // The figures of one series of a trial: the whole step, or one endpoint of it.
-struct StepSeries {
+struct StepSeries : RequestCounts {  // the whole trial's counts
   std::string name;             // endpoint name; "total" for the whole step
-  std::uint64_t planned = 0;    // arrivals the schedule drew
-  std::uint64_t sent = 0;
-  std::uint64_t completed = 0;  // a response was read (any status)
-  std::uint64_t ok = 0;         // completed with a status below 400
-  std::uint64_t errors = 0;     // failed by any error class, 4xx and 5xx answers included
   // A flow balance over the trial's window (StepResult::window): the arrivals planned in it, and
   // the answers completed by its end. While the target keeps up they differ only by the few in
   // flight at the end; when it falls behind, by its growing backlog.

@@ -36,13 +36,28 @@ std::optional<Pacing> parse_pacing(std::string_view text);
 // stop dropped while they waited were never attempted. 0 when nothing was attempted.
 double error_rate(std::uint64_t ok, std::uint64_t errors);
 
-struct EndpointResult {
-  std::string name;
-  std::uint64_t planned = 0;     // arrivals of this endpoint in the schedule (this run's shard)
-  std::uint64_t sent = 0;
+// The request counters every series carries (a run, an endpoint, a second, a capacity step, a
+// row of timeseries.csv): one definition, added with +=.
+struct RequestCounts {
+  std::uint64_t planned = 0;     // arrivals in the schedule (this run's shard); by intended send time per second
+  std::uint64_t sent = 0;        // taken by a connection
   std::uint64_t completed = 0;   // a response was read (any status)
   std::uint64_t ok = 0;          // completed with a 2xx or 3xx status
   std::uint64_t errors = 0;      // failed: an error class, including 4xx and 5xx answers
+
+  RequestCounts& operator+=(const RequestCounts& other) {
+    planned += other.planned;
+    sent += other.sent;
+    completed += other.completed;
+    ok += other.ok;
+    errors += other.errors;
+    return *this;
+  }
+  bool operator==(const RequestCounts&) const = default;
+};
+
+struct EndpointResult : RequestCounts {
+  std::string name;
   std::uint64_t tampered = 0;    // sent with an altered captured value (negative path)
   std::uint64_t revoked = 0;     // sent with a value revoked in warm-up (negative path)
   HdrHistogram response_time = make_latency_histogram();  // from the intended send time
@@ -51,12 +66,9 @@ struct EndpointResult {
   void add(const EndpointResult& other);
 };
 
-// One second of the run, by intended send time (planned) and by completion time (the rest).
-struct Interval {
-  std::uint64_t planned = 0;
-  std::uint64_t sent = 0;
-  std::uint64_t completed = 0;
-  std::uint64_t errors = 0;
+// One second of the run, by intended send time (planned) and by completion time (the rest; ok
+// is not kept per second).
+struct Interval : RequestCounts {
   std::string response_time;  // V2-compressed histogram of the responses completed in this second
 };
 

@@ -8,16 +8,14 @@
 #include <vector>
 
 #include "uptake/loadgen/hdr_histogram.hpp"
+#include "uptake/loadgen/run_result.hpp"
 #include "uptake/sim/threshold.hpp"
 
 namespace uptake::loadgen {
 
 // The figures a threshold reads, for one series.
 struct SeriesFigures {
-  std::uint64_t planned = 0;     // requests planned (so far, while running)
-  std::uint64_t completed = 0;   // answered, any status
-  std::uint64_t ok = 0;          // answered below 400
-  std::uint64_t errors = 0;      // failed, by any class
+  RequestCounts requests;        // planned (so far, while running), completed, ok, errors
   double achieved_rps = 0;       // completed per second of the run
   const HdrHistogram* response_time = nullptr;  // nanoseconds, from the intended send time; null: none
 };

@@ -13,13 +13,13 @@
 #include <nlohmann/json.hpp>
 
 #include "uptake/loadgen/hdr_histogram.hpp"
+#include "uptake/loadgen/run_result.hpp"
 
 namespace uptake::reports {
 
-struct TimeSeriesRow {            // one row of timeseries.csv
+struct TimeSeriesRow : loadgen::RequestCounts {  // one row of timeseries.csv (ok is not a column: 0)
   std::int64_t second = 0;        // seconds since summary.started_at
   std::string endpoint;           // "total" or an endpoint name
-  std::uint64_t planned = 0, sent = 0, completed = 0, errors = 0;
   std::optional<double> p50_ms, p90_ms, p99_ms, max_ms;  // empty when nothing completed
 };
 
@@ -43,8 +43,7 @@ struct RunResults {
   std::vector<std::string> endpoint_names() const;   // in summary order
   // The request counters of `series` ("total" or an endpoint) from summary.json, and its
   // achieved requests per second. Throws std::out_of_range for an unknown endpoint.
-  struct Counters {
-    std::uint64_t planned = 0, sent = 0, completed = 0, ok = 0, errors = 0;
+  struct Counters : loadgen::RequestCounts {
     std::uint64_t tampered = 0, revoked = 0;  // negative-path requests (endpoints only; 0 for "total")
     double achieved_rps = 0;
   };
