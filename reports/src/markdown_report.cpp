@@ -47,8 +47,8 @@ std::string render_markdown_report(const RunResults& results) {
   const char* icon = overview.outcome == RunOutcome::pass ? "✅" : overview.outcome == RunOutcome::fail ? "❌" : "⚠️";
   std::string md = fmt::format("### {} uptake run of {}: {}\n\n", icon, escape_markdown(run_name(results)), escape_markdown(overview.verdict));
 
-  md += table_row({"", "requests", "achieved rate", "p50", "p99", "p99.9", "errors"});
-  md += "| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n";
+  md += table_row({"", "requests", "achieved rate", "p50", "p95", "p99", "p99.9", "errors"});
+  md += "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
   const auto total = results.counters_of("total");
   const auto planned_rps = number_at(summary, "/rate/planned_rps");
   const auto ratio = number_at(summary, "/rate/achieved_ratio");
@@ -57,7 +57,7 @@ std::string render_markdown_report(const RunResults& results) {
   if (ratio) rate += fmt::format(" ({:.1f}%)", *ratio * 100);
   const auto row_of = [&](const std::string& label, const RunResults::Counters& counters, const std::string& rate_text, const loadgen::HdrHistogram& histogram) {
     return table_row({label, fmt::format("{} of {}", group_thousands(static_cast<double>(counters.completed)), group_thousands(static_cast<double>(counters.planned))),
-                      rate_text, percentile_text(histogram, 50), percentile_text(histogram, 99), percentile_text(histogram, 99.9),
+                      rate_text, percentile_text(histogram, 50), percentile_text(histogram, 95), percentile_text(histogram, 99), percentile_text(histogram, 99.9),
                       group_thousands(static_cast<double>(counters.errors))});
   };
   md += row_of("**all**", total, rate, results.response_time_of("total"));
