@@ -50,7 +50,8 @@ int gate(const po::variables_map& values) {
   if (!(tolerances.significance > 0 && tolerances.significance < 0.5)) {
     throw InputError({}, "--significance", fmt::format("{}% is out of range", tolerances.significance * 100), "a percentage above 0 and below 50, such as 1 or 5");
   }
-  const auto verdict = reports::evaluate_gate(run, thresholds, baseline ? &*baseline : nullptr, tolerances, values.count("allow-partial") > 0);
+  const auto verdict = reports::evaluate_gate(run, thresholds, baseline ? &*baseline : nullptr, tolerances,
+                                              values.count("allow-partial") ? reports::PartialAllowance::all() : reports::PartialAllowance{});
   const auto junit = values.count("junit") ? values["junit"].as<std::string>() : (folder / loadgen::kJunitFile).string();
   write_file_atomically(junit, reports::junit_xml(verdict, run));
   fmt::print("uptake gate: {}{}\n", folder.string(), baseline ? fmt::format(" against the baseline {}", baseline->folder.string()) : "");
@@ -68,7 +69,7 @@ int merge(const po::variables_map& values) {
   const auto total = merged.result.total();
   fmt::print("uptake merge: {} shard folder(s) of '{}' into {}: {} planned, {} completed, {} errors\n", folders.size(), merged.context.scenario,
              out.string(), total.planned, total.completed, total.errors);
-  const auto verdict = workflow::judge_results_folder(out.string(), strings_of(values, "threshold"), values.count("allow-missing") > 0);
+  const auto verdict = workflow::judge_results_folder(out.string(), strings_of(values, "threshold"), {.missing_shards = values.count("allow-missing") > 0});
   if (!verdict.thresholds.empty() || !verdict.trust.trusted || verdict.trust.partial) fmt::print("\nVerdict:\n{}", reports::render_gate(verdict));
   return verdict.exit_code();
 }

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <optional>
+
 #include "uptake/base/input_error.hpp"
 #include "uptake/reports/text_table.hpp"
 #include "uptake/reports/threshold_check.hpp"
@@ -18,36 +20,54 @@ const char* verdict_word(const CheckResult& check) {
 
 namespace {
 
-// What makes the results partial, for people; empty when they are whole.
-std::string partial_note_of(const RunResults& run) {
+// What makes the results partial, for people, by kind; empty when they are whole.
+struct PartialNotes {
+  std::string interrupted;
+  std::string missing_shards;
+};
+
+PartialNotes partial_notes_of(const RunResults& run) {
   const auto& summary = run.summary;
-  std::vector<std::string> notes;
+  PartialNotes notes;
   if (summary.value("interrupted", false)) {
     const auto counters = run.counters_of("total");
     const auto lower_bound = summary.at("requests").value("planned_is_lower_bound", false);
-    notes.push_back(fmt::format("the run was interrupted after {:.1f} s of its {:.1f} s schedule: {} of {}{} planned requests were sent", summary.value("duration_s", 0.0),
-                                summary.value("schedule_s", 0.0), counters.sent, lower_bound ? "at least " : "", counters.planned));
+    notes.interrupted = fmt::format("the run was interrupted after {:.1f} s of its {:.1f} s schedule: {} of {}{} planned requests were sent",
+                                    summary.value("duration_s", 0.0), summary.value("schedule_s", 0.0), counters.sent, lower_bound ? "at least " : "",
+                                    counters.planned);
   }
   if (const auto missing = summary.find("shards_missing"); missing != summary.end() && missing->is_array() && !missing->empty()) {
     std::string list;
     for (const auto& index : *missing) list += (list.empty() ? "" : ", ") + index.dump();
-    notes.push_back(fmt::format("shard(s) {} of {} are missing from the merge: its counts and rates cover only part of the load", list,
-                                summary.value("shard_count", std::uint64_t{0})));
+    notes.missing_shards = fmt::format("shard(s) {} of {} are missing from the merge: its counts and rates cover only part of the load", list,
+                                       summary.value("shard_count", std::uint64_t{0}));
   }
-  std::string note;
-  for (const auto& text : notes) note += (note.empty() ? "" : "; ") + text;
-  return note;
+  return notes;
+}
+
+std::string joined(const std::vector<std::string>& parts) {
+  std::string text;
+  for (const auto& part : parts) {
+    if (!part.empty()) text += (text.empty() ? "" : "; ") + part;
+  }
+  return text;
 }
 
 }  // namespace
 
-Trust judge_trust(const RunResults& run, bool allow_partial) {
+Trust judge_trust(const RunResults& run, PartialAllowance allow) {
   const auto& summary = run.summary;
   Trust trust;
-  trust.partial_note = partial_note_of(run);
+  const auto notes = partial_notes_of(run);
+  trust.partial_note = joined({notes.interrupted, notes.missing_shards});
   trust.partial = !trust.partial_note.empty();
   std::vector<std::string> reasons;
-  if (trust.partial && !allow_partial) reasons.push_back(trust.partial_note + " (partial results are never a pass; --allow-partial judges them anyway)");
+  if (!notes.interrupted.empty() && !allow.interrupted) {
+    reasons.push_back(notes.interrupted + " (partial results are never a pass; gate --allow-partial judges them anyway)");
+  }
+  if (!notes.missing_shards.empty() && !allow.missing_shards) {
+    reasons.push_back(notes.missing_shards + " (partial results are never a pass; merge --allow-missing or gate --allow-partial judges them anyway)");
+  }
   if (!summary.at("generator").at("trusted").get<bool>()) {
     const auto reason = summary.at("generator").value("reason", std::string());
     reasons.push_back(reason.empty() ? "the generator fell behind its schedule" : reason);
@@ -62,14 +82,31 @@ Trust judge_trust(const RunResults& run, bool allow_partial) {
                                     counters.planned, connect_errors));
     }
   }
-  for (const auto& reason : reasons) trust.reason += (trust.reason.empty() ? "" : "; ") + reason;
+  trust.reason = joined(reasons);
   trust.trusted = reasons.empty();
   return trust;
 }
 
-nlohmann::ordered_json trust_json(const Trust& trust, bool allow_partial) {
-  return {{"trusted", trust.trusted}, {"partial", trust.partial}, {"partial_allowed", trust.partial && allow_partial},
+nlohmann::ordered_json trust_json(const Trust& trust) {
+  // Allowed: partial, and trusted all the same (what was partial was allowed).
+  return {{"trusted", trust.trusted}, {"partial", trust.partial}, {"partial_allowed", trust.partial && trust.trusted},
           {"reason", trust.trusted ? trust.partial_note : trust.reason}};
+}
+
+std::optional<CheckResult> aborted_check(const RunResults& run) {
+  const auto aborted = run.summary.find("aborted");
+  if (aborted == run.summary.end() || !aborted->is_object()) return std::nullopt;
+  CheckResult check;
+  check.suite = "thresholds";
+  const auto threshold = aborted->value("threshold", std::string("a threshold"));
+  check.name = fmt::format("{} (run aborted)", threshold);
+  check.passed = false;
+  check.observed = fmt::format("aborted at {:.1f} s", aborted->value("at_s", 0.0));
+  check.expected = "the whole run";
+  check.message = fmt::format("--abort-on-fail stopped the run: {} could no longer hold ({}); the rest of the run was never sent, so nothing else about it "
+                              "can pass", threshold, aborted->value("reason", std::string()));
+  check.detail = {{"expression", threshold}, {"aborted", true}, {"passed", false}, {"message", check.message}};
+  return check;
 }
 
 bool GateResult::passed() const {
@@ -87,14 +124,16 @@ int GateResult::exit_code() const {
 }
 
 GateResult evaluate_gate(const RunResults& run, const std::vector<sim::Threshold>& thresholds, const RunResults* baseline,
-                         const BaselineTolerances& tolerances, bool allow_partial) {
+                         const BaselineTolerances& tolerances, PartialAllowance allow) {
   GateResult gate;
-  gate.trust = judge_trust(run, allow_partial);
+  gate.trust = judge_trust(run, allow);
   gate.thresholds = check_thresholds(thresholds, run);
+  // A run that --abort-on-fail stopped failed, whichever thresholds a later gate is given.
+  if (auto aborted = aborted_check(run)) gate.thresholds.push_back(std::move(*aborted));
   if (baseline) {
     gate.has_baseline = true;
     gate.baseline = compare_with_baseline(run, *baseline, tolerances);
-    if (const auto baseline_trust = judge_trust(*baseline, allow_partial); gate.trust.trusted && !baseline_trust.trusted) {
+    if (const auto baseline_trust = judge_trust(*baseline, allow); gate.trust.trusted && !baseline_trust.trusted) {
       gate.trust.trusted = false;
       gate.trust.reason = fmt::format("the baseline in {} cannot be trusted: {}", baseline->folder.string(), baseline_trust.reason);
     }
@@ -102,9 +141,9 @@ GateResult evaluate_gate(const RunResults& run, const std::vector<sim::Threshold
   return gate;
 }
 
-void record_verdict(const std::filesystem::path& folder, const GateResult& gate, bool allow_partial) {
+void record_verdict(const std::filesystem::path& folder, const GateResult& gate) {
   record_thresholds(folder, gate.thresholds);
-  set_summary_field(folder.string(), "trust", trust_json(gate.trust, allow_partial));
+  set_summary_field(folder.string(), "trust", trust_json(gate.trust));
 }
 
 std::string render_gate(const GateResult& gate) {

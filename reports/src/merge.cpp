@@ -10,6 +10,7 @@
 #include "uptake/base/files.hpp"
 #include "uptake/base/input_error.hpp"
 #include "uptake/loadgen/histogram_log.hpp"
+#include "uptake/reports/gate.hpp"
 
 namespace uptake::reports {
 namespace {
@@ -112,8 +113,11 @@ MergedRun merge_shards(const std::vector<RunResults>& shards) {
       result.aborted_reason = fmt::format("shard {}: {}", shard_of(shard).index, aborted->value("reason", std::string()));
       result.aborted_at_seconds = offset_seconds + aborted->value("at_s", 0.0);
     }
-    if (!summary.at("generator").at("trusted").get<bool>()) {
-      untrusted.push_back(fmt::format("shard {} ({}): {}", shard_of(shard).index, shard.folder.string(), summary["generator"].value("reason", std::string())));
+    // A shard judged as a run of its own: its generator fell behind, or its target answered
+    // nothing (one pod that could not reach the service). Its being partial (interrupted)
+    // carries into the merge as such, and is judged there.
+    if (const auto trust = judge_trust(shard, PartialAllowance::all()); !trust.trusted) {
+      untrusted.push_back(fmt::format("shard {} ({}): {}", shard_of(shard).index, shard.folder.string(), trust.reason));
     }
     for (const auto& name : shard.endpoint_names()) {
       auto endpoint = std::find_if(result.endpoints.begin(), result.endpoints.end(), [&](const auto& e) { return e.name == name; });

@@ -90,7 +90,7 @@ RunOverview overview_of(const RunResults& results) {
   // The same judgement as the gate's: a run whose partial results were allowed (merge
   // --allow-missing) says so in its recorded trust.
   const auto recorded = summary.value("trust", ordered_json::object());
-  const auto trust = judge_trust(results, recorded.is_object() && recorded.value("partial_allowed", false));
+  const auto trust = judge_trust(results, recorded.is_object() && recorded.value("partial_allowed", false) ? PartialAllowance::all() : PartialAllowance{});
   const auto failed = std::count_if(overview.thresholds.begin(), overview.thresholds.end(), [](const ThresholdRow& row) { return row.passed == false; });
   const auto total = overview.thresholds.size();
   if (!trust.trusted) {

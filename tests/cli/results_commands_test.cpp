@@ -153,6 +153,23 @@ TEST_CASE("merge: joins shards, judges the whole, and refuses what is not one ru
   CHECK(report.exit_code == 0);
   CHECK_THAT(read(scratch / "allowed" / "report.md"), Catch::Contains("partial results, allowed: shard(s) 1 of 2 are missing"));
 
+  // A shard whose target answered nothing (one pod that could not reach the service) makes the
+  // whole untrusted, though the merged total has answers from the other.
+  auto unreachable = uptake::test::synthetic_run({{"issue", {}, 25}, {"verify", {}, 0}});
+  unreachable.context.slo = {"p99<250ms", "error_rate<1%"};
+  unreachable.context.shard = {1, 2};
+  const auto down = write(unreachable, scratch / "down");
+  const auto with_down = cli_test::uptake("merge " + shard0.string() + " " + down.string() + " --out " + (scratch / "with-down").string());
+  INFO(with_down.output);
+  CHECK(with_down.exit_code == 3);
+  CHECK_THAT(with_down.output, Catch::Contains("answered none of 25 requests"));
+  // --allow-missing excuses missing shards only, not an interrupted one.
+  auto stopped = good_run(1, 2);
+  stopped.result.interrupted = true;
+  const auto interrupted = write(stopped, scratch / "interrupted");
+  CHECK(cli_test::uptake("merge " + shard0.string() + " " + interrupted.string() + " --allow-missing --out " + (scratch / "with-interrupted").string()).exit_code == 3);
+  CHECK(cli_test::uptake("gate --allow-partial " + (scratch / "with-interrupted").string()).exit_code == 0);
+
   // An untrusted shard makes the whole untrusted: exit 3.
   auto behind = good_run(1, 2);
   behind.verdict = {true, "schedule lag p99 31 ms"};

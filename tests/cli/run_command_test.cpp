@@ -166,6 +166,11 @@ TEST_CASE("run --abort-on-fail: stops once a threshold can no longer hold, write
   CHECK(summary["requests"]["sent"].get<std::uint64_t>() < 300);
   CHECK(summary["requests"]["planned"].get<std::uint64_t>() > 800);  // the unsent rest still counts as planned
   CHECK_THAT(read(folder / "aborted" / "report.md"), Catch::Contains("aborted at"));
+  // A later gate, without the run's --threshold, fails it too: the rest of it was never sent.
+  const auto gate = cli_test::uptake("gate " + (folder / "aborted").string());
+  INFO(gate.output);
+  CHECK(gate.exit_code == 1);
+  CHECK_THAT(gate.output, Catch::Contains("error_rate<1% (run aborted)"));
   // Thresholds that still can hold do not stop a run.
   const auto healthy = cli_test::uptake("run --url " + service.url("/healthz") + " --rate 50 --duration 3 --lag-bound 1000 --abort-on-fail --abort-grace 0 " +
                                         "--threshold 'error_rate<1%' --out " + (folder / "healthy").string());

@@ -129,7 +129,7 @@ TEST_CASE("missing shards make the merge partial, and trust needs every shard") 
   const auto trust = reports::judge_trust(results);
   CHECK(trust.partial);
   CHECK_THAT(trust.reason, Catch::Contains("shard(s) 1, 3 of 4 are missing"));
-  CHECK_THAT(reports::judge_trust(results, true).reason, !Catch::Contains("are missing") && Catch::Contains("shard 2"));
+  CHECK_THAT(reports::judge_trust(results, {.missing_shards = true}).reason, !Catch::Contains("are missing") && Catch::Contains("shard 2"));
   CHECK(results.summary["generator"]["trusted"] == false);
   CHECK_THAT(results.summary["generator"]["reason"].get<std::string>(), Catch::Contains("shard 2") && Catch::Contains("schedule lag p99 40 ms"));
   CHECK(reports::judge_trust(results).trusted == false);

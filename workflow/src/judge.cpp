@@ -10,11 +10,11 @@
 
 namespace uptake::workflow {
 
-reports::GateResult judge_results_folder(const std::string& folder, const std::vector<std::string>& extra_thresholds, bool allow_partial) {
+reports::GateResult judge_results_folder(const std::string& folder, const std::vector<std::string>& extra_thresholds, reports::PartialAllowance allow) {
   const auto run = reports::read_results(folder);
   const auto thresholds = reports::thresholds_for(run, extra_thresholds);
-  auto verdict = reports::evaluate_gate(run, thresholds, nullptr, {}, allow_partial);
-  reports::record_verdict(folder, verdict, allow_partial);
+  auto verdict = reports::evaluate_gate(run, thresholds, nullptr, {}, allow);
+  reports::record_verdict(folder, verdict);
   // A CI system reads junit.xml: the run's own verdict is there too, an untrusted run as a
   // failing `run` testcase, without waiting for `uptake gate`.
   write_file_atomically((std::filesystem::path(folder) / loadgen::kJunitFile).string(), reports::junit_xml(verdict, reports::read_results(folder)));

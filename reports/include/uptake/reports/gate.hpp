@@ -17,17 +17,21 @@ namespace uptake::reports {
 // nothing completed (the target was unreachable, or the schedule planned nothing), or when its
 // results are partial: the run was interrupted, or a merge lacks some of its shards. A gate
 // that passed such a run would pass a broken deployment, or half of one. Partial results may be
-// judged anyway when `allow_partial` (gate --allow-partial, merge --allow-missing); they are
-// still marked partial.
+// judged anyway when allowed; they are still marked partial.
+struct PartialAllowance {
+  bool interrupted = false;     // a run stopped early by a signal (or a merge of such a shard)
+  bool missing_shards = false;  // a merge without some of its shards (merge --allow-missing)
+  static PartialAllowance all() { return {true, true}; }  // gate --allow-partial
+};
 struct Trust {
   bool trusted = true;
   bool partial = false;      // interrupted, or shards missing (whether or not allowed)
   std::string reason;        // why not trusted, for people; empty when trusted
   std::string partial_note;  // what is partial, for people; empty when whole
 };
-Trust judge_trust(const RunResults& run, bool allow_partial = false);
+Trust judge_trust(const RunResults& run, PartialAllowance allow = {});
 // summary.json's `trust` block: {trusted, partial, partial_allowed, reason}.
-nlohmann::ordered_json trust_json(const Trust& trust, bool allow_partial);
+nlohmann::ordered_json trust_json(const Trust& trust);
 
 struct GateResult {
   Trust trust;                          // of the run, and of the baseline when there is one
@@ -43,12 +47,13 @@ struct GateResult {
 };
 
 // `baseline` may be null. Thresholds are judged even for an untrusted run, so that the table and
-// junit.xml still show them.
+// junit.xml still show them. A run that --abort-on-fail stopped (summary.json's `aborted`) adds a
+// failed check of its own: the rest of it was never sent.
 GateResult evaluate_gate(const RunResults& run, const std::vector<sim::Threshold>& thresholds, const RunResults* baseline,
-                         const BaselineTolerances& tolerances, bool allow_partial = false);
+                         const BaselineTolerances& tolerances, PartialAllowance allow = {});
 
 // Records the verdict of a run's own judgement in its summary.json: thresholds[] and trust.
-void record_verdict(const std::filesystem::path& folder, const GateResult& gate, bool allow_partial);
+void record_verdict(const std::filesystem::path& folder, const GateResult& gate);
 
 // The verdict table (TextTable) with the sentence of each failed check, and a closing line.
 std::string render_gate(const GateResult& gate);

@@ -11,7 +11,7 @@ namespace uptake::workflow {
 
 // Throws InputError for a results folder that cannot be read, or a threshold that does not
 // parse or names no endpoint of the run. The exit code is the verdict's (GateResult::exit_code):
-// partial results are untrusted unless `allow_partial`.
-reports::GateResult judge_results_folder(const std::string& folder, const std::vector<std::string>& extra_thresholds, bool allow_partial = false);
+// partial results are untrusted unless `allow` says otherwise.
+reports::GateResult judge_results_folder(const std::string& folder, const std::vector<std::string>& extra_thresholds, reports::PartialAllowance allow = {});
 
 }  // namespace uptake::workflow
