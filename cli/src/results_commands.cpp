@@ -94,7 +94,8 @@ std::vector<Command> results_commands() {
              "threshold", po::value<std::vector<std::string>>()->composing(), "threshold expression, such as p99<300ms or verify.error_rate<1% (repeatable; added to the run's SLO)")(
              "junit", po::value<std::string>(), "where to write junit.xml (default: DIR/junit.xml)")(
              "significance", po::value<std::string>()->default_value("1"),
-             "percent: the chance that any comparison with the baseline calls noise a regression (over all of them, Holm's correction)")(
+             "percent: the chance that any comparison with the baseline calls noise within the runs a regression (over all of them, Holm's "
+             "correction); a change of the machine between the runs is not noise to it")(
              "force", "compare with a baseline of another kind (open against closed loop, other scenario or endpoints)")(
              "allow-partial", "judge partial results (an interrupted run, a merge missing shards) instead of calling them untrusted (exit 3)")(
              "latency-tolerance", po::value<std::string>()->default_value("10"), "percent a latency percentile may rise over the baseline's")(

@@ -33,6 +33,11 @@ std::string change(double now, double before) {
   return fmt::format("{:+.1f}%", (now / before - 1) * 100);
 }
 
+// A replicate spans at least this many seconds with responses: a queue's busy spells carry over
+// from one second into the next, and blocks of single seconds would make them look like more
+// independent evidence than they are.
+constexpr std::int64_t kSecondsPerBlock = 2;
+
 // Replicates of each compared percentile of `series`: the percentile (in seconds) of each block
 // of consecutive seconds of latency.hlog holding responses_per_block responses; a last block
 // short of it is left out (its responses still count in the whole-run figure). One decoded
@@ -43,13 +48,16 @@ std::vector<std::vector<double>> block_percentiles(const RunResults& run, const 
   const auto found = run.response_time_by_second.find(series);
   if (found == run.response_time_by_second.end()) return values;
   std::vector<loadgen::HdrHistogram> blocks(kCount, RunResults::empty_histogram());
+  std::vector<std::int64_t> block_seconds(kCount, 0);
   for (const auto& [second, compressed] : found->second) {
     const auto histogram = loadgen::decode_compressed(compressed);
     for (std::size_t p = 0; p < kCount; ++p) {
       blocks[p].add(histogram);
-      if (static_cast<std::uint64_t>(blocks[p].total_count()) < responses_per_block(kComparedPercentiles[p])) continue;
+      ++block_seconds[p];
+      if (static_cast<std::uint64_t>(blocks[p].total_count()) < responses_per_block(kComparedPercentiles[p]) || block_seconds[p] < kSecondsPerBlock) continue;
       values[p].push_back(static_cast<double>(blocks[p].value_at_percentile(kComparedPercentiles[p])) / 1e9);
       blocks[p].reset();
+      block_seconds[p] = 0;
     }
   }
   return values;
@@ -217,8 +225,11 @@ std::vector<CheckResult> compare_with_baseline(const RunResults& run, const RunR
   const auto before_endpoints = baseline.endpoint_names();
   auto has = [](const std::vector<std::string>& names, const std::string& name) { return std::find(names.begin(), names.end(), name) != names.end(); };
   std::vector<std::string> series{"total"};
+  // One endpoint on both sides is the whole run: comparing it twice would only double the
+  // family that Holm's correction divides the significance among.
+  const bool one_endpoint = now_endpoints.size() == 1 && before_endpoints == now_endpoints;
   for (const auto& name : now_endpoints) {
-    if (has(before_endpoints, name)) series.push_back(name);
+    if (has(before_endpoints, name) && !one_endpoint) series.push_back(name);
   }
   std::vector<Comparison> comparisons;
   for (const auto& name : series) {

@@ -34,6 +34,11 @@ TEST_CASE("Mann-Whitney U: exact one-sided p-values for small samples, normal ap
   // Identical samples (all tied): no evidence either way.
   const std::vector<double> same{5, 5, 5, 5};
   CHECK(reports::compare_replicates(same, same, Worse::higher).p_value > 0.5);
+  // A very small sample against a large one is counted exactly: 2 against 300, separated,
+  // is 1 / C(302, 2) = 2.2e-5 (the normal approximation could not go below 0.0075).
+  std::vector<double> many, two{1000, 1001};
+  for (int i = 1; i <= 300; ++i) many.push_back(i);
+  CHECK(reports::compare_replicates(many, two, Worse::higher).p_value == Approx(1.0 / (302.0 * 301.0 / 2)));
   // Large samples: 30 against 30 completely separated is far beyond any level.
   std::vector<double> a, b;
   for (int i = 1; i <= 30; ++i) a.push_back(i), b.push_back(100 + i);

@@ -16,16 +16,18 @@ struct BaselineTolerances {
   // baseline's (0.05: down to -5%).
   double throughput_decrease = 0.05;
   // The family-wise significance level of the gate's comparisons (Holm's correction over all of
-  // them): the chance that two runs of one unchanged system show any regression at all.
+  // them): the chance that noise within the runs shows as any regression at all. The replicates
+  // are each run's own seconds, so what differs between two whole runs (a busier or slower
+  // machine during one of them) is a real difference to the test, not noise.
   double significance = 0.01;
 };
 
 // The percentiles compared, for the whole run and each endpoint both runs had.
 inline constexpr double kComparedPercentiles[] = {50, 90, 99, 99.9};
 
-// A block of consecutive seconds, a replicate of a percentile, holds at least this many
-// responses, and at least enough that about 5 lie beyond the percentile: 30 for p50 and p90,
-// 500 for p99, 5,000 for p99.9.
+// A block of consecutive seconds, a replicate of a percentile, spans at least two seconds with
+// responses and holds at least this many responses, enough that about 5 lie beyond the
+// percentile: 30 for p50 and p90, 500 for p99, 5,000 for p99.9.
 std::uint64_t responses_per_block(double percentile);
 
 // Throws InputError (exit 2) when the two runs are not of one kind, so that their figures
@@ -34,7 +36,7 @@ std::uint64_t responses_per_block(double percentile);
 void check_comparable(const RunResults& run, const RunResults& baseline);
 
 // One comparison per percentile of kComparedPercentiles for "total" and each endpoint both runs
-// had, then one for the whole run's achieved throughput, and one for the capacity when both are
+// had (none of its own when that endpoint is the whole run), then one for the whole run's achieved throughput, and one for the capacity when both are
 // `uptake capacity` results (summary.json's capacity.rps, which may fall by throughput_decrease
 // at most). A regression is declared only when it is both beyond its tolerance and
 // statistically significant:
