@@ -289,7 +289,7 @@ TEST_CASE("gate --baseline on real runs: an identical rerun passes, a 20% slower
   const auto folder = scratch_folder("run-command-baseline");
   auto run_against = [&](const uptake::test::ReferenceService& service, const std::string& name) {
     const auto outcome = cli_test::uptake("run --url " + service.url("/v1/verify") +
-                                          " --method POST --header 'Content-Type: application/json' --body '{\"credential\":\"x\"}' --rate 300 --duration 8 --out " +
+                                          " --method POST --header 'Content-Type: application/json' --body '{\"credential\":\"x\"}' --rate 300 --duration 16 --out " +
                                           (folder / name).string());
     INFO(outcome.output);
     REQUIRE(outcome.exit_code == 0);
