@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
+#include <fstream>
 
 #include <unistd.h>
 
@@ -259,6 +260,30 @@ std::string latency_log(const RunResult& result) {
   return writer.text();
 }
 
+namespace {
+
+// Whether a file of a results folder's name carries the mark uptake writes into that kind of
+// file, within its first few kilobytes.
+bool written_by_uptake(const std::filesystem::path& file) {
+  const auto name = file.filename().string();
+  const char* mark = name == kSummaryFile          ? "\"uptake.summary/v"
+                     : name == kForecastFile       ? "\"uptake.forecast/v"
+                     : name == kTimeSeriesFile     ? "second,endpoint,planned,sent,completed,errors"
+                     : name == kLatencyLogFile     ? "#[Logged with uptake]"
+                     : name == kJunitFile          ? "<testsuites name=\"uptake gate\""
+                     : name == kHtmlReportFile     ? "<title>uptake report: "
+                     : name == kMarkdownReportFile ? " uptake run of "
+                                                   : nullptr;
+  if (!mark) return false;
+  std::ifstream in(file, std::ios::binary);
+  std::string head(8192, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(in.gcount()));
+  return head.find(mark) != std::string::npos;
+}
+
+}  // namespace
+
 void claim_results_folder(const std::string& folder, const char* field, bool force) {
   namespace fs = std::filesystem;
   std::error_code error;
@@ -277,6 +302,14 @@ void claim_results_folder(const std::string& folder, const char* field, bool for
       for (const auto& name : found) list += (list.empty() ? "" : ", ") + name;
       throw InputError({}, field, fmt::format("'{}' already holds the results of another run ({})", folder, list),
                        "a new or empty folder, or --force to remove uptake's files there first");
+    }
+    // --force removes what uptake wrote, and nothing that only shares a name with it (a
+    // project's own junit.xml or report.md, with --out .).
+    for (const auto& name : found) {
+      if (!written_by_uptake(path / name)) {
+        throw InputError({(path / name).string(), 0, 0}, field, "was not written by uptake, so --force does not remove it",
+                         "a folder without it, or remove it yourself");
+      }
     }
     for (const auto& name : found) {
       if (!fs::remove(path / name, error) || error) {

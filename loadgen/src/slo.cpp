@@ -55,7 +55,7 @@ std::optional<std::string> cannot_pass(const sim::Threshold& threshold, const Se
   const bool bound_allowed = threshold.comparison == Comparison::less_equal || threshold.comparison == Comparison::greater_equal;
   const double total = static_cast<double>(planned_total);
   const auto* histogram = so_far.response_time;
-  const auto bound_ns = static_cast<std::int64_t>(threshold.bound * 1e9);
+  const auto bound_ns = std::llround(threshold.bound * 1e9);
   switch (threshold.metric) {
     case ThresholdMetric::latency_percentile: {
       if (!upper || !histogram) return std::nullopt;

@@ -211,4 +211,10 @@ TEST_CASE("a results folder belongs to one run: another run's files are refused,
   CHECK_FALSE(fs::exists(out / "forecast.json"));  // the synthetic shard has none: the stale one is gone
   CHECK(fs::exists(out / "notes.txt"));            // only uptake's own files are removed
   CHECK(fs::exists(out / "summary.json"));
+  // A file that only shares a name with uptake's (a project's own junit.xml, with --out .) is
+  // not uptake's to remove, even with --force.
+  std::ofstream(out / "junit.xml", std::ios::trunc) << "<testsuites name=\"the project's own tests\"/>\n";
+  check_refused("merge " + shard0.string() + " --out " + out.string() + " --force", "junit.xml: field '--out': was not written by uptake");
+  CHECK(fs::exists(out / "junit.xml"));
+  CHECK(fs::exists(out / "summary.json"));  // refused before anything was removed
 }

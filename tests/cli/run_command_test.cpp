@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -259,15 +260,22 @@ TEST_CASE("run: a first SIGINT drains for at most about two seconds, a second en
   // waited for the timeout would take 30 s.
   const SilentListener silent;
   const auto folder = scratch_folder("run-command-drain");
-  const auto base = "run --url " + silent.url + " --rate 50 --duration 20 --timeout 30 --lag-bound 1000 --out ";
-  const auto [drained_code, drained_seconds] = interrupted_run(base + (folder / "drained").string(), 1);
+  const auto base = "run --url " + silent.url + " --rate 50 --duration 20 --timeout 30 --lag-bound 1000 ";
+  const auto [drained_code, drained_seconds] = interrupted_run(base + "--out " + (folder / "drained").string(), 1);
   CHECK(drained_code == 3);
   CHECK(drained_seconds < 4.5);
   const auto drained = summary_of(folder / "drained");
   CHECK(drained["interrupted"] == true);
   CHECK(drained["requests"]["sent"].get<std::uint64_t>() > drained["requests"]["completed"].get<std::uint64_t>());  // abandoned in flight
 
-  const auto [ended_code, ended_seconds] = interrupted_run(base + (folder / "ended").string(), 1, 0.3);
+  // A stop while waiting for --start-at ends the wait: the run starts, stops, and says so.
+  const auto start_at = std::to_string(std::time(nullptr) + 60);
+  const auto [waiting_code, waiting_seconds] = interrupted_run(base + "--start-at " + start_at + " --out " + (folder / "waiting").string(), 1);
+  CHECK(waiting_code == 3);
+  CHECK(waiting_seconds < 4.5);
+  CHECK(summary_of(folder / "waiting")["requests"]["sent"] == 0);
+
+  const auto [ended_code, ended_seconds] = interrupted_run(base + "--out " + (folder / "ended").string(), 1, 0.3);
   CHECK(ended_code == 3);
   CHECK(ended_seconds < 1.5);
   CHECK_FALSE(fs::exists(folder / "ended" / "summary.json"));  // nothing half-written

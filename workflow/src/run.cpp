@@ -28,6 +28,10 @@ loadgen::Target target_of(const std::string& url, const char* field) {
   return *target;
 }
 
+// --abort-on-fail counts the schedule before the run, on one thread; past this many arrivals
+// (about a second of counting) the count would delay the start, and shards their --start-at.
+constexpr std::uint64_t kMostArrivalsCountedAhead = 100'000'000;
+
 // --abort-on-fail: the rule the engine applies once a second. Every threshold of the run (the
 // scenario's SLO and --threshold) is watched, against the number of requests the whole schedule
 // plans for its series, counted here before the run (the engine draws the same arrivals).
@@ -39,6 +43,12 @@ std::function<std::optional<loadgen::AbortReason>(const std::vector<loadgen::End
   std::vector<std::uint64_t> planned(plan.endpoints.size(), 0);
   for (unsigned thread = 0; thread < options.threads; ++thread) {
     auto schedule = options.make_schedule(sim::Shard{thread, options.threads});
+    // Each thread's part is drawn from the whole schedule's stream: counting costs the whole.
+    if (schedule.expected_arrivals() * options.threads > static_cast<double>(kMostArrivalsCountedAhead)) {
+      throw InputError({}, "--abort-on-fail", fmt::format("needs the schedule counted ahead, and its {:.0f} arrivals are too many to count before the start",
+                                                          schedule.expected_arrivals()),
+                       fmt::format("a schedule of at most {} arrivals (a shorter or sharded run)", kMostArrivalsCountedAhead));
+    }
     for (sim::Arrival arrival; schedule.next(arrival);) ++planned[arrival.endpoint];
   }
   std::vector<std::optional<std::size_t>> series_of;  // per threshold: an endpoint's index, or empty for the whole run
@@ -68,17 +78,22 @@ std::function<std::optional<loadgen::AbortReason>(const std::vector<loadgen::End
   };
 }
 
-// Waits for --start-at. A shard that starts late sends its whole schedule shifted by the delay:
-// merged with its peers, its seconds no longer line up with theirs. Say so rather than hide it.
-void wait_for_start(double start_at, const std::function<void(std::string_view)>& notice) {
+// Waits for --start-at, or until a stop (the run then starts at once, stops at once, and its
+// results say it was interrupted). A shard that starts late sends its whole schedule shifted by
+// the delay: merged with its peers, its seconds no longer line up with theirs. Say so rather
+// than hide it.
+void wait_for_start(double start_at, const std::atomic<bool>* stop, const std::function<void(std::string_view)>& notice) {
   const auto at = std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(Seconds{start_at}));
   const auto now = std::chrono::system_clock::now();
   if (now - at > std::chrono::seconds(1) && notice) {
     notice(fmt::format("warning: --start-at {:.0f} passed {:.1f} s ago; this run starts now, out of step with shards that started on time", start_at,
                        std::chrono::duration<double>(now - at).count()));
   }
-  std::this_thread::sleep_until(at);
+  while (std::chrono::system_clock::now() < at && !(stop && stop->load())) {
+    std::this_thread::sleep_until(std::min(at, std::chrono::system_clock::now() + std::chrono::milliseconds(100)));
+  }
 }
+
 
 }  // namespace
 
@@ -176,7 +191,7 @@ RunOutcome run_workflow(const RunRequest& request) {
   loadgen::claim_results_folder(outcome.folder, "--out", request.force);
   context.seed = options.seed;
 
-  if (request.start_at) wait_for_start(*request.start_at, request.notice);
+  if (request.start_at) wait_for_start(*request.start_at, options.stop, request.notice);
   outcome.result = loadgen::run_engine(options, plan);
   outcome.result.schedule_seconds = schedule_seconds;
   embedded.reset();
