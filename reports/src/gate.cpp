@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "uptake/base/input_error.hpp"
+#include "uptake/loadgen/slo.hpp"
 #include "uptake/reports/text_table.hpp"
 #include "uptake/reports/threshold_check.hpp"
 
@@ -105,7 +106,19 @@ std::optional<CheckResult> aborted_check(const RunResults& run) {
   check.expected = "the whole run";
   check.message = fmt::format("--abort-on-fail stopped the run: {} could no longer hold ({}); the rest of the run was never sent, so nothing else about it "
                               "can pass", threshold, aborted->value("reason", std::string()));
-  check.detail = {{"expression", threshold}, {"aborted", true}, {"passed", false}, {"message", check.message}};
+  // In the shape of every other threshold's entry (summary.json's thresholds[]), marked aborted.
+  std::string problem;
+  const auto parsed = sim::parse_threshold(threshold, problem);
+  check.detail = {{"expression", threshold},
+                  {"endpoint", parsed && !parsed->endpoint.empty() ? nlohmann::ordered_json(parsed->endpoint) : nlohmann::ordered_json(nullptr)},
+                  {"metric", parsed ? parsed->metric_name : std::string("aborted")},
+                  {"comparison", loadgen::symbol(parsed ? parsed->comparison : sim::Comparison::less)},
+                  {"bound", parsed ? parsed->bound : 0.0},
+                  {"observed", nullptr},
+                  {"unit", loadgen::unit_of(parsed ? parsed->metric : sim::ThresholdMetric::error_rate)},
+                  {"passed", false},
+                  {"message", check.message},
+                  {"aborted", true}};
   return check;
 }
 
