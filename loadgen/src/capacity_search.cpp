@@ -327,9 +327,7 @@ Seconds StepSeries::latency_at(double percentile) const {
   return Seconds{static_cast<double>(response_time.value_at_percentile(percentile)) / 1e9};
 }
 
-double StepSeries::achieved_ratio() const {
-  return planned_in_window ? static_cast<double>(completed_in_window) / static_cast<double>(planned_in_window) : 0.0;
-}
+double StepSeries::achieved_ratio() const { return loadgen::achieved_ratio(completed_in_window, planned_in_window); }
 
 double StepResult::planned_rps() const {
   return window.count() > 0 ? static_cast<double>(total.planned_in_window) / window.count() : 0.0;
@@ -404,7 +402,8 @@ std::optional<double> observed_value(const sim::Threshold& threshold, const Step
   RequestCounts in_window = *series;
   in_window.planned = series->planned_in_window;
   in_window.completed = series->completed_in_window;
-  return loadgen::observed_value(threshold, {in_window, window > 0 ? static_cast<double>(series->completed_in_window) / window : 0.0, &series->response_time});
+  return loadgen::observed_value(threshold, {in_window, window > 0 ? static_cast<double>(series->completed_in_window) / window : 0.0, &series->response_time,
+                                             series->completed_in_window});
 }
 
 CapacitySearchResult search_capacity(const CapacitySearchOptions& options, const TrialRunner& run_trial) {

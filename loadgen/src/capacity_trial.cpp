@@ -110,7 +110,7 @@ TrialRunner engine_trial_runner(CapacityTrialOptions options, RequestPlan plan) 
 StepResult step_result_of(const RunResult& run, double offered_rps, Seconds schedule, Seconds elapsed, const Verdict& generator) {
   StepResult step;
   step.offered_rps = offered_rps;
-  const auto window_seconds = static_cast<std::size_t>(std::max(1.0, std::floor(schedule.count())));
+  const auto window_seconds = achieved_window_seconds(schedule.count(), run.duration_seconds);
   step.window = Seconds{static_cast<double>(window_seconds)};
   step.elapsed = elapsed;
   step.generator_trusted = !generator.generator_behind;

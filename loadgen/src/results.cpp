@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -21,6 +22,12 @@ namespace {
 using nlohmann::ordered_json;
 
 double ms(std::int64_t nanoseconds) { return static_cast<double>(nanoseconds) / 1e6; }
+
+std::uint64_t completed_in_window(const std::vector<Interval>& seconds, std::size_t window) {
+  std::uint64_t completed = 0;
+  for (std::size_t second = 0; second < std::min(window, seconds.size()); ++second) completed += seconds[second].completed;
+  return completed;
+}
 
 ordered_json latency_block(const HdrHistogram& histogram) {
   if (histogram.total_count() == 0) return {{"count", 0}};
@@ -62,6 +69,15 @@ std::optional<Pacing> parse_pacing(std::string_view text) {
     if (text == to_string(pacing)) return pacing;
   }
   return std::nullopt;
+}
+
+std::size_t achieved_window_seconds(double schedule_seconds, double duration_seconds) {
+  if (schedule_seconds > 0) return static_cast<std::size_t>(std::max(1.0, std::floor(schedule_seconds)));
+  return static_cast<std::size_t>(std::ceil(std::max(duration_seconds, 0.0))) + 1;  // a closed loop: every second of it
+}
+
+double achieved_ratio(std::uint64_t completed_in_window, std::uint64_t planned) {
+  return planned ? static_cast<double>(completed_in_window) / static_cast<double>(planned) : 0.0;
 }
 
 double error_rate(std::uint64_t ok, std::uint64_t errors) {
@@ -149,7 +165,8 @@ std::string summary_json(const RunResult& result, const RunContext& context, con
   const double seconds = result.duration_seconds > 0 ? result.duration_seconds : 1;
   root["rate"] = {{"planned_rps", result.closed_loop ? 0.0 : static_cast<double>(total.planned) / std::max(result.schedule_seconds, 1e-9)},
                   {"achieved_rps", static_cast<double>(total.completed) / seconds},
-                  {"achieved_ratio", total.planned ? static_cast<double>(total.completed) / static_cast<double>(total.planned) : 0.0}};
+                  {"achieved_ratio", achieved_ratio(completed_in_window(result.intervals, achieved_window_seconds(result.schedule_seconds, result.duration_seconds)),
+                                                    total.planned)}};
   root["latency_ms"] = latency_block(total.response_time);
   root["service_time_ms"] = latency_block(total.service_time);
   root["schedule_lag_ms"] = latency_block(result.schedule_lag);

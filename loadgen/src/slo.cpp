@@ -43,7 +43,7 @@ std::optional<double> observed_value(const sim::Threshold& threshold, const Seri
       return static_cast<double>(histogram->max()) / 1e9;
     case ThresholdMetric::error_rate: return error_rate(figures.requests.ok, figures.requests.errors);
     case ThresholdMetric::achieved_ratio:
-      return figures.requests.planned ? static_cast<double>(figures.requests.completed) / static_cast<double>(figures.requests.planned) : 0.0;
+      return achieved_ratio(figures.completed_in_window, figures.requests.planned);
     case ThresholdMetric::throughput: return figures.achieved_rps;
   }
   return std::nullopt;
@@ -147,7 +147,7 @@ std::string describe_metric(const sim::Threshold& threshold) {
     case ThresholdMetric::latency_mean: return "mean response time";
     case ThresholdMetric::latency_max: return "max response time";
     case ThresholdMetric::error_rate: return "error rate";
-    case ThresholdMetric::achieved_ratio: return "achieved ratio (completed / planned)";
+    case ThresholdMetric::achieved_ratio: return "achieved ratio (completed within the schedule / planned)";
     case ThresholdMetric::throughput: return "throughput";
   }
   return threshold.metric_name;

@@ -322,6 +322,10 @@ RunResults::Counters RunResults::counters_of(const std::string& series) const {
     counters.revoked = block["negative"].value("revoked", std::uint64_t{0});
   }
   counters.achieved_rps = series == "total" ? summary.at("rate").at("achieved_rps").get<double>() : block.at("achieved_rps").get<double>();
+  const auto window = loadgen::achieved_window_seconds(summary.value("schedule_s", 0.0), summary.value("duration_s", 0.0));
+  for (const auto& row : timeseries) {
+    if (row.endpoint == series && row.second >= 0 && static_cast<std::size_t>(row.second) < window) counters.completed_in_window += row.completed;
+  }
   return counters;
 }
 

@@ -42,7 +42,7 @@ std::vector<sim::Threshold> thresholds_for(const RunResults& run, const std::vec
 std::optional<double> observed_value(const sim::Threshold& threshold, const RunResults& run) {
   const std::string series = threshold.endpoint.empty() ? "total" : threshold.endpoint;
   const auto counters = run.counters_of(series);
-  return loadgen::observed_value(threshold, {counters, counters.achieved_rps, &run.response_time_of(series)});
+  return loadgen::observed_value(threshold, {counters, counters.achieved_rps, &run.response_time_of(series), counters.completed_in_window});
 }
 
 CheckResult check_threshold(const sim::Threshold& threshold, const RunResults& run) {

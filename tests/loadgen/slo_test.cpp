@@ -16,7 +16,7 @@ sim::Threshold threshold(const char* text) { return sim::parse_threshold_or_thro
 TEST_CASE("observed values: one definition for run, gate, merge and capacity") {
   auto histogram = loadgen::make_latency_histogram();
   for (int ms = 1; ms <= 100; ++ms) histogram.record(ms * 1'000'000LL);
-  const loadgen::SeriesFigures figures{{200, 0, 100, 95, 5}, 50.0, &histogram};
+  const loadgen::SeriesFigures figures{{200, 0, 100, 95, 5}, 50.0, &histogram, 100};
   CHECK(*loadgen::observed_value(threshold("p99<1s"), figures) == Approx(0.099).epsilon(0.001));
   CHECK(*loadgen::observed_value(threshold("max<1s"), figures) == Approx(0.100).epsilon(0.001));
   CHECK(*loadgen::observed_value(threshold("mean<1s"), figures) == Approx(0.0505).epsilon(0.001));

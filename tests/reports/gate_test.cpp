@@ -98,6 +98,20 @@ TEST_CASE("the run's recorded SLO comes first; bad or unknown thresholds are inp
   CHECK_THROWS_WITH(reports::thresholds_for(run.results, {"sign.p99<1s"}), Catch::Contains("names no endpoint 'sign'") && Catch::Contains("issue, verify"));
 }
 
+TEST_CASE("achieved_ratio counts the answers within the schedule, as a capacity step does") {
+  // 100 planned in a 3 s schedule: 90 answered within it, 10 only in the drain after it.
+  test::SyntheticEndpoint endpoint{"issue", test::one_to(100), 0};
+  for (std::size_t i = 0; i < 100; ++i) endpoint.completion_seconds.push_back(i < 90 ? i % 3 : 3);
+  auto run = test::synthetic_run({endpoint}, 4);
+  run.result.schedule_seconds = 3;
+  const Folder folder(run);
+  CHECK(folder.results.summary["rate"]["achieved_ratio"].get<double>() == Approx(0.9));
+  const auto verdict = judge("achieved_ratio>0.95", folder.results);
+  CHECK_FALSE(verdict.passed);
+  CHECK(verdict.detail["observed"].get<double>() == Approx(0.9));
+  CHECK(judge("issue.achieved_ratio>=0.9", folder.results).passed);
+}
+
 TEST_CASE("a latency threshold on an endpoint that completed nothing fails") {
   const Folder run(test::synthetic_run({{"issue", test::one_to(10), 0}, {"verify", {}, 5}}));
   const auto verdict = judge("verify.p99<1s", run.results);

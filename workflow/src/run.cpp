@@ -69,7 +69,7 @@ std::function<std::optional<loadgen::AbortReason>(const std::vector<loadgen::End
     for (const auto& endpoint : so_far) total.add(endpoint);
     for (std::size_t t = 0; t < thresholds.size(); ++t) {
       const auto& series = series_of[t] ? so_far.at(*series_of[t]) : total;
-      const loadgen::SeriesFigures figures{series, 0.0, &series.response_time};
+      const loadgen::SeriesFigures figures{series, 0.0, &series.response_time, series.completed};
       if (auto why = loadgen::cannot_pass(thresholds[t], figures, series_of[t] ? planned.at(*series_of[t]) : planned_total)) {
         return loadgen::AbortReason{thresholds[t].text, *why};
       }

@@ -30,6 +30,14 @@ enum class Pacing {
 const char* to_string(Pacing pacing);
 std::optional<Pacing> parse_pacing(std::string_view text);
 
+// achieved_ratio, one definition for a run, a merge, a gate and a capacity step: the answers
+// completed within the schedule's whole seconds over the requests it planned (a flow balance:
+// while the target keeps up they differ by the few in flight at the end; when it falls behind,
+// by its growing backlog). A closed loop has no schedule: its whole run counts. This is the
+// number of leading seconds that count.
+std::size_t achieved_window_seconds(double schedule_seconds, double duration_seconds);
+double achieved_ratio(std::uint64_t completed_in_window, std::uint64_t planned);
+
 // The share of attempted requests that failed. Every attempt ends either answered below 400
 // (ok) or as an error of some class, whether it was sent or failed before sending
 // (missing_capture, wait_timeout), so ok + errors counts the attempts exactly; requests that a

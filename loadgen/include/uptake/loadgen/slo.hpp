@@ -18,6 +18,7 @@ struct SeriesFigures {
   RequestCounts requests;        // planned (so far, while running), completed, ok, errors
   double achieved_rps = 0;       // completed per second of the run
   const HdrHistogram* response_time = nullptr;  // nanoseconds, from the intended send time; null: none
+  std::uint64_t completed_in_window = 0;  // completed within the schedule's whole seconds (achieved_window_seconds)
 };
 
 // The value a threshold compares, in its own units (seconds, fraction, requests per second);

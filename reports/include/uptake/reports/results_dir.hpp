@@ -44,6 +44,7 @@ struct RunResults {
   // The request counters of `series` ("total" or an endpoint) from summary.json, and its
   // achieved requests per second. Throws std::out_of_range for an unknown endpoint.
   struct Counters : loadgen::RequestCounts {
+    std::uint64_t completed_in_window = 0;  // within the schedule's whole seconds (loadgen::achieved_window_seconds), from timeseries.csv
     std::uint64_t tampered = 0, revoked = 0;  // negative-path requests (endpoints only; 0 for "total")
     double achieved_rps = 0;
   };
