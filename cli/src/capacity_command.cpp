@@ -120,14 +120,14 @@ int capacity(const po::variables_map& values) {
       fmt::print("uptake capacity: no --target, so the embedded reference service serves at {}\n", embedded->url());
       std::fflush(stdout);  // before the progress lines on standard error
     }
-    engine.target = target_of(embedded ? embedded->url() : values["target"].as<std::string>(), "--target");
+    engine.target = loadgen::parse_target_or_throw(embedded ? embedded->url() : values["target"].as<std::string>(), "--target");
     plan = loadgen::plan_from_scenario(*scenario, forecast->rate_model->endpoints(), engine.target);
   } else {
     if (!values.count("url")) throw InputError({}, "SCENARIO", "is missing", "a scenario file, or ad hoc: --url URL --slo EXPR");
     if (values.count("target")) throw InputError({}, "--target", "is given with --url", "--url alone names the ad hoc target");
     engine.seed = values.count("seed") ? values["seed"].as<std::uint64_t>() : 1;
     context.scenario = "ad hoc";
-    engine.target = target_of(values["url"].as<std::string>(), "--url");
+    engine.target = loadgen::parse_target_or_throw(values["url"].as<std::string>(), "--url");
     plan = ad_hoc_plan(values, engine.target);
     findings.mix = fmt::format("one endpoint ({} {})", values["method"].as<std::string>(), engine.target.path);
   }
@@ -175,7 +175,7 @@ int capacity(const po::variables_map& values) {
   fmt::print("{}", reports::render_capacity_text(findings));
   if (last_run) {
     const auto verdict = workflow::judge_results_folder(folder, {});
-    if (!verdict.thresholds.empty() || !verdict.trust.trusted || verdict.trust.partial) fmt::print("\nVerdict:\n{}", reports::render_gate(verdict));
+    print_verdict(verdict);
     const auto report_files = reports::write_reports(folder, folder);
     fmt::print("  results in {}/ (summary.json with the capacity block; the run files are the last trial's)\n", folder);
     fmt::print("  reports: {} (charts, opens offline) and {}\n", report_files.html.string(), report_files.markdown.string());

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "uptake/reports/gate.hpp"
+
 namespace uptake::cli {
 
 namespace po = boost::program_options;
@@ -36,5 +38,9 @@ std::vector<Command> capacity_commands();
 std::vector<Command> results_commands();
 
 std::vector<Command> report_commands();
+
+// The verdict a results folder ended with (run, merge, capacity), when it has something to say:
+// thresholds, or results that are untrusted or partial.
+void print_verdict(const reports::GateResult& verdict);
 
 }  // namespace uptake::cli

@@ -70,11 +70,15 @@ int merge(const po::variables_map& values) {
   fmt::print("uptake merge: {} shard folder(s) of '{}' into {}: {} planned, {} completed, {} errors\n", folders.size(), merged.context.scenario,
              out.string(), total.planned, total.completed, total.errors);
   const auto verdict = workflow::judge_results_folder(out.string(), strings_of(values, "threshold"), {.missing_shards = values.count("allow-missing") > 0});
-  if (!verdict.thresholds.empty() || !verdict.trust.trusted || verdict.trust.partial) fmt::print("\nVerdict:\n{}", reports::render_gate(verdict));
+  print_verdict(verdict);
   return verdict.exit_code();
 }
 
 }  // namespace
+
+void print_verdict(const reports::GateResult& verdict) {
+  if (!verdict.thresholds.empty() || !verdict.trust.trusted || verdict.trust.partial) fmt::print("\nVerdict:\n{}", reports::render_gate(verdict));
+}
 
 std::vector<Command> results_commands() {
   return {

@@ -102,7 +102,8 @@ int run(const po::variables_map& values) {
       } catch (const std::exception&) {
         used = 0;
       }
-      if (used != rate.size() || !(rps > 0 && rps <= 10'000'000)) throw InputError({}, "--rate", fmt::format("'{}' is not a rate", rate), "requests per second above 0, or max");
+      // A number at all; its range is the workflow's to check.
+      if (used != rate.size()) throw InputError({}, "--rate", fmt::format("'{}' is not a rate", rate), "requests per second above 0, or max");
       load.rate_rps = rps;
     }
   }
@@ -118,9 +119,7 @@ int run(const po::variables_map& values) {
 
   const auto outcome = workflow::run_workflow(request);
   print_summary(outcome.result, outcome.generator, outcome.folder);
-  if (!outcome.verdict.thresholds.empty() || !outcome.verdict.trust.trusted || outcome.verdict.trust.partial) {
-    fmt::print("\nVerdict:\n{}", reports::render_gate(outcome.verdict));
-  }
+  print_verdict(outcome.verdict);
   fmt::print("  reports: {} (charts, opens offline) and {}\n", outcome.reports.html.string(), outcome.reports.markdown.string());
   return outcome.exit_code();
 }

@@ -32,13 +32,6 @@ extern "C" void request_stop(int) {
 
 }  // namespace
 
-loadgen::Target target_of(const std::string& url, const char* field) {
-  std::string problem;
-  const auto target = loadgen::parse_target(url, problem);
-  if (!target) throw InputError({}, field, problem, "a URL such as http://127.0.0.1:8080");
-  return *target;
-}
-
 void declare_ad_hoc_request(po::options_description& options) {
   options.add_options()("method", po::value<std::string>()->default_value("GET"), "ad hoc: HTTP method")(
       "body", po::value<std::string>(), "ad hoc: request body")("header", po::value<std::vector<std::string>>()->composing(), "ad hoc: 'Name: value' (repeatable)");

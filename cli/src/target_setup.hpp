@@ -16,8 +16,6 @@
 
 namespace uptake::cli {
 
-// Parses a target URL; InputError naming `field` when it is not one.
-loadgen::Target target_of(const std::string& url, const char* field);
 
 // --method, --body and --header (repeatable, 'Name: value') for an ad hoc request.
 void declare_ad_hoc_request(po::options_description& options);

@@ -19,10 +19,9 @@ StepSeries series_of(const EndpointResult& endpoint, const std::vector<Interval>
   StepSeries series;
   series.name = endpoint.name;
   static_cast<RequestCounts&>(series) = endpoint;
-  for (std::size_t second = 0; second < std::min(window_seconds, seconds.size()); ++second) {
-    series.planned_in_window += seconds[second].planned;
-    series.completed_in_window += seconds[second].completed;
-  }
+  const auto in_window = counts_in_window(seconds, window_seconds);
+  series.planned_in_window = in_window.planned;
+  series.completed_in_window = in_window.completed;
   series.response_time = endpoint.response_time;
   return series;
 }

@@ -533,7 +533,7 @@ class Worker {
       const auto& from = result_.endpoints[e];
       auto& to = published_[e];
       to.name = from.name;
-      to.planned = from.planned, to.sent = from.sent, to.completed = from.completed, to.ok = from.ok, to.errors = from.errors;
+      static_cast<RequestCounts&>(to) = from;
       to.response_time.reset();
       to.response_time.add(from.response_time);
     }
@@ -928,7 +928,7 @@ RunResult run_engine(const EngineOptions& options, const RequestPlan& plan) {
     }
     if (!options.on_progress) continue;
     Progress progress;
-    progress.elapsed_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    progress.elapsed_seconds = elapsed;
     progress.total_seconds = total_seconds;
     for (auto& worker : workers) {
       progress.completed += worker->completed_counter().load();
@@ -953,10 +953,10 @@ RunResult run_engine(const EngineOptions& options, const RequestPlan& plan) {
     merged.aborted_reason = abort_reason->reason;
     merged.aborted_at_seconds = aborted_at;
   }
-  for (auto& worker : workers) merged.planned_is_lower_bound = merged.planned_is_lower_bound || worker->result().planned_is_lower_bound;
   Clock::time_point finish = start;
   for (auto& worker : workers) {
     auto& part = worker->result();
+    merged.planned_is_lower_bound = merged.planned_is_lower_bound || part.planned_is_lower_bound;
     finish = std::max(finish, worker->finish_time_);
     merged.busiest_thread_fraction = std::max(merged.busiest_thread_fraction, worker->busy_fraction_);
     if (merged.endpoints.empty()) {

@@ -23,12 +23,6 @@ using nlohmann::ordered_json;
 
 double ms(std::int64_t nanoseconds) { return static_cast<double>(nanoseconds) / 1e6; }
 
-std::uint64_t completed_in_window(const std::vector<Interval>& seconds, std::size_t window) {
-  std::uint64_t completed = 0;
-  for (std::size_t second = 0; second < std::min(window, seconds.size()); ++second) completed += seconds[second].completed;
-  return completed;
-}
-
 ordered_json latency_block(const HdrHistogram& histogram) {
   if (histogram.total_count() == 0) return {{"count", 0}};
   return {{"count", histogram.total_count()},
@@ -74,6 +68,12 @@ std::optional<Pacing> parse_pacing(std::string_view text) {
 std::size_t achieved_window_seconds(double schedule_seconds, double duration_seconds) {
   if (schedule_seconds > 0) return static_cast<std::size_t>(std::max(1.0, std::floor(schedule_seconds)));
   return static_cast<std::size_t>(std::ceil(std::max(duration_seconds, 0.0))) + 1;  // a closed loop: every second of it
+}
+
+RequestCounts counts_in_window(const std::vector<Interval>& seconds, std::size_t window) {
+  RequestCounts counts;
+  for (std::size_t second = 0; second < std::min(window, seconds.size()); ++second) counts += seconds[second];
+  return counts;
 }
 
 double achieved_ratio(std::uint64_t completed_in_window, std::uint64_t planned) {
@@ -165,7 +165,7 @@ std::string summary_json(const RunResult& result, const RunContext& context, con
   const double seconds = result.duration_seconds > 0 ? result.duration_seconds : 1;
   root["rate"] = {{"planned_rps", result.closed_loop ? 0.0 : static_cast<double>(total.planned) / std::max(result.schedule_seconds, 1e-9)},
                   {"achieved_rps", static_cast<double>(total.completed) / seconds},
-                  {"achieved_ratio", achieved_ratio(completed_in_window(result.intervals, achieved_window_seconds(result.schedule_seconds, result.duration_seconds)),
+                  {"achieved_ratio", achieved_ratio(counts_in_window(result.intervals, achieved_window_seconds(result.schedule_seconds, result.duration_seconds)).completed,
                                                     total.planned)}};
   root["latency_ms"] = latency_block(total.response_time);
   root["service_time_ms"] = latency_block(total.service_time);
@@ -315,9 +315,7 @@ void claim_results_folder(const std::string& folder, const char* field, bool for
       if (fs::exists(path / name, error)) found.emplace_back(name);
     }
     if (!found.empty() && !force) {
-      std::string list;
-      for (const auto& name : found) list += (list.empty() ? "" : ", ") + name;
-      throw InputError({}, field, fmt::format("'{}' already holds the results of another run ({})", folder, list),
+      throw InputError({}, field, fmt::format("'{}' already holds the results of another run ({})", folder, fmt::join(found, ", ")),
                        "a new or empty folder, or --force to remove uptake's files there first");
     }
     // --force removes what uptake wrote, and nothing that only shares a name with it (a

@@ -156,10 +156,9 @@ std::string describe_metric(const sim::Threshold& threshold) {
 void check_endpoint_of(const sim::Threshold& threshold, const std::vector<std::string>& endpoints, const InputLocation& where, const std::string& field,
                        const std::string& what) {
   if (threshold.endpoint.empty() || std::find(endpoints.begin(), endpoints.end(), threshold.endpoint) != endpoints.end()) return;
-  std::string list;
-  for (const auto& name : endpoints) list += (list.empty() ? "" : ", ") + name;
   throw InputError(where, field, fmt::format("'{}' names no endpoint '{}' of {}", threshold.text, threshold.endpoint, what),
-                   list.empty() ? std::string("a threshold of the whole run (the run has no endpoints)") : "an endpoint of the run: " + list);
+                   endpoints.empty() ? std::string("a threshold of the whole run (the run has no endpoints)")
+                                     : fmt::format("an endpoint of the run: {}", fmt::join(endpoints, ", ")));
 }
 
 }  // namespace uptake::loadgen

@@ -4,6 +4,8 @@
 
 #include <charconv>
 
+#include "uptake/base/input_error.hpp"
+
 namespace uptake::loadgen {
 
 std::string Target::host_header() const {
@@ -58,6 +60,13 @@ std::optional<Target> parse_target(std::string_view url, std::string& problem) {
   target.base_path = target.path == "/" ? "" : target.path;
   while (!target.base_path.empty() && target.base_path.back() == '/') target.base_path.pop_back();
   return target;
+}
+
+Target parse_target_or_throw(std::string_view url, const char* field) {
+  std::string problem;
+  const auto target = parse_target(url, problem);
+  if (!target) throw InputError({}, field, problem, "a URL such as http://127.0.0.1:8080");
+  return *target;
 }
 
 }  // namespace uptake::loadgen

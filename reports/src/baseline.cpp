@@ -192,11 +192,7 @@ void decide(Comparison& comparison, bool significant, const BaselineTolerances& 
   detail["message"] = result.message;
 }
 
-std::string names_of(const std::vector<std::string>& names) {
-  std::string list;
-  for (const auto& name : names) list += (list.empty() ? "" : ", ") + name;
-  return list.empty() ? "none" : list;
-}
+std::string names_of(const std::vector<std::string>& names) { return names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", ")); }
 
 }  // namespace
 

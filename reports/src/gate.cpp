@@ -38,20 +38,18 @@ PartialNotes partial_notes_of(const RunResults& run) {
                                     counters.planned);
   }
   if (const auto missing = summary.find("shards_missing"); missing != summary.end() && missing->is_array() && !missing->empty()) {
-    std::string list;
-    for (const auto& index : *missing) list += (list.empty() ? "" : ", ") + index.dump();
-    notes.missing_shards = fmt::format("shard(s) {} of {} are missing from the merge: its counts and rates cover only part of the load", list,
-                                       summary.value("shard_count", std::uint64_t{0}));
+    std::vector<std::string> indexes;
+    for (const auto& index : *missing) indexes.push_back(index.dump());
+    notes.missing_shards = fmt::format("shard(s) {} of {} are missing from the merge: its counts and rates cover only part of the load",
+                                       fmt::join(indexes, ", "), summary.value("shard_count", std::uint64_t{0}));
   }
   return notes;
 }
 
-std::string joined(const std::vector<std::string>& parts) {
-  std::string text;
-  for (const auto& part : parts) {
-    if (!part.empty()) text += (text.empty() ? "" : "; ") + part;
-  }
-  return text;
+// The parts that say something, as one sentence.
+std::string joined(std::vector<std::string> parts) {
+  std::erase(parts, std::string());
+  return fmt::format("{}", fmt::join(parts, "; "));
 }
 
 }  // namespace

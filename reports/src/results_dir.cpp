@@ -322,10 +322,7 @@ RunResults::Counters RunResults::counters_of(const std::string& series) const {
     counters.revoked = block["negative"].value("revoked", std::uint64_t{0});
   }
   counters.achieved_rps = series == "total" ? summary.at("rate").at("achieved_rps").get<double>() : block.at("achieved_rps").get<double>();
-  const auto window = loadgen::achieved_window_seconds(summary.value("schedule_s", 0.0), summary.value("duration_s", 0.0));
-  for (const auto& row : timeseries) {
-    if (row.endpoint == series && row.second >= 0 && static_cast<std::size_t>(row.second) < window) counters.completed_in_window += row.completed;
-  }
+  if (const auto it = completed_in_window.find(series); it != completed_in_window.end()) counters.completed_in_window = it->second;
   return counters;
 }
 
@@ -384,6 +381,10 @@ RunResults read_results(const std::filesystem::path& folder) {
   const double longest = std::max(results.summary["duration_s"].get<double>(), results.summary.value("schedule_s", 0.0));
   const auto last_second = static_cast<std::int64_t>(std::ceil(std::clamp(longest, 0.0, 1e9))) + 1;
   results.timeseries = read_timeseries(folder, endpoints, last_second);
+  const auto window = loadgen::achieved_window_seconds(results.summary.value("schedule_s", 0.0), results.summary["duration_s"].get<double>());
+  for (const auto& row : results.timeseries) {
+    if (static_cast<std::size_t>(row.second) < window) results.completed_in_window[row.endpoint] += row.completed;
+  }
   check_timeseries_totals(results);
   read_latency_log(results);
   results.forecast = read_forecast(folder);

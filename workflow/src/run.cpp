@@ -21,13 +21,6 @@
 namespace uptake::workflow {
 namespace {
 
-loadgen::Target target_of(const std::string& url, const char* field) {
-  std::string problem;
-  const auto target = loadgen::parse_target(url, problem);
-  if (!target) throw InputError({}, field, problem, "a URL such as http://127.0.0.1:8080");
-  return *target;
-}
-
 // --abort-on-fail counts the schedule before the run, on one thread; past this many arrivals
 // (about a second of counting) the count would delay the start, and shards their --start-at.
 constexpr std::uint64_t kMostArrivalsCountedAhead = 100'000'000;
@@ -51,14 +44,14 @@ std::function<std::optional<loadgen::AbortReason>(const std::vector<loadgen::End
     }
     for (sim::Arrival arrival; schedule.next(arrival);) ++planned[arrival.endpoint];
   }
+  std::vector<std::string> names;
+  for (const auto& endpoint : plan.endpoints) names.push_back(endpoint.endpoint);
   std::vector<std::optional<std::size_t>> series_of;  // per threshold: an endpoint's index, or empty for the whole run
   for (const auto& threshold : thresholds) {
     if (threshold.endpoint.empty()) {
       series_of.emplace_back();
       continue;
     }
-    std::vector<std::string> names;
-    for (const auto& endpoint : plan.endpoints) names.push_back(endpoint.endpoint);
     loadgen::check_endpoint_of(threshold, names, {}, "--threshold", "the run");
     series_of.emplace_back(static_cast<std::size_t>(std::find(names.begin(), names.end(), threshold.endpoint) - names.begin()));
   }
@@ -140,7 +133,7 @@ RunOutcome run_workflow(const RunRequest& request) {
       embedded.emplace();
       if (request.notice) request.notice(fmt::format("no --target, so the embedded reference service serves at {}", embedded->url()));
     }
-    options.target = target_of(embedded ? embedded->url() : request.target_url, "--target");
+    options.target = loadgen::parse_target_or_throw(embedded ? embedded->url() : request.target_url, "--target");
     plan = loadgen::plan_from_scenario(*scenario, forecast->rate_model->endpoints(), options.target);
     const auto& model = *forecast->rate_model;
     const auto seed = options.seed;
@@ -152,7 +145,7 @@ RunOutcome run_workflow(const RunRequest& request) {
     const auto& load = *request.ad_hoc;
     options.seed = request.seed.value_or(1);
     context.scenario = "ad hoc";
-    options.target = target_of(load.url, "--url");
+    options.target = loadgen::parse_target_or_throw(load.url, "--url");
     plan = loadgen::plan_ad_hoc(options.target, load.method, load.body, load.headers);
     const double duration = load.duration.count();
     if (!(duration > 0 && duration <= 86400)) throw InputError({}, "--duration", fmt::format("{} is out of range", duration), "seconds from 0 to 86400");
@@ -161,7 +154,7 @@ RunOutcome run_workflow(const RunRequest& request) {
       options.closed_loop_duration = load.duration;
     } else {
       const double rps = *load.rate_rps;
-      if (!(rps > 0 && rps <= 10'000'000)) throw InputError({}, "--rate", fmt::format("{} is not a rate", rps), "requests per second above 0, or max");
+      if (!(rps > 0 && rps <= 10'000'000)) throw InputError({}, "--rate", fmt::format("'{}' is not a rate", rps), "requests per second above 0, or max");
       const auto seed = options.seed;
       schedule_seconds = duration;
       options.make_schedule = [rps, duration, seed, shard, threads](sim::Shard thread) {

@@ -80,6 +80,9 @@ struct Interval : RequestCounts {
   std::string response_time;  // V2-compressed histogram of the responses completed in this second
 };
 
+// The counts of the first `window` seconds of a series (achieved_window_seconds).
+RequestCounts counts_in_window(const std::vector<Interval>& seconds, std::size_t window);
+
 struct RunResult {
   std::string target;
   bool closed_loop = false;

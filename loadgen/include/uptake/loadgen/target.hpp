@@ -21,5 +21,8 @@ struct Target {
 
 // std::nullopt with `problem` set when `url` is not an http(s) URL with a host.
 std::optional<Target> parse_target(std::string_view url, std::string& problem);
+// The same for input that must be a target: throws InputError naming `field` (--target, --url)
+// with parse_target's sentence when it is not one.
+Target parse_target_or_throw(std::string_view url, const char* field);
 
 }  // namespace uptake::loadgen

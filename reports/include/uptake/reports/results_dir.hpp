@@ -27,6 +27,9 @@ struct RunResults {
   std::filesystem::path folder;
   nlohmann::ordered_json summary;                 // summary.json, schema "uptake.summary/v1" checked
   std::vector<TimeSeriesRow> timeseries;          // timeseries.csv, in file order
+  // Per series ("total" or an endpoint), the answers completed within the schedule's whole
+  // seconds (loadgen::achieved_window_seconds), from timeseries.csv: what achieved_ratio counts.
+  std::map<std::string, std::uint64_t> completed_in_window;
   // whole-run histograms (nanoseconds) read from latency.hlog: "total" and each endpoint name
   std::map<std::string, loadgen::HdrHistogram> response_time;
   std::map<std::string, loadgen::HdrHistogram> service_time;
@@ -44,7 +47,7 @@ struct RunResults {
   // The request counters of `series` ("total" or an endpoint) from summary.json, and its
   // achieved requests per second. Throws std::out_of_range for an unknown endpoint.
   struct Counters : loadgen::RequestCounts {
-    std::uint64_t completed_in_window = 0;  // within the schedule's whole seconds (loadgen::achieved_window_seconds), from timeseries.csv
+    std::uint64_t completed_in_window = 0;  // see RunResults::completed_in_window
     std::uint64_t tampered = 0, revoked = 0;  // negative-path requests (endpoints only; 0 for "total")
     double achieved_rps = 0;
   };
