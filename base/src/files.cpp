@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "uptake/base/input_error.hpp"
 
@@ -28,6 +29,17 @@ void write_file_atomically(const std::string& path, const std::string& content) 
     std::remove(temporary.c_str());
     throw InputError({path, 0, 0}, "", "could not be put in place: " + error.message(), "a writable path");
   }
+}
+
+std::string read_whole_file(const std::string& path, const std::string& expected) {
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(path, error)) throw InputError({path, 0, 0}, "", "is missing", expected);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError({path, 0, 0}, "", "cannot be opened", "a readable file");
+  std::stringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw InputError({path, 0, 0}, "", "could not be read to the end");
+  return text.str();
 }
 
 }  // namespace uptake

@@ -1,7 +1,6 @@
 #include "uptake/loadgen/results.hpp"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -11,30 +10,15 @@
 
 #include <unistd.h>
 
-#include "uptake/base/civil_time.hpp"
 #include "uptake/base/files.hpp"
 #include "uptake/base/input_error.hpp"
 #include "uptake/loadgen/histogram_log.hpp"
+#include "uptake/loadgen/summary.hpp"
 
 namespace uptake::loadgen {
 namespace {
 
-using nlohmann::ordered_json;
-
 double ms(std::int64_t nanoseconds) { return static_cast<double>(nanoseconds) / 1e6; }
-
-ordered_json latency_block(const HdrHistogram& histogram) {
-  if (histogram.total_count() == 0) return {{"count", 0}};
-  return {{"count", histogram.total_count()},
-          {"min", ms(histogram.min())},
-          {"mean", histogram.mean() / 1e6},
-          {"p50", ms(histogram.value_at_percentile(50))},
-          {"p90", ms(histogram.value_at_percentile(90))},
-          {"p95", ms(histogram.value_at_percentile(95))},
-          {"p99", ms(histogram.value_at_percentile(99))},
-          {"p999", ms(histogram.value_at_percentile(99.9))},
-          {"max", ms(histogram.max())}};
-}
 
 }  // namespace
 
@@ -119,77 +103,6 @@ Verdict judge_generator(const RunResult& result, const RunContext& context) {
                                  result.busiest_thread_fraction * 100, kSaturatedThreadFraction * 100);
   }
   return verdict;
-}
-
-std::string summary_json(const RunResult& result, const RunContext& context, const Verdict& verdict) {
-  const auto total = result.total();
-  ordered_json root;
-  root["schema"] = "uptake.summary/v1";
-  root["scenario"] = context.scenario;
-  root["scenario_file"] = context.scenario_file;
-  root["target"] = result.target;
-  root["mode"] = result.closed_loop ? "closed_loop" : "open_loop";
-  root["seed"] = context.seed;
-  if (context.merged_from.empty()) {
-    root["shard"] = fmt::format("{}/{}", context.shard.index, context.shard.count);
-    root["shard_index"] = context.shard.index;
-    root["shard_count"] = context.shard.count;
-  } else {
-    root["shard"] = "merged";
-    root["shard_index"] = nullptr;
-    root["shard_count"] = context.merged_from.front().second.count;
-    ordered_json merged = ordered_json::array();
-    for (const auto& [folder, shard] : context.merged_from) merged.push_back({{"folder", folder}, {"shard", fmt::format("{}/{}", shard.index, shard.count)}});
-    root["merged_from"] = merged;
-    // The shards of 0..N-1 that no folder brought: a merge without them is partial.
-    ordered_json missing = ordered_json::array();
-    for (std::uint32_t index = 0; index < context.merged_from.front().second.count; ++index) {
-      const bool present = std::any_of(context.merged_from.begin(), context.merged_from.end(), [&](const auto& part) { return part.second.index == index; });
-      if (!present) missing.push_back(index);
-    }
-    root["shards_missing"] = missing;
-  }
-  root["start_at"] = context.start_at ? ordered_json(*context.start_at) : ordered_json(nullptr);
-  root["started_at"] = std::chrono::duration<double>(result.started_at.time_since_epoch()).count();
-  root["started_at_utc"] = format_rfc3339(std::chrono::time_point_cast<std::chrono::milliseconds>(result.started_at));
-  // Exact, for aligning shards by wall clock: a double of Unix seconds keeps only about 0.2 us.
-  root["started_at_ns"] = std::chrono::duration_cast<std::chrono::nanoseconds>(result.started_at.time_since_epoch()).count();
-  root["duration_s"] = result.duration_seconds;
-  root["schedule_s"] = result.schedule_seconds;
-  root["interrupted"] = result.interrupted;
-  root["aborted"] = result.aborted_threshold.empty()
-                        ? ordered_json(nullptr)
-                        : ordered_json{{"threshold", result.aborted_threshold}, {"reason", result.aborted_reason}, {"at_s", result.aborted_at_seconds}};
-  root["requests"] = {{"planned", total.planned}, {"sent", total.sent}, {"completed", total.completed}, {"ok", total.ok}, {"errors", total.errors},
-                      {"planned_is_lower_bound", result.planned_is_lower_bound}};
-  const double seconds = result.duration_seconds > 0 ? result.duration_seconds : 1;
-  root["rate"] = {{"planned_rps", result.closed_loop ? 0.0 : static_cast<double>(total.planned) / std::max(result.schedule_seconds, 1e-9)},
-                  {"achieved_rps", static_cast<double>(total.completed) / seconds},
-                  {"achieved_ratio", achieved_ratio(counts_in_window(result.intervals, achieved_window_seconds(result.schedule_seconds, result.duration_seconds)).completed,
-                                                    total.planned)}};
-  root["latency_ms"] = latency_block(total.response_time);
-  root["service_time_ms"] = latency_block(total.service_time);
-  root["schedule_lag_ms"] = latency_block(result.schedule_lag);
-  root["error_rate"] = error_rate(total.ok, total.errors);
-  ordered_json errors = ordered_json::object();
-  for (std::size_t i = 0; i < result.errors.size(); ++i) errors[to_string(static_cast<ErrorClass>(i))] = result.errors[i];
-  root["errors"] = errors;
-  for (const auto& endpoint : result.endpoints) {
-    root["endpoints"][endpoint.name] = {{"requests", {{"planned", endpoint.planned}, {"sent", endpoint.sent}, {"completed", endpoint.completed}, {"ok", endpoint.ok}, {"errors", endpoint.errors}}},
-                                        {"achieved_rps", static_cast<double>(endpoint.completed) / seconds},
-                                        {"latency_ms", latency_block(endpoint.response_time)},
-                                        {"service_time_ms", latency_block(endpoint.service_time)},
-                                        {"negative", {{"tampered", endpoint.tampered}, {"revoked", endpoint.revoked}}}};
-  }
-  root["connections"] = {{"opened", result.connections_opened}, {"requests_that_waited", result.waited_for_connection}};
-  root["generator"] = {{"trusted", !verdict.generator_behind},
-                       {"lag_bound_ms", context.lag_bound_seconds * 1e3},
-                       {"pacing", to_string(result.pacing)},
-                       {"busiest_thread_fraction", result.busiest_thread_fraction},
-                       {"reason", verdict.reason}};
-  root["slo"] = context.slo;
-  root["thresholds"] = ordered_json::array();
-  return root.dump(2) + "\n";
 }
 
 namespace {
@@ -348,7 +261,7 @@ void write_results(const std::string& folder, const RunResult& result, const Run
   std::filesystem::create_directories(folder, error);
   if (error) throw InputError({folder, 0, 0}, "", "cannot be made as the results folder: " + error.message(), "a folder uptake may create and write in");
   const std::filesystem::path at(folder);
-  write_file_atomically((at / kSummaryFile).string(), summary_json(result, context, verdict));
+  write_summary_file(at / kSummaryFile, make_summary(result, context, verdict));
   write_file_atomically((at / kTimeSeriesFile).string(), timeseries_csv(result));
   write_file_atomically((at / kLatencyLogFile).string(), latency_log(result));
 }

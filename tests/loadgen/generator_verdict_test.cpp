@@ -1,6 +1,7 @@
 // When a run measured its generator rather than its target: schedule lag beyond the bound, or
 // a sleeping pacer whose thread never slept.
 #include "uptake/loadgen/results.hpp"
+#include "uptake/loadgen/summary.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -41,7 +42,11 @@ TEST_CASE("the generator verdict: lag beyond the bound, or a saturated sleeping 
   CHECK_FALSE(loadgen::judge_generator(closed, context).generator_behind);
 
   // Both figures are in summary.json.
-  const auto summary = loadgen::summary_json(open_loop_run(50'000, 0.97, loadgen::Pacing::sleep), context, saturated);
-  CHECK_THAT(summary, Catch::Contains("\"busiest_thread_fraction\": 0.97"));
-  CHECK_THAT(summary, Catch::Contains("\"pacing\": \"sleep\""));
+  const auto summary = loadgen::make_summary(open_loop_run(50'000, 0.97, loadgen::Pacing::sleep), context, saturated);
+  CHECK(summary.generator.busiest_thread_fraction == 0.97);
+  CHECK(summary.generator.pacing == loadgen::Pacing::sleep);
+  CHECK_FALSE(summary.generator.trusted);
+  const auto json = loadgen::to_json(summary).dump(2);
+  CHECK_THAT(json, Catch::Contains("\"busiest_thread_fraction\": 0.97"));
+  CHECK_THAT(json, Catch::Contains("\"pacing\": \"sleep\""));
 }

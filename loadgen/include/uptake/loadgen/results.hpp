@@ -75,11 +75,11 @@ std::string endpoint_tag(std::string_view prefix, std::string_view endpoint);
 // %XX escapes are malformed.
 std::optional<std::string> endpoint_of_tag(std::string_view tag, std::string_view prefix);
 
-std::string summary_json(const RunResult& result, const RunContext& context, const Verdict& verdict);
 std::string timeseries_csv(const RunResult& result);
 std::string latency_log(const RunResult& result);
 
-// Writes the three files into `folder` (created if missing).
+// Writes the three files into `folder` (created if missing); summary.json is make_summary's
+// (uptake/loadgen/summary.hpp).
 void write_results(const std::string& folder, const RunResult& result, const RunContext& context, const Verdict& verdict);
 
 }  // namespace uptake::loadgen
