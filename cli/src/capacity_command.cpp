@@ -169,7 +169,7 @@ int capacity(const po::variables_map& values) {
     for (const auto& threshold : result.slo) context.slo.push_back(threshold);
     const auto verdict = loadgen::judge_generator(*last_run, context);
     loadgen::write_results(folder, *last_run, context, verdict);
-    reports::set_summary_field(folder, "capacity", reports::capacity_json(findings));
+    loadgen::update_summary_file(folder, [&](loadgen::Summary& summary) { summary.capacity = reports::capacity_json(findings); });
     if (forecast) write_file_atomically(folder + "/forecast.json", reports::render_forecast_json(*forecast));
   }
   fmt::print("{}", reports::render_capacity_text(findings));

@@ -207,12 +207,12 @@ void check_comparable(const RunResults& run, const RunResults& baseline) {
                                  baseline.folder.string(), before),
                      "a baseline of the same kind (mode, scenario, endpoints), or --force to compare anyway");
   };
-  for (const char* field : {"mode", "scenario"}) {
-    const auto now = run.summary.value(field, std::string()), before = baseline.summary.value(field, std::string());
+  for (const auto& [field, member] : {std::pair{"mode", &loadgen::Summary::mode}, std::pair{"scenario", &loadgen::Summary::scenario}}) {
+    const auto &now = run.summary.*member, &before = baseline.summary.*member;
     if (now != before) refuse(field, fmt::format("'{}'", now), fmt::format("'{}'", before));
   }
   if (run.endpoint_names() != baseline.endpoint_names()) refuse("endpoints", names_of(run.endpoint_names()), names_of(baseline.endpoint_names()));
-  const bool now_capacity = run.summary.contains("capacity"), before_capacity = baseline.summary.contains("capacity");
+  const bool now_capacity = run.summary.capacity.has_value(), before_capacity = baseline.summary.capacity.has_value();
   if (now_capacity != before_capacity) refuse("capacity", now_capacity ? "a capacity search" : "a run", before_capacity ? "a capacity search" : "a run");
 }
 
@@ -241,8 +241,9 @@ std::vector<CheckResult> compare_with_baseline(const RunResults& run, const RunR
   comparisons.push_back(std::move(throughput));
   // Capacity searches (summary.json's capacity.rps in both): the capacity may fall no more than
   // the throughput may.
-  const auto now_capacity = number_at(run.summary, "/capacity/rps");
-  const auto before_capacity = number_at(baseline.summary, "/capacity/rps");
+  const auto capacity_rps = [](const RunResults& results) { return results.summary.capacity ? number_at(*results.summary.capacity, "/rps") : std::nullopt; };
+  const auto now_capacity = capacity_rps(run);
+  const auto before_capacity = capacity_rps(baseline);
   if (now_capacity && before_capacity) {
     comparisons.push_back(compare_rate("capacity", "capacity_rps", "the capacity search found", *now_capacity, *before_capacity, tolerances.throughput_decrease));
   }

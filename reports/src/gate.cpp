@@ -30,18 +30,15 @@ struct PartialNotes {
 PartialNotes partial_notes_of(const RunResults& run) {
   const auto& summary = run.summary;
   PartialNotes notes;
-  if (summary.value("interrupted", false)) {
+  if (summary.interrupted) {
     const auto counters = run.counters_of("total");
-    const auto lower_bound = summary.at("requests").value("planned_is_lower_bound", false);
     notes.interrupted = fmt::format("the run was interrupted after {:.1f} s of its {:.1f} s schedule: {} of {}{} planned requests were sent",
-                                    summary.value("duration_s", 0.0), summary.value("schedule_s", 0.0), counters.sent, lower_bound ? "at least " : "",
+                                    summary.duration_s, summary.schedule_s, counters.sent, summary.requests.planned_is_lower_bound ? "at least " : "",
                                     counters.planned);
   }
-  if (const auto missing = summary.find("shards_missing"); missing != summary.end() && missing->is_array() && !missing->empty()) {
-    std::vector<std::string> indexes;
-    for (const auto& index : *missing) indexes.push_back(index.dump());
+  if (summary.shards_missing && !summary.shards_missing->empty()) {
     notes.missing_shards = fmt::format("shard(s) {} of {} are missing from the merge: its counts and rates cover only part of the load",
-                                       fmt::join(indexes, ", "), summary.value("shard_count", std::uint64_t{0}));
+                                       fmt::join(*summary.shards_missing, ", "), summary.shard_count);
   }
   return notes;
 }
@@ -67,8 +64,8 @@ Trust judge_trust(const RunResults& run, PartialAllowance allow) {
   if (!notes.missing_shards.empty() && !allow.missing_shards) {
     reasons.push_back(notes.missing_shards + " (partial results are never a pass; merge --allow-missing or gate --allow-partial judges them anyway)");
   }
-  if (!summary.at("generator").at("trusted").get<bool>()) {
-    const auto reason = summary.at("generator").value("reason", std::string());
+  if (!summary.generator.trusted) {
+    const auto& reason = summary.generator.reason;
     reasons.push_back(reason.empty() ? "the generator fell behind its schedule" : reason);
   }
   const auto counters = run.counters_of("total");
@@ -76,7 +73,7 @@ Trust judge_trust(const RunResults& run, PartialAllowance allow) {
     if (counters.planned == 0) {
       reasons.push_back("the run planned no requests: there is nothing to judge");
     } else {
-      const auto connect_errors = summary.at("errors").value("connect", std::uint64_t{0});
+      const auto connect_errors = summary.errors_of(loadgen::ErrorClass::connect);
       reasons.push_back(fmt::format("the target answered none of {} requests ({} connect errors): it was unreachable or down, so nothing about it was measured",
                                     counters.planned, connect_errors));
     }
@@ -86,37 +83,32 @@ Trust judge_trust(const RunResults& run, PartialAllowance allow) {
   return trust;
 }
 
-nlohmann::ordered_json trust_json(const Trust& trust) {
+loadgen::SummaryTrust recorded_trust(const Trust& trust) {
   // Allowed: partial, and trusted all the same (what was partial was allowed).
-  return {{"trusted", trust.trusted}, {"partial", trust.partial}, {"partial_allowed", trust.partial && trust.trusted},
-          {"reason", trust.trusted ? trust.partial_note : trust.reason}};
+  return {trust.trusted, trust.partial, trust.partial && trust.trusted, trust.trusted ? trust.partial_note : trust.reason};
 }
 
 std::optional<CheckResult> aborted_check(const RunResults& run) {
-  const auto aborted = run.summary.find("aborted");
-  if (aborted == run.summary.end() || !aborted->is_object()) return std::nullopt;
+  const auto& aborted = run.summary.aborted;
+  if (!aborted) return std::nullopt;
   CheckResult check;
   check.suite = "thresholds";
-  const auto threshold = aborted->value("threshold", std::string("a threshold"));
-  check.name = fmt::format("{} (run aborted)", threshold);
+  check.name = fmt::format("{} (run aborted)", aborted->threshold);
   check.passed = false;
-  check.observed = fmt::format("aborted at {:.1f} s", aborted->value("at_s", 0.0));
+  check.observed = fmt::format("aborted at {:.1f} s", aborted->at_s);
   check.expected = "the whole run";
   check.message = fmt::format("--abort-on-fail stopped the run: {} could no longer hold ({}); the rest of the run was never sent, so nothing else about it "
-                              "can pass", threshold, aborted->value("reason", std::string()));
+                              "can pass", aborted->threshold, aborted->reason);
   // In the shape of every other threshold's entry (summary.json's thresholds[]), marked aborted.
   std::string problem;
-  const auto parsed = sim::parse_threshold(threshold, problem);
-  check.detail = {{"expression", threshold},
-                  {"endpoint", parsed && !parsed->endpoint.empty() ? nlohmann::ordered_json(parsed->endpoint) : nlohmann::ordered_json(nullptr)},
-                  {"metric", parsed ? parsed->metric_name : std::string("aborted")},
-                  {"comparison", loadgen::symbol(parsed ? parsed->comparison : sim::Comparison::less)},
-                  {"bound", parsed ? parsed->bound : 0.0},
-                  {"observed", nullptr},
-                  {"unit", loadgen::unit_of(parsed ? parsed->metric : sim::ThresholdMetric::error_rate)},
-                  {"passed", false},
-                  {"message", check.message},
-                  {"aborted", true}};
+  const auto parsed = sim::parse_threshold(aborted->threshold, problem);
+  if (parsed) {
+    check.entry = threshold_entry(*parsed, std::nullopt, false, check.message);
+  } else {
+    check.entry = loadgen::SummaryThreshold{aborted->threshold, std::nullopt, "aborted", loadgen::symbol(sim::Comparison::less), 0.0, std::nullopt,
+                                            loadgen::unit_of(sim::ThresholdMetric::error_rate), false, check.message};
+  }
+  check.entry->aborted = true;
   return check;
 }
 
@@ -153,8 +145,10 @@ GateResult evaluate_gate(const RunResults& run, const std::vector<sim::Threshold
 }
 
 void record_verdict(const std::filesystem::path& folder, const GateResult& gate) {
-  record_thresholds(folder, gate.thresholds);
-  set_summary_field(folder.string(), "trust", trust_json(gate.trust));
+  loadgen::update_summary_file(folder, [&](loadgen::Summary& summary) {
+    summary.thresholds = threshold_entries(gate.thresholds);
+    summary.trust = recorded_trust(gate.trust);
+  });
 }
 
 std::string render_gate(const GateResult& gate) {

@@ -238,9 +238,11 @@ void add_distribution_chart(Page& page, const RunResults& results) {
            "Response time from the intended send time; service time from the actual send. The axis stretches the tail, as HdrHistogram's plots do.");
 }
 
-void add_capacity_chart(Page& page, const ordered_json& summary) {
-  const ordered_json::json_pointer steps_at("/capacity/steps");
-  if (!summary.contains(steps_at) || !summary.at(steps_at).is_array()) return;
+void add_capacity_chart(Page& page, const loadgen::Summary& summary) {
+  if (!summary.capacity) return;
+  const ordered_json::json_pointer steps_at("/steps");
+  const auto& capacity = *summary.capacity;
+  if (!capacity.contains(steps_at) || !capacity.at(steps_at).is_array()) return;
   // A search tries rates out of order (it grows, then bisects) and may try one rate more than
   // once: the curve has one point per rate, in rising order, from the last trial at that rate
   // (the one that decided it).
@@ -248,7 +250,7 @@ void add_capacity_chart(Page& page, const ordered_json& summary) {
     ordered_json achieved, p50, p99;
   };
   std::map<double, Point> by_rate;
-  for (const auto& step : summary.at(steps_at)) {
+  for (const auto& step : capacity.at(steps_at)) {
     if (!step.is_object()) continue;
     const auto offered_rps = number_at(step, "/offered_rps");
     if (!offered_rps) continue;
@@ -274,12 +276,8 @@ void add_capacity_chart(Page& page, const ordered_json& summary) {
            "Errors per trial are in the capacity table above.");
 }
 
-std::string text_of(const ordered_json& summary, const char* key) {
-  return summary.contains(key) && summary[key].is_string() ? summary[key].get<std::string>() : std::string();
-}
-
-std::string count_text(std::optional<double> value) { return value ? group_thousands(*value) : "—"; }
-std::string rate_text(std::optional<double> value) { return value ? readable_number(*value) + "/s" : "—"; }
+std::string count_text(std::uint64_t value) { return group_thousands(static_cast<double>(value)); }
+std::string rate_text(double value) { return readable_number(value) + "/s"; }
 
 std::string row(std::initializer_list<std::string> cells, bool first_is_text = true) {
   std::string out = "<tr>";
@@ -294,23 +292,19 @@ std::string row(std::initializer_list<std::string> cells, bool first_is_text = t
 std::string summary_section(const RunResults& results, const RunOverview& overview) {
   const auto& summary = results.summary;
   std::string html = "<section id=\"summary\"><h2>Summary</h2>\n<div class=\"columns\">\n<table><tbody>\n";
-  html += row({"requests planned", count_text(number_at(summary, "/requests/planned"))});
-  html += row({"sent", count_text(number_at(summary, "/requests/sent"))});
-  html += row({"completed", count_text(number_at(summary, "/requests/completed"))});
-  html += row({"ok", count_text(number_at(summary, "/requests/ok"))});
-  html += row({"errors", count_text(number_at(summary, "/requests/errors"))});
-  const auto error_rate = number_at(summary, "/error_rate");
-  html += row({"error rate", error_rate ? fmt::format("{:.3f}%", *error_rate * 100) : "—"});
+  html += row({"requests planned", count_text(summary.requests.planned)});
+  html += row({"sent", count_text(summary.requests.sent)});
+  html += row({"completed", count_text(summary.requests.completed)});
+  html += row({"ok", count_text(summary.requests.ok)});
+  html += row({"errors", count_text(summary.requests.errors)});
+  html += row({"error rate", fmt::format("{:.3f}%", summary.error_rate * 100)});
   html += "</tbody></table>\n<table><tbody>\n";
-  html += row({"planned rate", rate_text(number_at(summary, "/rate/planned_rps"))});
-  html += row({"achieved rate", rate_text(number_at(summary, "/rate/achieved_rps"))});
-  const auto ratio = number_at(summary, "/rate/achieved_ratio");
-  html += row({"achieved / planned", ratio ? fmt::format("{:.1f}%", *ratio * 100) : "—"});
-  const auto duration = number_at(summary, "/duration_s");
-  html += row({"duration", duration ? fmt::format("{:.1f} s", *duration) : "—"});
-  const auto opened = number_at(summary, "/connections/opened");
-  html += row({"connections opened", count_text(opened)});
-  html += row({"requests that waited", count_text(number_at(summary, "/connections/requests_that_waited"))});
+  html += row({"planned rate", rate_text(summary.rate.planned_rps)});
+  html += row({"achieved rate", rate_text(summary.rate.achieved_rps)});
+  html += row({"achieved / planned", fmt::format("{:.1f}%", summary.rate.achieved_ratio * 100)});
+  html += row({"duration", fmt::format("{:.1f} s", summary.duration_s)});
+  html += row({"connections opened", count_text(summary.connections.opened)});
+  html += row({"requests that waited", count_text(summary.connections.requests_that_waited)});
   html += "</tbody></table>\n<table><tbody>\n";
   std::string errors;
   for (const auto& [error_class, count] : overview.errors_by_class) errors += row({escape_html(error_class), group_thousands(static_cast<double>(count))});
@@ -318,17 +312,16 @@ std::string summary_section(const RunResults& results, const RunOverview& overvi
   html += "</tbody></table>\n</div>\n";
 
   html += "<h3>Latency (ms)</h3>\n<table><thead><tr><th></th><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>p99.9</th><th>max</th><th>mean</th></tr></thead><tbody>\n";
-  const auto latency_row = [&](const std::string& label, const std::string& block) {
+  const auto latency_row = [&](const std::string& label, const loadgen::LatencySummary& block) {
     std::string out = "<tr><th scope=\"row\">" + escape_html(label) + "</th>";
-    for (const char* key : {"p50", "p90", "p95", "p99", "p999", "max", "mean"}) {
-      const auto value = number_at(summary, "/" + block + "/" + key);
+    for (const auto& value : {block.p50, block.p90, block.p95, block.p99, block.p999, block.max, block.mean}) {
       out += "<td>" + (value ? fmt::format("{:.3f}", *value) : std::string("—")) + "</td>";
     }
     return out + "</tr>\n";
   };
-  html += latency_row("response time (from intended send)", "latency_ms");
-  html += latency_row("service time (from actual send)", "service_time_ms");
-  html += latency_row("schedule lag", "schedule_lag_ms");
+  html += latency_row("response time (from intended send)", summary.latency_ms);
+  html += latency_row("service time (from actual send)", summary.service_time_ms);
+  html += latency_row("schedule lag", summary.schedule_lag_ms);
   html += "</tbody></table>\n";
 
   const auto endpoints = results.endpoint_names();
@@ -356,14 +349,14 @@ std::string thresholds_section(const RunOverview& overview) {
   if (overview.thresholds.empty()) return html + "<p>no thresholds</p>\n</section>\n";
   html += "<table><thead><tr><th>threshold</th><th>observed</th><th>verdict</th><th>why</th></tr></thead><tbody>\n";
   for (const auto& threshold : overview.thresholds) {
-    const auto verdict = !threshold.passed ? std::string("<td>—</td>") : *threshold.passed ? "<td class=\"pass\">✔ pass</td>" : "<td class=\"fail\">✘ fail</td>";
+    const auto* verdict = threshold.passed ? "<td class=\"pass\">✔ pass</td>" : "<td class=\"fail\">✘ fail</td>";
     html += "<tr><td class=\"text\">" + escape_html(threshold.text) + "</td><td>" + escape_html(threshold.observed) + "</td>" + verdict +
             "<td class=\"text\">" + escape_html(threshold.message) + "</td></tr>\n";
   }
   return html + "</tbody></table>\n</section>\n";
 }
 
-std::string capacity_section(const nlohmann::ordered_json& summary) {
+std::string capacity_section(const loadgen::Summary& summary) {
   const auto capacity = capacity_overview_of(summary);
   if (!capacity) return "";
   const auto table = [](const std::vector<std::string>& headers, const std::vector<std::vector<std::string>>& rows) {
@@ -424,12 +417,12 @@ std::string render_html_report(const RunResults& results) {
   add_distribution_chart(page, results);
   add_capacity_chart(page, summary);
 
-  std::string meta = "target " + text_of(summary, "target");
-  if (const auto mode = text_of(summary, "mode"); !mode.empty()) meta += " · " + mode;
-  if (const auto started = started_at_of(summary)) meta += " · started " + format_date_time(*started) + " UTC";
-  if (const auto seed = number_at(summary, "/seed")) meta += fmt::format(" · seed {:.0f}", *seed);
-  if (const auto shard = text_of(summary, "shard"); !shard.empty()) meta += " · shard " + shard;
-  if (const auto file = text_of(summary, "scenario_file"); !file.empty()) meta += " · " + file;
+  std::string meta = "target " + summary.target;
+  if (!summary.mode.empty()) meta += " · " + summary.mode;
+  meta += " · started " + format_date_time(started_at_of(summary)) + " UTC";
+  meta += fmt::format(" · seed {}", summary.seed);
+  if (!summary.shard.empty()) meta += " · shard " + summary.shard;
+  if (!summary.scenario_file.empty()) meta += " · " + summary.scenario_file;
   const char* outcome_class = overview.outcome == RunOutcome::pass ? "pass" : overview.outcome == RunOutcome::fail ? "fail" : "untrusted";
 
   std::string html;

@@ -50,11 +50,9 @@ std::string render_markdown_report(const RunResults& results) {
   md += table_row({"", "requests", "achieved rate", "p50", "p95", "p99", "p99.9", "errors"});
   md += "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
   const auto total = results.counters_of("total");
-  const auto planned_rps = number_at(summary, "/rate/planned_rps");
-  const auto ratio = number_at(summary, "/rate/achieved_ratio");
   std::string rate = readable_number(total.achieved_rps) + "/s";
-  if (planned_rps && *planned_rps > 0) rate += fmt::format(" of {}/s planned", readable_number(*planned_rps));
-  if (ratio) rate += fmt::format(" ({:.1f}%)", *ratio * 100);
+  if (summary.rate.planned_rps > 0) rate += fmt::format(" of {}/s planned", readable_number(summary.rate.planned_rps));
+  rate += fmt::format(" ({:.1f}%)", summary.rate.achieved_ratio * 100);
   const auto row_of = [&](const std::string& label, const RunResults::Counters& counters, const std::string& rate_text, const loadgen::HdrHistogram& histogram) {
     return table_row({label, fmt::format("{} of {}", group_thousands(static_cast<double>(counters.completed)), group_thousands(static_cast<double>(counters.planned))),
                       rate_text, percentile_text(histogram, 50), percentile_text(histogram, 95), percentile_text(histogram, 99), percentile_text(histogram, 99.9),
@@ -80,7 +78,7 @@ std::string render_markdown_report(const RunResults& results) {
   md += "\n**Thresholds**\n\n";
   if (overview.thresholds.empty()) md += "no thresholds\n";
   for (const auto& threshold : overview.thresholds) {
-    const char* mark = !threshold.passed ? "➖" : *threshold.passed ? "✅" : "❌";
+    const char* mark = threshold.passed ? "✅" : "❌";
     md += fmt::format("- {} {} (observed {})\n", mark, escape_markdown(threshold.text), escape_markdown(threshold.observed));
   }
 
@@ -109,8 +107,7 @@ std::string render_markdown_report(const RunResults& results) {
     }
   }
   md += fmt::format("\n**Generator**: {}{}\n", overview.generator_trusted ? "trusted, " : "⚠️ not trusted: ", escape_markdown(overview.generator_note));
-  const auto target = summary.value("target", std::string());
-  md += fmt::format("\n<sub>target {} · {} · full report with charts: report.html</sub>\n", escape_markdown(target), escape_markdown(summary.value("mode", std::string())));
+  md += fmt::format("\n<sub>target {} · {} · full report with charts: report.html</sub>\n", escape_markdown(summary.target), escape_markdown(summary.mode));
   return md;
 }
 

@@ -17,13 +17,16 @@ namespace {
 
 InputLocation summary_of(const RunResults& shard) { return {(shard.folder / loadgen::kSummaryFile).string(), 0, 0}; }
 
-std::string describe(const nlohmann::ordered_json& value) { return value.is_string() ? fmt::format("'{}'", value.get<std::string>()) : value.dump(); }
+std::string describe(const std::string& text) { return fmt::format("'{}'", text); }
+std::string describe(std::uint64_t number) { return fmt::format("{}", number); }
 
-// Every shard must agree with the first on `field`: they are parts of one seeded schedule.
-void require_same(const std::vector<RunResults>& shards, const char* field, const char* why) {
-  const auto& first = shards.front().summary.at(field);
+// Every shard must agree with the first on `field` (`member` of its summary): they are parts of
+// one seeded schedule.
+template <class Value>
+void require_same(const std::vector<RunResults>& shards, const char* field, Value loadgen::Summary::*member, const char* why) {
+  const auto& first = shards.front().summary.*member;
   for (std::size_t i = 1; i < shards.size(); ++i) {
-    const auto& value = shards[i].summary.at(field);
+    const auto& value = shards[i].summary.*member;
     if (value == first) continue;
     throw InputError(summary_of(shards[i]), field, fmt::format("is {}, but it is {} in {}", describe(value), describe(first), shards.front().folder.string()),
                      fmt::format("shards of one run: {}", why));
@@ -32,11 +35,11 @@ void require_same(const std::vector<RunResults>& shards, const char* field, cons
 
 sim::Shard shard_of(const RunResults& shard) {
   const auto& summary = shard.summary;
-  if (!summary.contains("shard_index") || !summary["shard_index"].is_number_unsigned()) {
-    throw InputError(summary_of(shard), "shard_index", fmt::format("is {}: this folder is not one shard's results", describe(summary.value("shard_index", nlohmann::ordered_json()))),
+  if (!summary.shard_index) {
+    throw InputError(summary_of(shard), "shard_index", "is null: this folder is not one shard's results",
                      "the results of uptake run --shard K/N (a merged folder cannot be merged again)");
   }
-  return {summary["shard_index"].get<std::uint32_t>(), summary["shard_count"].get<std::uint32_t>()};
+  return {*summary.shard_index, summary.shard_count};
 }
 
 // The per-second series being built: counters and a compressed histogram by second.
@@ -53,16 +56,16 @@ struct Series {
 
 MergedRun merge_shards(const std::vector<RunResults>& shards) {
   if (shards.empty()) throw InputError({}, "DIR", "no shard folders were given", "one results folder per shard");
-  require_same(shards, "scenario", "one scenario");
-  require_same(shards, "seed", "one seed, or the shards are parts of different schedules");
-  require_same(shards, "shard_count", "one count N of --shard K/N");
-  require_same(shards, "mode", "one mode (open or closed loop)");
+  require_same(shards, "scenario", &loadgen::Summary::scenario, "one scenario");
+  require_same(shards, "seed", &loadgen::Summary::seed, "one seed, or the shards are parts of different schedules");
+  require_same(shards, "shard_count", &loadgen::Summary::shard_count, "one count N of --shard K/N");
+  require_same(shards, "mode", &loadgen::Summary::mode, "one mode (open or closed loop)");
 
   MergedRun merged;
   auto& result = merged.result;
   auto& context = merged.context;
   const auto& first = shards.front().summary;
-  const std::uint32_t count = first.at("shard_count").get<std::uint32_t>();
+  const std::uint32_t count = first.shard_count;
   std::map<std::uint32_t, std::string> seen;
   for (const auto& shard : shards) {
     const auto part = shard_of(shard);
@@ -75,22 +78,19 @@ MergedRun merge_shards(const std::vector<RunResults>& shards) {
   // Shards missing from 0..N-1 are recorded by the summary writer (shards_missing) and make the
   // merge partial: untrusted unless allowed (judge_trust).
 
-  context.scenario = first.at("scenario").get<std::string>();
-  context.scenario_file = first.value("scenario_file", std::string());
-  context.seed = first.at("seed").get<std::uint64_t>();
+  context.scenario = first.scenario;
+  context.scenario_file = first.scenario_file;
+  context.seed = first.seed;
   context.shard = {0, count};
-  context.lag_bound_seconds = first.at("generator").at("lag_bound_ms").get<double>() / 1e3;
-  context.slo = first.at("slo").get<std::vector<std::string>>();
-  if (std::all_of(shards.begin(), shards.end(), [&](const RunResults& s) { return s.summary.value("start_at", nlohmann::ordered_json()) == first.value("start_at", nlohmann::ordered_json()); }) &&
-      first.value("start_at", nlohmann::ordered_json()).is_number()) {
-    context.start_at = first["start_at"].get<double>();
-  }
+  context.lag_bound_seconds = first.generator.lag_bound_ms / 1e3;
+  context.slo = first.slo;
+  if (std::all_of(shards.begin(), shards.end(), [&](const RunResults& s) { return s.summary.start_at == first.start_at; })) context.start_at = first.start_at;
 
   // The merged run starts with its earliest shard; the others' seconds shift by whole seconds.
   std::int64_t start_ns = shards.front().started_at_ns();
   for (const auto& shard : shards) start_ns = std::min(start_ns, shard.started_at_ns());
   result.started_at = std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(start_ns)));
-  result.closed_loop = first.at("mode") == "closed_loop";
+  result.closed_loop = first.mode == "closed_loop";
 
   std::vector<std::string> targets;
   std::vector<std::string> untrusted;
@@ -100,18 +100,18 @@ MergedRun merge_shards(const std::vector<RunResults>& shards) {
     const auto& summary = shard.summary;
     const double offset_seconds = static_cast<double>(shard.started_at_ns() - start_ns) / 1e9;
     const auto offset = static_cast<std::size_t>(std::llround(offset_seconds));
-    if (const auto target = summary.at("target").get<std::string>(); std::find(targets.begin(), targets.end(), target) == targets.end()) targets.push_back(target);
-    result.duration_seconds = std::max(result.duration_seconds, offset_seconds + summary.at("duration_s").get<double>());
+    if (std::find(targets.begin(), targets.end(), summary.target) == targets.end()) targets.push_back(summary.target);
+    result.duration_seconds = std::max(result.duration_seconds, offset_seconds + summary.duration_s);
     // Seconds of the merged run, like its rows: a shard that started later ends its schedule
     // later too (an interrupted one still plans to its end).
-    result.schedule_seconds = std::max(result.schedule_seconds, offset_seconds + summary.at("schedule_s").get<double>());
-    result.interrupted = result.interrupted || summary.at("interrupted").get<bool>();
-    result.planned_is_lower_bound = result.planned_is_lower_bound || summary.at("requests").value("planned_is_lower_bound", false);
+    result.schedule_seconds = std::max(result.schedule_seconds, offset_seconds + summary.schedule_s);
+    result.interrupted = result.interrupted || summary.interrupted;
+    result.planned_is_lower_bound = result.planned_is_lower_bound || summary.requests.planned_is_lower_bound;
     // A shard that --abort-on-fail stopped: the first one's reason stands for the merge.
-    if (const auto aborted = summary.find("aborted"); aborted != summary.end() && aborted->is_object() && result.aborted_threshold.empty()) {
-      result.aborted_threshold = aborted->value("threshold", std::string());
-      result.aborted_reason = fmt::format("shard {}: {}", shard_of(shard).index, aborted->value("reason", std::string()));
-      result.aborted_at_seconds = offset_seconds + aborted->value("at_s", 0.0);
+    if (summary.aborted && result.aborted_threshold.empty()) {
+      result.aborted_threshold = summary.aborted->threshold;
+      result.aborted_reason = fmt::format("shard {}: {}", shard_of(shard).index, summary.aborted->reason);
+      result.aborted_at_seconds = offset_seconds + summary.aborted->at_s;
     }
     // A shard judged as a run of its own: its generator fell behind, or its target answered
     // nothing (one pod that could not reach the service). Its being partial (interrupted)
@@ -137,16 +137,11 @@ MergedRun merge_shards(const std::vector<RunResults>& shards) {
       endpoint->add(part);
     }
     result.schedule_lag.add(shard.schedule_lag);
-    result.busiest_thread_fraction = std::max(result.busiest_thread_fraction, summary.at("generator").value("busiest_thread_fraction", 0.0));
-    // read_summary refused any other name; a summary from before --pacing slept.
-    result.pacing = loadgen::parse_pacing(summary.at("generator").value("pacing", std::string("sleep"))).value_or(loadgen::Pacing::sleep);
-    for (std::size_t i = 0; i < result.errors.size(); ++i) {
-      result.errors[i] += summary.at("errors").value(loadgen::to_string(static_cast<loadgen::ErrorClass>(i)), std::uint64_t{0});
-    }
-    if (const auto connections = summary.find("connections"); connections != summary.end()) {
-      result.connections_opened += connections->value("opened", std::uint64_t{0});
-      result.waited_for_connection += connections->value("requests_that_waited", std::uint64_t{0});
-    }
+    result.busiest_thread_fraction = std::max(result.busiest_thread_fraction, summary.generator.busiest_thread_fraction);
+    result.pacing = summary.generator.pacing;
+    for (std::size_t i = 0; i < result.errors.size(); ++i) result.errors[i] += summary.errors_of(static_cast<loadgen::ErrorClass>(i));
+    result.connections_opened += summary.connections.opened;
+    result.waited_for_connection += summary.connections.requests_that_waited;
     for (const auto& row : shard.timeseries) {
       series[row.endpoint].at(static_cast<std::size_t>(row.second) + offset) += row;
     }

@@ -5,8 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <fstream>
-#include <sstream>
+#include <stdexcept>
 
 #include "uptake/base/csv.hpp"
 #include "uptake/base/files.hpp"
@@ -20,139 +19,8 @@ namespace {
 
 using nlohmann::ordered_json;
 
-constexpr const char* kSchema = "uptake.summary/v1";
 constexpr const char* kTimeSeriesHeader = "second,endpoint,planned,sent,completed,errors,p50_ms,p90_ms,p99_ms,max_ms";
 constexpr const char* kFolderExpected = "a results folder written by uptake run or uptake merge (summary.json, timeseries.csv, latency.hlog)";
-
-std::string read_whole(const std::filesystem::path& file) {
-  std::error_code error;
-  if (!std::filesystem::is_regular_file(file, error)) throw InputError({file.string(), 0, 0}, "", "is missing", kFolderExpected);
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw InputError({file.string(), 0, 0}, "", "cannot be opened", "a readable file");
-  std::stringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw InputError({file.string(), 0, 0}, "", "could not be read to the end");
-  return text.str();
-}
-
-InputLocation location_of_offset(const std::filesystem::path& file, const std::string& text, std::size_t offset) {
-  int line = 1;
-  int column = 1;
-  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      column = 1;
-    } else {
-      ++column;
-    }
-  }
-  return {file.string(), line, column};
-}
-
-// A whole JSON file; InputError at the line and column where it stops being JSON.
-ordered_json read_json(const std::filesystem::path& file, const char* expected) {
-  const auto text = read_whole(file);
-  try {
-    return ordered_json::parse(text);
-  } catch (const ordered_json::parse_error& error) {
-    throw InputError(location_of_offset(file, text, error.byte > 0 ? error.byte - 1 : 0), "",
-                     fmt::format("is not valid JSON (cut short, or damaged): {}", error.what()), expected);
-  }
-}
-
-// ---- summary.json ----
-
-enum class Kind { object, array, string, boolean, number, count };
-
-const char* describe(Kind kind) {
-  switch (kind) {
-    case Kind::object: return "an object";
-    case Kind::array: return "an array";
-    case Kind::string: return "a string";
-    case Kind::boolean: return "true or false";
-    case Kind::number: return "a number";
-    case Kind::count: return "a whole number, 0 or more";
-  }
-  return "?";
-}
-
-bool is(const ordered_json& value, Kind kind) {
-  switch (kind) {
-    case Kind::object: return value.is_object();
-    case Kind::array: return value.is_array();
-    case Kind::string: return value.is_string();
-    case Kind::boolean: return value.is_boolean();
-    case Kind::number: return value.is_number();
-    case Kind::count: return value.is_number_unsigned() || (value.is_number_integer() && value.get<std::int64_t>() >= 0);
-  }
-  return false;
-}
-
-class SummaryChecker {
- public:
-  SummaryChecker(const std::filesystem::path& file, const ordered_json& root) : file_(file), root_(root) {}
-
-  // `keys` lead from the root to the field; endpoint names may hold dots, so they are separate.
-  const ordered_json& require(const std::vector<std::string>& keys, Kind kind) const {
-    const ordered_json* at = &root_;
-    std::string path;
-    for (const auto& key : keys) {
-      path += (path.empty() ? "" : ".") + key;
-      if (!at->is_object() || !at->contains(key)) throw InputError({file_.string(), 0, 0}, path, "is missing", describe(kind));
-      at = &(*at)[key];
-    }
-    if (!is(*at, kind)) throw InputError({file_.string(), 0, 0}, path, fmt::format("is {}", at->dump()), describe(kind));
-    return *at;
-  }
-
- private:
-  const std::filesystem::path& file_;
-  const ordered_json& root_;
-};
-
-ordered_json read_summary(const std::filesystem::path& folder) {
-  const auto file = folder / "summary.json";
-  auto summary = read_json(file, "the JSON document uptake run writes");
-  const SummaryChecker check(file, summary);
-  if (!summary.is_object()) throw InputError({file.string(), 0, 0}, "", "is not a JSON object", "the summary object uptake run writes");
-  const auto& schema = check.require({"schema"}, Kind::string);
-  if (schema != kSchema) {
-    throw InputError({file.string(), 0, 0}, "schema", fmt::format("is {}, which this uptake does not read", schema.dump()), fmt::format("\"{}\"", kSchema));
-  }
-  check.require({"scenario"}, Kind::string);
-  check.require({"target"}, Kind::string);
-  check.require({"mode"}, Kind::string);
-  check.require({"seed"}, Kind::count);
-  check.require({"shard_count"}, Kind::count);
-  check.require({"started_at"}, Kind::number);
-  check.require({"started_at_ns"}, Kind::count);
-  check.require({"duration_s"}, Kind::number);
-  check.require({"schedule_s"}, Kind::number);
-  check.require({"interrupted"}, Kind::boolean);
-  for (const char* counter : {"planned", "sent", "completed", "ok", "errors"}) check.require({"requests", counter}, Kind::count);
-  check.require({"rate", "achieved_rps"}, Kind::number);
-  check.require({"errors"}, Kind::object);
-  check.require({"generator", "trusted"}, Kind::boolean);
-  check.require({"generator", "lag_bound_ms"}, Kind::number);
-  if (summary["generator"].contains("pacing")) {  // absent from summaries written before --pacing
-    const auto& pacing = check.require({"generator", "pacing"}, Kind::string);
-    if (!loadgen::parse_pacing(pacing.get<std::string>())) {
-      throw InputError({file.string(), 0, 0}, "generator.pacing", fmt::format("is {}", pacing.dump()), "\"sleep\" or \"spin\"");
-    }
-  }
-  for (const auto& expression : check.require({"slo"}, Kind::array)) {
-    if (!expression.is_string()) throw InputError({file.string(), 0, 0}, "slo", fmt::format("holds {}", expression.dump()), "threshold expressions as strings");
-  }
-  check.require({"thresholds"}, Kind::array);
-  // A run whose schedule came due for nothing has no endpoints block at all.
-  if (summary.contains("endpoints")) {
-    for (const auto& [name, endpoint] : check.require({"endpoints"}, Kind::object).items()) {
-      for (const char* counter : {"planned", "sent", "completed", "ok", "errors"}) check.require({"endpoints", name, "requests", counter}, Kind::count);
-      check.require({"endpoints", name, "achieved_rps"}, Kind::number);
-    }
-  }
-  return summary;
-}
 
 // ---- timeseries.csv ----
 
@@ -170,7 +38,7 @@ std::optional<Number> parse_number(const std::string& text) {
 // `last_second`: the latest second a row may have, from summary.json's durations.
 std::vector<TimeSeriesRow> read_timeseries(const std::filesystem::path& folder, const std::vector<std::string>& endpoints, std::int64_t last_second) {
   const auto file = folder / "timeseries.csv";
-  const auto text = read_whole(file);
+  const auto text = read_whole_file(file.string(), kFolderExpected);
   if (text.empty() || text.back() != '\n') {
     throw InputError({file.string(), 0, 0}, "", "does not end with a line break: it was cut short", "whole lines, each ending with a line break");
   }
@@ -264,7 +132,7 @@ void read_latency_log(RunResults& results) {
                                    loadgen::kScheduleLagTag));
     }
   });
-  const double started_at = results.summary["started_at"].get<double>();
+  const double started_at = results.summary.started_at;
   if (!log.start_time || std::abs(*log.start_time - started_at) > 0.001) {
     throw InputError({file, 0, 0}, "StartTime", log.start_time ? fmt::format("is {:.3f}, but summary.json's started_at is {:.3f}", *log.start_time, started_at) : "is missing",
                      "the latency.hlog written with that summary.json");
@@ -300,28 +168,23 @@ void RunResults::add_compressed(std::string& slot, const loadgen::HdrHistogram& 
 
 std::vector<std::string> RunResults::endpoint_names() const {
   std::vector<std::string> names;
-  if (const auto it = summary.find("endpoints"); it != summary.end()) {
-    for (const auto& [name, endpoint] : it->items()) names.push_back(name);
-  }
+  for (const auto& endpoint : summary.endpoints) names.push_back(endpoint.name);
   return names;
 }
 
-std::int64_t RunResults::started_at_ns() const { return summary.at("started_at_ns").get<std::int64_t>(); }
-
 RunResults::Counters RunResults::counters_of(const std::string& series) const {
-  const auto& block = series == "total" ? summary : summary.at("endpoints").at(series);
-  const auto& requests = block.at("requests");
   Counters counters;
-  counters.planned = requests.at("planned").get<std::uint64_t>();
-  counters.sent = requests.at("sent").get<std::uint64_t>();
-  counters.completed = requests.at("completed").get<std::uint64_t>();
-  counters.ok = requests.at("ok").get<std::uint64_t>();
-  counters.errors = requests.at("errors").get<std::uint64_t>();
-  if (series != "total" && block.contains("negative") && block["negative"].is_object()) {
-    counters.tampered = block["negative"].value("tampered", std::uint64_t{0});
-    counters.revoked = block["negative"].value("revoked", std::uint64_t{0});
+  if (series == "total") {
+    static_cast<loadgen::RequestCounts&>(counters) = summary.requests;
+    counters.achieved_rps = summary.rate.achieved_rps;
+  } else {
+    const auto* endpoint = summary.endpoint(series);
+    if (!endpoint) throw std::out_of_range("no endpoint '" + series + "' in the summary");
+    static_cast<loadgen::RequestCounts&>(counters) = endpoint->requests;
+    counters.tampered = endpoint->negative.tampered;
+    counters.revoked = endpoint->negative.revoked;
+    counters.achieved_rps = endpoint->achieved_rps;
   }
-  counters.achieved_rps = series == "total" ? summary.at("rate").at("achieved_rps").get<double>() : block.at("achieved_rps").get<double>();
   if (const auto it = completed_in_window.find(series); it != completed_in_window.end()) counters.completed_in_window = it->second;
   return counters;
 }
@@ -337,14 +200,18 @@ std::optional<ordered_json> read_forecast(const std::filesystem::path& folder) {
   const auto file = folder / "forecast.json";
   std::error_code error;
   if (!std::filesystem::exists(file, error)) return std::nullopt;
-  auto forecast = read_json(file, "the JSON document uptake forecast --format json writes");
+  auto forecast = loadgen::read_json_file(file, "the JSON document uptake forecast --format json writes");
   if (!forecast.is_object()) throw InputError({file.string(), 0, 0}, "", "is not a JSON object", "the forecast object uptake forecast --format json writes");
-  const SummaryChecker check(file, forecast);
-  const auto& schema = check.require({"schema"}, Kind::string);
-  if (schema != "uptake.forecast/v1") {
-    throw InputError({file.string(), 0, 0}, "schema", fmt::format("is {}, which this uptake does not read", schema.dump()), "\"uptake.forecast/v1\"");
+  const auto schema = forecast.find("schema");
+  if (schema == forecast.end() || *schema != "uptake.forecast/v1") {
+    throw InputError({file.string(), 0, 0}, "schema", schema == forecast.end() ? "is missing" : fmt::format("is {}, which this uptake does not read", schema->dump()),
+                     "\"uptake.forecast/v1\"");
   }
-  const auto& series = check.require({"series"}, Kind::array);
+  const auto found_series = forecast.find("series");
+  if (found_series == forecast.end() || !found_series->is_array()) {
+    throw InputError({file.string(), 0, 0}, "series", found_series == forecast.end() ? "is missing" : fmt::format("is {}", found_series->dump()), "an array");
+  }
+  const auto& series = *found_series;
   for (std::size_t s = 0; s < series.size(); ++s) {
     const auto at = fmt::format("series[{}]", s);
     if (!series[s].is_object() || !series[s].contains("years") || !series[s]["years"].is_array()) {
@@ -369,7 +236,7 @@ RunResults read_results(const std::filesystem::path& folder) {
   if (!std::filesystem::is_directory(folder, error)) throw InputError({folder.string(), 0, 0}, "", "is not a folder", kFolderExpected);
   RunResults results;
   results.folder = folder;
-  results.summary = read_summary(folder);
+  results.summary = loadgen::read_summary_file(folder / loadgen::kSummaryFile);
   const auto endpoints = results.endpoint_names();
   results.response_time.emplace("total", RunResults::empty_histogram());
   results.service_time.emplace("total", RunResults::empty_histogram());
@@ -378,10 +245,10 @@ RunResults read_results(const std::filesystem::path& folder) {
     results.service_time.emplace(name, RunResults::empty_histogram());
   }
   // A row may fall in the second after the last whole one (a response completing at its end).
-  const double longest = std::max(results.summary["duration_s"].get<double>(), results.summary.value("schedule_s", 0.0));
+  const double longest = std::max(results.summary.duration_s, results.summary.schedule_s);
   const auto last_second = static_cast<std::int64_t>(std::ceil(std::clamp(longest, 0.0, 1e9))) + 1;
   results.timeseries = read_timeseries(folder, endpoints, last_second);
-  const auto window = loadgen::achieved_window_seconds(results.summary.value("schedule_s", 0.0), results.summary["duration_s"].get<double>());
+  const auto window = loadgen::achieved_window_seconds(results.summary.schedule_s, results.summary.duration_s);
   for (const auto& row : results.timeseries) {
     if (static_cast<std::size_t>(row.second) < window) results.completed_in_window[row.endpoint] += row.completed;
   }
@@ -389,14 +256,6 @@ RunResults read_results(const std::filesystem::path& folder) {
   read_latency_log(results);
   results.forecast = read_forecast(folder);
   return results;
-}
-
-void set_summary_field(const std::string& folder, const std::string& key, nlohmann::ordered_json value) {
-  const auto file = std::filesystem::path(folder) / "summary.json";
-  auto summary = read_json(file, "the summary.json of a results folder");
-  if (!summary.is_object()) throw InputError({file.string(), 0, 0}, "", "is not a JSON object", "the summary.json of a results folder");
-  summary[key] = std::move(value);
-  write_file_atomically(file.string(), summary.dump(2) + "\n");
 }
 
 }  // namespace uptake::reports

@@ -15,12 +15,11 @@ namespace {
 
 using nlohmann::ordered_json;
 
-// thresholds[] entries as threshold checks record them (reports/src/threshold_check.cpp):
-// expression, observed (a number in `unit`, or null), unit ("s", "fraction", "requests/s"), passed.
-std::string observed_of(const ordered_json& threshold) {
-  if (!threshold.contains("observed") || !threshold["observed"].is_number()) return "—";
-  const double observed = threshold["observed"].get<double>();
-  const auto unit = threshold.value("unit", std::string());
+// A thresholds[] entry's observed figure in its unit ("s", "fraction", "requests/s").
+std::string observed_of(const loadgen::SummaryThreshold& threshold) {
+  if (!threshold.observed) return "—";
+  const double observed = *threshold.observed;
+  const auto& unit = threshold.unit;
   if (unit == "s") return format_latency(observed);
   if (unit == "fraction") return format_percent(observed);
   if (unit == "requests/s") return format_rate(observed);
@@ -37,10 +36,8 @@ std::optional<double> number_at(const ordered_json& json, const std::string& poi
   return value.get<double>();
 }
 
-std::optional<std::chrono::sys_seconds> started_at_of(const ordered_json& summary) {
-  const auto started = number_at(summary, "/started_at");
-  if (!started) return std::nullopt;
-  return std::chrono::sys_seconds{std::chrono::seconds{static_cast<long long>(std::floor(*started))}};
+std::chrono::sys_seconds started_at_of(const loadgen::Summary& summary) {
+  return std::chrono::sys_seconds{std::chrono::seconds{static_cast<long long>(std::floor(summary.started_at))}};
 }
 
 std::string milliseconds_text(std::optional<double> milliseconds) {
@@ -51,47 +48,33 @@ std::string milliseconds_text(std::optional<double> milliseconds) {
 }
 
 std::string run_name(const RunResults& results) {
-  const auto& summary = results.summary;
-  const auto name = summary.contains("scenario") && summary["scenario"].is_string() ? summary["scenario"].get<std::string>() : std::string();
+  const auto& name = results.summary.scenario;
   return name.empty() || name == "ad hoc" ? std::string("ad hoc run") : name;
 }
 
 RunOverview overview_of(const RunResults& results) {
   const auto& summary = results.summary;
   RunOverview overview;
-  if (summary.contains("thresholds") && summary["thresholds"].is_array()) {
-    for (const auto& threshold : summary["thresholds"]) {
-      if (!threshold.is_object()) continue;
-      ThresholdRow row;
-      row.text = threshold.value("expression", std::string("?"));
-      row.observed = observed_of(threshold);
-      if (threshold.contains("passed") && threshold["passed"].is_boolean()) row.passed = threshold["passed"].get<bool>();
-      row.message = threshold.value("message", std::string());
-      overview.thresholds.push_back(std::move(row));
-    }
+  for (const auto& threshold : summary.thresholds) {
+    overview.thresholds.push_back({threshold.expression, observed_of(threshold), threshold.passed, threshold.message});
   }
-  if (summary.contains("errors") && summary["errors"].is_object()) {
-    for (const auto& [error_class, count] : summary["errors"].items()) {
-      if (count.is_number_unsigned() && count.get<std::uint64_t>() > 0) overview.errors_by_class.emplace_back(error_class, count.get<std::uint64_t>());
-    }
+  for (const auto& [error_class, count] : summary.errors) {
+    if (count > 0) overview.errors_by_class.emplace_back(error_class, count);
   }
-  const auto generator = summary.value("generator", ordered_json::object());
-  overview.generator_trusted = generator.value("trusted", true);
-  const auto lag_p99 = number_at(summary, "/schedule_lag_ms/p99");
-  const auto bound = number_at(summary, "/generator/lag_bound_ms");
+  overview.generator_trusted = summary.generator.trusted;
+  const auto lag_p99 = summary.schedule_lag_ms.p99;
   if (!overview.generator_trusted) {
-    overview.generator_note = generator.value("reason", std::string("the generator fell behind its schedule"));
-  } else if (lag_p99 && bound) {
-    overview.generator_note = fmt::format("schedule lag p99 {} within the bound of {}", milliseconds_text(lag_p99), milliseconds_text(bound));
+    overview.generator_note = summary.generator.reason.empty() ? std::string("the generator fell behind its schedule") : summary.generator.reason;
+  } else if (lag_p99) {
+    overview.generator_note = fmt::format("schedule lag p99 {} within the bound of {}", milliseconds_text(lag_p99), milliseconds_text(summary.generator.lag_bound_ms));
   } else {
     overview.generator_note = "kept to its schedule";
   }
 
   // The same judgement as the gate's: a run whose partial results were allowed (merge
   // --allow-missing) says so in its recorded trust.
-  const auto recorded = summary.value("trust", ordered_json::object());
-  const auto trust = judge_trust(results, recorded.is_object() && recorded.value("partial_allowed", false) ? PartialAllowance::all() : PartialAllowance{});
-  const auto failed = std::count_if(overview.thresholds.begin(), overview.thresholds.end(), [](const ThresholdRow& row) { return row.passed == false; });
+  const auto trust = judge_trust(results, summary.trust && summary.trust->partial_allowed ? PartialAllowance::all() : PartialAllowance{});
+  const auto failed = std::count_if(overview.thresholds.begin(), overview.thresholds.end(), [](const ThresholdRow& row) { return !row.passed; });
   const auto total = overview.thresholds.size();
   if (!trust.trusted) {
     overview.outcome = RunOutcome::untrusted;
@@ -104,17 +87,16 @@ RunOverview overview_of(const RunResults& results) {
   } else {
     overview.verdict = "completed: no thresholds to judge";
   }
-  if (const auto aborted = summary.find("aborted"); aborted != summary.end() && aborted->is_object()) {
-    overview.verdict += fmt::format(" (aborted at {:.1f} s by --abort-on-fail: {} can no longer hold)", aborted->value("at_s", 0.0),
-                                    aborted->value("threshold", std::string("a threshold")));
+  if (const auto& aborted = summary.aborted) {
+    overview.verdict += fmt::format(" (aborted at {:.1f} s by --abort-on-fail: {} can no longer hold)", aborted->at_s, aborted->threshold);
   }
   if (trust.trusted && trust.partial) overview.verdict += " (partial results, allowed: " + trust.partial_note + ")";
   return overview;
 }
 
-std::optional<CapacityOverview> capacity_overview_of(const nlohmann::ordered_json& summary) {
-  if (!summary.contains("capacity") || !summary["capacity"].is_object()) return std::nullopt;
-  const auto& capacity = summary["capacity"];
+std::optional<CapacityOverview> capacity_overview_of(const loadgen::Summary& summary) {
+  if (!summary.capacity) return std::nullopt;
+  const auto& capacity = *summary.capacity;
   const auto text_at = [](const nlohmann::ordered_json& json, const char* key) {
     return json.contains(key) && json[key].is_string() ? json[key].get<std::string>() : std::string();
   };

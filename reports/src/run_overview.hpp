@@ -1,7 +1,7 @@
 #pragma once
 // What report.html and report.md both say about a run, worked out once: the verdict, the
-// threshold rows, errors by class, and tolerant reads of summary.json's numbers (a field that a
-// summary lacks shows as "—" instead of failing the whole report).
+// threshold rows, errors by class, and tolerant reads of the capacity block (a field that it
+// lacks shows as "—" instead of failing the whole report).
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -20,7 +20,7 @@ enum class RunOutcome { pass, fail, untrusted };
 struct ThresholdRow {
   std::string text;                  // as written: "p99<300ms"
   std::string observed;              // for people: "12.345 ms"; "—" when nothing was observed
-  std::optional<bool> passed;        // empty when the summary does not say
+  bool passed = false;
   std::string message;               // one sentence for people, when the summary has one
 };
 
@@ -48,13 +48,14 @@ struct CapacityOverview {
   std::vector<std::vector<std::string>> steps;
 };
 inline const std::vector<std::string> kCapacityStepColumns = {"step", "phase", "offered", "achieved", "p50", "p99", "errors", "verdict"};
-std::optional<CapacityOverview> capacity_overview_of(const nlohmann::ordered_json& summary);
+// The block is JSON that capacity_summary.cpp owns (loadgen::Summary::capacity), read tolerantly.
+std::optional<CapacityOverview> capacity_overview_of(const loadgen::Summary& summary);
 
-// The number at a JSON pointer ("/latency_ms/p99"), if the summary has one there.
+// The number at a JSON pointer ("/steps/0/p99_ms"), if the JSON has one there: for the capacity
+// block and forecast.json, whose fields are not typed.
 std::optional<double> number_at(const nlohmann::ordered_json& json, const std::string& pointer);
-// When the run's schedule started, to the whole second ("2024-03-04 10:00:00" UTC once formatted),
-// if the summary says.
-std::optional<std::chrono::sys_seconds> started_at_of(const nlohmann::ordered_json& summary);
+// When the run's schedule started, to the whole second ("2024-03-04 10:00:00" UTC once formatted).
+std::chrono::sys_seconds started_at_of(const loadgen::Summary& summary);
 // "3.21 ms", "1.25 s"; "—" when absent.
 std::string milliseconds_text(std::optional<double> milliseconds);
 // The run's name for titles: the scenario, or "ad hoc run".

@@ -10,7 +10,6 @@
 namespace uptake::reports {
 namespace {
 
-using nlohmann::ordered_json;
 using sim::ThresholdMetric;
 
 std::string format_value(const sim::Threshold& threshold, double value) { return loadgen::format_observed(threshold, value); }
@@ -24,10 +23,10 @@ void check_endpoint_exists(const sim::Threshold& threshold, const RunResults& ru
 std::vector<sim::Threshold> thresholds_for(const RunResults& run, const std::vector<std::string>& extra) {
   std::vector<sim::Threshold> thresholds;
   const InputLocation summary_file{(run.folder / "summary.json").string(), 0, 0};
-  const auto& slo = run.summary.at("slo");
+  const auto& slo = run.summary.slo;
   for (std::size_t i = 0; i < slo.size(); ++i) {
     const auto field = fmt::format("slo[{}]", i);
-    auto threshold = sim::parse_threshold_or_throw(slo[i].get<std::string>(), summary_file, field);
+    auto threshold = sim::parse_threshold_or_throw(slo[i], summary_file, field);
     check_endpoint_exists(threshold, run, summary_file, field);
     thresholds.push_back(std::move(threshold));
   }
@@ -62,15 +61,7 @@ CheckResult check_threshold(const sim::Threshold& threshold, const RunResults& r
     result.message = fmt::format("{}: {} was {}, {} {}", series, loadgen::describe_metric(threshold), result.observed,
                                  result.passed ? "which meets" : "which breaks", threshold.text);
   }
-  result.detail = {{"expression", threshold.text},
-                   {"endpoint", threshold.endpoint.empty() ? ordered_json(nullptr) : ordered_json(threshold.endpoint)},
-                   {"metric", threshold.metric_name},
-                   {"comparison", loadgen::symbol(threshold.comparison)},
-                   {"bound", threshold.bound},
-                   {"observed", observed ? ordered_json(*observed) : ordered_json(nullptr)},
-                   {"unit", loadgen::unit_of(threshold.metric)},
-                   {"passed", result.passed},
-                   {"message", result.message}};
+  result.entry = threshold_entry(threshold, observed, result.passed, result.message);
   return result;
 }
 
@@ -80,14 +71,30 @@ std::vector<CheckResult> check_thresholds(const std::vector<sim::Threshold>& thr
   return results;
 }
 
-ordered_json thresholds_json(const std::vector<CheckResult>& verdicts) {
-  ordered_json array = ordered_json::array();
-  for (const auto& verdict : verdicts) array.push_back(verdict.detail);
-  return array;
+loadgen::SummaryThreshold threshold_entry(const sim::Threshold& threshold, std::optional<double> observed, bool passed, const std::string& message) {
+  loadgen::SummaryThreshold entry;
+  entry.expression = threshold.text;
+  if (!threshold.endpoint.empty()) entry.endpoint = threshold.endpoint;
+  entry.metric = threshold.metric_name;
+  entry.comparison = loadgen::symbol(threshold.comparison);
+  entry.bound = threshold.bound;
+  entry.observed = observed;
+  entry.unit = loadgen::unit_of(threshold.metric);
+  entry.passed = passed;
+  entry.message = message;
+  return entry;
+}
+
+std::vector<loadgen::SummaryThreshold> threshold_entries(const std::vector<CheckResult>& verdicts) {
+  std::vector<loadgen::SummaryThreshold> entries;
+  for (const auto& verdict : verdicts) {
+    if (verdict.entry) entries.push_back(*verdict.entry);
+  }
+  return entries;
 }
 
 void record_thresholds(const std::filesystem::path& folder, const std::vector<CheckResult>& verdicts) {
-  set_summary_field(folder.string(), "thresholds", thresholds_json(verdicts));
+  loadgen::update_summary_file(folder, [&](loadgen::Summary& summary) { summary.thresholds = threshold_entries(verdicts); });
 }
 
 }  // namespace uptake::reports

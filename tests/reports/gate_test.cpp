@@ -12,6 +12,7 @@
 #include "reports/synthetic_run.hpp"
 #include "temporary_directory.hpp"
 #include "uptake/base/input_error.hpp"
+#include "uptake/loadgen/summary.hpp"
 #include "uptake/reports/baseline.hpp"
 #include "uptake/reports/gate.hpp"
 #include "uptake/reports/junit.hpp"
@@ -79,12 +80,18 @@ TEST_CASE("thresholds pass and fail as written") {
     INFO(expression << ": " << verdict.message);
     CHECK(verdict.passed == passes);
     CHECK_THAT(verdict.message, Catch::Contains(passes ? "which meets" : "which breaks"));
-    CHECK(verdict.detail["expression"] == expression);
+    REQUIRE(verdict.entry);
+    CHECK(verdict.entry->expression == expression);
   }
   const auto p99 = judge("issue.p99<200ms", run.results);
   CHECK(p99.observed == "198.050 ms");
   CHECK(p99.expected == "< 200.000 ms");
-  CHECK(p99.detail["observed"].get<double>() == Approx(0.19805).epsilon(1e-5));
+  REQUIRE(p99.entry->observed);
+  CHECK(*p99.entry->observed == Approx(0.19805).epsilon(1e-5));
+  CHECK(p99.entry->endpoint == "issue");
+  CHECK(p99.entry->metric == "p99");
+  CHECK(p99.entry->comparison == "<");
+  CHECK(p99.entry->unit == "s");
 }
 
 TEST_CASE("the run's recorded SLO comes first; bad or unknown thresholds are input errors") {
@@ -105,10 +112,10 @@ TEST_CASE("achieved_ratio counts the answers within the schedule, as a capacity 
   auto run = test::synthetic_run({endpoint}, 4);
   run.result.schedule_seconds = 3;
   const Folder folder(run);
-  CHECK(folder.results.summary["rate"]["achieved_ratio"].get<double>() == Approx(0.9));
+  CHECK(folder.results.summary.rate.achieved_ratio == Approx(0.9));
   const auto verdict = judge("achieved_ratio>0.95", folder.results);
   CHECK_FALSE(verdict.passed);
-  CHECK(verdict.detail["observed"].get<double>() == Approx(0.9));
+  CHECK(verdict.entry->observed.value() == Approx(0.9));
   CHECK(judge("issue.achieved_ratio>=0.9", folder.results).passed);
 }
 
@@ -117,7 +124,7 @@ TEST_CASE("a latency threshold on an endpoint that completed nothing fails") {
   const auto verdict = judge("verify.p99<1s", run.results);
   CHECK_FALSE(verdict.passed);
   CHECK(verdict.observed == "no responses");
-  CHECK(verdict.detail["observed"].is_null());
+  CHECK_FALSE(verdict.entry->observed);
 }
 
 namespace {
@@ -183,7 +190,9 @@ TEST_CASE("baseline: a capacity search's capacity may fall by the throughput tol
   // capacity` writes it.
   auto capacity_folder = [](double rps) {
     auto folder = std::make_unique<Folder>(standard_run());
-    reports::set_summary_field(folder->directory.path().string(), "capacity", {{"outcome", "found"}, {"rps", rps}});
+    loadgen::update_summary_file(folder->directory.path(), [&](loadgen::Summary& summary) {
+      summary.capacity = nlohmann::ordered_json{{"outcome", "found"}, {"rps", rps}};
+    });
     folder->results = reports::read_results(folder->directory.path());
     return folder;
   };
@@ -241,14 +250,14 @@ TEST_CASE("verdicts are recorded in summary.json's thresholds[]") {
   const auto gate = reports::evaluate_gate(run.results, reports::thresholds_for(run.results, {}), nullptr, {});
   reports::record_thresholds(run.directory.path(), gate.thresholds);
   const auto again = reports::read_results(run.directory.path());
-  const auto& recorded = again.summary["thresholds"];
+  const auto& recorded = again.summary.thresholds;
   REQUIRE(recorded.size() == 2);
-  CHECK(recorded[0]["expression"] == "p99<250ms");
-  CHECK(recorded[0]["passed"] == true);
-  CHECK(recorded[0]["observed"].get<double>() < 0.25);
-  CHECK(recorded[1]["expression"] == "error_rate<1%");
-  CHECK(recorded[1]["passed"] == true);
-  CHECK(again.summary["requests"] == run.results.summary["requests"]);
+  CHECK(recorded[0].expression == "p99<250ms");
+  CHECK(recorded[0].passed);
+  CHECK(recorded[0].observed.value() < 0.25);
+  CHECK(recorded[1].expression == "error_rate<1%");
+  CHECK(recorded[1].passed);
+  CHECK(again.summary.requests == run.results.summary.requests);
 }
 
 TEST_CASE("xml_escape makes any text safe") {
@@ -310,7 +319,7 @@ TEST_CASE("junit.xml has the structure Jenkins and GitLab read") {
   // Every suite is stamped with the run's start (JUnit's ISO 8601, UTC, no zone): the synthetic
   // run started at Unix time 1,790,000,000. The run suite took the run's duration.
   CHECK(xpath(file, "count(/testsuites/testsuite[@timestamp=\"2026-09-21T14:13:20\"])") == "3");
-  CHECK(std::stod(xpath(file, "string(/testsuites/testsuite[1]/@time)")) == Approx(run.results.summary["duration_s"].get<double>()).margin(0.001));
+  CHECK(std::stod(xpath(file, "string(/testsuites/testsuite[1]/@time)")) == Approx(run.results.summary.duration_s).margin(0.001));
   CHECK(xpath(file, "count(//testcase/failure)") == xpath(file, "string(/testsuites/@failures)"));
   // Thresholds: the recorded SLO (p99<100ms fails: 199 ms; error_rate<1% passes) and the extra one.
   CHECK(xpath(file, "count(/testsuites/testsuite[2]/testcase)") == "3");

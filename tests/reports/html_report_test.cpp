@@ -164,7 +164,8 @@ TEST_CASE("the capacity curve is drawn only when summary.json has capacity steps
   auto results = written_and_read(test::synthetic_run({{"verify", test::one_to(30)}}), folder.path());
   CHECK_THAT(reports::render_html_report(results), !Catch::Contains("chart-capacity"));
   // In the order a search tries them: growing, then bisecting, with a rate tried twice.
-  results.summary["capacity"]["steps"] = ordered_json::array(
+  results.summary.capacity = ordered_json::object();
+  (*results.summary.capacity)["steps"] = ordered_json::array(
       {{{"step", 1}, {"trial", 1}, {"phase", "grow"}, {"offered_rps", 100}, {"achieved_rps", 100}, {"p50_ms", 1.0}, {"p99_ms", 4.0}, {"error_rate", 0.0}, {"verdict", "pass"}},
        {{"step", 2}, {"trial", 1}, {"phase", "grow"}, {"offered_rps", 400}, {"achieved_rps", 260}, {"latency_ms", {{"p99", 850.0}}}, {"error_rate", 0.125}, {"verdict", "fail"}},
        {{"step", 3}, {"trial", 1}, {"phase", "bisect"}, {"offered_rps", 200}, {"achieved_rps", 198}, {"p50_ms", 3.0}, {"p99_ms", 12.0}, {"verdict", "pending"}},

@@ -56,7 +56,7 @@ TEST_CASE("report.md: a capacity search's trials, folded under the headline") {
   const test::TemporaryDirectory folder("markdown-report-capacity");
   test::synthetic_run({{"verify", test::one_to(100)}}).write(folder.path().string());
   auto results = reports::read_results(folder.path());
-  results.summary["capacity"] = {{"rps", 400.0}, {"slo", {"p99<20ms"}}, {"outcome", "found"},
+  results.summary.capacity = nlohmann::ordered_json{{"rps", 400.0}, {"slo", {"p99<20ms"}}, {"outcome", "found"},
                                  {"steps", {{{"step", 1}, {"trial", 1}, {"phase", "grow"}, {"offered_rps", 400}, {"achieved_rps", 399}, {"p50_ms", 2.0},
                                              {"p99_ms", 8.0}, {"error_rate", 0.0}, {"verdict", "pass"}},
                                             {{"step", 2}, {"trial", 1}, {"phase", "grow"}, {"offered_rps", 800}, {"achieved_rps", 610}, {"p50_ms", 90.0},

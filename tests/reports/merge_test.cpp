@@ -55,7 +55,7 @@ TEST_CASE("counters and histograms add exactly; seconds align by wall clock") {
   CHECK(total.planned == 30 + 1 + 30 + 60 + 15 + 2);
   CHECK(total.completed == 135);
   CHECK(total.errors == 3);
-  CHECK(results.summary["errors"]["timeout"] == 3);
+  CHECK(results.summary.errors_of(loadgen::ErrorClass::timeout) == 3);
   CHECK(results.response_time_of("total").total_count() == 135);
   CHECK(results.service_time_of("verify").total_count() == 45);
   CHECK(results.schedule_lag.total_count() == 138);
@@ -64,16 +64,18 @@ TEST_CASE("counters and histograms add exactly; seconds align by wall clock") {
   for (const auto& folder : folders) expected.add(reports::read_results(folder).response_time_of("issue"));
   CHECK(results.response_time_of("issue").has_same_counts(expected));
   // Percentiles are recomputed from the merged histogram, not averaged.
-  CHECK(results.summary["endpoints"]["issue"]["latency_ms"]["p99"].get<double>() ==
+  CHECK(results.summary.endpoint("issue")->latency_ms.p99.value() ==
         Approx(static_cast<double>(expected.value_at_percentile(99)) / 1e6));
 
-  CHECK(results.summary["started_at_ns"] == kStart);
-  CHECK(results.summary["duration_s"].get<double>() == Approx(4.0));
-  CHECK(results.summary["shard"] == "merged");
-  CHECK(results.summary["shard_count"] == 2);
-  REQUIRE(results.summary["merged_from"].size() == 2);
-  CHECK(results.summary["merged_from"][1]["shard"] == "1/2");
-  CHECK(results.summary["rate"]["achieved_rps"].get<double>() == Approx(135 / 4.0));
+  CHECK(results.summary.started_at_ns == kStart);
+  CHECK(results.summary.duration_s == Approx(4.0));
+  CHECK(results.summary.shard == "merged");
+  CHECK_FALSE(results.summary.shard_index);
+  CHECK(results.summary.shard_count == 2);
+  REQUIRE(results.summary.merged_from.value().size() == 2);
+  CHECK(results.summary.merged_from->at(1).shard == "1/2");
+  CHECK(results.summary.shards_missing.value().empty());
+  CHECK(results.summary.rate.achieved_rps == Approx(135 / 4.0));
 
   // Second 1 holds shard 0's second 1 and shard 1's second 0.
   std::uint64_t planned_at_1 = 0;
@@ -125,13 +127,13 @@ TEST_CASE("missing shards make the merge partial, and trust needs every shard") 
   const auto merged = reports::merge_folders(folders, root.path() / "merged");
   CHECK(merged.warnings.empty());
   const auto results = reports::read_results(root.path() / "merged");
-  CHECK(results.summary["shards_missing"] == nlohmann::ordered_json::array({1, 3}));
+  CHECK(results.summary.shards_missing == std::vector<std::uint32_t>{1, 3});
   const auto trust = reports::judge_trust(results);
   CHECK(trust.partial);
   CHECK_THAT(trust.reason, Catch::Contains("shard(s) 1, 3 of 4 are missing"));
   CHECK_THAT(reports::judge_trust(results, {.missing_shards = true}).reason, !Catch::Contains("are missing") && Catch::Contains("shard 2"));
-  CHECK(results.summary["generator"]["trusted"] == false);
-  CHECK_THAT(results.summary["generator"]["reason"].get<std::string>(), Catch::Contains("shard 2") && Catch::Contains("schedule lag p99 40 ms"));
+  CHECK_FALSE(results.summary.generator.trusted);
+  CHECK_THAT(results.summary.generator.reason, Catch::Contains("shard 2") && Catch::Contains("schedule lag p99 40 ms"));
   CHECK(reports::judge_trust(results).trusted == false);
 }
 
@@ -147,8 +149,8 @@ TEST_CASE("a partial shard that started later merges into a folder that reads ba
   const auto folders = write_all(root, {shard(0, 2, endpoints), late});
   reports::merge_folders(folders, root.path() / "merged");
   const auto merged = reports::read_results(root.path() / "merged");
-  CHECK(merged.summary["schedule_s"].get<double>() == Approx(11));
-  CHECK(merged.summary["interrupted"] == true);
+  CHECK(merged.summary.schedule_s == Approx(11));
+  CHECK(merged.summary.interrupted);
 }
 
 namespace {

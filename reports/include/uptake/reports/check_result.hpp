@@ -1,11 +1,13 @@
 #pragma once
 // One judged check of a run, a threshold or a comparison with a baseline, in the shape that the
 // gate's table, junit.xml and summary.json's thresholds[] all show.
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "uptake/loadgen/slo.hpp"
+#include "uptake/loadgen/summary.hpp"
 
 namespace uptake::reports {
 
@@ -23,7 +25,11 @@ struct CheckResult {
   std::string baseline;
   std::string change;
   std::string significance;
-  nlohmann::ordered_json detail = nlohmann::ordered_json::object();  // the same, for programs
+  // The same for programs: a threshold's (suite "thresholds") as its entry in summary.json's
+  // thresholds[]; a comparison's with a baseline as JSON (name, endpoint, metric, unit, the
+  // figures, the replicates' shift and its significance, passed, message).
+  std::optional<loadgen::SummaryThreshold> entry;
+  nlohmann::ordered_json detail = nlohmann::ordered_json::object();
 };
 
 // Figures as checks show them, as the SLO module formats them: a latency in seconds as

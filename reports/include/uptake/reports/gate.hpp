@@ -30,8 +30,9 @@ struct Trust {
   std::string partial_note;  // what is partial, for people; empty when whole
 };
 Trust judge_trust(const RunResults& run, PartialAllowance allow = {});
-// summary.json's `trust` block: {trusted, partial, partial_allowed, reason}.
-nlohmann::ordered_json trust_json(const Trust& trust);
+// summary.json's `trust` block: partial_allowed when partial and trusted all the same; the
+// reason why not trusted, or else what is partial.
+loadgen::SummaryTrust recorded_trust(const Trust& trust);
 
 struct GateResult {
   Trust trust;                          // of the run, and of the baseline when there is one

@@ -14,6 +14,7 @@
 
 #include "uptake/loadgen/hdr_histogram.hpp"
 #include "uptake/loadgen/run_result.hpp"
+#include "uptake/loadgen/summary.hpp"
 
 namespace uptake::reports {
 
@@ -25,7 +26,7 @@ struct TimeSeriesRow : loadgen::RequestCounts {  // one row of timeseries.csv (o
 
 struct RunResults {
   std::filesystem::path folder;
-  nlohmann::ordered_json summary;                 // summary.json, schema "uptake.summary/v1" checked
+  loadgen::Summary summary;                       // summary.json, read and checked by loadgen::read_summary_file
   std::vector<TimeSeriesRow> timeseries;          // timeseries.csv, in file order
   // Per series ("total" or an endpoint), the answers completed within the schedule's whole
   // seconds (loadgen::achieved_window_seconds), from timeseries.csv: what achieved_ratio counts.
@@ -53,7 +54,7 @@ struct RunResults {
   };
   Counters counters_of(const std::string& series) const;
   // summary.started_at_ns: the schedule's start, nanoseconds since the Unix epoch.
-  std::int64_t started_at_ns() const;
+  std::int64_t started_at_ns() const { return summary.started_at_ns; }
   // A whole-run histogram of `series` ("total" or an endpoint); an empty one when the endpoint
   // completed nothing.
   const loadgen::HdrHistogram& response_time_of(const std::string& series) const;
@@ -70,9 +71,5 @@ struct RunResults {
 // total equal the summary's completed counts, and the time series' rows add up to the
 // summary's counters.
 RunResults read_results(const std::filesystem::path& folder);
-
-// Sets `key` of the folder's summary.json to `value` (atomically: the file is whole before and
-// after). InputError when the file cannot be read as a JSON object.
-void set_summary_field(const std::string& folder, const std::string& key, nlohmann::ordered_json value);
 
 }  // namespace uptake::reports

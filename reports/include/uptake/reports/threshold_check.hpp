@@ -3,6 +3,7 @@
 // come from the whole-run histograms of latency.hlog (so a merged run's percentiles are exact,
 // never averages of rounded per-shard figures), counters and rates from summary.json.
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,9 +27,12 @@ std::vector<CheckResult> check_thresholds(const std::vector<sim::Threshold>& thr
 // std::nullopt for a latency figure of a series with no responses.
 std::optional<double> observed_value(const sim::Threshold& threshold, const RunResults& run);
 
-// summary.json's thresholds[] for these verdicts, and the file rewritten with them (atomically;
-// the rest of the summary is kept as it was).
-nlohmann::ordered_json thresholds_json(const std::vector<CheckResult>& verdicts);
+// A threshold's entry in summary.json's thresholds[], as judged.
+loadgen::SummaryThreshold threshold_entry(const sim::Threshold& threshold, std::optional<double> observed, bool passed, const std::string& message);
+// The entries of these verdicts (those of thresholds: CheckResult::entry), and the folder's
+// summary.json rewritten with them as its thresholds[] (atomically; the rest of the summary is
+// kept as it was).
+std::vector<loadgen::SummaryThreshold> threshold_entries(const std::vector<CheckResult>& verdicts);
 void record_thresholds(const std::filesystem::path& folder, const std::vector<CheckResult>& verdicts);
 
 }  // namespace uptake::reports
