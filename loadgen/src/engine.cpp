@@ -40,6 +40,16 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+// A failed answer for people: its status, endpoint and the start of its body, with anything
+// unprintable (and line breaks) shown as '.', so that it fits on one line of a report.
+std::string describe_failed_answer(int status, std::string_view body, const std::string& endpoint) {
+  constexpr std::size_t kShown = 160;
+  std::string shown;
+  for (const char c : body.substr(0, kShown)) shown += (static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f) ? c : '.';
+  if (body.size() > kShown) shown += "...";
+  return fmt::format("HTTP {} on {}{}{}", status, endpoint, shown.empty() ? "" : ": ", shown);
+}
+
 std::int64_t nanoseconds_between(Clock::time_point from, Clock::time_point to) {
   return std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(to - from).count());
 }
@@ -236,6 +246,7 @@ class Worker {
                 std::optional<ErrorClass> error, const std::shared_ptr<Connection>& connection) {
     const auto now = Clock::now();
     auto& endpoint = result_.endpoints[pending->endpoint];
+    if (error && status && result_.sample_failure.empty()) result_.sample_failure = describe_failed_answer(status, body, plan_.endpoints[pending->endpoint].endpoint);
     if (error) count_error(*error, pending->endpoint, now);
     if (status) {
       ++endpoint.completed;
@@ -336,6 +347,7 @@ class Worker {
   // The one place a failure is counted: by class, for its endpoint, in its second's row, and
   // for the live progress line.
   void count_error(ErrorClass error, std::uint32_t endpoint, Clock::time_point when) {
+    if (result_.sample_failure.empty()) result_.sample_failure = fmt::format("{} on {}", to_string(error), plan_.endpoints[endpoint].endpoint);
     ++result_.errors[static_cast<std::size_t>(error)];
     ++result_.endpoints[endpoint].errors;
     tally(when, endpoint, &Interval::errors);
@@ -966,6 +978,7 @@ RunResult run_engine(const EngineOptions& options, const RequestPlan& plan) {
     }
     merged.schedule_lag.add(part.schedule_lag);
     for (std::size_t i = 0; i < merged.errors.size(); ++i) merged.errors[i] += part.errors[i];
+    if (merged.sample_failure.empty()) merged.sample_failure = part.sample_failure;
     merged.waited_for_connection += part.waited_for_connection;
     merged.connections_opened += part.connections_opened;
     merge_intervals(merged.intervals, part.intervals);

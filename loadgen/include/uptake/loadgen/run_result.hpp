@@ -103,6 +103,9 @@ struct RunResult {
   std::array<std::uint64_t, static_cast<std::size_t>(ErrorClass::count)> errors{};
   std::vector<Interval> intervals;                        // the whole run, per second
   std::vector<std::vector<Interval>> endpoint_intervals;  // [endpoint][second]
+  // The first failure a thread saw, for people: "HTTP 404 on verify: {\"error\":...}" (the
+  // start of the body, printable), or the class and endpoint of one that had no answer.
+  std::string sample_failure;
   std::uint64_t waited_for_connection = 0;  // requests that found every connection busy
   std::uint64_t connections_opened = 0;
   // The busiest generator thread's CPU time over its wall time from the start to its last
