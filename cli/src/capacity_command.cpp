@@ -64,12 +64,22 @@ loadgen::CapacitySearchOptions search_options_of(const po::variables_map& values
   search.min_rps = std::min(1.0, search.start_rps);
   search.precision = positive(values, "precision", "a fraction such as 0.02 (2%)");
   if (search.precision >= 1) throw InputError({}, "--precision", fmt::format("{} is not below 1", search.precision), "a fraction such as 0.02 (2%)");
-  search.step_duration = Seconds{positive(values, "step-seconds", "seconds per step, at least 1")};
-  search.confirmation_duration = Seconds{positive(values, "confirm-seconds", "seconds of the confirmation run, at least 1")};
-  if (search.step_duration.count() < 1 || search.confirmation_duration.count() < 1) {
-    throw InputError({}, "--step-seconds/--confirm-seconds", "is below 1 s", "whole seconds or more: the engine counts completions per second");
+  search.step_duration = Seconds{positive(values, "step-seconds", "seconds per look, at least 1")};
+  if (search.step_duration.count() < 1) {
+    throw InputError({}, "--step-seconds", "is below 1 s", "whole seconds or more: the engine counts completions per second");
   }
-  search.max_elapsed = Seconds{positive(values, "budget-minutes", "minutes of trials the search may spend") * 60};
+  search.max_looks = values["looks"].as<int>();
+  if (search.max_looks < 1 || search.max_looks > 10) {
+    throw InputError({}, "--looks", fmt::format("{} is out of range", search.max_looks), "1 to 10 looks per step (each after the second twice as long)");
+  }
+  search.confidence = values["confidence"].as<double>();
+  if (!(search.confidence >= 0.5 && search.confidence < 1)) {
+    throw InputError({}, "--confidence", fmt::format("{} is out of range", search.confidence), "a fraction from 0.5 to below 1, such as 0.9");
+  }
+  const auto budget = values["budget"].as<std::string>();
+  const auto parsed = parse_duration(budget);
+  if (!parsed || !(parsed->count() >= 1)) throw InputError({}, "--budget", fmt::format("'{}' is not a duration of a second or more", budget), "a duration such as 15m, 900s or 1h");
+  search.max_elapsed = *parsed;
   return search;
 }
 
@@ -144,8 +154,10 @@ int capacity(const po::variables_map& values) {
     fmt::print("{}\n", loadgen::format_step_line(step));
     std::fflush(stdout);
   };
-  fmt::print("uptake capacity: searching {} from {:.0f}/s (steps of {:.0f} s, confirmation {:.0f} s, at most {:.0f} min)\n", engine.target.to_string(), search.start_rps,
-             search.step_duration.count(), search.confirmation_duration.count(), search.max_elapsed.count() / 60);
+  fmt::print("uptake capacity: searching {} from {:.0f}/s; each step a test at {:.0f}% confidence of up to {} look(s) of {:.0f} s or more (then doubling), "
+             "after a warm-up; the whole search within {}\n",
+             engine.target.to_string(), search.start_rps, (1 + search.confidence) / 2 * 100, search.max_looks, search.step_duration.count(),
+             format_duration(search.max_elapsed));
   findings.search = [&] {
     const StopOnSignal stop_on_signal;
     return loadgen::search_capacity(search, loadgen::engine_trial_runner(trial, plan));
@@ -163,7 +175,7 @@ int capacity(const po::variables_map& values) {
     findings.plan = sim::plan_capacity(findings.peaks, findings.plan_options);
   }
 
-  // The results folder: the last trial (the confirmation, when the search found an answer) as
+  // The results folder: the last trial as
   // its run, and the whole search in summary.json's `capacity` block.
   if (last_run) {
     for (const auto& threshold : result.slo) context.slo.push_back(threshold);
@@ -207,9 +219,10 @@ std::vector<Command> capacity_commands() {
                  "start", po::value<double>()->default_value(100), "requests per second of the first step")(
                  "max", po::value<double>()->default_value(1e6), "the highest rate the search offers")(
                  "precision", po::value<double>()->default_value(0.02), "bisection ends when the bracket is this fraction of its lower end")(
-                 "step-seconds", po::value<double>()->default_value(3), "seconds per step")(
-                 "confirm-seconds", po::value<double>()->default_value(6), "seconds of the confirmation run at the found rate")(
-                 "budget-minutes", po::value<double>()->default_value(15), "minutes of trials after which the search stops (exit 3)")(
+                 "step-seconds", po::value<double>()->default_value(3), "seconds of a step's first look (longer when the rate brings too few responses to decide)")(
+                 "looks", po::value<int>()->default_value(5), "looks per step before it counts as undecided (not passed)")(
+                 "confidence", po::value<double>()->default_value(0.9), "of the capacity interval; each step's verdict errs at most half of the rest")(
+                 "budget", po::value<std::string>()->default_value("15m"), "trial time after which the search stops (exit 3): 15m, 900s, 1h")(
                  "servers", po::value<int>()->default_value(0), "the target's servers, for the queueing models (0: estimate from Erlang C)")(
                  "instances", po::value<int>()->default_value(1), "instances deployed today, for the plan")(
                  "utilisation", po::value<double>()->default_value(1.0), "share of its capacity an instance is planned to run at (0 to 1)");

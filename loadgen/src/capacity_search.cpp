@@ -8,8 +8,11 @@
 #include <cmath>
 #include <stdexcept>
 
+#include <boost/math/distributions/normal.hpp>
+
 #include "uptake/base/input_error.hpp"
 #include "uptake/loadgen/run_result.hpp"
+#include "uptake/loadgen/step_statistics.hpp"
 
 namespace uptake::loadgen {
 namespace {
@@ -17,6 +20,8 @@ namespace {
 // A trial that carried at least this share of its offered rate kept up with it: its queue did
 // not grow through the trial, so its mean response time describes a steady state.
 constexpr double kSteadyAchievedRatio = 0.98;
+// A second trial at one rate whose generator fell behind stops the search there.
+constexpr int kUntrustedTrialsAtOneRate = 2;
 
 using sim::ThresholdMetric;
 
@@ -32,30 +37,195 @@ const StepSeries* series_of(const sim::Threshold& threshold, const StepResult& r
   return nullptr;
 }
 
-struct TrialJudgement {
-  bool passed = true;
-  double worst_margin = 1;
-  const sim::Threshold* worst = nullptr;
-  std::optional<double> worst_observed;
+enum class Call { pass, fail, undecided };
+
+// One threshold on a step's pooled sample.
+struct ThresholdCall {
+  const sim::Threshold* threshold = nullptr;
+  Call call = Call::undecided;
+  std::optional<double> observed;
+  double margin = -1;
+  std::string interval;  // the confidence interval of the figure, formatted; empty when judged as measured
 };
 
-TrialJudgement judge(const std::vector<sim::Threshold>& slo, const StepResult& result) {
-  TrialJudgement judgement;
-  for (const auto& threshold : slo) {
-    const auto observed = observed_value(threshold, result);
-    const bool holds = observed && threshold.holds(*observed);
-    // Nothing observed shows nothing holds: as far from passing as a threshold can be.
-    double margin = observed ? threshold_margin(threshold, *observed) : -1.0;
-    // A bound met exactly by a strict comparison fails with a margin of 0: still a fail.
-    if (!holds) margin = std::min(margin, 0.0);
-    judgement.passed = judgement.passed && holds;
-    if (!judgement.worst || margin < judgement.worst_margin || (margin == judgement.worst_margin && !holds)) {
-      judgement.worst_margin = margin;
-      judgement.worst = &threshold;
-      judgement.worst_observed = observed;
+// A percentile threshold pNN<X holds when at most 1 - NN/100 of the responses are beyond X
+// (pNN>X: when fewer than NN/100 are at or below it). The responses on the wrong side of X,
+// second by second, are the blocks of a proportion whose bounds decide; the interval shown is
+// the quantile's, from the same effective sample.
+ThresholdCall call_percentile(const sim::Threshold& threshold, const StepSeries& series, double alpha) {
+  ThresholdCall call;
+  const bool upper = is_upper_bound(threshold.comparison);
+  const auto bound_ns = threshold.bound * 1e9;
+  const bool strict = threshold.comparison == sim::Comparison::less || threshold.comparison == sim::Comparison::greater;
+  auto wrong_side = [&](std::int64_t nanoseconds) {
+    const auto value = static_cast<double>(nanoseconds);
+    if (upper) return strict ? value >= bound_ns : value > bound_ns;
+    return strict ? value <= bound_ns : value < bound_ns;
+  };
+  std::vector<ProportionBlock> blocks;
+  for (const auto& second : series.seconds) {
+    ProportionBlock block;
+    for (const auto& bucket : second.response_times) {
+      block.count += static_cast<double>(bucket.count);
+      if (wrong_side(bucket.nanoseconds)) block.hits += static_cast<double>(bucket.count);
+    }
+    blocks.push_back(block);
+  }
+  const double allowed = upper ? 1 - threshold.percentile / 100 : threshold.percentile / 100;
+  // Beyond a rare bound there are too few hits to show how they cluster; the sample's own p50
+  // and p90 are crossed often enough to, and a queue's slow spells cluster its tail at least
+  // as much: their design effects are the floor.
+  double floor = 1;
+  for (const double level : {50.0, 90.0}) {
+    const auto at = series.response_time.value_at_percentile(level);
+    std::vector<ProportionBlock> beyond;
+    for (const auto& second : series.seconds) {
+      ProportionBlock block;
+      for (const auto& bucket : second.response_times) {
+        block.count += static_cast<double>(bucket.count);
+        if (bucket.nanoseconds > at) block.hits += static_cast<double>(bucket.count);
+      }
+      beyond.push_back(block);
+    }
+    floor = std::max(floor, design_effect(beyond));
+  }
+  const auto share = proportion_bounds(blocks, alpha, floor);
+  if (share.count > 0) {
+    if (share.upper <= allowed) call.call = Call::pass;
+    else if (share.lower > allowed) call.call = Call::fail;
+    const auto ranks = quantile_level_bounds(threshold.percentile / 100, share.count / share.design_effect, alpha);
+    const auto at = [&](double level) { return static_cast<double>(series.response_time.value_at_percentile(level * 100)) / 1e9; };
+    call.interval = fmt::format("[{}, {}]", format_latency(at(ranks.first)), ranks.second < 1 ? format_latency(at(ranks.second)) : std::string("?"));
+  } else {
+    call.call = Call::fail;  // nothing answered: nothing shows the threshold holds
+  }
+  return call;
+}
+
+ThresholdCall call_mean(const sim::Threshold& threshold, const StepSeries& series, double alpha) {
+  ThresholdCall call;
+  std::vector<MeanBlock> blocks;
+  for (const auto& second : series.seconds) {
+    MeanBlock block;
+    for (const auto& bucket : second.response_times) {
+      block.count += static_cast<double>(bucket.count);
+      block.sum += static_cast<double>(bucket.count) * static_cast<double>(bucket.nanoseconds) / 1e9;
+    }
+    blocks.push_back(block);
+  }
+  const double spread = series.response_time.stddev() / 1e9;
+  const auto mean = mean_bounds(blocks, spread * spread, alpha);
+  if (!(mean.count > 0)) {
+    call.call = Call::fail;
+    return call;
+  }
+  const bool upper = is_upper_bound(threshold.comparison);
+  if (upper ? mean.upper < threshold.bound : mean.lower > threshold.bound) call.call = Call::pass;
+  else if (upper ? mean.lower > threshold.bound : mean.upper < threshold.bound) call.call = Call::fail;
+  call.interval = fmt::format("[{}, {}]", format_latency(std::max(mean.lower, 0.0)), std::isfinite(mean.upper) ? format_latency(mean.upper) : std::string("?"));
+  return call;
+}
+
+// Errors per second over the responses completed in it: the engine keeps no per-second count
+// of successes, and a request that failed unanswered is counted in the second it failed.
+ThresholdCall call_error_rate(const sim::Threshold& threshold, const StepSeries& series, double alpha) {
+  ThresholdCall call;
+  std::vector<ProportionBlock> blocks;
+  for (const auto& second : series.seconds) {
+    const double errors = static_cast<double>(second.errors);
+    blocks.push_back({std::max(static_cast<double>(second.completed), errors), errors});
+  }
+  const auto share = proportion_bounds(blocks, alpha);
+  const bool upper = is_upper_bound(threshold.comparison);
+  if (!(share.count > 0)) call.call = Call::fail;
+  else if (upper ? share.upper <= threshold.bound : share.lower >= threshold.bound) call.call = Call::pass;
+  else if (upper ? share.lower > threshold.bound : share.upper < threshold.bound) call.call = Call::fail;
+  call.interval = fmt::format("[{}, {}]", format_percent(share.lower), format_percent(share.upper));
+  return call;
+}
+
+// achieved_ratio >= b: the answers completed within the measured windows over the arrivals
+// planned in them. While the target keeps up the two differ only by the requests in flight at
+// the windows' edges, L = rate x mean response time on average (Little's law), which come and
+// go at random: each edge moves the count by about sqrt(L) either way. The ratio's interval
+// is the count's, +-z sqrt(2 L looks), over the planned arrivals.
+ThresholdCall call_achieved_ratio(const sim::Threshold& threshold, const StepSeries& series, const StepResult& pooled, int looks, double alpha) {
+  ThresholdCall call;
+  const double planned = static_cast<double>(series.planned_in_window);
+  if (!(planned > 0)) return call;
+  const double completed = static_cast<double>(series.completed_in_window);
+  const double mean_response = series.response_time.total_count() > 0 ? series.response_time.mean() / 1e9 : 0.0;
+  const double in_flight = pooled.window.count() > 0 ? completed / pooled.window.count() * mean_response : 0.0;
+  const double z = boost::math::quantile(boost::math::normal(), 1 - alpha);
+  const double spread = z * std::sqrt(2 * in_flight * looks);
+  const double lower = std::max(0.0, (completed - spread) / planned), upper = (completed + spread) / planned;
+  const bool at_least = !is_upper_bound(threshold.comparison);
+  if (at_least ? lower >= threshold.bound : upper <= threshold.bound) call.call = Call::pass;
+  else if (at_least ? upper < threshold.bound : lower > threshold.bound) call.call = Call::fail;
+  call.interval = fmt::format("[{:.4f}, {:.4f}]", lower, upper);
+  return call;
+}
+
+ThresholdCall call_threshold(const sim::Threshold& threshold, const StepResult& pooled, int looks, double alpha) {
+  ThresholdCall call;
+  const auto* series = series_of(threshold, pooled);
+  if (series) {
+    switch (threshold.metric) {
+      case ThresholdMetric::latency_percentile: call = call_percentile(threshold, *series, alpha); break;
+      case ThresholdMetric::latency_mean: call = call_mean(threshold, *series, alpha); break;
+      case ThresholdMetric::error_rate: call = call_error_rate(threshold, *series, alpha); break;
+      case ThresholdMetric::achieved_ratio: call = call_achieved_ratio(threshold, *series, pooled, looks, alpha); break;
+      default: break;  // judged as measured, below
     }
   }
-  return judgement;
+  call.threshold = &threshold;
+  call.observed = observed_value(threshold, pooled);
+  const bool holds = call.observed && threshold.holds(*call.observed);
+  if (!series) call.call = Call::fail;
+  else if (threshold.metric != ThresholdMetric::latency_percentile && threshold.metric != ThresholdMetric::latency_mean &&
+           threshold.metric != ThresholdMetric::error_rate && threshold.metric != ThresholdMetric::achieved_ratio) {
+    call.call = holds ? Call::pass : Call::fail;
+  }
+  // Nothing observed shows nothing holds: as far from passing as a threshold can be. A bound met
+  // exactly by a strict comparison has a margin of 0 and does not hold.
+  call.margin = call.observed ? threshold_margin(threshold, *call.observed) : -1.0;
+  if (!holds) call.margin = std::min(call.margin, 0.0);
+  return call;
+}
+
+struct StepCall {
+  Call call = Call::pass;
+  ThresholdCall deciding;  // the failed threshold, or an undecided one, or the closest pass
+  bool failed_on_errors = false;  // an error threshold failed, and no latency threshold did
+};
+
+StepCall call_step(const std::vector<sim::Threshold>& slo, const StepResult& pooled, int looks, double alpha) {
+  StepCall step;
+  bool latency_failed = false, errors_failed = false;
+  auto rank = [](Call call) { return call == Call::fail ? 0 : call == Call::undecided ? 1 : 2; };
+  for (const auto& threshold : slo) {
+    auto call = call_threshold(threshold, pooled, looks, alpha);
+    if (call.call == Call::fail) (threshold.metric == ThresholdMetric::error_rate ? errors_failed : latency_failed) = true;
+    const bool first = step.deciding.threshold == nullptr;
+    if (first || rank(call.call) < rank(step.deciding.call) || (rank(call.call) == rank(step.deciding.call) && call.margin < step.deciding.margin)) {
+      step.deciding = std::move(call);
+    }
+  }
+  step.call = step.deciding.threshold ? step.deciding.call : Call::pass;
+  step.failed_on_errors = errors_failed && !latency_failed;
+  return step;
+}
+
+// Error classes that more load does not cause, and less does not cure.
+bool load_independent(ErrorClass error) {
+  switch (error) {
+    case ErrorClass::connect:
+    case ErrorClass::tls:
+    case ErrorClass::protocol:
+    case ErrorClass::http_4xx:
+    case ErrorClass::missing_capture: return true;
+    default: return false;
+  }
 }
 
 void check_options(const CapacitySearchOptions& options) {
@@ -68,140 +238,172 @@ void check_options(const CapacitySearchOptions& options) {
   require(options.min_rps > 0 && options.min_rps <= options.start_rps, "min_rps must be positive and at most start_rps");
   require(options.max_rps >= options.start_rps && std::isfinite(options.max_rps), "max_rps must be finite and at least start_rps");
   require(options.step_duration.count() >= 1, "step_duration must be at least 1 s");
-  require(options.confirmation_duration.count() >= 1, "confirmation_duration must be at least 1 s");
-  require(options.confirmation_step_down > 0 && options.confirmation_step_down < 1, "confirmation_step_down must be in (0, 1)");
-  require(options.confirmation_attempts >= 1, "confirmation_attempts must be at least 1");
-  require(options.close_margin >= 0, "close_margin must not be negative");
-  require(options.trials_per_close_step >= 1 && options.trials_per_close_step % 2 == 1, "trials_per_close_step must be odd and at least 1");
+  require(options.max_looks >= 1, "max_looks must be at least 1");
+  require(options.confidence > 0 && options.confidence < 1, "confidence must be in (0, 1)");
+  require(options.min_warm_up.count() >= 0 && options.max_warm_up >= options.min_warm_up, "warm-ups must satisfy 0 <= min_warm_up <= max_warm_up");
+  require(options.warm_up_response_times >= 0, "warm_up_response_times must not be negative");
   require(options.max_trials >= 1, "max_trials must be at least 1");
   require(options.max_elapsed.count() > 0, "max_elapsed must be positive");
   require(options.default_achieved_ratio >= 0 && options.default_achieved_ratio <= 1, "default_achieved_ratio must be in [0, 1]");
+  require(options.default_error_rate >= 0 && options.default_error_rate <= 1, "default_error_rate must be in [0, 1]");
 }
 
-// The SLO judged: the given thresholds, and the default achieved ratio unless one is given.
+// The SLO judged: the given thresholds, and the default achieved ratio and error rate unless
+// thresholds of their kinds are given.
 std::vector<sim::Threshold> judged_slo(const CapacitySearchOptions& options) {
   auto slo = options.slo;
-  const bool has_ratio = std::any_of(slo.begin(), slo.end(), [](const sim::Threshold& threshold) {
-    return threshold.metric == ThresholdMetric::achieved_ratio && threshold.endpoint.empty();
-  });
-  if (!has_ratio) {
+  auto add_unless_given = [&](ThresholdMetric metric, const std::string& text) {
+    const bool given = std::any_of(slo.begin(), slo.end(), [&](const sim::Threshold& threshold) { return threshold.metric == metric && threshold.endpoint.empty(); });
+    if (given) return;
     std::string problem;
-    auto ratio = sim::parse_threshold(fmt::format("achieved_ratio>={}", options.default_achieved_ratio), problem);
-    if (!ratio) throw std::logic_error(problem);
-    slo.push_back(std::move(*ratio));
-  }
+    auto parsed = sim::parse_threshold(text, problem);
+    if (!parsed) throw std::logic_error(problem);
+    slo.push_back(std::move(*parsed));
+  };
+  add_unless_given(ThresholdMetric::achieved_ratio, fmt::format("achieved_ratio>={}", options.default_achieved_ratio));
+  add_unless_given(ThresholdMetric::error_rate, fmt::format("error_rate<{}%", options.default_error_rate * 100));
   return slo;
 }
 
+// Whole seconds, at least `at_least`.
+Seconds whole_seconds(double seconds) { return Seconds{std::ceil(std::max(seconds, 0.0) - 1e-9)}; }
+
 class Search {
  public:
-  enum class Decision { pass, fail, generator_limit, budget_exhausted, interrupted };
-
-  Search(const CapacitySearchOptions& options, const TrialRunner& run_trial) : options_(options), run_trial_(run_trial), slo_(judged_slo(options)) {
+  Search(const CapacitySearchOptions& options, const TrialRunner& run_trial)
+      : options_(options), run_trial_(run_trial), slo_(judged_slo(options)),
+        alpha_per_look_((1 - options.confidence) / 2 / options.max_looks), responses_to_decide_(responses_to_decide()) {
     for (const auto& threshold : slo_) result_.slo.push_back(threshold.text);
+    result_.confidence = options.confidence;
   }
 
   CapacitySearchResult run() {
-    if (!find_bracket()) return finish();
-    while (fail_ > 0 && (fail_ - pass_) / pass_ > options_.precision) {
-      const double middle = (pass_ + fail_) / 2;
-      if (!take(middle, decide(middle, CapacityPhase::bisect, options_.step_duration))) return finish();
+    while (true) {
+      const auto next = next_rate();
+      if (!next) return finish();
+      const auto [rate, phase] = *next;
+      if (!decide(rate, phase)) return finish();
     }
-    confirm();
-    return finish();
   }
 
  private:
-  // Growth from start_rps (or descent when it fails) until a pass and a fail bracket the
-  // capacity. False when the search ends there.
-  bool find_bracket() {
-    double rate = options_.start_rps;
-    auto decision = decide(rate, CapacityPhase::grow, options_.step_duration);
-    if (!take(rate, decision)) return false;
-    if (decision == Decision::pass) {
-      while (true) {
-        if (rate >= options_.max_rps) return stop(CapacityOutcome::ceiling);
-        rate = std::min(rate * options_.growth_factor, options_.max_rps);
-        decision = decide(rate, CapacityPhase::grow, options_.step_duration);
-        if (!take(rate, decision)) return false;
-        if (decision == Decision::fail) return true;
-      }
+  struct Tried {
+    double rate = 0;
+    StepVerdict verdict = StepVerdict::undecided;
+    double margin = 0;           // the deciding threshold's margin on the pooled sample
+    Seconds mean_response{0};
+  };
+
+  double highest_pass() const {
+    double pass = 0;
+    const double fail = lowest_fail();
+    for (const auto& step : tried_) {
+      if (step.verdict == StepVerdict::pass && (fail == 0 || step.rate < fail)) pass = std::max(pass, step.rate);
     }
-    while (true) {
-      rate /= options_.growth_factor;
+    return pass;
+  }
+  double lowest_fail() const {
+    double fail = 0;
+    for (const auto& step : tried_) {
+      if (step.verdict == StepVerdict::fail && (fail == 0 || step.rate < fail)) fail = step.rate;
+    }
+    return fail;
+  }
+  // The lowest rate above `pass` that did not pass (failed or undecided); 0: none.
+  double lowest_non_pass_above(double pass) const {
+    double rate = 0;
+    for (const auto& step : tried_) {
+      if (step.verdict != StepVerdict::pass && step.rate > pass && (rate == 0 || step.rate < rate)) rate = step.rate;
+    }
+    return rate;
+  }
+
+  // The next rate by rule 3 of the header, or nothing when the search is over (outcome_ set).
+  std::optional<std::pair<double, CapacityPhase>> next_rate() {
+    if (tried_.empty()) return std::pair{options_.start_rps, CapacityPhase::grow};
+    const double pass = highest_pass(), fail = lowest_fail();
+    if (pass == 0) {
+      double lowest = tried_.front().rate;
+      for (const auto& step : tried_) lowest = std::min(lowest, step.rate);
+      const double rate = lowest / options_.growth_factor;
       if (rate < options_.min_rps) return stop(CapacityOutcome::no_passing_rate);
-      decision = decide(rate, CapacityPhase::descend, options_.step_duration);
-      if (!take(rate, decision)) return false;
-      if (decision == Decision::pass) return true;
+      return std::pair{rate, CapacityPhase::descend};
     }
+    if (fail == 0) {
+      double highest = 0;
+      for (const auto& step : tried_) highest = std::max(highest, step.rate);
+      if (highest >= options_.max_rps) return stop(CapacityOutcome::ceiling);
+      return std::pair{std::min(highest * options_.growth_factor, options_.max_rps), CapacityPhase::grow};
+    }
+    const double above = lowest_non_pass_above(pass);
+    if ((above - pass) / pass <= options_.precision) return stop(CapacityOutcome::found);
+    return std::pair{(pass + above) / 2, CapacityPhase::bisect};
   }
 
-  void confirm() {
-    double rate = pass_;
-    for (int attempt = 0; attempt < options_.confirmation_attempts; ++attempt) {
-      if (attempt > 0) rate *= 1 - options_.confirmation_step_down;
-      if (rate < options_.min_rps) break;
-      const auto decision = decide(rate, CapacityPhase::confirm, options_.confirmation_duration);
-      if (!take(rate, decision)) return;
-      if (decision == Decision::pass) {
-        outcome_ = CapacityOutcome::found;
-        result_.capacity_rps = rate;
-        return;
-      }
-    }
-    outcome_ = CapacityOutcome::confirmation_failed;
-  }
-
-  // Records a decision in the bracket; false when the search must stop (generator limit, budget).
-  bool take(double rate, Decision decision) {
-    switch (decision) {
-      case Decision::pass:
-        passed_.push_back(rate);
-        pass_ = std::max(pass_, rate);
-        return true;
-      case Decision::fail:
-        fail_ = fail_ > 0 ? std::min(fail_, rate) : rate;
-        // A pass at or above a fail was noise that the later, lower fail disproves (a failed
-        // confirmation): the bracket keeps the highest pass below the lowest fail.
-        pass_ = 0;
-        for (double passed : passed_) {
-          if (passed < fail_) pass_ = std::max(pass_, passed);
-        }
-        return true;
-      case Decision::generator_limit: return stop(CapacityOutcome::generator_limit);
-      case Decision::budget_exhausted: return stop(CapacityOutcome::budget_exhausted);
-      case Decision::interrupted: return stop(CapacityOutcome::interrupted);
-    }
-    return false;
-  }
-
-  bool stop(CapacityOutcome outcome) {
+  std::nullopt_t stop(CapacityOutcome outcome) {
     outcome_ = outcome;
-    return false;
+    return std::nullopt;
   }
 
   bool budget_left() const { return result_.trials < options_.max_trials && result_.elapsed < options_.max_elapsed; }
 
-  // Runs trials at `rate` until the step is decided by the rule in the header.
-  Decision decide(double rate, CapacityPhase phase, Seconds duration) {
+  // Rule 1: the warm-up before a trial at `rate`.
+  Seconds warm_up_for(double rate) const {
+    Seconds slowest{0};
+    for (const auto& step : tried_) {
+      if (step.rate <= rate && step.verdict != StepVerdict::fail) slowest = std::max(slowest, step.mean_response);
+    }
+    const double seconds = std::clamp(options_.warm_up_response_times * slowest.count(), options_.min_warm_up.count(), options_.max_warm_up.count());
+    return whole_seconds(seconds);
+  }
+
+  // Look `look` (1-based) of a step at `rate`: a base length, then as long again, then
+  // doubling. The base is step_duration, or longer when the rate brings too few responses in it
+  // to decide: the SLO's responses_to_decide.
+  Seconds look_length(double rate, int look) const {
+    const Seconds base = std::max(options_.step_duration, whole_seconds(responses_to_decide_ / rate));
+    return base * (look <= 2 ? 1.0 : std::pow(2.0, look - 2));
+  }
+
+  // The fewest responses in which a share of at most `allowed` can be shown at alpha_per_look_:
+  // when none of them is on the wrong side, the Clopper-Pearson upper bound 1 - alpha^(1/n)
+  // falls to `allowed` at n = ln(alpha) / ln(1 - allowed). p99 at 1% per look needs 459.
+  double responses_needed(double allowed) const {
+    if (!(allowed > 0 && allowed < 1)) return 0;
+    return std::ceil(std::log(alpha_per_look_) / std::log1p(-allowed));
+  }
+  double responses_to_decide() const {
+    double most = 0;
+    for (const auto& threshold : slo_) {
+      if (threshold.metric == ThresholdMetric::latency_percentile && is_upper_bound(threshold.comparison)) most = std::max(most, responses_needed(1 - threshold.percentile / 100));
+      if (threshold.metric == ThresholdMetric::error_rate && is_upper_bound(threshold.comparison)) most = std::max(most, responses_needed(threshold.bound));
+    }
+    return most;
+  }
+
+  // Runs looks at `rate` until the step is decided (rule 2); false when the search must stop.
+  bool decide(double rate, CapacityPhase phase) {
     ++step_number_;
-    const int majority = options_.trials_per_close_step / 2 + 1;
-    int passes = 0, fails = 0, untrusted = 0;
+    std::optional<StepResult> pooled;
+    int untrusted = 0, looks = 0;
+    Tried tried{rate, StepVerdict::undecided, -1, Seconds{0}};
     for (int trial = 1;; ++trial) {
-      if (!budget_left()) return Decision::budget_exhausted;
-      const auto measured = run_trial_(rate, duration);
+      if (!budget_left()) return stop_search(CapacityOutcome::budget_exhausted);
+      const TrialLength length{warm_up_for(rate), look_length(rate, looks + 1)};
+      auto measured = run_trial_(rate, length);
       ++result_.trials;
       result_.elapsed += measured.elapsed;
-      auto step = record(measured, phase, trial);
       if (measured.interrupted) {
+        auto step = record(measured, phase, trial, length);
         step.verdict = StepVerdict::interrupted;
         publish(std::move(step));
-        return Decision::interrupted;
+        return stop_search(CapacityOutcome::interrupted);
       }
       if (!measured.generator_trusted) {
+        auto step = record(measured, phase, trial, length);
         step.generator_trusted = false;
         step.generator_problem = measured.generator_problem;
-        if (++untrusted < majority) {
+        if (++untrusted < kUntrustedTrialsAtOneRate) {
           publish(std::move(step));
           continue;
         }
@@ -209,7 +411,7 @@ class Search {
         generator_problem_ = measured.generator_problem;
         generator_rate_ = rate;
         publish(std::move(step));
-        return Decision::generator_limit;
+        return stop_search(CapacityOutcome::generator_limit);
       }
       // The models want the target's own service time, which queueing inside the target
       // inflates as load grows: keep the lowest-rate trusted trial's, wherever the search went.
@@ -217,26 +419,60 @@ class Search {
         result_.low_load_service_times = measured.service_times;
         result_.low_load_rps = rate;
       }
-      const auto judgement = judge(slo_, measured);
-      step.trial_passed = judgement.passed;
-      step.worst_margin = judgement.worst_margin;
-      if (judgement.worst) {
-        step.worst_threshold = judgement.worst->text;
-        step.worst_observed = format_observed(*judgement.worst, judgement.worst_observed);
+      ++looks;
+      if (pooled) pooled->pool(measured);
+      else pooled = measured;
+      const auto call = call_step(slo_, *pooled, looks, alpha_per_look_);
+      auto step = record(*pooled, phase, trial, length);
+      step.trial_passed = call.call == Call::pass;
+      step.worst_margin = call.deciding.margin;
+      if (call.deciding.threshold) {
+        step.worst_threshold = call.deciding.threshold->text;
+        step.worst_observed = format_observed(*call.deciding.threshold, call.deciding.observed);
+        step.worst_interval = call.deciding.interval;
       }
-      judgement.passed ? ++passes : ++fails;
-      const bool clear_first_pass = passes + fails == 1 && judgement.passed && judgement.worst_margin > options_.close_margin;
-      if (clear_first_pass || passes >= majority) step.verdict = StepVerdict::pass;
-      else if (fails >= majority) step.verdict = StepVerdict::fail;
-      if (!judgement.passed) last_failure_ = fmt::format("{} was {}", step.worst_threshold, step.worst_observed);
+      if (call.call == Call::pass) step.verdict = StepVerdict::pass;
+      else if (call.call == Call::fail) step.verdict = StepVerdict::fail;
+      else if (looks >= options_.max_looks) step.verdict = StepVerdict::undecided;
+      // Rule 5: before any pass, errors that load does not cause end the search.
+      if (call.call == Call::fail && call.failed_on_errors && highest_pass() == 0 && mostly_load_independent(measured)) {
+        step.verdict = StepVerdict::load_independent;
+        for (std::size_t i = 0; i < measured.errors.size(); ++i) {
+          if (measured.errors[i] > 0) result_.failure_classes.emplace_back(to_string(static_cast<ErrorClass>(i)), measured.errors[i]);
+        }
+        result_.sample_error = measured.sample_error;
+        last_failure_ = fmt::format("{} was {}", step.worst_threshold, step.worst_observed);
+        publish(std::move(step));
+        return stop_search(CapacityOutcome::load_independent);
+      }
+      if (step.verdict == StepVerdict::fail) last_failure_ = fmt::format("{} was {}", step.worst_threshold, step.worst_observed);
+      tried.verdict = step.verdict;
+      tried.margin = step.worst_margin;
+      tried.mean_response = step.mean;
       const auto verdict = step.verdict;
       publish(std::move(step));
-      if (verdict == StepVerdict::pass) return Decision::pass;
-      if (verdict == StepVerdict::fail) return Decision::fail;
+      if (verdict != StepVerdict::pending) break;
     }
+    if (tried.verdict == StepVerdict::undecided) ++result_.undecided_steps;
+    tried_.push_back(tried);
+    return true;
   }
 
-  CapacityStep record(const StepResult& measured, CapacityPhase phase, int trial) const {
+  static bool mostly_load_independent(const StepResult& measured) {
+    std::uint64_t independent = 0, all = 0;
+    for (std::size_t i = 0; i < measured.errors.size(); ++i) {
+      all += measured.errors[i];
+      if (load_independent(static_cast<ErrorClass>(i))) independent += measured.errors[i];
+    }
+    return all > 0 && 2 * independent > all;
+  }
+
+  bool stop_search(CapacityOutcome outcome) {
+    outcome_ = outcome;
+    return false;
+  }
+
+  CapacityStep record(const StepResult& measured, CapacityPhase phase, int trial, const TrialLength& length) const {
     CapacityStep step;
     step.step = step_number_;
     step.trial = trial;
@@ -254,6 +490,8 @@ class Search {
     step.p999 = measured.total.latency_at(99.9);
     step.mean = Seconds{measured.total.response_time.total_count() ? measured.total.response_time.mean() / 1e9 : 0.0};
     step.schedule_lag_p99 = measured.schedule_lag_p99;
+    step.warm_up = length.warm_up;
+    step.measured = measured.window;
     return step;
   }
 
@@ -262,21 +500,50 @@ class Search {
     result_.steps.push_back(std::move(step));
   }
 
+  // Rule 4: where the deciding margin crosses zero, between the tried rates within [pass,
+  // fail]: the first pair of neighbours, from the pass upward, whose margins change sign.
+  double interpolated(double pass, double fail) const {
+    std::vector<Tried> within;
+    for (const auto& step : tried_) {
+      if (step.rate >= pass && step.rate <= fail) within.push_back(step);
+    }
+    std::sort(within.begin(), within.end(), [](const Tried& a, const Tried& b) { return a.rate < b.rate; });
+    for (std::size_t i = 0; i + 1 < within.size(); ++i) {
+      const auto& below = within[i];
+      const auto& above = within[i + 1];
+      if (below.margin >= 0 && above.margin < 0) {
+        const double share = below.margin / (below.margin - above.margin);
+        return std::clamp(below.rate + share * (above.rate - below.rate), pass, fail);
+      }
+    }
+    return pass;
+  }
+
   CapacitySearchResult finish() {
     result_.outcome = outcome_;
-    result_.highest_pass_rps = pass_;
-    result_.lowest_fail_rps = fail_;
-    if (outcome_ != CapacityOutcome::found) result_.capacity_rps = outcome_ == CapacityOutcome::ceiling ? options_.max_rps : pass_;
-    if (outcome_ == CapacityOutcome::no_passing_rate || outcome_ == CapacityOutcome::confirmation_failed) result_.capacity_rps = 0;
+    const double pass = highest_pass(), fail = lowest_fail();
+    result_.lower_rps = pass;
+    result_.upper_rps = fail;
+    switch (outcome_) {
+      case CapacityOutcome::found: result_.capacity_rps = interpolated(pass, fail); break;
+      case CapacityOutcome::ceiling: result_.capacity_rps = options_.max_rps; break;
+      case CapacityOutcome::no_passing_rate:
+      case CapacityOutcome::load_independent: result_.capacity_rps = 0; break;
+      default: result_.capacity_rps = pass; break;
+    }
     std::string slo;
     for (const auto& text : result_.slo) slo += (slo.empty() ? "" : ", ") + text;
-    const auto at_least = pass_ > 0 ? fmt::format("the target carried {} within the SLO, so its capacity is at least that", format_rate(pass_))
-                                    : std::string("no rate passed before that");
+    const auto at_least = pass > 0 ? fmt::format("the target carried {} within the SLO, so its capacity is at least that", format_rate(pass))
+                                   : std::string("no rate passed before that");
+    const auto undecided = result_.undecided_steps > 0
+                               ? fmt::format("; {} step(s) stayed undecided after {} looks (counted as not passed)", result_.undecided_steps, options_.max_looks)
+                               : std::string();
     switch (outcome_) {
       case CapacityOutcome::found:
-        result_.explanation = fmt::format("capacity {} with {} (confirmed over {}){}", format_rate(result_.capacity_rps), slo,
-                                          format_duration(options_.confirmation_duration),
-                                          fail_ > 0 ? fmt::format("; {} broke it", format_rate(fail_)) : std::string());
+        result_.explanation = fmt::format("capacity {} with {}: {} passed and {} failed, each with {:.0f}% confidence, so the capacity lies in [{}, {}] "
+                                          "with {:.0f}% confidence{}",
+                                          format_rate(result_.capacity_rps), slo, format_rate(pass), format_rate(fail), (1 + options_.confidence) / 2 * 100,
+                                          format_rate(pass), format_rate(fail), options_.confidence * 100, undecided);
         break;
       case CapacityOutcome::generator_limit:
         result_.explanation = fmt::format("stopped at the generator's limit: it could not offer {} ({}); {}", format_rate(generator_rate_),
@@ -286,12 +553,17 @@ class Search {
         result_.explanation = fmt::format("the SLO held up to the search's ceiling of {}: the capacity is at least that", format_rate(options_.max_rps));
         break;
       case CapacityOutcome::no_passing_rate:
-        result_.explanation = fmt::format("no rate down to {} met the SLO ({})", format_rate(options_.min_rps), last_failure_);
+        result_.explanation = fmt::format("no rate down to {} met the SLO ({}){}", format_rate(options_.min_rps), last_failure_, undecided);
         break;
-      case CapacityOutcome::confirmation_failed:
-        result_.explanation = fmt::format("the bisection's answer and {} step(s) of {:.0f}% below it all failed their confirmation ({}): no capacity is confirmed",
-                                          options_.confirmation_attempts - 1, options_.confirmation_step_down * 100, last_failure_);
+      case CapacityOutcome::load_independent: {
+        std::string classes;
+        for (const auto& [name, count] : result_.failure_classes) classes += fmt::format("{}{} {}", classes.empty() ? "" : ", ", count, name);
+        result_.explanation = fmt::format("the target failed at {} on errors that load does not cause ({}: {}); no lower rate would pass, so the search "
+                                          "stopped after one step{}",
+                                          format_rate(tried_.empty() ? options_.start_rps : tried_.back().rate), last_failure_, classes,
+                                          result_.sample_error.empty() ? std::string() : "; a failed answer: " + result_.sample_error);
         break;
+      }
       case CapacityOutcome::budget_exhausted:
         result_.explanation = fmt::format("stopped after {} trial(s) and {} of trials, the search's budget; {}", result_.trials,
                                           format_duration(result_.elapsed), at_least);
@@ -306,11 +578,11 @@ class Search {
   const CapacitySearchOptions& options_;
   const TrialRunner& run_trial_;
   std::vector<sim::Threshold> slo_;
+  double alpha_per_look_;
+  double responses_to_decide_;  // see responses_to_decide
   CapacitySearchResult result_;
   CapacityOutcome outcome_ = CapacityOutcome::budget_exhausted;
-  double pass_ = 0;  // highest decided pass below the lowest fail; 0: none
-  double fail_ = 0;  // lowest decided fail; 0: none
-  std::vector<double> passed_;
+  std::vector<Tried> tried_;  // every decided (or undecided) step, in order
   int step_number_ = 0;
   std::string generator_problem_;
   double generator_rate_ = 0;
@@ -329,6 +601,34 @@ Seconds StepSeries::latency_at(double percentile) const {
 
 double StepSeries::achieved_ratio() const { return loadgen::achieved_ratio(completed_in_window, planned_in_window); }
 
+void StepSeries::pool(const StepSeries& other) {
+  static_cast<RequestCounts&>(*this) += other;
+  planned_in_window += other.planned_in_window;
+  completed_in_window += other.completed_in_window;
+  response_time.add(other.response_time);
+  seconds.insert(seconds.end(), other.seconds.begin(), other.seconds.end());
+}
+
+void StepResult::pool(const StepResult& other) {
+  window += other.window;
+  warm_up = other.warm_up;
+  elapsed += other.elapsed;
+  schedule_lag_p99 = std::max(schedule_lag_p99, other.schedule_lag_p99);
+  total.pool(other.total);
+  for (const auto& series : other.endpoints) {
+    const auto same = std::find_if(endpoints.begin(), endpoints.end(), [&](const StepSeries& mine) { return mine.name == series.name; });
+    if (same == endpoints.end()) endpoints.push_back(series);
+    else same->pool(series);
+  }
+  for (std::size_t i = 0; i < errors.size(); ++i) errors[i] += other.errors[i];
+  if (sample_error.empty()) sample_error = other.sample_error;
+}
+
+bool is_lower_bound(CapacityOutcome outcome) {
+  return outcome == CapacityOutcome::generator_limit || outcome == CapacityOutcome::ceiling || outcome == CapacityOutcome::budget_exhausted ||
+         outcome == CapacityOutcome::interrupted;
+}
+
 double StepResult::planned_rps() const {
   return window.count() > 0 ? static_cast<double>(total.planned_in_window) / window.count() : 0.0;
 }
@@ -342,7 +642,6 @@ const char* to_string(CapacityPhase phase) {
     case CapacityPhase::grow: return "grow";
     case CapacityPhase::descend: return "descend";
     case CapacityPhase::bisect: return "bisect";
-    case CapacityPhase::confirm: return "confirm";
   }
   return "?";
 }
@@ -353,7 +652,9 @@ const char* to_string(StepVerdict verdict) {
     case StepVerdict::pass: return "pass";
     case StepVerdict::fail: return "fail";
     case StepVerdict::generator_limit: return "generator_limit";
+    case StepVerdict::undecided: return "undecided";
     case StepVerdict::interrupted: return "interrupted";
+    case StepVerdict::load_independent: return "load_independent";
   }
   return "?";
 }
@@ -364,7 +665,7 @@ const char* to_string(CapacityOutcome outcome) {
     case CapacityOutcome::generator_limit: return "generator_limit";
     case CapacityOutcome::ceiling: return "ceiling";
     case CapacityOutcome::no_passing_rate: return "no_passing_rate";
-    case CapacityOutcome::confirmation_failed: return "confirmation_failed";
+    case CapacityOutcome::load_independent: return "load_independent";
     case CapacityOutcome::budget_exhausted: return "budget_exhausted";
     case CapacityOutcome::interrupted: return "interrupted";
   }
@@ -415,20 +716,21 @@ CapacitySearchResult search_capacity(const CapacitySearchOptions& options, const
 std::string format_step_line(const CapacityStep& step) {
   std::string verdict;
   switch (step.verdict) {
-    case StepVerdict::pending:
-      verdict = !step.generator_trusted ? "generator behind, again" : step.trial_passed ? "pass, again" : "fail, again";
-      break;
+    case StepVerdict::pending: verdict = !step.generator_trusted ? "generator behind, again" : "undecided, longer"; break;
     case StepVerdict::pass: verdict = "PASS"; break;
     case StepVerdict::fail: verdict = "FAIL"; break;
+    case StepVerdict::undecided: verdict = "UNDECIDED (not passed)"; break;
     case StepVerdict::generator_limit: verdict = "GENERATOR LIMIT"; break;
     case StepVerdict::interrupted: verdict = "interrupted"; break;
+    case StepVerdict::load_independent: verdict = "FAIL, at any load"; break;
   }
+  const auto interval = step.worst_interval.empty() ? std::string() : " " + step.worst_interval;
   const auto why = !step.generator_trusted       ? fmt::format("  ({})", step.generator_problem)
                    : step.worst_threshold.empty() ? std::string()
-                                                  : fmt::format("  ({} was {}, margin {:+.0f}%)", step.worst_threshold, step.worst_observed, step.worst_margin * 100);
-  return fmt::format("  step {:>2}.{} {:<7} {:>10} offered {:>10} achieved  p50 {:>9}  p99 {:>9}  errors {:.2f}%  {}{}", step.step, step.trial,
-                     to_string(step.phase), format_rate(step.offered_rps), format_rate(step.achieved_rps), format_duration(step.p50),
-                     format_duration(step.p99), step.error_rate * 100, verdict, why);
+                                                  : fmt::format("  ({} was {}{})", step.worst_threshold, step.worst_observed, interval);
+  return fmt::format("  step {:>2}.{} {:<7} {:>10} offered {:>10} achieved  {:>4.0f} s  p50 {:>9}  p99 {:>9}  errors {:.2f}%  {}{}", step.step, step.trial,
+                     to_string(step.phase), format_rate(step.offered_rps), format_rate(step.achieved_rps), step.measured.count(),
+                     format_duration(step.p50), format_duration(step.p99), step.error_rate * 100, verdict, why);
 }
 
 std::optional<sim::ScalabilityFit> fit_scalability_to_steps(const std::vector<CapacityStep>& steps) {

@@ -10,19 +10,35 @@
 
 #include "uptake/base/input_error.hpp"
 #include "uptake/base/random.hpp"
+#include "uptake/loadgen/histogram_log.hpp"
 #include "uptake/sim/queueing.hpp"
 
 namespace uptake::loadgen {
 namespace {
 
-StepSeries series_of(const EndpointResult& endpoint, const std::vector<Interval>& seconds, std::size_t window_seconds) {
+// A series' figures over the measured seconds [first, first + count) of its per-second rows.
+// The engine keeps no per-second count of good answers: the window's ok is its completions
+// times the whole trial's share of good answers among them.
+StepSeries series_of(const EndpointResult& whole, const std::vector<Interval>& seconds, std::size_t first, std::size_t count) {
   StepSeries series;
-  series.name = endpoint.name;
-  static_cast<RequestCounts&>(series) = endpoint;
-  const auto in_window = counts_in_window(seconds, window_seconds);
-  series.planned_in_window = in_window.planned;
-  series.completed_in_window = in_window.completed;
-  series.response_time = endpoint.response_time;
+  series.name = whole.name;
+  for (std::size_t s = first; s < first + count; ++s) {
+    SampleSecond second;
+    if (s < seconds.size()) {
+      static_cast<RequestCounts&>(second) = seconds[s];
+      if (!seconds[s].response_time.empty()) {
+        const auto histogram = decode_compressed(seconds[s].response_time);
+        series.response_time.add(histogram);
+        histogram.for_each_recorded_value([&](const RecordedValue& value) { second.response_times.push_back({value.highest, value.count}); });
+      }
+    }
+    static_cast<RequestCounts&>(series) += second;
+    series.seconds.push_back(std::move(second));
+  }
+  series.planned_in_window = series.planned;
+  series.completed_in_window = series.completed;
+  const double good_share = whole.completed > 0 ? static_cast<double>(whole.ok) / static_cast<double>(whole.completed) : 0.0;
+  series.ok = static_cast<std::uint64_t>(std::llround(good_share * static_cast<double>(series.completed)));
   return series;
 }
 
@@ -33,7 +49,8 @@ struct EngineTrials {
   std::uint64_t trials = 0;
   double mix_expected_per_second = 0;  // the model's requests in [mix_at, mix_at + 1 s)
 
-  StepResult run(double offered_rps, Seconds duration) {
+  StepResult run(double offered_rps, TrialLength length) {
+    const Seconds duration = length.warm_up + length.measured;
     auto engine = options.engine;
     std::uint64_t seed_state = options.engine.seed + trials;
     engine.seed = trials == 0 ? options.engine.seed : splitmix64(seed_state);
@@ -59,7 +76,7 @@ struct EngineTrials {
     RunContext context;
     context.lag_bound_seconds = options.lag_bound_seconds;
     if (options.on_run) options.on_run(run);
-    return step_result_of(run, offered_rps, duration, elapsed, judge_generator(run, context));
+    return step_result_of(run, offered_rps, length, elapsed, judge_generator(run, context));
   }
 };
 
@@ -103,25 +120,30 @@ TrialRunner engine_trial_runner(CapacityTrialOptions options, RequestPlan plan) 
                        "an instant of the forecast with demand, such as a design peak hour's start");
     }
   }
-  return [trials](double offered_rps, Seconds duration) { return trials->run(offered_rps, duration); };
+  return [trials](double offered_rps, TrialLength length) { return trials->run(offered_rps, length); };
 }
 
-StepResult step_result_of(const RunResult& run, double offered_rps, Seconds schedule, Seconds elapsed, const Verdict& generator) {
+StepResult step_result_of(const RunResult& run, double offered_rps, TrialLength length, Seconds elapsed, const Verdict& generator) {
   StepResult step;
   step.offered_rps = offered_rps;
-  const auto window_seconds = achieved_window_seconds(schedule.count(), run.duration_seconds);
-  step.window = Seconds{static_cast<double>(window_seconds)};
+  const auto first = static_cast<std::size_t>(std::llround(length.warm_up.count()));
+  const auto count = static_cast<std::size_t>(std::llround(length.measured.count()));
+  step.window = Seconds{static_cast<double>(count)};
+  step.warm_up = Seconds{static_cast<double>(first)};
   step.elapsed = elapsed;
   step.generator_trusted = !generator.generator_behind;
   step.generator_problem = generator.reason;
   step.interrupted = run.interrupted;
   step.schedule_lag_p99 = Seconds{static_cast<double>(run.schedule_lag.value_at_percentile(99)) / 1e9};
   const auto total = run.total();
-  step.total = series_of(total, run.intervals, window_seconds);
+  step.total = series_of(total, run.intervals, first, count);
+  step.total.name = "total";
   for (std::size_t e = 0; e < run.endpoints.size(); ++e) {
     static const std::vector<Interval> none;
-    step.endpoints.push_back(series_of(run.endpoints[e], e < run.endpoint_intervals.size() ? run.endpoint_intervals[e] : none, window_seconds));
+    step.endpoints.push_back(series_of(run.endpoints[e], e < run.endpoint_intervals.size() ? run.endpoint_intervals[e] : none, first, count));
   }
+  step.errors = run.errors;
+  step.sample_error = run.sample_failure;
   step.service_times = service_time_buckets(total.service_time);
   return step;
 }

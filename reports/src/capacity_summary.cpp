@@ -42,6 +42,9 @@ ordered_json step_json(const loadgen::CapacityStep& step) {
           {"worst_threshold", step.worst_threshold},
           {"worst_observed", step.worst_observed},
           {"worst_margin", finite_or_null(step.worst_margin)},
+          {"worst_interval", step.worst_interval.empty() ? ordered_json(nullptr) : ordered_json(step.worst_interval)},
+          {"warm_up_s", step.warm_up.count()},
+          {"measured_s", step.measured.count()},
           {"verdict", loadgen::to_string(step.verdict)}};
 }
 
@@ -103,13 +106,20 @@ ordered_json capacity_json(const CapacityFindings& findings) {
   const auto& search = findings.search;
   auto steps = ordered_json::array();
   for (const auto& step : search.steps) steps.push_back(step_json(step));
+  ordered_json classes = ordered_json::object();
+  for (const auto& [name, count] : search.failure_classes) classes[name] = count;
   return {{"outcome", loadgen::to_string(search.outcome)},
           {"rps", search.capacity_rps},
+          {"lower_rps", search.lower_rps},
+          {"upper_rps", search.upper_rps > 0 ? ordered_json(search.upper_rps) : ordered_json(nullptr)},
+          {"confidence", search.confidence},
+          {"lower_bound_only", loadgen::is_lower_bound(search.outcome)},
           {"slo", search.slo},
           {"explanation", search.explanation},
           {"mix", findings.mix},
-          {"highest_pass_rps", search.highest_pass_rps},
-          {"lowest_fail_rps", search.lowest_fail_rps ? ordered_json(search.lowest_fail_rps) : ordered_json(nullptr)},
+          {"undecided_steps", search.undecided_steps},
+          {"failure_classes", classes},
+          {"sample_failure", search.sample_error.empty() ? ordered_json(nullptr) : ordered_json(search.sample_error)},
           {"trials", search.trials},
           {"search_s", search.elapsed.count()},
           {"low_load_rps", search.low_load_rps},
@@ -121,7 +131,7 @@ ordered_json capacity_json(const CapacityFindings& findings) {
 
 std::string render_capacity_text(const CapacityFindings& findings) {
   const auto& search = findings.search;
-  std::string out = fmt::format("\nCapacity ({}): {}\n", loadgen::to_string(search.outcome), search.explanation);
+  std::string out = fmt::format("\nCapacity: {}\n  {}\n", capacity_headline(search), search.explanation);
   out += fmt::format("  {} trial(s) in {:.0f} s; every step replays {}; SLO: {}\n", search.trials, search.elapsed.count(), findings.mix,
                      fmt::join(search.slo, ", "));
   if (const auto& p = findings.prediction) {
@@ -147,8 +157,9 @@ std::string render_capacity_text(const CapacityFindings& findings) {
   }
   if (findings.plan) {
     const auto& options = findings.plan_options;
-    out += fmt::format("\nPlan: {} instance(s) of {}/s each{}, against the design peak (busiest hour's mean rate) per year:\n", options.deployed_instances,
+    out += fmt::format("\nPlan: {} instance(s) of {}/s each{}{}, against the design peak (busiest hour's mean rate) per year:\n", options.deployed_instances,
                        readable_number(options.instance_capacity_per_second),
+                       loadgen::is_lower_bound(search.outcome) ? " (a lower bound: the headroom is at least, and the exhaustion date at the earliest, what follows)" : "",
                        options.target_utilisation_fraction < 1 ? fmt::format(", planned at {:.0f}% utilisation", options.target_utilisation_fraction * 100) : "");
     TextTable table({"year", "design peak", "capacity", "headroom", "instances needed"}, {TextTable::Align::left});
     for (const auto& year : findings.plan->years) {
@@ -159,6 +170,17 @@ std::string render_capacity_text(const CapacityFindings& findings) {
     out += fmt::format("  demand exceeds capacity: {}\n", sim::describe(findings.plan->exhaustion, findings.peaks));
   }
   return out;
+}
+
+std::string capacity_headline(const loadgen::CapacitySearchResult& search) {
+  const auto rate = [](double rps) { return readable_number(rps) + "/s"; };
+  switch (search.outcome) {
+    case loadgen::CapacityOutcome::found:
+      return fmt::format("{} ({:.0f}% interval {} to {})", rate(search.capacity_rps), search.confidence * 100, rate(search.lower_rps), rate(search.upper_rps));
+    case loadgen::CapacityOutcome::no_passing_rate: return "none: no rate met the SLO";
+    case loadgen::CapacityOutcome::load_independent: return "none: the target fails at any load";
+    default: return fmt::format("at least {} (a lower bound: {})", rate(search.capacity_rps), loadgen::to_string(search.outcome));
+  }
 }
 
 std::string format_headroom(double fraction) {
@@ -172,7 +194,7 @@ int capacity_exit_code(loadgen::CapacityOutcome outcome) {
     case loadgen::CapacityOutcome::found:
     case loadgen::CapacityOutcome::ceiling: return kExitOk;
     case loadgen::CapacityOutcome::no_passing_rate:
-    case loadgen::CapacityOutcome::confirmation_failed: return kExitThresholdFailed;
+    case loadgen::CapacityOutcome::load_independent: return kExitThresholdFailed;
     case loadgen::CapacityOutcome::generator_limit:
     case loadgen::CapacityOutcome::budget_exhausted:
     case loadgen::CapacityOutcome::interrupted: return kExitUntrusted;

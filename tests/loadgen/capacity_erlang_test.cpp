@@ -1,5 +1,5 @@
 // The capacity search against a target whose answer is known: the reference service in
-// synthetic mode is an M/M/4 station (verify's work replaced by an exponential 2 ms wait at 4
+// synthetic mode is an M/M/4 station (verify's work replaced by an exponential 10 ms wait at 4
 // servers), so Erlang C says how much it carries within a p99 objective, and what its p99 is at
 // a given load. Real traffic on 127.0.0.1, every trial short and the search bounded.
 #include <catch2/catch.hpp>
@@ -22,7 +22,7 @@ using namespace uptake;
 
 namespace {
 
-constexpr double kServicePerSecond = 500;  // exp:2ms
+constexpr double kServicePerSecond = 100;  // exp:10ms
 constexpr int kServers = 4;
 
 // The reference service in synthetic mode, on a free loopback port until destroyed. One server
@@ -31,7 +31,7 @@ constexpr int kServers = 4;
 ecert::ServiceConfig synthetic_verify() {
   ecert::ServiceConfig service;
   std::string problem;
-  const auto exponential = ecert::ServiceTimeDistribution::parse("exp:2ms", problem);
+  const auto exponential = ecert::ServiceTimeDistribution::parse("exp:10ms", problem);
   REQUIRE(exponential);
   service.synthetic = {{"verify", *exponential}};
   service.workers = kServers;
@@ -50,48 +50,48 @@ loadgen::TrialRunner verify_trials(const test::ReferenceService& service) {
   return loadgen::engine_trial_runner(options, std::move(plan));
 }
 
-sim::Threshold p99_below_15ms() {
+sim::Threshold p99_below_80ms() {
   std::string problem;
-  auto threshold = sim::parse_threshold("p99<15ms", problem);
+  auto threshold = sim::parse_threshold("p99<80ms", problem);
   REQUIRE(threshold);
   return *threshold;
 }
 
 }  // namespace
 
-TEST_CASE("the reference service's capacity for p99 < 15 ms is Erlang C's, and so is its p99 at 70% load", "[capacity][erlang][timing]") {
-  const sim::ResponseObjective objective{0.99, Seconds{0.015}};
+TEST_CASE("the reference service's capacity for p99 < 80 ms is Erlang C's, inside the interval, and so is its p99 at 70% load", "[capacity][erlang][timing]") {
+  const sim::ResponseObjective objective{0.99, Seconds{0.080}};
   const double erlang_capacity = sim::largest_arrival_within(kServicePerSecond, kServers, objective);
   const test::ReferenceService service("capacity-erlang-test", synthetic_verify());
   const auto run_trial = verify_trials(service);
 
   loadgen::CapacitySearchOptions options;
-  options.slo = {p99_below_15ms()};
-  options.start_rps = 500;  // then 1,000 and 2,000 (saturation): the bracket comes without deep overload
+  options.slo = {p99_below_80ms()};
+  options.start_rps = 100;  // then 200 and 400 (saturation): the bracket comes without deep overload
   options.step_duration = Seconds{2};
-  options.confirmation_duration = Seconds{3};
-  options.max_trials = 36;
-  options.max_elapsed = Seconds{70};
+  options.max_looks = 4;
+  options.max_elapsed = Seconds{150};
   options.on_step = [](const loadgen::CapacityStep& step) { UNSCOPED_INFO(loadgen::format_step_line(step)); };
-  // The generator and the station share two cores with the rest of the machine, and a search
-  // takes about a minute: a disturbance of some seconds (a neighbour, a stolen core) can stop it
-  // at the generator's limit or fail trials well below capacity. As with the p99 trials below,
-  // one disturbed measurement does not decide: a search that did not find Erlang C's capacity is
-  // run once more, independently, and that second one decides. A wrong search misses both times.
-  const auto within_tolerance = [&](const loadgen::CapacitySearchResult& found) {
-    return found.outcome == loadgen::CapacityOutcome::found && std::abs(found.capacity_rps - erlang_capacity) / erlang_capacity <= 0.10;
-  };
+  // The generator and the station share two cores with the rest of the machine: a disturbance
+  // of some seconds (a neighbour, a stolen core) can stop a search at the generator's limit.
+  // Such a search says so (it is no verdict on the target) and is run once more; a search that
+  // concluded is judged as it is.
   auto result = loadgen::search_capacity(options, run_trial);
-  if (!within_tolerance(result)) {
+  if (result.outcome == loadgen::CapacityOutcome::generator_limit) {
     UNSCOPED_INFO("first search, repeated: " << result.explanation);
     result = loadgen::search_capacity(options, run_trial);
   }
   INFO(result.explanation);
-  INFO("Erlang C: " << erlang_capacity << "/s");
+  INFO("Erlang C: " << erlang_capacity << "/s; measured " << result.capacity_rps << "/s in [" << result.lower_rps << ", " << result.upper_rps << "]");
   REQUIRE(result.outcome == loadgen::CapacityOutcome::found);
-  CHECK(std::abs(result.capacity_rps - erlang_capacity) / erlang_capacity <= 0.10);
+  CHECK(std::abs(result.capacity_rps - erlang_capacity) / erlang_capacity <= 0.08);
+  CHECK(result.lower_rps <= erlang_capacity);
+  CHECK(erlang_capacity <= result.upper_rps);
+  WARN("real time, M/M/4 exp 10 ms, p99<80ms: capacity " << result.capacity_rps << "/s in [" << result.lower_rps << ", " << result.upper_rps
+                                                          << "] against Erlang C's " << erlang_capacity << "/s, " << result.trials << " trials, "
+                                                          << result.elapsed.count() << " s");
 
-  // The low-load trial's service times (from the actual send) are the 2 ms of work plus the
+  // The low-load trial's service times (from the actual send) are the 10 ms of work plus the
   // loopback's and the server's own time, well under a millisecond. (They are not checked
   // against the capacity: on a busy machine every request of a light load waits for threads to
   // be woken, and that inflates its service time more than it occupies the servers.)
@@ -99,12 +99,12 @@ TEST_CASE("the reference service's capacity for p99 < 15 ms is Erlang C's, and s
   REQUIRE(prediction);
   INFO("mean service " << prediction->mean_service_seconds * 1e3 << " ms; Erlang C with it " << prediction->erlang_capacity_rps
                        << "/s; simulated " << prediction->simulated_capacity_rps.value_or(0) << "/s");
-  CHECK(prediction->mean_service_seconds > 0.0018);
-  CHECK(prediction->mean_service_seconds < 0.003);
+  CHECK(prediction->mean_service_seconds > 0.009);
+  CHECK(prediction->mean_service_seconds < 0.012);
   CHECK(prediction->simulated_capacity_rps.has_value());
 
-  // p99 at 70% of Erlang C's capacity: the median of three trials of 4 s (some 4,600 responses,
-  // 46 beyond the p99 each), so that one disturbed by the rest of the machine does not decide.
+  // p99 at 70% of Erlang C's capacity: the median of three trials of 8 s (some 1,800 responses,
+  // 18 beyond the p99 each), so that one disturbed by the rest of the machine does not decide.
   // A trial whose own sends ran late (schedule lag p99 over a millisecond: the machine, not the
   // queue, was busy) measured the generator's delay, which response times include by design;
   // it is set aside and another is run, up to six in all.
@@ -113,7 +113,7 @@ TEST_CASE("the reference service's capacity for p99 < 15 ms is Erlang C's, and s
   std::vector<double> measured_p99;
   std::string trials;
   for (int trial = 0; trial < 6 && measured_p99.size() < 3; ++trial) {
-    const auto measured = run_trial(load, Seconds{4});
+    const auto measured = run_trial(load, loadgen::TrialLength{Seconds{1}, Seconds{8}});
     CHECK(measured.total.errors == 0);
     const bool undisturbed = measured.generator_trusted && measured.schedule_lag_p99 < Seconds{0.001};
     if (undisturbed) measured_p99.push_back(measured.total.latency_at(99).count());
@@ -145,7 +145,7 @@ TEST_CASE("a scenario's trial replays its endpoint mix, scaled to the offered ra
   CHECK_THROWS_AS(loadgen::engine_trial_runner(nowhere, plan), InputError);
 
   const auto run_trial = loadgen::engine_trial_runner(options, plan);
-  const auto step = run_trial(100, Seconds{2});
+  const auto step = run_trial(100, loadgen::TrialLength{Seconds{0}, Seconds{2}});
 
   CHECK(step.generator_trusted);
   CHECK(step.window.count() == 2);

@@ -1,18 +1,22 @@
-// The capacity search in simulated time: fake targets answer each trial at once, from queueing
-// formulas with seeded noise or from a hand-made latency curve, so every test is deterministic
-// and nothing sleeps. Then the trial runner's conversions and the models' predictions, which
-// need no network either.
+// The capacity search in simulated time: simulated targets answer each trial at once, from a
+// discrete-event M/M/c station or from a hand-made latency curve, so every test is
+// deterministic and nothing sleeps. Then the trial runner's conversions and the models'
+// predictions, which need no network either.
 #include "uptake/loadgen/capacity_search.hpp"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <queue>
 
 #include "uptake/base/input_error.hpp"
 #include "uptake/base/random.hpp"
 #include "uptake/loadgen/capacity_trial.hpp"
+#include "uptake/loadgen/histogram_log.hpp"
+#include "uptake/loadgen/step_statistics.hpp"
 #include "uptake/sim/queueing.hpp"
 
 using namespace uptake;
@@ -21,6 +25,7 @@ using loadgen::CapacityPhase;
 using loadgen::CapacitySearchOptions;
 using loadgen::StepResult;
 using loadgen::StepVerdict;
+using loadgen::TrialLength;
 
 namespace {
 
@@ -31,141 +36,244 @@ sim::Threshold threshold(const std::string& text) {
   return *parsed;
 }
 
-// A trial's counts for `rate` over `duration`: every arrival planned, sent and answered.
-StepResult answered_step(double rate, Seconds duration) {
+// The measured window's seconds of a trial, each filled by `fill(second, values)` with the
+// response times (seconds) completed in it; planned, sent and completed as `per_second` each.
+template <class Fill>
+StepResult sampled_step(double rate, TrialLength length, Fill fill) {
   StepResult step;
   step.offered_rps = rate;
-  step.window = step.elapsed = duration;
+  step.window = length.measured;
+  step.warm_up = length.warm_up;
+  step.elapsed = length.warm_up + length.measured;
   step.total.name = "total";
-  step.total.planned = step.total.sent = step.total.completed = step.total.ok = static_cast<std::uint64_t>(std::llround(rate * duration.count()));
-  step.total.planned_in_window = step.total.completed_in_window = step.total.planned;
+  const auto seconds = static_cast<std::size_t>(length.measured.count());
+  std::vector<std::int64_t> values;
+  for (std::size_t s = 0; s < seconds; ++s) {
+    values.clear();
+    loadgen::SampleSecond second;
+    second.planned = second.sent = fill(s, values);
+    for (const auto value : values) step.total.response_time.record(value);
+    std::sort(values.begin(), values.end());
+    for (const auto value : values) {
+      const auto bucket = step.total.response_time.highest_equivalent(value);
+      if (second.response_times.empty() || second.response_times.back().nanoseconds != bucket) second.response_times.push_back({bucket, 0});
+      ++second.response_times.back().count;
+    }
+    second.completed = second.ok = values.size();
+    static_cast<loadgen::RequestCounts&>(step.total) += second;
+    step.total.seconds.push_back(std::move(second));
+  }
+  step.total.planned_in_window = step.total.planned;
+  step.total.completed_in_window = step.total.completed;
   return step;
 }
 
-void record_seconds(StepResult& step, double seconds, std::int64_t count = 1) {
-  step.total.response_time.record(static_cast<std::int64_t>(seconds * 1e9), count);
+// A trial at `rate` whose every response takes `seconds`: exact verdicts, for the rule's corners.
+StepResult uniform_step(double rate, TrialLength length, double seconds) {
+  const auto per_second = static_cast<std::uint64_t>(std::llround(rate));
+  return sampled_step(rate, length, [&](std::size_t, std::vector<std::int64_t>& values) {
+    values.assign(per_second, static_cast<std::int64_t>(seconds * 1e9));
+    return per_second;
+  });
 }
 
-// An M/M/c target: each trial draws one response time per arrival from the M/M/c steady state
-// (a wait with probability C(A, c), exponential at rate c mu - lambda; plus an exponential
-// service), from a seeded stream, so the noise of a finite sample is there but repeatable. At and
-// past saturation the queue grows through the trial: waits rise with time (as the backlog, and
-// at least as a random walk's sqrt(2 lambda t) customers would), and the answers completed
-// within the trial are only what the servers could do.
-class QueueingTarget {
+// An M/M/c station that, like a real target, starts every trial empty: Poisson arrivals at the
+// offered rate through the warm-up and the measured window, FIFO on c servers, exponential
+// service. Responses count in the second they complete in, as the engine counts them, and
+// only the measured window's seconds are the step's figures; near capacity a queue's
+// responses come in slow spells, as they do from a real one.
+class SimulatedStation {
  public:
-  QueueingTarget(double service_per_second, int servers, std::uint64_t seed)
-      : service_per_second_(service_per_second), servers_(servers), random_(seed) {}
+  SimulatedStation(double mean_service_seconds, int servers, std::uint64_t seed) : mean_service_(mean_service_seconds), servers_(servers), random_(seed) {}
 
   double generator_limit_rps = 0;  // above this (when > 0) the generator falls behind
 
-  StepResult operator()(double rate, Seconds duration) {
-    auto step = answered_step(rate, duration);
+  StepResult operator()(double rate, TrialLength length) {
+    const double warm_up = length.warm_up.count(), end = warm_up + length.measured.count();
+    const auto seconds = static_cast<std::size_t>(length.measured.count());
+    std::vector<std::vector<std::int64_t>> completed(seconds);
+    std::vector<std::uint64_t> planned(seconds, 0);
+    std::priority_queue<double, std::vector<double>, std::greater<>> free_at;
+    for (int server = 0; server < servers_; ++server) free_at.push(0.0);
+    for (double arrival = random_.exponential() / rate; arrival < end; arrival += random_.exponential() / rate) {
+      const double start = std::max(arrival, free_at.top());
+      free_at.pop();
+      const double finish = start + random_.exponential() * mean_service_;
+      free_at.push(finish);
+      if (arrival >= warm_up) ++planned[static_cast<std::size_t>(arrival - warm_up)];
+      if (finish >= warm_up && finish < end) completed[static_cast<std::size_t>(finish - warm_up)].push_back(static_cast<std::int64_t>((finish - arrival) * 1e9));
+    }
+    auto step = sampled_step(rate, length, [&](std::size_t s, std::vector<std::int64_t>& values) {
+      values.swap(completed[s]);
+      return planned[s];
+    });
     if (generator_limit_rps > 0 && rate > generator_limit_rps) {
       step.generator_trusted = false;
       step.generator_problem = "schedule lag p99 40 ms exceeds the bound of 10 ms";
     }
-    const double saturation = servers_ * service_per_second_;
-    const auto n = step.total.planned;
-    if (rate < saturation) {
-      const sim::MultiServerQueue queue(rate, service_per_second_, servers_);
-      const double waits = queue.probability_of_waiting(), drain = saturation - rate;
-      for (std::uint64_t i = 0; i < n; ++i) {
-        const double wait = random_.uniform() < waits ? random_.exponential() / drain : 0.0;
-        record_seconds(step, wait + random_.exponential() / service_per_second_);
-      }
-    } else {
-      const double backlog_per_second = rate / saturation - 1;
-      double wait = 0;
-      for (std::uint64_t i = 0; i < n; ++i) {
-        const double arrival = static_cast<double>(i) / rate;
-        wait = std::max(backlog_per_second * arrival, std::sqrt(2 * rate * arrival) / saturation);
-        record_seconds(step, wait + random_.exponential() / service_per_second_);
-      }
-      step.total.completed_in_window = std::min(n, static_cast<std::uint64_t>(saturation * duration.count()));
-    }
+    ++trials;
     return step;
   }
 
+  int trials = 0;
+
  private:
-  double service_per_second_;
+  double mean_service_;
   int servers_;
   Random random_;
 };
 
 // A target whose every response takes the same time, a function of the offered rate and the
-// trial's duration: exact verdicts, for the rule's corner cases.
+// trial's look: exact verdicts, for the rule's corner cases.
 struct CurveTarget {
-  std::function<double(double rate, Seconds duration, int call)> seconds_at;
+  std::function<double(double rate, TrialLength length, int call)> seconds_at;
   int calls = 0;
-  StepResult operator()(double rate, Seconds duration) {
-    auto step = answered_step(rate, duration);
-    record_seconds(step, seconds_at(rate, duration, calls++), static_cast<std::int64_t>(step.total.planned));
-    return step;
-  }
+  StepResult operator()(double rate, TrialLength length) { return uniform_step(rate, length, seconds_at(rate, length, calls++)); }
 };
 
 CapacitySearchOptions p99_search(const std::string& slo) {
   CapacitySearchOptions options;
   options.slo = {threshold(slo)};
   options.start_rps = 100;
-  options.step_duration = Seconds{10};
-  options.confirmation_duration = Seconds{20};
   return options;
 }
 
 double relative_error(double actual, double expected) { return std::abs(actual - expected) / expected; }
 
+double median_of(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
 }  // namespace
 
-TEST_CASE("an M/M/c target: the capacity found is Erlang C's boundary within 2%", "[capacity_search]") {
-  // 4 servers of 2 ms; p99 < 15 ms holds up to about 1,645/s (of 2,000/s at saturation).
-  const double truth = sim::largest_arrival_within(500, 4, {0.99, Seconds{0.015}});
-  REQUIRE(truth > 1600);
-  REQUIRE(truth < 1700);
-  QueueingTarget target(500, 4, 20240611);
-  auto options = p99_search("p99<15ms");
-  std::vector<std::string> lines;
-  options.on_step = [&](const loadgen::CapacityStep& step) { lines.push_back(loadgen::format_step_line(step)); };
-  const auto result = loadgen::search_capacity(options, std::ref(target));
+// ---- the statistics of a step (step_statistics.hpp) ----
 
-  CHECK(result.outcome == CapacityOutcome::found);
-  CHECK(relative_error(result.capacity_rps, truth) <= 0.02);
-  CHECK(result.slo == std::vector<std::string>{"p99<15ms", "achieved_ratio>=0.98"});
-  REQUIRE(result.lowest_fail_rps > result.highest_pass_rps);
-  CHECK((result.lowest_fail_rps - result.highest_pass_rps) / result.highest_pass_rps <= 0.02);
+TEST_CASE("proportion bounds hold the truth as often as they say, also for clustered samples", "[step_statistics]") {
+  Random random(20261203);
+  const double alpha = 0.05, truth = 0.01;
+  int independent_misses = 0, clustered_misses = 0, clustered_naive_misses = 0;
+  double clustered_effect = 0;
+  const int repeats = 2000;
+  for (int r = 0; r < repeats; ++r) {
+    // 20 seconds of 200 independent responses each.
+    std::vector<loadgen::ProportionBlock> blocks(20);
+    for (auto& block : blocks) {
+      block.count = 200;
+      for (int i = 0; i < 200; ++i) block.hits += random.uniform() < truth ? 1 : 0;
+    }
+    const auto bounds = loadgen::proportion_bounds(blocks, alpha);
+    independent_misses += bounds.upper < truth ? 1 : 0;
+    // Slow spells: a second is slow (10% of responses beyond) one time in ten, else 0.1%.
+    std::vector<loadgen::ProportionBlock> spells(20);
+    for (auto& block : spells) {
+      block.count = 200;
+      const double share = random.uniform() < (truth - 0.001) / (0.1 - 0.001) ? 0.1 : 0.001;
+      for (int i = 0; i < 200; ++i) block.hits += random.uniform() < share ? 1 : 0;
+    }
+    const auto clustered = loadgen::proportion_bounds(spells, alpha);
+    clustered_misses += clustered.upper < truth ? 1 : 0;
+    clustered_effect += clustered.design_effect / repeats;
+    std::vector<loadgen::ProportionBlock> pooled{{0, 0}};
+    for (const auto& block : spells) pooled[0].count += block.count, pooled[0].hits += block.hits;
+    clustered_naive_misses += loadgen::proportion_bounds(pooled, alpha).upper < truth ? 1 : 0;
+  }
+  // One-sided 95%: misses at most 5% (with room for the simulation's own noise).
+  CHECK(independent_misses <= 0.06 * repeats);
+  CHECK(clustered_effect > 3);
+  CHECK(clustered_misses <= 0.07 * repeats);
+  // Treated as independent, the clustered samples' bound misses far more often.
+  CHECK(clustered_naive_misses > 0.12 * repeats);
+}
 
-  // Growth doubles from the start until a step fails; bisection stays inside its bracket; the
-  // last trial is a passing confirmation at the answer.
-  REQUIRE(result.steps.size() >= 8);
-  CHECK(result.steps[0].offered_rps == 100);
-  CHECK(result.steps[1].offered_rps == 200);
-  CHECK(result.steps[0].phase == CapacityPhase::grow);
-  CHECK(result.steps.front().verdict == StepVerdict::pass);
-  CHECK(result.steps.back().phase == CapacityPhase::confirm);
-  CHECK(result.steps.back().verdict == StepVerdict::pass);
-  CHECK(result.steps.back().offered_rps == result.capacity_rps);
-  double grown_to = 0, first_fail = 0;
-  for (const auto& step : result.steps) {
-    if (step.phase == CapacityPhase::grow && step.verdict == StepVerdict::pass) grown_to = step.offered_rps;
-    if (step.phase == CapacityPhase::grow && step.verdict == StepVerdict::fail) first_fail = step.offered_rps;
+TEST_CASE("proportion and mean bounds: edges", "[step_statistics]") {
+  const auto empty = loadgen::proportion_bounds({}, 0.05);
+  CHECK(empty.lower == 0);
+  CHECK(empty.upper == 1);
+  // None of 459 beyond: the upper bound at 1% is just under 1% (what p99 needs).
+  const auto none = loadgen::proportion_bounds({{153, 0}, {153, 0}, {153, 0}}, 0.01);
+  CHECK(none.upper < 0.01);
+  CHECK(loadgen::proportion_bounds({{150, 0}, {150, 0}, {150, 0}}, 0.01).upper > 0.01);
+  const auto all = loadgen::proportion_bounds({{10, 10}, {10, 10}, {10, 10}}, 0.05);
+  CHECK(all.upper == 1);
+  CHECK(all.lower > 0.85);
+  CHECK(loadgen::design_effect({{100, 1}, {100, 1}}) == 1);  // too few blocks to tell
+
+  const std::vector<loadgen::MeanBlock> steady{{100, 1.0}, {100, 1.1}, {100, 0.9}, {100, 1.0}};
+  const auto mean = loadgen::mean_bounds(steady, 1e-4, 0.05);
+  CHECK(mean.estimate == Approx(0.01));
+  CHECK(mean.lower < 0.01);
+  CHECK(mean.upper > 0.01);
+  CHECK(mean.upper < 0.0115);
+  CHECK(std::isinf(loadgen::mean_bounds({{100, 1.0}}, 1e-4, 0.05).upper));
+  CHECK_THROWS_AS(loadgen::proportion_bounds({}, 0.5), std::invalid_argument);
+
+  const auto [low, high] = loadgen::quantile_level_bounds(0.99, 1000, 0.05);
+  CHECK(low < 0.99);
+  CHECK(high > 0.99);
+  CHECK(high < 0.996);
+}
+
+// ---- the search ----
+
+TEST_CASE("M/M/c targets from 1 ms to 100 ms and 1 to 16 servers: capacity as Erlang C's, within the interval", "[capacity_search][capacity_accuracy]") {
+  // p99 < 8 mean service times. Erlang C's boundary is the truth of a simulated M/M/c station.
+#if defined(__SANITIZE_ADDRESS__)
+  const int searches = 20;  // the same rule, fewer searches, under the sanitizers' cost: the
+  const bool full = false;  // figures are then too few for the tight checks, only the loose ones
+#else
+  const int searches = 200;
+  const bool full = true;
+#endif
+  std::string table = "service  servers  Erlang C    median   within 8%  max error  interval holds  undecided steps\n";
+  for (const double service_ms : {1.0, 10.0, 50.0, 100.0}) {
+    for (const int servers : {1, 4, 16}) {
+      const double mean_service = service_ms / 1000;
+      const std::string slo = fmt::format("p99<{}ms", 8 * service_ms);
+      const double truth = sim::largest_arrival_within(1 / mean_service, servers, {0.99, Seconds{8 * mean_service}});
+      std::vector<double> errors;
+      int held = 0, within_8 = 0, undecided = 0;
+      double worst = 0;
+      for (int seed = 1; seed <= searches; ++seed) {
+        SimulatedStation station(mean_service, servers, static_cast<std::uint64_t>(seed) * 7919 + servers);
+        auto options = p99_search(slo);
+        options.max_elapsed = Seconds{24 * 3600.0};  // simulated time: the rule, not the clock, decides
+        const auto result = loadgen::search_capacity(options, std::ref(station));
+        INFO(service_ms << " ms, " << servers << " servers, seed " << seed << ": " << result.explanation);
+        REQUIRE(result.outcome == CapacityOutcome::found);
+        const double error = (result.capacity_rps - truth) / truth;
+        errors.push_back(error);
+        worst = std::max(worst, error);
+        within_8 += std::abs(error) <= 0.08 ? 1 : 0;
+        held += result.lower_rps <= truth && truth <= result.upper_rps ? 1 : 0;
+        undecided += result.undecided_steps;
+      }
+      table += fmt::format("{:>5.0f} ms  {:>7}  {:>8.1f}/s  {:>+7.1f}%  {:>8.1f}%  {:>+8.1f}%  {:>13.1f}%  {:>15.2f}\n", service_ms, servers, truth, median_of(errors) * 100,
+                           100.0 * within_8 / searches, worst * 100, 100.0 * held / searches, static_cast<double>(undecided) / searches);
+      // What holds for every case (docs/capacity-models.md has the table): the interval holds
+      // Erlang C's capacity in 80% of searches or more (90% or more in all but 100 ms on 16
+      // servers), no median is off by more than 5%, and most estimates are within 8%. A single
+      // server's estimate is the weak spot: its steps near capacity stay undecided longest, and
+      // the interpolation between them lands up to 20% high in a few searches in a hundred.
+      CHECK(std::abs(median_of(errors)) <= (full ? 0.05 : 0.08));
+      CHECK(worst <= 0.25);
+      CHECK(held >= (full ? 0.80 : 0.65) * searches);
+      if (!full) continue;
+      CHECK(within_8 >= 0.55 * searches);
+      if (servers > 1) {
+        CHECK(std::abs(median_of(errors)) <= 0.03);
+        CHECK(within_8 >= 0.90 * searches);
+        CHECK(worst <= 0.10);
+      }
+    }
   }
-  CHECK(first_fail == 2 * grown_to);
-  for (const auto& step : result.steps) {
-    if (step.phase == CapacityPhase::bisect) CHECK((step.offered_rps > grown_to && step.offered_rps < first_fail));
-    // A failed trial never decides a step alone.
-    if (step.verdict == StepVerdict::fail) CHECK(step.trial >= 2);
-  }
-  CHECK(result.trials == static_cast<int>(result.steps.size()));
-  CHECK(lines.size() == result.steps.size());
-  CHECK_THAT(lines.front(), Catch::Contains("PASS"));
-  CHECK_THAT(lines.front(), Catch::Contains("100.0/s"));
+  WARN(table);
 }
 
 TEST_CASE("the search is deterministic: same seed, same steps", "[capacity_search]") {
   auto search = [](std::uint64_t seed) {
-    QueueingTarget target(500, 4, seed);
-    return loadgen::search_capacity(p99_search("p99<15ms"), std::ref(target));
+    SimulatedStation station(0.002, 4, seed);
+    return loadgen::search_capacity(p99_search("p99<15ms"), std::ref(station));
   };
   const auto first = search(7), second = search(7), other = search(8);
   REQUIRE(first.steps.size() == second.steps.size());
@@ -176,31 +284,84 @@ TEST_CASE("the search is deterministic: same seed, same steps", "[capacity_searc
     CHECK(first.steps[i].verdict == second.steps[i].verdict);
   }
   CHECK(first.capacity_rps == second.capacity_rps);
-  // The noise is real: another seed measures other latencies.
   CHECK(first.steps[0].p99 != other.steps[0].p99);
 }
 
-TEST_CASE("a hard knee: the capacity is found within 2% below it", "[capacity_search]") {
+TEST_CASE("an M/M/4 target: growth, bisection, looks and the interval", "[capacity_search]") {
+  const double truth = sim::largest_arrival_within(500, 4, {0.99, Seconds{0.015}});
+  SimulatedStation station(0.002, 4, 20240611);
+  auto options = p99_search("p99<15ms");
+  std::vector<std::string> lines;
+  options.on_step = [&](const loadgen::CapacityStep& step) { lines.push_back(loadgen::format_step_line(step)); };
+  const auto result = loadgen::search_capacity(options, std::ref(station));
+  CHECK(result.outcome == CapacityOutcome::found);
+  CHECK(relative_error(result.capacity_rps, truth) <= 0.05);
+  CHECK(result.slo == std::vector<std::string>{"p99<15ms", "achieved_ratio>=0.98", "error_rate<1%"});
+  CHECK(result.confidence == 0.9);
+  REQUIRE(result.upper_rps > result.lower_rps);
+  CHECK(result.lower_rps <= result.capacity_rps);
+  CHECK(result.capacity_rps <= result.upper_rps);
+  REQUIRE(result.steps.size() >= 8);
+  CHECK(result.steps[0].offered_rps == 100);
+  CHECK(result.steps[0].phase == CapacityPhase::grow);
+  CHECK(result.steps[0].verdict == StepVerdict::pass);
+  CHECK(result.steps[1].offered_rps == 200);
+  // The first trial starts with the shortest warm-up; the figures are pooled across looks.
+  CHECK(result.steps[0].warm_up.count() == 1);
+  for (const auto& step : result.steps) {
+    if (step.verdict == StepVerdict::pending) CHECK(step.trial < options.max_looks);
+    if (step.trial > 1 && step.generator_trusted) CHECK(step.measured.count() > options.step_duration.count());
+  }
+  CHECK(lines.size() == result.steps.size());
+  CHECK_THAT(lines.front(), Catch::Contains("PASS"));
+  CHECK_THAT(lines.front(), Catch::Contains("p99<15ms was"));
+  CHECK_THAT(result.explanation, Catch::Contains("90% confidence"));
+}
+
+TEST_CASE("a hard knee: the interval brackets it within the precision", "[capacity_search]") {
   const double knee = 1234;
-  CurveTarget target{[knee](double rate, Seconds, int) { return rate <= knee ? 0.002 : 0.5; }};
+  CurveTarget target{[knee](double rate, TrialLength, int) { return rate <= knee ? 0.002 : 0.5; }};
   const auto result = loadgen::search_capacity(p99_search("p99<15ms"), std::ref(target));
   CHECK(result.outcome == CapacityOutcome::found);
-  CHECK(result.capacity_rps <= knee);
-  CHECK(result.capacity_rps >= knee * 0.98);
-  // Clear passes are decided by one trial; fails by two that agree.
-  for (const auto& step : result.steps) {
-    if (step.verdict == StepVerdict::pass && step.trial_passed && step.trial == 1) CHECK(step.worst_margin > 0.10);
-    if (step.verdict == StepVerdict::fail) CHECK(step.trial == 2);
-  }
+  CHECK(result.lower_rps <= knee);
+  CHECK(result.upper_rps > knee);
+  CHECK((result.upper_rps - result.lower_rps) / result.lower_rps <= 0.02);
+  CHECK(result.capacity_rps >= result.lower_rps);
+  CHECK(result.capacity_rps <= result.upper_rps);
+  // Clear cases are decided by one look each.
+  for (const auto& step : result.steps) CHECK(step.trial == 1);
+}
+
+TEST_CASE("a step that stays at its bound is undecided after its looks and counts as not passed", "[capacity_search]") {
+  // Exactly 1% of responses beyond 15 ms at every rate up to 1,000/s: no sample can show p99
+  // on either side of the bound. Beyond 1,000/s, 5% are.
+  auto target = [](double rate, TrialLength length) {
+    const auto per_second = static_cast<std::uint64_t>(std::llround(rate));
+    const double beyond = rate <= 1000 ? 0.01 : 0.05;
+    return sampled_step(rate, length, [&](std::size_t, std::vector<std::int64_t>& values) {
+      const auto slow = static_cast<std::uint64_t>(std::llround(beyond * static_cast<double>(per_second)));
+      values.assign(per_second - slow, 2'000'000);
+      values.insert(values.end(), slow, 30'000'000);
+      return per_second;
+    });
+  };
+  auto options = p99_search("p99<15ms");
+  options.max_looks = 3;
+  const auto result = loadgen::search_capacity(options, target);
+  CHECK(result.outcome == CapacityOutcome::no_passing_rate);
+  CHECK(result.undecided_steps > 0);
+  const auto& first = result.steps[0];
+  CHECK(first.verdict == StepVerdict::pending);
+  CHECK(result.steps[2].verdict == StepVerdict::undecided);
+  CHECK(result.steps[2].trial == 3);
+  CHECK_THAT(loadgen::format_step_line(result.steps[2]), Catch::Contains("UNDECIDED (not passed)"));
+  CHECK_THAT(result.explanation, Catch::Contains("undecided"));
 }
 
 TEST_CASE("the models get the service times of the lowest rate tried, also when the search went down", "[capacity_search]") {
-  // The first step (1000/s) is far past a knee at 300/s, so the search descends; each trial's
-  // service time grows with its rate, as queueing inside a target makes it.
   std::vector<double> rates;
-  auto target = [&rates](double rate, Seconds duration) {
-    auto step = answered_step(rate, duration);
-    record_seconds(step, rate <= 300 ? 0.002 : 0.5, static_cast<std::int64_t>(step.total.planned));
+  auto target = [&rates](double rate, TrialLength length) {
+    auto step = uniform_step(rate, length, rate <= 300 ? 0.002 : 0.5);
     step.service_times = {{rate * 1e-6, 1.0}};
     rates.push_back(rate);
     return step;
@@ -216,56 +377,13 @@ TEST_CASE("the models get the service times of the lowest rate tried, also when 
   CHECK(result.low_load_service_times[0].seconds == Approx(lowest * 1e-6));
 }
 
-TEST_CASE("one bad trial near the boundary does not decide its step", "[capacity_search]") {
-  // p99 grows in proportion to the rate and reaches 15 ms at 1,050/s. The first trial between
-  // 945/s and 1,050/s suffers a stall that makes it 50% slower (the search comes to 1,000/s).
-  const double boundary = 1050;
-  auto make_target = [boundary] {
-    return CurveTarget{[boundary, stalled = false](double rate, Seconds, int) mutable {
-      double seconds = 0.015 * rate / boundary;
-      if (!stalled && rate >= 0.9 * boundary && rate < boundary) {
-        stalled = true;
-        seconds *= 1.5;
-      }
-      return seconds;
-    }};
-  };
-
-  auto target = make_target();
-  const auto result = loadgen::search_capacity(p99_search("p99<15ms"), std::ref(target));
-  CHECK(result.outcome == CapacityOutcome::found);
-  CHECK(relative_error(result.capacity_rps, boundary) <= 0.02);
-  std::vector<loadgen::CapacityStep> at_1000;
-  for (const auto& step : result.steps) {
-    if (step.offered_rps == 1000) at_1000.push_back(step);
-  }
-  REQUIRE(at_1000.size() == 3);
-  CHECK_FALSE(at_1000[0].trial_passed);
-  CHECK(at_1000[0].verdict == StepVerdict::pending);
-  CHECK(at_1000[1].trial_passed);
-  CHECK(at_1000[1].verdict == StepVerdict::pending);  // a close pass: one each so far
-  CHECK(at_1000[2].trial_passed);
-  CHECK(at_1000[2].verdict == StepVerdict::pass);
-  CHECK(at_1000[2].trial == 3);
-
-  // Without repeats the stall decides, and the answer lands below it.
-  auto once = p99_search("p99<15ms");
-  once.trials_per_close_step = 1;
-  auto naive_target = make_target();
-  const auto naive = loadgen::search_capacity(once, std::ref(naive_target));
-  CHECK(naive.capacity_rps < 1000);
-  CHECK(relative_error(naive.capacity_rps, boundary) > 0.02);
-}
-
 TEST_CASE("a generator that falls behind stops the search: no verdict on the target", "[capacity_search]") {
-  QueueingTarget target(500, 4, 99);
-  target.generator_limit_rps = 1000;
-  const auto result = loadgen::search_capacity(p99_search("p99<15ms"), std::ref(target));
+  SimulatedStation station(0.002, 4, 99);
+  station.generator_limit_rps = 1000;
+  const auto result = loadgen::search_capacity(p99_search("p99<15ms"), std::ref(station));
   CHECK(result.outcome == CapacityOutcome::generator_limit);
   CHECK(result.capacity_rps == 800);
-  CHECK(result.lowest_fail_rps == 0);  // 1,600/s was never judged a failure
-  REQUIRE_FALSE(result.steps.empty());
-  // Two trials at 1,600/s, both behind: a majority of three.
+  CHECK(result.upper_rps == 0);  // 1,600/s was never judged a failure
   REQUIRE(result.steps.size() >= 2);
   const auto& first = result.steps[result.steps.size() - 2];
   const auto& last = result.steps.back();
@@ -277,16 +395,15 @@ TEST_CASE("a generator that falls behind stops the search: no verdict on the tar
   CHECK(last.verdict == StepVerdict::generator_limit);
   CHECK_THAT(loadgen::format_step_line(last), Catch::Contains("GENERATOR LIMIT  (schedule lag p99 40 ms"));
   for (const auto& step : result.steps) CHECK(step.verdict != StepVerdict::fail);
-  CHECK_THAT(result.explanation, Catch::Contains("generator"));
   CHECK_THAT(result.explanation, Catch::Contains("carried 800.0/s"));
+  CHECK(loadgen::is_lower_bound(result.outcome));
 }
 
 TEST_CASE("one trial whose generator fell behind is run again, not judged", "[capacity_search]") {
-  // The generator stalls on the fourth trial only (800/s): the search goes on as if it had not.
-  QueueingTarget queue(500, 4, 20240611);
+  SimulatedStation station(0.002, 4, 20240611);
   int calls = 0;
-  auto stalling_once = [&](double rate, Seconds duration) {
-    auto step = queue(rate, duration);
+  auto stalling_once = [&](double rate, TrialLength length) {
+    auto step = station(rate, length);
     if (++calls == 4) {
       step.generator_trusted = false;
       step.generator_problem = "schedule lag p99 25 ms exceeds the bound of 10 ms";
@@ -295,8 +412,6 @@ TEST_CASE("one trial whose generator fell behind is run again, not judged", "[ca
   };
   const auto result = loadgen::search_capacity(p99_search("p99<15ms"), stalling_once);
   CHECK(result.outcome == CapacityOutcome::found);
-  const double truth = sim::largest_arrival_within(500, 4, {0.99, Seconds{0.015}});
-  CHECK(relative_error(result.capacity_rps, truth) <= 0.02);
   REQUIRE(result.steps.size() >= 5);
   CHECK(result.steps[3].offered_rps == 800);
   CHECK_FALSE(result.steps[3].generator_trusted);
@@ -306,56 +421,27 @@ TEST_CASE("one trial whose generator fell behind is run again, not judged", "[ca
   CHECK(result.steps[4].verdict == StepVerdict::pass);
 }
 
-TEST_CASE("a failed confirmation steps down 2% and confirms again", "[capacity_search]") {
-  // Short steps hold to 1,050/s, the longer confirmation runs only to 1,020/s (a target that
-  // tires over a longer run).
-  CurveTarget target{[](double rate, Seconds duration, int) { return 0.015 * rate / (duration.count() > 10 ? 1020.0 : 1050.0); }};
-  const auto result = loadgen::search_capacity(p99_search("p99<15ms"), std::ref(target));
-  CHECK(result.outcome == CapacityOutcome::found);
-  std::vector<loadgen::CapacityStep> confirmations;
-  for (const auto& step : result.steps) {
-    if (step.phase == CapacityPhase::confirm && step.verdict != StepVerdict::pending) confirmations.push_back(step);
-  }
-  REQUIRE(confirmations.size() == 2);
-  CHECK(confirmations[0].verdict == StepVerdict::fail);
-  CHECK(confirmations[1].verdict == StepVerdict::pass);
-  CHECK(confirmations[1].offered_rps == Approx(confirmations[0].offered_rps * 0.98));
-  CHECK(result.capacity_rps == confirmations[1].offered_rps);
-  CHECK(result.capacity_rps <= 1020);
-  CHECK(result.lowest_fail_rps == confirmations[0].offered_rps);
-
-  SECTION("bounded: when every attempt fails, no capacity is confirmed") {
-    CurveTarget tired{[](double rate, Seconds duration, int) { return 0.015 * rate / (duration.count() > 10 ? 500.0 : 1050.0); }};
-    const auto failed = loadgen::search_capacity(p99_search("p99<15ms"), std::ref(tired));
-    CHECK(failed.outcome == CapacityOutcome::confirmation_failed);
-    CHECK(failed.capacity_rps == 0);
-    int confirm_steps = 0;
-    for (const auto& step : failed.steps) confirm_steps += step.phase == CapacityPhase::confirm && step.verdict == StepVerdict::fail;
-    CHECK(confirm_steps == 3);
-  }
-}
-
 TEST_CASE("the search is bounded in trials and in time", "[capacity_search]") {
-  // p99 < 20 ms holds to about 1,755/s, and 1,600/s passes it clearly, in one trial.
-  QueueingTarget target(500, 4, 5);
+  CurveTarget fast{[](double, TrialLength, int) { return 0.001; }};
   auto options = p99_search("p99<20ms");
   options.max_trials = 5;
-  const auto by_trials = loadgen::search_capacity(options, std::ref(target));
+  const auto by_trials = loadgen::search_capacity(options, std::ref(fast));
   CHECK(by_trials.outcome == CapacityOutcome::budget_exhausted);
   CHECK(by_trials.trials == 5);
   CHECK(by_trials.capacity_rps == 1600);  // 100 .. 1,600 passed; 3,200 was never tried
+  CHECK(loadgen::is_lower_bound(by_trials.outcome));
 
   options.max_trials = 100;
-  options.max_elapsed = Seconds{35};  // four steps of 10 s: the fourth starts at 30 s
-  QueueingTarget timed(500, 4, 5);
+  options.max_elapsed = Seconds{15};  // four trials of 1 s warm-up and 3 s: the fourth starts at 12 s
+  CurveTarget timed{[](double, TrialLength, int) { return 0.001; }};
   const auto by_time = loadgen::search_capacity(options, std::ref(timed));
   CHECK(by_time.outcome == CapacityOutcome::budget_exhausted);
   CHECK(by_time.trials == 4);
-  CHECK(by_time.elapsed.count() == 40);
+  CHECK(by_time.elapsed.count() == 16);
 }
 
 TEST_CASE("ceiling, no passing rate, and errors as the failing threshold", "[capacity_search]") {
-  CurveTarget fast{[](double, Seconds, int) { return 0.001; }};
+  CurveTarget fast{[](double, TrialLength, int) { return 0.001; }};
   auto options = p99_search("p99<15ms");
   options.max_rps = 1000;
   const auto ceiling = loadgen::search_capacity(options, std::ref(fast));
@@ -363,49 +449,90 @@ TEST_CASE("ceiling, no passing rate, and errors as the failing threshold", "[cap
   CHECK(ceiling.capacity_rps == 1000);
   CHECK(ceiling.steps.back().offered_rps == 1000);
 
-  CurveTarget slow{[](double, Seconds, int) { return 0.050; }};
+  CurveTarget slow{[](double, TrialLength, int) { return 0.050; }};
   const auto none = loadgen::search_capacity(p99_search("p99<15ms"), std::ref(slow));
   CHECK(none.outcome == CapacityOutcome::no_passing_rate);
   CHECK(none.capacity_rps == 0);
   CHECK(none.steps.back().phase == CapacityPhase::descend);
   CHECK_THAT(none.explanation, Catch::Contains("p99<15ms was 50"));
 
-  // Errors begin at 700/s: 1% of answers fail, against a bound of 0.1%.
-  auto erring = [](double rate, Seconds duration) {
-    auto step = answered_step(rate, duration);
-    record_seconds(step, 0.001, static_cast<std::int64_t>(step.total.planned));
+  // Errors begin at 700/s, 5% of answers (5xx: load causes them), against a bound of 1%.
+  auto erring = [](double rate, TrialLength length) {
+    auto step = uniform_step(rate, length, 0.001);
     if (rate > 700) {
-      step.total.errors = step.total.completed / 100;
+      for (auto& second : step.total.seconds) second.errors = second.completed / 20;
+      step.total.errors = step.total.completed / 20;
       step.total.ok -= step.total.errors;
+      step.errors[static_cast<std::size_t>(loadgen::ErrorClass::http_5xx)] = step.total.errors;
     }
     return step;
   };
   auto error_options = p99_search("p99<15ms");
-  error_options.slo.push_back(threshold("error_rate<0.1%"));
+  error_options.slo.push_back(threshold("error_rate<1%"));
   const auto by_errors = loadgen::search_capacity(error_options, erring);
   CHECK(by_errors.outcome == CapacityOutcome::found);
-  CHECK(by_errors.capacity_rps <= 700);
-  CHECK(by_errors.capacity_rps >= 700 * 0.98);
+  CHECK(by_errors.lower_rps <= 700);
+  CHECK(by_errors.upper_rps > 700);
+  CHECK(by_errors.lower_rps >= 700 * 0.98);
+}
+
+TEST_CASE("errors that load does not cause stop the search after one trial", "[capacity_search]") {
+  // Every request is refused with 404: no lower rate will pass.
+  int trials = 0;
+  auto refusing = [&trials](double rate, TrialLength length) {
+    ++trials;
+    auto step = uniform_step(rate, length, 0.001);
+    for (auto& second : step.total.seconds) second.errors = second.completed;
+    step.total.errors = step.total.completed;
+    step.total.ok = 0;
+    step.errors[static_cast<std::size_t>(loadgen::ErrorClass::http_4xx)] = step.total.errors;
+    step.sample_error = "HTTP 404 on verify: {\"error\":\"no such route\"}";
+    return step;
+  };
+  const auto result = loadgen::search_capacity(p99_search("p99<15ms"), refusing);
+  CHECK(trials == 1);
+  CHECK(result.outcome == CapacityOutcome::load_independent);
+  CHECK(result.capacity_rps == 0);
+  CHECK(result.steps.back().verdict == StepVerdict::load_independent);
+  REQUIRE(result.failure_classes.size() == 1);
+  CHECK(result.failure_classes[0].first == "http_4xx");
+  CHECK_THAT(result.explanation, Catch::Contains("HTTP 404 on verify"));
+  CHECK_THAT(result.explanation, Catch::Contains("http_4xx"));
+
+  // Timeouts and 5xx at the first rate are load's doing: the search goes down instead.
+  int overload_trials = 0;
+  auto overloaded = [&overload_trials](double rate, TrialLength length) {
+    ++overload_trials;
+    auto step = uniform_step(rate, length, 0.001);
+    if (rate > 60) {
+      for (auto& second : step.total.seconds) second.errors = second.completed;
+      step.total.errors = step.total.completed;
+      step.total.ok = 0;
+      step.errors[static_cast<std::size_t>(loadgen::ErrorClass::timeout)] = step.total.errors;
+    }
+    return step;
+  };
+  const auto descended = loadgen::search_capacity(p99_search("p99<15ms"), overloaded);
+  CHECK(overload_trials > 1);
+  CHECK(descended.outcome == CapacityOutcome::found);
+  CHECK(descended.lower_rps <= 60);
 }
 
 TEST_CASE("achieved ratio: a target that cannot keep up fails however fast it answers", "[capacity_search]") {
-  // Answers in 1 ms, but past 600/s it completes within the trial only what 600/s allows.
-  auto saturated = [](double rate, Seconds duration) {
-    auto step = answered_step(rate, duration);
-    record_seconds(step, 0.001, static_cast<std::int64_t>(step.total.planned));
-    if (rate > 600) step.total.completed_in_window = static_cast<std::uint64_t>(600 * duration.count());
+  auto saturated = [](double rate, TrialLength length) {
+    auto step = uniform_step(rate, length, 0.001);
+    if (rate > 600) step.total.completed_in_window = static_cast<std::uint64_t>(600 * length.measured.count());
     return step;
   };
   const auto result = loadgen::search_capacity(p99_search("p99<15ms"), saturated);
   CHECK(result.outcome == CapacityOutcome::found);
-  CHECK(result.capacity_rps <= 600 / 0.98);
-  CHECK(result.capacity_rps >= 600 * 0.98);
+  CHECK(result.lower_rps <= 600 / 0.98);
+  CHECK(result.lower_rps >= 600 * 0.98);
 }
 
 TEST_CASE("threshold margins measure the room a bound allows", "[capacity_search]") {
   CHECK(loadgen::threshold_margin(threshold("p99<15ms"), 0.012) == Approx(0.2));
   CHECK(loadgen::threshold_margin(threshold("p99<15ms"), 0.018) == Approx(-0.2));
-  // A ratio's room is its shortfall from 1: 0.997 against 0.98 is clear, not 1.7% away.
   CHECK(loadgen::threshold_margin(threshold("achieved_ratio>=0.98"), 0.997) == Approx(0.85));
   CHECK(loadgen::threshold_margin(threshold("achieved_ratio>=0.98"), 0.96) == Approx(-1.0));
   CHECK(loadgen::threshold_margin(threshold("error_rate<0.1%"), 0.0) == Approx(1.0));
@@ -420,55 +547,75 @@ TEST_CASE("SLO checks: throughput thresholds and unknown endpoints are refused",
   CHECK_NOTHROW(loadgen::check_capacity_slo({threshold("verify.p99<1s"), threshold("error_rate<1%")}, {"verify"}, "--slo"));
   auto options = p99_search("p99<15ms");
   options.growth_factor = 1;
-  CHECK_THROWS_AS(loadgen::search_capacity(options, [](double rate, Seconds duration) { return answered_step(rate, duration); }), std::invalid_argument);
+  CHECK_THROWS_AS(loadgen::search_capacity(options, [](double rate, TrialLength length) { return uniform_step(rate, length, 0.001); }), std::invalid_argument);
 }
 
 // ---- the trial runner's conversions and the models' view (capacity_trial.hpp), no network ----
 
-TEST_CASE("a run of the engine as a trial: counts in the window, histograms, the generator's verdict", "[capacity_trial]") {
+TEST_CASE("a run of the engine as a trial: the warm-up left out, the window's seconds, the generator's verdict", "[capacity_trial]") {
   loadgen::RunResult run;
-  run.duration_seconds = 2.6;
+  run.duration_seconds = 3.6;
   run.endpoints.resize(2);
   run.endpoints[0].name = "issue";
   run.endpoints[1].name = "verify";
   for (auto& endpoint : run.endpoints) {
-    endpoint.planned = endpoint.sent = endpoint.completed = 250;
-    endpoint.ok = 245;
-    endpoint.errors = 5;
-    endpoint.response_time.record(3'000'000, 250);
-    endpoint.service_time.record(2'000'000, 250);
+    endpoint.planned = endpoint.sent = endpoint.completed = 350;
+    endpoint.ok = 343;  // 98% of answers good
+    endpoint.errors = 7;
+    endpoint.response_time.record(3'000'000, 350);
+    endpoint.service_time.record(2'000'000, 350);
   }
-  // Seconds 0 and 1 are the window of a 2.5 s schedule; second 2 (its last half and the drain)
-  // is not.
-  run.intervals = {{200, 200, 180, 0, {}}, {200, 200, 190, 0, {}}, {100, 100, 130, 0, {}}};
-  run.endpoint_intervals = {{{100, 100, 90, 0, {}}, {100, 100, 95, 0, {}}, {50, 50, 65, 0, {}}},
-                            {{100, 100, 90, 0, {}}, {100, 100, 95, 0, {}}, {50, 50, 65, 0, {}}}};
+  run.errors[static_cast<std::size_t>(loadgen::ErrorClass::http_5xx)] = 14;
+  run.sample_failure = "HTTP 503 on issue: busy";
+  // Second 0 is the warm-up, seconds 1 and 2 the measured window, second 3 the drain.
+  auto second_of = [](std::uint64_t planned, std::uint64_t completed, std::uint64_t errors, std::int64_t nanoseconds) {
+    loadgen::Interval interval;
+    interval.planned = interval.sent = planned;
+    interval.completed = completed;
+    interval.errors = errors;
+    auto histogram = loadgen::make_latency_histogram();
+    histogram.record(nanoseconds, static_cast<std::int64_t>(completed));
+    interval.response_time = loadgen::encode_compressed(histogram, 1);
+    return interval;
+  };
+  const std::vector<loadgen::Interval> endpoint_seconds{second_of(100, 90, 0, 9'000'000), second_of(100, 95, 2, 3'000'000), second_of(100, 100, 3, 3'000'000),
+                                                        second_of(50, 65, 2, 3'000'000)};
+  run.endpoint_intervals = {endpoint_seconds, endpoint_seconds};
+  run.intervals = {second_of(200, 180, 0, 9'000'000), second_of(200, 190, 4, 3'000'000), second_of(200, 200, 6, 3'000'000), second_of(100, 130, 4, 3'000'000)};
   loadgen::Verdict behind{true, "schedule lag p99 12 ms exceeds the bound of 10 ms"};
-  const auto step = loadgen::step_result_of(run, 200, Seconds{2.5}, Seconds{3.7}, behind);
+  const auto step = loadgen::step_result_of(run, 200, TrialLength{Seconds{1}, Seconds{2}}, Seconds{4.7}, behind);
 
   CHECK(step.offered_rps == 200);
   CHECK(step.window.count() == 2);
-  CHECK(step.elapsed.count() == 3.7);
+  CHECK(step.warm_up.count() == 1);
+  CHECK(step.elapsed.count() == 4.7);
   CHECK_FALSE(step.generator_trusted);
   CHECK(step.generator_problem == behind.reason);
-  CHECK(step.total.planned == 500);
+  CHECK(step.total.planned == 400);
+  CHECK(step.total.completed == 390);
   CHECK(step.total.errors == 10);
-  CHECK(step.total.error_rate() == Approx(0.02));
   CHECK(step.total.planned_in_window == 400);
-  CHECK(step.total.completed_in_window == 370);
-  CHECK(step.total.achieved_ratio() == Approx(370.0 / 400));
+  CHECK(step.total.completed_in_window == 390);
+  CHECK(step.total.achieved_ratio() == Approx(390.0 / 400));
   CHECK(step.planned_rps() == 200);
-  CHECK(step.achieved_rps() == 185);
+  CHECK(step.achieved_rps() == 195);
+  REQUIRE(step.total.seconds.size() == 2);
+  CHECK(step.total.seconds[0].completed == 190);
+  REQUIRE(step.total.seconds[0].response_times.size() == 1);
+  CHECK(step.total.seconds[0].response_times[0].count == 190);
+  // The warm-up's slow second is not in the figures.
+  CHECK(step.total.latency_at(100).count() == Approx(0.003).epsilon(0.001));
+  CHECK(step.total.response_time.total_count() == 390);
   REQUIRE(step.endpoints.size() == 2);
   CHECK(step.endpoints[1].name == "verify");
-  CHECK(step.endpoints[1].completed_in_window == 185);
-  CHECK(step.total.latency_at(99).count() == Approx(0.003).epsilon(0.001));
+  CHECK(step.endpoints[1].completed_in_window == 195);
+  CHECK(step.errors[static_cast<std::size_t>(loadgen::ErrorClass::http_5xx)] == 14);
+  CHECK(step.sample_error == "HTTP 503 on issue: busy");
   REQUIRE(step.service_times.size() == 1);
-  CHECK(step.service_times[0].seconds == Approx(0.002).epsilon(0.001));
-  CHECK(step.service_times[0].weight == 500);
+  CHECK(step.service_times[0].weight == 700);
 
   // An endpoint threshold reads its own series.
-  CHECK(*loadgen::observed_value(threshold("verify.achieved_ratio>0.9"), step) == Approx(185.0 / 200));
+  CHECK(*loadgen::observed_value(threshold("verify.achieved_ratio>0.9"), step) == Approx(195.0 / 200));
   CHECK_FALSE(loadgen::observed_value(threshold("revoke.p99<1s"), step));
 }
 

@@ -1,47 +1,56 @@
 #pragma once
 // The adaptive capacity search of `uptake capacity`: the highest steady open-loop rate at which
-// the target meets its SLO, found by growing the rate geometrically until a step fails, then
-// bisecting between the last pass and the first fail, and confirming the answer with a longer run.
+// the target meets its SLO, as an interval with a stated confidence. The rate grows
+// geometrically until a step fails, then bisects between the highest pass and the lowest rate
+// that did not pass; every step is a statistical test, not a single measurement.
 //
-// The search is pure: it never sends a request nor reads a clock. Each step is run by an injected
-// TrialRunner (capacity_trial.hpp has the one that drives the engine; unit tests pass a fake
-// target in simulated time), so the same offers and verdicts give the same steps, always.
+// The search is pure: it never sends a request nor reads a clock. Each trial is run by an
+// injected TrialRunner (capacity_trial.hpp has the one that drives the engine; unit tests pass a
+// simulated target), so the same offers and verdicts give the same steps, always.
 //
 // The rule, in full (docs/capacity-models.md, "Capacity search", says the same):
-//   1. Growth: the first step is at start_rps; after each pass the rate is multiplied by
-//      growth_factor, until a step fails or the rate would pass max_rps (the ceiling). If the
-//      very first step fails, the rate is divided by growth_factor until a step passes, or
-//      falls below min_rps (no passing rate).
-//   2. Bisection: between the highest pass P and the lowest fail F, the next step is at
-//      (P + F) / 2, until (F - P) / P <= precision (2% by default). The answer is P.
-//   3. Confirmation: P is run again for confirmation_duration and must pass; if it fails, P is
-//      a fail, the rate steps down by confirmation_step_down (2%) and is confirmed again, at most
-//      confirmation_attempts times.
-//   Every step (of any phase) is decided by one or more trials at its rate:
-//   - a trial passes when every threshold of the SLO holds on it;
-//   - the step's first judged trial, if it passes with a clear margin, decides the step alone:
-//     every threshold is more than close_margin (10%) from its bound (see threshold_margin);
-//   - otherwise (a failed trial, however far it failed, or a close pass) further trials run until
-//     a majority of trials_per_close_step (2 of 3) agree, and that majority decides.
-//   Why a failed trial never decides alone: the disturbances of a shared machine (a stall, a
-//   neighbour's burst) only ever make latency worse, and one stall of 50 ms in a step of 2 s at
-//   1000/s puts 2.5% of its responses beyond any p99 bound; a pass with a clear margin cannot be
-//   made by such a disturbance, and a pass that is too optimistic is caught by the confirmation.
+//   1. Steady state first: each trial starts with a warm-up that is not judged, long enough for
+//      the queue to settle: warm_up_response_times (50) mean response times of the slowest
+//      step below this rate so far, between min_warm_up (1 s) and max_warm_up (10 s), in
+//      whole seconds.
+//   2. A step is a sequential test: its trials (looks) are pooled, and after each the SLO is
+//      judged with confidence bounds (step_statistics.hpp): a percentile pNN<X from the share
+//      of responses beyond X (binomial order statistics, widened for the correlation of a
+//      queue's responses), a mean from Student's t, an error rate as a proportion. The step
+//      passes when every threshold's bound is on the right side, fails when one threshold's is
+//      on the wrong side, and is extended otherwise: looks of step_duration, step_duration,
+//      2x, 4x ... up to max_looks (the first longer when the rate brings too few responses to
+//      decide: p99 needs 459). Still undecided then, it counts as not passed, and says so.
+//      Each look may err with (1 - confidence) / 2 / max_looks (Bonferroni), so each verdict
+//      is wrong at most (1 - confidence) / 2 of the time. achieved_ratio and max are judged
+//      as measured (they have no sampling interval).
+//   3. Rates: the first step is at start_rps. Without a pass, the rate is divided by
+//      growth_factor (down to min_rps: no passing rate); without a decided fail above the
+//      highest pass, the highest rate tried is multiplied by growth_factor (up to max_rps: the
+//      ceiling); with both, the next rate bisects the highest pass P and the lowest rate N
+//      above it that did not pass (failed or undecided), until (N - P) / P <= precision.
+//   4. The answer: capacity.lower_rps is P and capacity.upper_rps the lowest decided fail F, so
+//      [P, F] holds the true capacity with probability `confidence` or more; capacity_rps is
+//      the rate where the binding threshold's margin crosses zero, interpolated between the
+//      steps tried in [P, F] (P when the steps give no crossing).
+//   5. Load-independent failures end the search at once: when a trial before any pass fails
+//      an error threshold and most of its errors are of classes load does not cause (4xx,
+//      missing captures, protocol, TLS, connect), lowering the rate cannot help.
 //   A trial whose generator fell behind its schedule (generator_trusted false) is no verdict on
-//   the target, neither pass nor fail: the step runs another trial instead, and when a majority
-//   of trials_per_close_step trials at one rate (2 of 3) fell behind, the search stops there
-//   with the outcome generator_limit. One stalled trial does not end the search any more than it
-//   fails a step. (An interrupted trial stops the search at once, with the outcome interrupted.)
-//   The search is bounded: at most max_trials trials and max_elapsed of trial time (each trial's
-//   StepResult::elapsed, so the bound holds in simulated time too); reaching either stops it with
-//   the outcome budget_exhausted.
+//   the target: the step runs another instead, and a second one at the same rate stops the
+//   search with the outcome generator_limit. (An interrupted trial stops it with the outcome
+//   interrupted.) The search is bounded: at most max_trials trials and max_elapsed of trial
+//   time (StepResult::elapsed, so the bound holds in simulated time too); reaching either
+//   stops it with the outcome budget_exhausted.
 //
 // Units: rates in requests per second (double), durations uptake::Seconds, latencies Seconds,
 // error rates and ratios fractions (0.001, not 0.1%).
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "uptake/base/civil_time.hpp"
@@ -53,15 +62,30 @@
 
 namespace uptake::loadgen {
 
+// One response-time bucket of a second: `count` responses of about `nanoseconds` each (the
+// value the histogram reports for the bucket, as percentiles do).
+struct LatencyCount {
+  std::int64_t nanoseconds = 0;
+  std::int64_t count = 0;
+};
+
+// One second of a trial's measured window: its counts (planned by intended send time, the rest
+// by completion time) and the response times completed in it, in increasing order. The blocks
+// of the step's statistics (step_statistics.hpp).
+struct SampleSecond : RequestCounts {
+  std::vector<LatencyCount> response_times;
+};
+
 // The figures of one series of a trial: the whole step, or one endpoint of it.
-struct StepSeries : RequestCounts {  // the whole trial's counts
+struct StepSeries : RequestCounts {  // the measured window's counts
   std::string name;             // endpoint name; "total" for the whole step
-  // A flow balance over the trial's window (StepResult::window): the arrivals planned in it, and
-  // the answers completed by its end. While the target keeps up they differ only by the few in
-  // flight at the end; when it falls behind, by its growing backlog.
+  // A flow balance over the trial's measured window (StepResult::window): the arrivals planned
+  // in it, and the answers completed by its end. While the target keeps up they differ only by
+  // the few in flight at the end; when it falls behind, by its growing backlog.
   std::uint64_t planned_in_window = 0;
   std::uint64_t completed_in_window = 0;
   HdrHistogram response_time;   // nanoseconds, from the intended send time (no coordinated omission)
+  std::vector<SampleSecond> seconds;  // the measured window, second by second
 
   StepSeries();
   // As summary.json's error_rate: errors over ok + errors (loadgen::error_rate).
@@ -74,21 +98,34 @@ struct StepSeries : RequestCounts {  // the whole trial's counts
   double achieved_ratio() const;
   // The response time at `percentile` (0..100); 0 s when nothing completed.
   Seconds latency_at(double percentile) const;
+  // Adds `other`, a later sample of the same series at the same rate: counts, histogram, seconds.
+  void pool(const StepSeries& other);
 };
 
-// What one trial measured: a constant open-loop rate held for a step's duration.
+// How long a trial runs: a warm-up that is not judged, then the measured window.
+struct TrialLength {
+  Seconds warm_up{0};   // whole seconds, >= 0
+  Seconds measured{1};  // whole seconds, >= 1
+};
+
+// What one trial measured: a constant open-loop rate held for a warm-up and a measured window.
 struct StepResult {
   double offered_rps = 0;       // the rate the search asked for
-  // The whole seconds of the schedule, from its start, over which the *_in_window counts run
-  // (the engine counts per second).
+  // The whole seconds of the measured window, over which every figure and count runs (the
+  // engine counts per second); after pooling, the sum of the trials' windows.
   Seconds window{0};
+  Seconds warm_up{0};           // left out before the window
   Seconds elapsed{0};           // what the trial cost (warm-up and drain included), for the time bound
   bool generator_trusted = true;  // false: the generator fell behind; the figures measure it, not the target
   std::string generator_problem;  // why, for people, when not trusted
   Seconds schedule_lag_p99{0};    // how late the generator sent, against the schedule (part of every response time)
   bool interrupted = false;       // stopped early (SIGINT): partial figures; the search stops
   StepSeries total;
-  std::vector<StepSeries> endpoints;  // may be empty (a fake target, or one endpoint: total is it)
+  std::vector<StepSeries> endpoints;  // may be empty (a simulated target, or one endpoint: total is it)
+  // Errors by class over the whole trial, and one failed answer as the target gave it (status
+  // line and the start of its body), for a search that stops on errors load does not cause.
+  std::array<std::uint64_t, static_cast<std::size_t>(ErrorClass::count)> errors{};
+  std::string sample_error;
   // Service times of the whole step (from the actual send), for the station simulation; may be
   // empty (capacity_trial.hpp's service_time_buckets fills it).
   std::vector<sim::ServiceTimeBucket> service_times;
@@ -96,22 +133,29 @@ struct StepResult {
   // The whole step's planned_in_window and completed_in_window per second of the window.
   double planned_rps() const;
   double achieved_rps() const;
+  // Adds a later trial at the same rate (the looks of one step are judged together).
+  void pool(const StepResult& other);
 };
 
-// Runs one trial: `offered_rps` for `duration`. Called from the searching thread, one at a time.
-using TrialRunner = std::function<StepResult(double offered_rps, Seconds duration)>;
+// Runs one trial at `offered_rps`. Called from the searching thread, one at a time.
+using TrialRunner = std::function<StepResult(double offered_rps, TrialLength length)>;
 
-enum class CapacityPhase { grow, descend, bisect, confirm };
+enum class CapacityPhase { grow, descend, bisect };
 const char* to_string(CapacityPhase phase);
 
 // The state of a step after one of its trials.
-enum class StepVerdict { pending, pass, fail, generator_limit, interrupted };
+//   pending: undecided, another look follows; pass, fail: decided with confidence; undecided:
+//   still undecided after max_looks (counts as not passed); generator_limit: the generator fell
+//   behind twice at this rate and the search stopped; interrupted: the user stopped it;
+//   load_independent: it failed on errors that lowering the rate cannot cure, and the search stopped.
+enum class StepVerdict { pending, pass, fail, undecided, generator_limit, interrupted, load_independent };
 const char* to_string(StepVerdict verdict);
 
 // One trial, as recorded for the capacity curve (summary.json's capacity.steps[], the report).
+// The figures are the step's so far: this trial pooled with the earlier looks at its rate.
 struct CapacityStep {
   int step = 0;                 // 1-based: the rates tried, in order
-  int trial = 0;                // 1-based within the step
+  int trial = 0;                // 1-based within the step (its looks, and any rerun for the generator)
   CapacityPhase phase = CapacityPhase::grow;
   double offered_rps = 0;
   double planned_rps = 0;
@@ -123,17 +167,18 @@ struct CapacityStep {
   Seconds p50{0}, p90{0}, p99{0}, p999{0};
   Seconds mean{0};              // mean response time (for Little's law: load = achieved_rps x mean)
   Seconds schedule_lag_p99{0};
+  Seconds warm_up{0};           // this trial's warm-up, left out
+  Seconds measured{0};          // the measured seconds pooled so far at this rate
   bool generator_trusted = true;  // false: this trial counts neither way (the generator fell behind)
   std::string generator_problem;  // why, when not trusted
-  bool trial_passed = false;    // every threshold held on this trial
-  // The smallest threshold_margin of the trial and the threshold that has it (the one that
-  // decides how close the call was, or why the trial failed).
+  bool trial_passed = false;    // every threshold held with confidence on the pooled sample
+  // The threshold that decides the step (the one that failed, or else the closest to its
+  // bound), its observed value and confidence interval formatted with its unit, and its margin
+  // (threshold_margin of the observed value: positive inside the bound).
   double worst_margin = 0;
   std::string worst_threshold;
-  std::string worst_observed;   // that threshold's observed value, formatted with its unit
-  // pending: more trials follow at this rate; pass or fail: the step is decided by this trial;
-  // generator_limit: the generator fell behind on a majority of trials at this rate and the
-  // search stopped; interrupted: the user stopped it.
+  std::string worst_observed;
+  std::string worst_interval;   // "[12.1 ms, 15.3 ms]"; empty for figures judged as measured
   StepVerdict verdict = StepVerdict::pending;
 };
 
@@ -142,23 +187,26 @@ struct CapacitySearchOptions {
   // are allowed (check_capacity_slo); throughput thresholds (rps>=...) are not, since a higher
   // offered rate would only make them easier to meet.
   std::vector<sim::Threshold> slo;
-  // Added to the SLO unless it already has a whole-run achieved_ratio threshold: a target that
-  // does not keep up with the offered rate has not carried it, whatever its latencies.
+  // Added to the SLO unless it already has a whole-run threshold of its kind: a target that does
+  // not keep up with the offered rate has not carried it, whatever its latencies, and answers
+  // that are errors are not capacity, however fast.
   double default_achieved_ratio = 0.98;
+  double default_error_rate = 0.01;
 
   double start_rps = 100;        // > 0
   double growth_factor = 2.0;    // > 1
-  double precision = 0.02;       // bisection ends at (fail - pass) / pass <= precision; > 0
+  double precision = 0.02;       // bisection ends at (N - P) / P <= precision; > 0
   double min_rps = 1;            // > 0: descending below it means no rate passes
   double max_rps = 1e6;          // >= start_rps: the search does not offer more than this
-  // Trials last whole seconds or more (>= 1 s), since the engine counts completions per second.
+  // A step's first look; later looks are as long, then twice, four times... (whole seconds,
+  // >= 1 s, since the engine counts completions per second).
   Seconds step_duration{3};
-  Seconds confirmation_duration{6};
-  double confirmation_step_down = 0.02;  // in (0, 1)
-  int confirmation_attempts = 3;         // >= 1
-  double close_margin = 0.10;    // a pass this close to any bound (or closer) is repeated; >= 0
-  int trials_per_close_step = 3; // odd, >= 1: the majority of these decides a step that is repeated
-  int max_trials = 60;           // >= 1, every trial counted, confirmation included
+  int max_looks = 5;             // >= 1
+  double confidence = 0.90;      // of the interval [lower_rps, upper_rps]; in (0, 1)
+  Seconds min_warm_up{1};        // >= 0
+  Seconds max_warm_up{10};       // >= min_warm_up
+  double warm_up_response_times = 50;  // >= 0
+  int max_trials = 80;           // >= 1, every trial counted
   Seconds max_elapsed{900};      // > 0, sum of StepResult::elapsed
 
   // One call per trial, after it is judged (from the searching thread): for the terminal, one
@@ -167,29 +215,36 @@ struct CapacitySearchOptions {
 };
 
 enum class CapacityOutcome {
-  found,                // capacity_rps passed its confirmation
+  found,                // a pass and a decided fail bracket the capacity within the precision
   generator_limit,      // the generator fell behind at one rate: capacity_rps is a lower bound
   ceiling,              // max_rps passed: the capacity is at least capacity_rps = max_rps
   no_passing_rate,      // even min_rps failed: capacity_rps is 0
-  confirmation_failed,  // every confirmation attempt failed: capacity_rps is 0
+  load_independent,     // a trial failed on errors that no lower rate cures: capacity_rps is 0
   budget_exhausted,     // max_trials or max_elapsed reached: capacity_rps is a lower bound
   interrupted,          // a trial was interrupted (SIGINT): capacity_rps is a lower bound
 };
 const char* to_string(CapacityOutcome outcome);
+// Whether capacity_rps of this outcome is only a lower bound on the capacity.
+bool is_lower_bound(CapacityOutcome outcome);
 
 struct CapacitySearchResult {
   CapacityOutcome outcome = CapacityOutcome::found;
-  // The answer in requests per second: with `found`, the confirmed rate; otherwise the best lower
-  // bound the search established (the highest rate a decided step passed; 0 if none did, and 0
-  // for confirmation_failed).
+  // The answer in requests per second: with `found`, the estimate within [lower_rps,
+  // upper_rps]; with ceiling, max_rps; otherwise the best lower bound the search established
+  // (the highest rate a step passed; 0 if none did).
   double capacity_rps = 0;
-  double highest_pass_rps = 0;   // the bracket at the end: highest rate a decided step passed (0: none)
-  double lowest_fail_rps = 0;    // and lowest it failed (0: none)
+  double lower_rps = 0;          // the highest rate a step passed (0: none)
+  double upper_rps = 0;          // the lowest rate a step failed with confidence (0: none, unbounded)
+  double confidence = 0;         // that [lower_rps, upper_rps] holds the capacity
   std::string explanation;       // one sentence for people: what was found, or why the search stopped
-  std::vector<std::string> slo;  // the thresholds judged, as written, the default achieved ratio included
+  std::vector<std::string> slo;  // the thresholds judged, as written, the defaults included
   std::vector<CapacityStep> steps;  // every trial, in order
   int trials = 0;
+  int undecided_steps = 0;       // steps still undecided after their last look
   Seconds elapsed{0};            // sum of the trials' elapsed time
+  // With load_independent: the errors by class of the trial that showed them, and its sample.
+  std::vector<std::pair<std::string, std::uint64_t>> failure_classes;
+  std::string sample_error;
   // The first trusted trial's service times (the lowest load of a search that grows), for the
   // station simulation, and its offered rate; empty when the runner gave none.
   std::vector<sim::ServiceTimeBucket> low_load_service_times;

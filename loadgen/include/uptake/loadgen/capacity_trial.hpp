@@ -52,10 +52,10 @@ struct CapacityTrialOptions {
 // be resolved (from the first trial), or when the model has no demand at mix_at.
 TrialRunner engine_trial_runner(CapacityTrialOptions options, RequestPlan plan);
 
-// A run of the engine as one trial of the search: `schedule` is the trial's duration (its whole
-// seconds, at least one, are the window) and `elapsed` the wall time the run took; `generator` is
-// judge_generator's verdict on it.
-StepResult step_result_of(const RunResult& run, double offered_rps, Seconds schedule, Seconds elapsed, const Verdict& generator);
+// A run of the engine as one trial of the search: its schedule was `length` (the warm-up's whole
+// seconds are left out, the measured window's are the figures), and `elapsed` the wall time the
+// run took; `generator` is judge_generator's verdict on it.
+StepResult step_result_of(const RunResult& run, double offered_rps, TrialLength length, Seconds elapsed, const Verdict& generator);
 
 // The non-empty buckets of a service-time histogram (nanoseconds, as the engine records), for
 // the station simulation: each at the value the histogram reports for it, in seconds.

@@ -31,12 +31,16 @@ nlohmann::ordered_json capacity_json(const CapacityFindings& findings);
 // the plan year by year with the exhaustion date.
 std::string render_capacity_text(const CapacityFindings& findings);
 
+// The answer in one line, as the terminal and both reports lead with it: "1,650/s (90% interval
+// 1,610/s to 1,690/s)", "at least 800/s (a lower bound: generator_limit)", "none: ...".
+std::string capacity_headline(const loadgen::CapacitySearchResult& search);
+
 // Headroom (capacity / peak - 1) for people: "+25%", "-40%", and beyond +900% as a multiple,
 // "193x the peak", which reads better than "+19193%"; "no demand" when it is infinite.
 std::string format_headroom(double fraction);
 
 // The exit code of a search: 0 found (or the ceiling passed), 1 no rate met the SLO (none
-// passed, or its confirmation failed), 3 the search could not conclude (the generator fell
+// passed, or the target failed at any load on errors that load does not cause), 3 the search could not conclude (the generator fell
 // behind, the budget ran out, or it was interrupted): its answer is a lower bound only. (The
 // command also exits 3 when no trial completed a request: the target is unreachable.)
 int capacity_exit_code(loadgen::CapacityOutcome outcome);
