@@ -111,7 +111,14 @@ std::optional<CapacityOverview> capacity_overview_of(const loadgen::Summary& sum
       if (threshold.is_string()) slo += (slo.empty() ? "" : ", ") + threshold.get<std::string>();
     }
   }
-  overview.headline = fmt::format("{} within {} ({})", rate_at(capacity, "/rps"), slo.empty() ? "its SLO" : slo, text_at(capacity, "outcome"));
+  // Led by the interval; a lower bound says it is one.
+  const auto lower = number_at(capacity, "/lower_rps"), upper = number_at(capacity, "/upper_rps"), confidence = number_at(capacity, "/confidence");
+  const bool lower_bound_only = capacity.contains("lower_bound_only") && capacity["lower_bound_only"].is_boolean() && capacity["lower_bound_only"].get<bool>();
+  std::string interval;
+  if (lower_bound_only) interval = " (a lower bound)";
+  else if (lower && upper && confidence) interval = fmt::format(" ({:.0f}% interval {} to {})", *confidence * 100, rate_at(capacity, "/lower_rps"), rate_at(capacity, "/upper_rps"));
+  overview.headline = fmt::format("{}{}{} within {} ({})", lower_bound_only ? "at least " : "", rate_at(capacity, "/rps"), interval, slo.empty() ? "its SLO" : slo,
+                                  text_at(capacity, "outcome"));
   overview.explanation = text_at(capacity, "explanation");
   if (capacity.contains("prediction") && capacity["prediction"].is_object()) {
     const auto& prediction = capacity["prediction"];
