@@ -22,6 +22,15 @@ namespace {
 constexpr double kSteadyAchievedRatio = 0.98;
 // A second trial at one rate whose generator fell behind stops the search there.
 constexpr int kUntrustedTrialsAtOneRate = 2;
+// A step's first look holds at least this many times the responses that could show its
+// percentile bound with none beyond it: a target near its bound has some beyond, and a look
+// that could only pass without any would leave nearly every step near capacity undecided.
+constexpr double kResponsesPerLook = 2;
+// Each end of the interval is the extreme of several decided steps near the capacity (the
+// highest of the passes, the lowest of the fails), and bisection makes about three on each
+// side: each verdict's error is divided by as many, so that the end, not only each verdict,
+// errs at most (1 - confidence) / 2 of the time. Checked by simulation (capacity_search_test).
+constexpr double kDecisionsPerEnd = 3;
 
 using sim::ThresholdMetric;
 
@@ -46,12 +55,30 @@ struct ThresholdCall {
   std::optional<double> observed;
   double margin = -1;
   std::string interval;  // the confidence interval of the figure, formatted; empty when judged as measured
+  // For a percentile: the share of responses on the wrong side of its bound, and the most it may be.
+  std::optional<ConfidenceBounds> share;
+  double allowed = 0;
 };
 
 // A percentile threshold pNN<X holds when at most 1 - NN/100 of the responses are beyond X
 // (pNN>X: when fewer than NN/100 are at or below it). The responses on the wrong side of X,
 // second by second, are the blocks of a proportion whose bounds decide; the interval shown is
 // the quantile's, from the same effective sample.
+// Per second of `series`, its responses and those for which `counts(nanoseconds)` holds.
+template <class Predicate>
+std::vector<ProportionBlock> blocks_where(const StepSeries& series, Predicate counts) {
+  std::vector<ProportionBlock> blocks;
+  for (const auto& second : series.seconds) {
+    ProportionBlock block;
+    for (const auto& bucket : second.response_times) {
+      block.count += static_cast<double>(bucket.count);
+      if (counts(bucket.nanoseconds)) block.hits += static_cast<double>(bucket.count);
+    }
+    blocks.push_back(block);
+  }
+  return blocks;
+}
+
 ThresholdCall call_percentile(const sim::Threshold& threshold, const StepSeries& series, double alpha) {
   ThresholdCall call;
   const bool upper = is_upper_bound(threshold.comparison);
@@ -62,34 +89,19 @@ ThresholdCall call_percentile(const sim::Threshold& threshold, const StepSeries&
     if (upper) return strict ? value >= bound_ns : value > bound_ns;
     return strict ? value <= bound_ns : value < bound_ns;
   };
-  std::vector<ProportionBlock> blocks;
-  for (const auto& second : series.seconds) {
-    ProportionBlock block;
-    for (const auto& bucket : second.response_times) {
-      block.count += static_cast<double>(bucket.count);
-      if (wrong_side(bucket.nanoseconds)) block.hits += static_cast<double>(bucket.count);
-    }
-    blocks.push_back(block);
-  }
+  const auto blocks = blocks_where(series, wrong_side);
   const double allowed = upper ? 1 - threshold.percentile / 100 : threshold.percentile / 100;
   // Beyond a rare bound there are too few hits to show how they cluster; the sample's own p50
   // and p90 are crossed often enough to, and a queue's slow spells cluster its tail at least
   // as much: their design effects are the floor.
   double floor = 1;
-  for (const double level : {50.0, 90.0}) {
+  for (const double level : {50.0, 90.0, 95.0, 98.0}) {
     const auto at = series.response_time.value_at_percentile(level);
-    std::vector<ProportionBlock> beyond;
-    for (const auto& second : series.seconds) {
-      ProportionBlock block;
-      for (const auto& bucket : second.response_times) {
-        block.count += static_cast<double>(bucket.count);
-        if (bucket.nanoseconds > at) block.hits += static_cast<double>(bucket.count);
-      }
-      beyond.push_back(block);
-    }
-    floor = std::max(floor, design_effect(beyond));
+    floor = std::max(floor, design_effect(blocks_where(series, [at](std::int64_t nanoseconds) { return nanoseconds > at; })));
   }
   const auto share = proportion_bounds(blocks, alpha, floor);
+  call.share = share;
+  call.allowed = allowed;
   if (share.count > 0) {
     if (share.upper <= allowed) call.call = Call::pass;
     else if (share.lower > allowed) call.call = Call::fail;
@@ -146,9 +158,11 @@ ThresholdCall call_error_rate(const sim::Threshold& threshold, const StepSeries&
 
 // achieved_ratio >= b: the answers completed within the measured windows over the arrivals
 // planned in them. While the target keeps up the two differ only by the requests in flight at
-// the windows' edges, L = rate x mean response time on average (Little's law), which come and
-// go at random: each edge moves the count by about sqrt(L) either way. The ratio's interval
-// is the count's, +-z sqrt(2 L looks), over the planned arrivals.
+// the windows' edges, L = rate x mean response time on average (Little's law), and that number
+// varies: by sqrt(L) if it were Poisson, by far more near saturation, where a queue's length
+// is nearly geometric (variance L + L^2, the M/M/1 case, the widest). Each edge adds that
+// variance; the ratio's interval is the count's, +-z sqrt(2 looks (L + L^2)), over the planned
+// arrivals. An overloaded target's backlog grows with the window and soon leaves it.
 ThresholdCall call_achieved_ratio(const sim::Threshold& threshold, const StepSeries& series, const StepResult& pooled, int looks, double alpha) {
   ThresholdCall call;
   const double planned = static_cast<double>(series.planned_in_window);
@@ -157,7 +171,7 @@ ThresholdCall call_achieved_ratio(const sim::Threshold& threshold, const StepSer
   const double mean_response = series.response_time.total_count() > 0 ? series.response_time.mean() / 1e9 : 0.0;
   const double in_flight = pooled.window.count() > 0 ? completed / pooled.window.count() * mean_response : 0.0;
   const double z = boost::math::quantile(boost::math::normal(), 1 - alpha);
-  const double spread = z * std::sqrt(2 * in_flight * looks);
+  const double spread = z * std::sqrt(2 * looks * (in_flight + in_flight * in_flight));
   const double lower = std::max(0.0, (completed - spread) / planned), upper = (completed + spread) / planned;
   const bool at_least = !is_upper_bound(threshold.comparison);
   if (at_least ? lower >= threshold.bound : upper <= threshold.bound) call.call = Call::pass;
@@ -195,6 +209,7 @@ ThresholdCall call_threshold(const sim::Threshold& threshold, const StepResult& 
 
 struct StepCall {
   Call call = Call::pass;
+  std::optional<ThresholdCall> binding;  // the SLO's first whole-run percentile bound, if it has one
   ThresholdCall deciding;  // the failed threshold, or an undecided one, or the closest pass
   bool failed_on_errors = false;  // an error threshold failed, and no latency threshold did
 };
@@ -205,6 +220,7 @@ StepCall call_step(const std::vector<sim::Threshold>& slo, const StepResult& poo
   auto rank = [](Call call) { return call == Call::fail ? 0 : call == Call::undecided ? 1 : 2; };
   for (const auto& threshold : slo) {
     auto call = call_threshold(threshold, pooled, looks, alpha);
+    if (!step.binding && call.share && threshold.endpoint.empty() && is_upper_bound(threshold.comparison)) step.binding = call;
     if (call.call == Call::fail) (threshold.metric == ThresholdMetric::error_rate ? errors_failed : latency_failed) = true;
     const bool first = step.deciding.threshold == nullptr;
     if (first || rank(call.call) < rank(step.deciding.call) || (rank(call.call) == rank(step.deciding.call) && call.margin < step.deciding.margin)) {
@@ -272,7 +288,7 @@ class Search {
  public:
   Search(const CapacitySearchOptions& options, const TrialRunner& run_trial)
       : options_(options), run_trial_(run_trial), slo_(judged_slo(options)),
-        alpha_per_look_((1 - options.confidence) / 2 / options.max_looks), responses_to_decide_(responses_to_decide()) {
+        alpha_per_look_((1 - options.confidence) / 2 / options.max_looks / kDecisionsPerEnd), responses_to_decide_(responses_to_decide()) {
     for (const auto& threshold : slo_) result_.slo.push_back(threshold.text);
     result_.confidence = options.confidence;
   }
@@ -292,20 +308,33 @@ class Search {
     StepVerdict verdict = StepVerdict::undecided;
     double margin = 0;           // the deciding threshold's margin on the pooled sample
     Seconds mean_response{0};
+    // The binding percentile's share beyond its bound on the pooled sample: hits of count,
+    // worth count / design_effect independent responses (hits 0 with no such threshold).
+    double hits = 0, count = 0, design_effect = 1, allowed = 0;
   };
 
+  // The ends of the interval. Latency only grows with the rate, so a verdict that its
+  // neighbours contradict is the likelier error of the two: a pass above a rate whose pooled
+  // sample broke the bound (though not with confidence), or a fail below a rate whose sample
+  // met it, does not set an end.
+  bool contradicted(const Tried& decided) const {
+    return std::any_of(tried_.begin(), tried_.end(), [&](const Tried& other) {
+      if (other.verdict != StepVerdict::undecided) return false;
+      return decided.verdict == StepVerdict::pass ? other.rate < decided.rate && other.margin < 0 : other.rate > decided.rate && other.margin >= 0;
+    });
+  }
   double highest_pass() const {
     double pass = 0;
     const double fail = lowest_fail();
     for (const auto& step : tried_) {
-      if (step.verdict == StepVerdict::pass && (fail == 0 || step.rate < fail)) pass = std::max(pass, step.rate);
+      if (step.verdict == StepVerdict::pass && (fail == 0 || step.rate < fail) && !contradicted(step)) pass = std::max(pass, step.rate);
     }
     return pass;
   }
   double lowest_fail() const {
     double fail = 0;
     for (const auto& step : tried_) {
-      if (step.verdict == StepVerdict::fail && (fail == 0 || step.rate < fail)) fail = step.rate;
+      if (step.verdict == StepVerdict::fail && (fail == 0 || step.rate < fail) && !contradicted(step)) fail = step.rate;
     }
     return fail;
   }
@@ -314,6 +343,15 @@ class Search {
     double rate = 0;
     for (const auto& step : tried_) {
       if (step.verdict != StepVerdict::pass && step.rate > pass && (rate == 0 || step.rate < rate)) rate = step.rate;
+    }
+    return rate;
+  }
+
+  // The highest rate below `fail` that did not fail (passed or undecided).
+  double highest_non_fail_below(double fail) const {
+    double rate = 0;
+    for (const auto& step : tried_) {
+      if (step.verdict != StepVerdict::fail && step.rate < fail) rate = std::max(rate, step.rate);
     }
     return rate;
   }
@@ -336,8 +374,12 @@ class Search {
       return std::pair{std::min(highest * options_.growth_factor, options_.max_rps), CapacityPhase::grow};
     }
     const double above = lowest_non_pass_above(pass);
-    if ((above - pass) / pass <= options_.precision) return stop(CapacityOutcome::found);
-    return std::pair{(pass + above) / 2, CapacityPhase::bisect};
+    if ((above - pass) / pass > options_.precision) return std::pair{(pass + above) / 2, CapacityPhase::bisect};
+    // The lower end is settled; steps that stayed undecided above it leave the upper end far
+    // off: bisect between the highest rate tried below the fail that did not fail, and the fail.
+    const double open = highest_non_fail_below(fail);
+    if ((fail - open) / open > options_.precision) return std::pair{(open + fail) / 2, CapacityPhase::bisect};
+    return stop(CapacityOutcome::found);
   }
 
   std::nullopt_t stop(CapacityOutcome outcome) {
@@ -361,7 +403,7 @@ class Search {
   // doubling. The base is step_duration, or longer when the rate brings too few responses in it
   // to decide: the SLO's responses_to_decide.
   Seconds look_length(double rate, int look) const {
-    const Seconds base = std::max(options_.step_duration, whole_seconds(responses_to_decide_ / rate));
+    const Seconds base = std::max(options_.step_duration, whole_seconds(kResponsesPerLook * responses_to_decide_ / rate));
     return base * (look <= 2 ? 1.0 : std::pow(2.0, look - 2));
   }
 
@@ -449,6 +491,12 @@ class Search {
       tried.verdict = step.verdict;
       tried.margin = step.worst_margin;
       tried.mean_response = step.mean;
+      if (call.binding && call.binding->share) {
+        tried.hits = call.binding->share->estimate * call.binding->share->count;
+        tried.count = call.binding->share->count;
+        tried.design_effect = call.binding->share->design_effect;
+        tried.allowed = call.binding->allowed;
+      }
       const auto verdict = step.verdict;
       publish(std::move(step));
       if (verdict != StepVerdict::pending) break;
@@ -500,14 +548,23 @@ class Search {
     result_.steps.push_back(std::move(step));
   }
 
-  // Rule 4: where the deciding margin crosses zero, between the tried rates within [pass,
-  // fail]: the first pair of neighbours, from the pass upward, whose margins change sign.
+  // Rule 4, the estimate within [pass, fail]. With a whole-run percentile bound pNN<X, where the
+  // share of responses beyond X reaches 1 - NN/100: the log of that share grows about linearly
+  // with the rate near capacity (exactly, for M/M/1: P(R > X) = exp(-(mu - lambda) X)), so a
+  // straight line is fitted to log(share) against the rate over the steps tried in [pass, fail]
+  // with hits beyond X (and not overloaded: a share above 20% is a growing backlog, not a
+  // steady tail), each weighted by its hits over its design effect (the inverse variance of a
+  // log share). Every step's pooled sample counts, which matters where the percentile moves
+  // slowly with the rate (one server: +10% of rate, +7% of p99) and a single step's p99 is
+  // noisier than the difference between neighbours. Otherwise, or when the fit does not rise:
+  // where the deciding margin crosses zero between neighbouring rates.
   double interpolated(double pass, double fail) const {
     std::vector<Tried> within;
     for (const auto& step : tried_) {
       if (step.rate >= pass && step.rate <= fail) within.push_back(step);
     }
     std::sort(within.begin(), within.end(), [](const Tried& a, const Tried& b) { return a.rate < b.rate; });
+    if (const auto fitted = fitted_crossing(within)) return std::clamp(*fitted, pass, fail);
     for (std::size_t i = 0; i + 1 < within.size(); ++i) {
       const auto& below = within[i];
       const auto& above = within[i + 1];
@@ -517,6 +574,39 @@ class Search {
       }
     }
     return pass;
+  }
+
+  static std::optional<double> fitted_crossing(const std::vector<Tried>& steps) {
+    constexpr double kOverloadedShare = 0.2;
+    double weight = 0, mean_rate = 0, mean_log = 0, allowed = 0;
+    std::vector<std::pair<double, double>> points;  // (rate, log share), with weights below
+    std::vector<double> weights;
+    for (const auto& step : steps) {
+      if (!(step.hits > 0 && step.count > 0 && step.allowed > 0) || step.hits / step.count > kOverloadedShare) continue;
+      const double w = step.hits / step.design_effect;
+      points.emplace_back(step.rate, std::log(step.hits / step.count));
+      weights.push_back(w);
+      weight += w;
+      mean_rate += w * step.rate;
+      mean_log += w * points.back().second;
+      allowed = step.allowed;
+    }
+    if (points.size() < 2) return std::nullopt;
+    mean_rate /= weight;
+    mean_log /= weight;
+    double covariance = 0, variance = 0;
+    for (std::size_t i = 0; i < points.size(); ++i) {
+      covariance += weights[i] * (points[i].first - mean_rate) * (points[i].second - mean_log);
+      variance += weights[i] * (points[i].first - mean_rate) * (points[i].first - mean_rate);
+    }
+    if (!(variance > 0) || !(covariance > 0)) return std::nullopt;
+    const double slope = covariance / variance;
+    const double crossing = mean_rate + (std::log(allowed) - mean_log) / slope;
+    // Interpolation only: past the rates fitted the share climbs faster than any line (a
+    // queue's tail steepens toward saturation), and a line would claim too much.
+    const auto [lowest, highest] = std::minmax_element(points.begin(), points.end());
+    if (crossing < lowest->first || crossing > highest->first) return std::nullopt;
+    return crossing;
   }
 
   CapacitySearchResult finish() {

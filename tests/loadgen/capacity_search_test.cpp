@@ -252,21 +252,19 @@ TEST_CASE("M/M/c targets from 1 ms to 100 ms and 1 to 16 servers: capacity as Er
       }
       table += fmt::format("{:>5.0f} ms  {:>7}  {:>8.1f}/s  {:>+7.1f}%  {:>8.1f}%  {:>+8.1f}%  {:>13.1f}%  {:>15.2f}\n", service_ms, servers, truth, median_of(errors) * 100,
                            100.0 * within_8 / searches, worst * 100, 100.0 * held / searches, static_cast<double>(undecided) / searches);
-      // What holds for every case (docs/capacity-models.md has the table): the interval holds
-      // Erlang C's capacity in 80% of searches or more (90% or more in all but 100 ms on 16
-      // servers), no median is off by more than 5%, and most estimates are within 8%. A single
-      // server's estimate is the weak spot: its steps near capacity stay undecided longest, and
-      // the interpolation between them lands up to 20% high in a few searches in a hundred.
-      CHECK(std::abs(median_of(errors)) <= (full ? 0.05 : 0.08));
-      CHECK(worst <= 0.25);
-      CHECK(held >= (full ? 0.80 : 0.65) * searches);
-      if (!full) continue;
-      CHECK(within_8 >= 0.55 * searches);
-      if (servers > 1) {
-        CHECK(std::abs(median_of(errors)) <= 0.03);
-        CHECK(within_8 >= 0.90 * searches);
-        CHECK(worst <= 0.10);
+      // The issue's bar, for every case (docs/capacity-models.md has the table): the median
+      // within 3% of Erlang C's, 95% of searches within 8%, none above +10%, and the interval
+      // holding Erlang C's capacity in 90% of searches or more. With the sanitizers' 20
+      // searches the figures are too few for that bar: only gross errors are checked.
+      if (!full) {
+        CHECK(std::abs(median_of(errors)) <= 0.05);
+        CHECK(held >= 0.75 * searches);
+        continue;
       }
+      CHECK(std::abs(median_of(errors)) <= 0.03);
+      CHECK(within_8 >= 0.95 * searches);
+      CHECK(worst <= 0.10);
+      CHECK(held >= 0.90 * searches);
     }
   }
   WARN(table);
@@ -306,8 +304,8 @@ TEST_CASE("an M/M/4 target: growth, bisection, looks and the interval", "[capaci
   REQUIRE(result.steps.size() >= 8);
   CHECK(result.steps[0].offered_rps == 100);
   CHECK(result.steps[0].phase == CapacityPhase::grow);
-  // The first step needs 459 responses (5 s at 100/s) to show p99 at all.
-  CHECK(result.steps[0].measured.count() == 5);
+  // The first look holds twice the 568 responses that could show p99 at all: 12 s at 100/s.
+  CHECK(result.steps[0].measured.count() == 12);
   const auto first_decided = std::find_if(result.steps.begin(), result.steps.end(), [](const loadgen::CapacityStep& step) { return step.verdict != StepVerdict::pending; });
   REQUIRE(first_decided != result.steps.end());
   CHECK(first_decided->offered_rps == 100);
@@ -444,13 +442,14 @@ TEST_CASE("the search is bounded in trials and in time", "[capacity_search]") {
   CHECK(loadgen::is_lower_bound(by_trials.outcome));
 
   options.max_trials = 100;
-  // Trials of 1 s warm-up and 5 s (459 responses at 100/s), then 3 s: the fourth starts at 14 s.
+  // Trials of 1 s warm-up and 12 s (1,136 responses at 100/s), then 6 s at 200/s: the second
+  // starts at 13 s, within the budget, and ends it.
   options.max_elapsed = Seconds{15};
   CurveTarget timed{[](double, TrialLength, int) { return 0.001; }};
   const auto by_time = loadgen::search_capacity(options, std::ref(timed));
   CHECK(by_time.outcome == CapacityOutcome::budget_exhausted);
-  CHECK(by_time.trials == 4);
-  CHECK(by_time.elapsed.count() == 18);
+  CHECK(by_time.trials == 2);
+  CHECK(by_time.elapsed.count() == 20);
 }
 
 TEST_CASE("ceiling, no passing rate, and errors as the failing threshold", "[capacity_search]") {

@@ -16,23 +16,28 @@
 //   2. A step is a sequential test: its trials (looks) are pooled, and after each the SLO is
 //      judged with confidence bounds (step_statistics.hpp): a percentile pNN<X from the share
 //      of responses beyond X (binomial order statistics, widened for the correlation of a
-//      queue's responses), a mean from Student's t, an error rate as a proportion. The step
-//      passes when every threshold's bound is on the right side, fails when one threshold's is
-//      on the wrong side, and is extended otherwise: looks of step_duration, step_duration,
-//      2x, 4x ... up to max_looks (the first longer when the rate brings too few responses to
-//      decide: p99 needs 459). Still undecided then, it counts as not passed, and says so.
-//      Each look may err with (1 - confidence) / 2 / max_looks (Bonferroni), so each verdict
-//      is wrong at most (1 - confidence) / 2 of the time. achieved_ratio and max are judged
-//      as measured (they have no sampling interval).
+//      queue's responses), a mean from Student's t, an error rate as a proportion,
+//      achieved_ratio from the requests in flight at the windows' edges; max is judged as
+//      measured. The step passes when every threshold's bound is on the right side, fails when
+//      one threshold's is on the wrong side, and is extended otherwise: looks of
+//      step_duration, step_duration, 2x, 4x ... up to max_looks, the first at least long
+//      enough for twice the responses that could show the bound (p99: 1,136 at the defaults).
+//      Still undecided then, it counts as not passed, and says so. Each look may err with
+//      (1 - confidence) / 2 / max_looks / 3 (Bonferroni over the looks, and over the three or
+//      so verdicts near the capacity that each end of the interval is the extreme of).
 //   3. Rates: the first step is at start_rps. Without a pass, the rate is divided by
 //      growth_factor (down to min_rps: no passing rate); without a decided fail above the
 //      highest pass, the highest rate tried is multiplied by growth_factor (up to max_rps: the
 //      ceiling); with both, the next rate bisects the highest pass P and the lowest rate N
-//      above it that did not pass (failed or undecided), until (N - P) / P <= precision.
-//   4. The answer: capacity.lower_rps is P and capacity.upper_rps the lowest decided fail F, so
-//      [P, F] holds the true capacity with probability `confidence` or more; capacity_rps is
-//      the rate where the binding threshold's margin crosses zero, interpolated between the
-//      steps tried in [P, F] (P when the steps give no crossing).
+//      above it that did not pass (failed or undecided), until (N - P) / P <= precision, then
+//      the highest rate H below the lowest fail F that did not fail and F, until (F - H) / H
+//      <= precision. A pass above a rate whose pooled sample broke the bound (undecided), or a
+//      fail below one whose sample met it, contradicts its neighbour and sets no end.
+//   4. The answer: capacity.lower_rps is P and capacity.upper_rps F, so [P, F] holds the true
+//      capacity with probability `confidence` or more; capacity_rps is the rate where the
+//      share beyond the binding percentile's bound reaches what it allows, from a line fitted
+//      to the log of that share over the steps in [P, F] (interpolating only), else where the
+//      deciding margin crosses zero between neighbouring steps, else P.
 //   5. Load-independent failures end the search at once: when a trial before any pass fails
 //      an error threshold and most of its errors are of classes load does not cause (4xx,
 //      missing captures, protocol, TLS, connect), lowering the rate cannot help.
