@@ -431,7 +431,12 @@ class Search {
     Tried tried{rate, StepVerdict::undecided, -1, Seconds{0}};
     for (int trial = 1;; ++trial) {
       if (!budget_left()) return stop_search(CapacityOutcome::budget_exhausted);
-      const TrialLength length{warm_up_for(rate), look_length(rate, looks + 1)};
+      // No look longer than what is left of the budget (but a step's duration at least): a
+      // slow rate's look may need many minutes, and a search told to take ten seconds must not
+      // spend them on one trial.
+      const auto warm_up = warm_up_for(rate);
+      const auto left = whole_seconds((options_.max_elapsed - result_.elapsed - warm_up).count());
+      const TrialLength length{warm_up, std::min(look_length(rate, looks + 1), std::max(options_.step_duration, left))};
       auto measured = run_trial_(rate, length);
       ++result_.trials;
       result_.elapsed += measured.elapsed;
