@@ -13,6 +13,9 @@ namespace {
 
 using nlohmann::ordered_json;
 
+// Measured and modelled capacity further apart than this are explained, not just shown.
+constexpr double kModelDisagreement = 0.15;
+
 double ms(Seconds value) { return value.count() * 1e3; }
 
 // JSON has no infinity: a figure beyond every bound (Erlang C past saturation, headroom with no
@@ -57,7 +60,8 @@ ordered_json prediction_json(const loadgen::CapacityPrediction& p) {
           {"erlang_c_objective_at_measured_ms", finite_or_null(ms(p.erlang_percentile_at_measured))},
           {"simulated_rps", p.simulated_capacity_rps ? finite_or_null(*p.simulated_capacity_rps) : ordered_json(nullptr)},
           {"simulated_objective_at_measured_ms",
-           p.simulated_percentile_at_measured ? finite_or_null(ms(*p.simulated_percentile_at_measured)) : ordered_json(nullptr)}};
+           p.simulated_percentile_at_measured ? finite_or_null(ms(*p.simulated_percentile_at_measured)) : ordered_json(nullptr)},
+          {"verdict", models_verdict(p)}};
 }
 
 ordered_json scalability_json(const sim::ScalabilityFit& fit) {
@@ -147,6 +151,7 @@ std::string render_capacity_text(const CapacityFindings& findings) {
                      p->simulated_percentile_at_measured ? at(p->simulated_percentile_at_measured->count()) : "—"});
     }
     out += table.render();
+    out += "  " + models_verdict(*p) + "\n";
   }
   if (const auto& fit = findings.scalability) {
     const auto peak = fit->model.peak();
@@ -170,6 +175,23 @@ std::string render_capacity_text(const CapacityFindings& findings) {
     out += fmt::format("  demand exceeds capacity: {}\n", sim::describe(findings.plan->exhaustion, findings.peaks));
   }
   return out;
+}
+
+std::string models_verdict(const loadgen::CapacityPrediction& p) {
+  if (p.servers_estimated) {
+    return "The server count was estimated as the fewest with which Erlang C carries the measured capacity, so Erlang C is fitted to the "
+           "measurement and agrees with it by construction: it checks nothing. Give --servers N to check the measurement against the model.";
+  }
+  if (!(p.erlang_capacity_rps > 0) || !(p.measured_capacity_rps > 0)) return "Erlang C gives no capacity to compare with.";
+  const double ratio = p.measured_capacity_rps / p.erlang_capacity_rps;
+  auto text = fmt::format("Measured / Erlang C with {} server(s) as given: {:.2f}.", p.servers, ratio);
+  if (std::abs(ratio - 1) > kModelDisagreement) {
+    text += fmt::format(" A gap of more than {:.0f}%: the service time is measured at low load from the generator's send to the answer, so it "
+                        "includes the network and the generator's own time, which occupy no server; the model then counts too much work per "
+                        "request (measured above the model) or the target has fewer servers, or slower ones, than given (measured below).",
+                        kModelDisagreement * 100);
+  }
+  return text;
 }
 
 std::string capacity_headline(const loadgen::CapacitySearchResult& search) {

@@ -11,6 +11,7 @@
 #include "run_overview.hpp"
 #include "uptake/base/civil_time.hpp"
 #include "uptake/reports/text_table.hpp"
+#include "uptake/sim/threshold.hpp"
 
 namespace uptake::reports {
 namespace {
@@ -269,11 +270,29 @@ void add_capacity_chart(Page& page, const loadgen::Summary& summary) {
   auto p50_series = series_of("p50 response time", p50, "line_points", 1);
   auto p99_series = series_of("p99 response time", p99, "line_points", 2);
   p50_series["axis"] = p99_series["axis"] = "y2";
+  auto series = ordered_json::array({series_of("offered", offered, "dashed", 9), series_of("achieved", achieved, "line_points", 0), p50_series, p99_series});
+  // The SLO's whole-run latency bound (the first), as a level on the milliseconds axis: where
+  // a percentile's line crosses it is where the steps start to fail.
+  std::string bound_text;
+  if (capacity.contains("slo") && capacity["slo"].is_array()) {
+    for (const auto& text : capacity["slo"]) {
+      std::string problem;
+      const auto threshold = text.is_string() ? sim::parse_threshold(text.get<std::string>(), problem) : std::nullopt;
+      if (!threshold || !threshold->endpoint.empty() || threshold->metric != sim::ThresholdMetric::latency_percentile) continue;
+      auto level = series_of(threshold->text + " (bound)", ordered_json(std::vector<double>(offered.size(), threshold->bound * 1e3)), "dashed", 3);
+      level["axis"] = "y2";
+      series.push_back(level);
+      bound_text = " The dashed level is " + threshold->text + "'s bound.";
+      break;
+    }
+  }
+  const auto overview = capacity_overview_of(summary);
   page.add({{"id", "capacity"}, {"kind", "rate"}, {"title", "Capacity: offered against achieved rate"}, {"x_label", "offered rate"},
-            {"y_label", "requests per second"}, {"y2_label", "milliseconds"}, {"x", offered},
-            {"series", {series_of("offered", offered, "dashed", 9), series_of("achieved", achieved, "line_points", 0), p50_series, p99_series}}},
-           "Each step offers a fixed open-loop rate; capacity is where achieved falls behind offered or a percentile breaks its bound. "
-           "Errors per trial are in the capacity table above.");
+            {"y_label", "requests per second"}, {"y2_label", "milliseconds"}, {"x", offered}, {"series", series}},
+           (overview ? "Capacity " + overview->headline + ". " : std::string()) +
+               "Each step offers a fixed open-loop rate (its looks pooled into one point); capacity is where achieved falls behind offered or a "
+               "percentile breaks its bound." + bound_text + " Requests per second on the left axis, milliseconds on the right; errors per "
+               "trial are in the capacity table above.");
 }
 
 std::string count_text(std::uint64_t value) { return group_thousands(static_cast<double>(value)); }
@@ -432,13 +451,16 @@ std::string render_html_report(const RunResults& results) {
   html += "<title>uptake report: " + escape_html(name) + "</title>\n";
   html += fmt::format("<style>\n/* uPlot {} (MIT licence, copyright Leon Sorokin) */\n{}\n</style>\n", uplot_version(), inline_text(uplot_style(), "style"));
   html += "<style>\n" + inline_text(report_style(), "style") + "</style>\n</head>\n<body>\n";
-  html += "<header>\n<h1>uptake report: " + escape_html(name) + "</h1>\n<p class=\"meta\">" + escape_html(meta) + "</p>\n";
-  html += fmt::format("<div class=\"verdict {}\" id=\"verdict\">{}</div>\n", outcome_class, escape_html(overview.verdict));
+  // A capacity search leads with its answer; the run the rest of the page shows is only its
+  // last trial, and its verdict says so.
+  const bool capacity = summary.capacity.has_value();
+  html += "<header>\n<h1>uptake " + std::string(capacity ? "capacity" : "report") + ": " + escape_html(name) + "</h1>\n<p class=\"meta\">" + escape_html(meta) + "</p>\n";
+  if (capacity) html += capacity_section(summary);
+  html += fmt::format("<div class=\"verdict {}\" id=\"verdict\">{}{}</div>\n", outcome_class, capacity ? "The last trial: " : "", escape_html(overview.verdict));
   html += fmt::format("<p class=\"meta\">Generator: <span class=\"{}\">{}</span></p>\n</header>\n<main>\n",
                       overview.generator_trusted ? "pass" : "untrusted", escape_html((overview.generator_trusted ? "trusted: " : "not trusted: ") + overview.generator_note));
   html += summary_section(results, overview);
   html += thresholds_section(overview);
-  html += capacity_section(summary);
   html += "<section id=\"charts\"><h2>Charts</h2>\n<noscript><p>The charts need JavaScript.</p></noscript>\n<div class=\"charts\">\n" + page.figures + "</div>\n</section>\n";
   html += "</main>\n<footer>Written by uptake from " + escape_html(results.folder.string()) +
           fmt::format(". Charts drawn with uPlot {} (MIT licence, copyright Leon Sorokin, https://github.com/leeoniya/uPlot), embedded in this file.</footer>\n", uplot_version());

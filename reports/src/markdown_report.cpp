@@ -41,11 +41,47 @@ std::string escape_markdown(std::string_view text) {
   return out;
 }
 
+// The capacity search's answer, plan and trials: what a capacity report leads with.
+std::string capacity_markdown(const CapacityOverview& capacity) {
+  std::string md = "\n" + escape_markdown(capacity.explanation) + "\n";
+  const auto escaped_rows = [](const std::vector<std::vector<std::string>>& rows) {
+    std::string text;
+    for (const auto& cells : rows) {
+      std::vector<std::string> escaped;
+      for (const auto& cell : cells) escaped.push_back(escape_markdown(cell));
+      text += table_row(escaped);
+    }
+    return text;
+  };
+  if (!capacity.plan.empty()) {
+    md += "\n" + table_row({"year", "design peak", "capacity", "headroom", "instances needed"}) + "| --- | ---: | ---: | ---: | ---: |\n";
+    md += escaped_rows(capacity.plan);
+    md += "\nDemand exceeds capacity: " + escape_markdown(capacity.exhaustion) + "\n";
+  }
+  if (!capacity.steps.empty()) {
+    // Folded: a search has a dozen trials or more, too long for the top of a comment.
+    md += fmt::format("\n<details><summary>{} trials of the search</summary>\n\n", capacity.steps.size());
+    md += table_row(kCapacityStepColumns) + "| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |\n";
+    md += escaped_rows(capacity.steps);
+    md += "\n</details>\n";
+  }
+  return md;
+}
+
 std::string render_markdown_report(const RunResults& results) {
   const auto& summary = results.summary;
   const auto overview = overview_of(results);
   const char* icon = overview.outcome == RunOutcome::pass ? "✅" : overview.outcome == RunOutcome::fail ? "❌" : "⚠️";
-  std::string md = fmt::format("### {} uptake run of {}: {}\n\n", icon, escape_markdown(run_name(results)), escape_markdown(overview.verdict));
+  // A capacity search leads with its answer; the run below it is only its last trial.
+  const auto capacity = capacity_overview_of(summary);
+  std::string md;
+  if (capacity) {
+    md = fmt::format("### uptake capacity of {}: {}\n", escape_markdown(run_name(results)), escape_markdown(capacity->headline));
+    md += capacity_markdown(*capacity);
+    md += fmt::format("\n**The last trial** {} {}\n\n", icon, escape_markdown(overview.verdict));
+  } else {
+    md = fmt::format("### {} uptake run of {}: {}\n\n", icon, escape_markdown(run_name(results)), escape_markdown(overview.verdict));
+  }
 
   md += table_row({"", "requests", "achieved rate", "p50", "p95", "p99", "p99.9", "errors"});
   md += "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
@@ -82,30 +118,6 @@ std::string render_markdown_report(const RunResults& results) {
     md += fmt::format("- {} {} (observed {})\n", mark, escape_markdown(threshold.text), escape_markdown(threshold.observed));
   }
 
-  if (const auto capacity = capacity_overview_of(summary)) {
-    md += "\n**Capacity**: " + escape_markdown(capacity->headline) + "\n";
-    const auto escaped_rows = [](const std::vector<std::vector<std::string>>& rows) {
-      std::string text;
-      for (const auto& cells : rows) {
-        std::vector<std::string> escaped;
-        for (const auto& cell : cells) escaped.push_back(escape_markdown(cell));
-        text += table_row(escaped);
-      }
-      return text;
-    };
-    if (!capacity->plan.empty()) {
-      md += "\n" + table_row({"year", "design peak", "capacity", "headroom", "instances needed"}) + "| --- | ---: | ---: | ---: | ---: |\n";
-      md += escaped_rows(capacity->plan);
-      md += "\nDemand exceeds capacity: " + escape_markdown(capacity->exhaustion) + "\n";
-    }
-    if (!capacity->steps.empty()) {
-      // Folded: a search has a dozen trials or more, too long for the top of a comment.
-      md += fmt::format("\n<details><summary>{} trials of the search</summary>\n\n", capacity->steps.size());
-      md += table_row(kCapacityStepColumns) + "| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |\n";
-      md += escaped_rows(capacity->steps);
-      md += "\n</details>\n";
-    }
-  }
   md += fmt::format("\n**Generator**: {}{}\n", overview.generator_trusted ? "trusted, " : "⚠️ not trusted: ", escape_markdown(overview.generator_note));
   md += fmt::format("\n<sub>target {} · {} · full report with charts: report.html</sub>\n", escape_markdown(summary.target), escape_markdown(summary.mode));
   return md;

@@ -139,6 +139,7 @@ std::optional<CapacityOverview> capacity_overview_of(const loadgen::Summary& sum
     overview.models_note = fmt::format("Service times measured at {} (mean {}), {} server(s){}, objective {}.", rate_at(capacity, "/low_load_rps"),
                                        milliseconds_text(number_at(prediction, "/mean_service_ms")), servers ? fmt::format("{:.0f}", *servers) : "—",
                                        estimated ? " (estimated from Erlang C)" : "", text_at(prediction, "objective"));
+    if (const auto verdict = text_at(prediction, "verdict"); !verdict.empty()) overview.models_note += " " + verdict;
   }
   if (capacity.contains("steps") && capacity["steps"].is_array()) {
     for (const auto& step : capacity["steps"]) {

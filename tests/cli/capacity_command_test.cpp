@@ -25,7 +25,7 @@ TEST_CASE("capacity searches the embedded service and records the curve, the mod
   INFO(outcome.output);
   REQUIRE(outcome.exit_code == 0);
   CHECK_THAT(outcome.output, Catch::Contains("step  1.1 grow"));
-  CHECK_THAT(outcome.output, Catch::Contains("Capacity: at least 80/s (a lower bound: ceiling)"));
+  CHECK_THAT(outcome.output, Catch::Contains("Capacity: at least 80.00/s (a lower bound: ceiling)"));
   CHECK_THAT(outcome.output, Catch::Contains("each step a test at 95% confidence"));
   CHECK_THAT(outcome.output, Catch::Contains("Erlang C (M/M/c)"));
   CHECK_THAT(outcome.output, Catch::Contains("demand exceeds capacity: not within the projection (to 2024)"));
@@ -57,8 +57,16 @@ TEST_CASE("capacity searches the embedded service and records the curve, the mod
   CHECK(capacity.at("plan").at("exhaustion").at("kind") == "not_within_projection");
   // The run files are the last trial's, and the report shows the search.
   CHECK(summary.at("requests").at("completed").get<double>() > 0);
-  CHECK_THAT(read(folder / "report.html"), Catch::Contains("id=\"capacity-summary\""));
-  CHECK_THAT(read(folder / "report.md"), Catch::Contains("**Capacity**: at least 80.00/s (a lower bound) within"));
+  // Both reports lead with the capacity; the run they show below it is only the last trial.
+  const auto html = read(folder / "report.html");
+  REQUIRE(html.find("id=\"capacity-summary\"") != std::string::npos);
+  CHECK(html.find("id=\"capacity-summary\"") < html.find("id=\"verdict\""));
+  CHECK_THAT(html, Catch::Contains("The last trial: "));
+  CHECK_THAT(html, Catch::Contains("(bound)"));  // the SLO's bound on the capacity chart
+  CHECK_THAT(read(folder / "report.md"), Catch::Contains("**The last trial**"));
+  // The server count was estimated, so the models check nothing, and the terminal says so.
+  CHECK_THAT(outcome.output, Catch::Contains("agrees with it by construction"));
+  CHECK_THAT(read(folder / "report.md"), Catch::Contains("### uptake capacity of smoke: at least 80.00/s (a lower bound) within"));
   // The folder reads back as any results folder does.
   CHECK(cli_test::uptake("gate " + folder.string()).exit_code == 0);
 }
@@ -105,7 +113,7 @@ TEST_CASE("capacity refuses bad options with exit 2 before sending anything") {
 TEST_CASE("capacity exits 3 when the target answers nothing: no measurement, not a slow target") {
   // Port 9 on loopback: nothing listens there on a test machine, so every connection is refused.
   const auto scratch = cli_test::scratch_folder("cli-capacity-unreachable");
-  const auto outcome = cli_test::uptake("capacity --url http://127.0.0.1:9/ --slo 'p99<50ms' --start 2 --max 2 --step-seconds 1 --out " +
+  const auto outcome = cli_test::uptake("capacity --url http://127.0.0.1:9/ --slo 'p99<50ms' --start 2 --max 2 --step-seconds 1 --budget 5s --out " +
                                         (scratch / "capacity").string());
   INFO(outcome.output);
   CHECK(outcome.exit_code == 3);
@@ -116,7 +124,7 @@ TEST_CASE("capacity stops after one trial when every request fails on errors tha
   const uptake::test::ReferenceService service("cli-capacity-404");
   const auto folder = cli_test::scratch_folder("cli-capacity-404") / "capacity";
   // No such route: every answer is a 404, at 40/s as at 1/s.
-  const auto outcome = cli_test::uptake("capacity --url " + service.url("/v1/no-such-route") + " --slo 'p90<2s' --start 40 --step-seconds 1 --lag-bound 1000 --out " +
+  const auto outcome = cli_test::uptake("capacity --url " + service.url("/v1/no-such-route") + " --slo 'p90<2s' --start 40 --step-seconds 1 --budget 10s --lag-bound 1000 --out " +
                                         folder.string());
   INFO(outcome.output);
   CHECK(outcome.exit_code == 1);

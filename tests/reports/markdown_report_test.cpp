@@ -62,7 +62,7 @@ TEST_CASE("report.md: a capacity search's trials, folded under the headline") {
                                             {{"step", 2}, {"trial", 1}, {"phase", "grow"}, {"offered_rps", 800}, {"achieved_rps", 610}, {"p50_ms", 90.0},
                                              {"p99_ms", 900.0}, {"error_rate", 0.02}, {"verdict", "fail"}}}}};
   const auto markdown = reports::render_markdown_report(results);
-  CHECK_THAT(markdown, Catch::Contains("**Capacity**: 400.0/s within p99&lt;20ms (found)"));
+  CHECK_THAT(markdown, Catch::Contains("### uptake capacity of synthetic: 400.0/s within p99&lt;20ms (found)"));
   CHECK_THAT(markdown, Catch::Contains("<details><summary>2 trials of the search</summary>"));
   CHECK_THAT(markdown, Catch::Contains("| step | phase | offered | achieved | p50 | p99 | errors | verdict |"));
   CHECK_THAT(markdown, Catch::Contains("| 2.1 | grow | 800.0/s | 610.0/s |"));

@@ -31,6 +31,11 @@ nlohmann::ordered_json capacity_json(const CapacityFindings& findings);
 // the plan year by year with the exhaustion date.
 std::string render_capacity_text(const CapacityFindings& findings);
 
+// What the models' agreement with the measurement shows, in a sentence or two: with an estimated
+// server count, nothing (Erlang C was fitted to it); with a given one, the measured / predicted
+// ratio, and beyond 15% apart what may explain the gap.
+std::string models_verdict(const loadgen::CapacityPrediction& prediction);
+
 // The answer in one line, as the terminal and both reports lead with it: "1,650/s (90% interval
 // 1,610/s to 1,690/s)", "at least 800/s (a lower bound: generator_limit)", "none: ...".
 std::string capacity_headline(const loadgen::CapacitySearchResult& search);
