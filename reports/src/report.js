@@ -106,6 +106,15 @@
     if (spec.series.some((series) => series.axis === 'y2')) {
       options.scales.y2 = { range: fromZero };
       options.axes.push(axisOption(colours, spec.y2_label, { scale: 'y2', side: 1, size: 64, grid: { show: false }, values: (u, splits) => splits.map(showNumber) }));
+      // Two axes: each is drawn in the colour of the first series it measures (not a dashed
+      // reference line), so that a reader can tell which scale a line is read against.
+      const keyed = (onY2) => {
+        const index = spec.series.findIndex((series) => (series.axis === 'y2') === onY2 && series.style !== 'dashed');
+        return index < 0 ? null : palette[(spec.series[index].color ?? index) % palette.length];
+      };
+      const [left, right] = [keyed(false), keyed(true)];
+      if (left) options.axes[1].stroke = left;
+      if (right) options.axes[2].stroke = right;
     }
     if (spec.band) {
       const [upper, lower] = spec.band;
