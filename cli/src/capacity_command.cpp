@@ -107,7 +107,8 @@ std::vector<Command> capacity_commands() {
            {"uptake capacity scenarios/ecert-korea.yaml              # the embedded reference service, the scenario's SLO",
             "uptake capacity scenarios/smoke.yaml --slo 'p99<20ms' --slo 'error_rate<0.1%' --out results/smoke-capacity",
             "uptake capacity --url http://127.0.0.1:8080/healthz --slo 'p99<5ms' --start 500",
-            "uptake capacity scenarios/ecert-korea.yaml --target http://127.0.0.1:8080 --instances 3 --utilisation 0.7"},
+            "uptake capacity scenarios/ecert-korea.yaml --target http://127.0.0.1:8080 --instances 3 --utilisation 0.7",
+            "uptake capacity --url http://127.0.0.1:8080/healthz --slo 'p90<20ms' --budget 5m --confidence 0.8   # a quicker, looser search"},
            [](po::options_description& options, po::positional_options_description& positional) {
              options.add_options()("scenario", po::value<std::string>(), "scenario file (positional): its mix at the design peak hour, its SLO, its forecast")(
                  "target", po::value<std::string>(), "base URL of the service under test (default: the embedded reference service)")(
@@ -120,7 +121,7 @@ std::vector<Command> capacity_commands() {
                  "precision", po::value<double>()->default_value(0.02), "bisection ends when the bracket is this fraction of its lower end")(
                  "step-seconds", po::value<double>()->default_value(3), "seconds of a step's first look (longer when the rate brings too few responses to decide)")(
                  "looks", po::value<int>()->default_value(5), "looks per step before it counts as undecided (not passed)")(
-                 "confidence", po::value<double>()->default_value(0.9), "of the capacity interval; each step's verdict errs at most half of the rest")(
+                 "confidence", po::value<double>()->default_value(0.9, "0.9"), "of the capacity interval; each step's verdict errs at most half of the rest")(
                  "budget", po::value<std::string>()->default_value("15m"), "trial time after which the search stops (exit 3): 15m, 900s, 1h")(
                  "servers", po::value<int>()->default_value(0), "the target's servers, for the queueing models (0: estimate from Erlang C)")(
                  "instances", po::value<int>()->default_value(1), "instances deployed today, for the plan")(
