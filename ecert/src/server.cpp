@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -119,8 +120,13 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     version_ = request.version();
     // A stuck service must not hold the connection open for ever either.
     beast::get_lowest_layer(stream_).expires_never();
+    // Server-Timing (W3C): the service's own time for the request, from the moment it was read
+    // whole to the answer, so that a client can tell it from the network's and its own.
+    const auto received = std::chrono::steady_clock::now();
     service_.handle({std::string(request.method_string()), std::string(request.target()), std::move(request.body())},
-                    [self = this->shared_from_this()](HttpResponse response) {
+                    [self = this->shared_from_this(), received](HttpResponse response) {
+                      const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - received;
+                      response.headers.emplace_back("Server-Timing", fmt::format("app;dur={:.3f}", took.count()));
                       // The service may answer from another thread: come back to this connection's strand.
                       net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
                         self->write(std::move(response), self->version_);

@@ -242,7 +242,7 @@ class Worker {
   }
 
   // From the connection: a response arrived (or the request failed).
-  void finished(std::unique_ptr<Pending> pending, Clock::time_point sent_at, int status, std::string_view body,
+  void finished(std::unique_ptr<Pending> pending, Clock::time_point sent_at, int status, std::string_view body, std::int64_t server_time_ns,
                 std::optional<ErrorClass> error, const std::shared_ptr<Connection>& connection) {
     const auto now = Clock::now();
     auto& endpoint = result_.endpoints[pending->endpoint];
@@ -255,6 +255,7 @@ class Worker {
       const auto response_ns = nanoseconds_between(pending->intended, now);
       endpoint.response_time.record(response_ns);
       endpoint.service_time.record(nanoseconds_between(sent_at, now));
+      if (server_time_ns >= 0) endpoint.server_time.record(server_time_ns);
       current_interval_histograms_[0].record(response_ns);
       current_interval_histograms_[1 + pending->endpoint].record(response_ns);
       if (status < 400) {
@@ -843,7 +844,7 @@ void StreamConnection<Stream>::on_response() {
     close();
     worker_.connection_lost(connection);
   }
-  worker_.finished(std::move(pending_), sent_at_, status, parser_.body(), error, keep ? connection : nullptr);
+  worker_.finished(std::move(pending_), sent_at_, status, parser_.body(), parser_.server_time_ns(), error, keep ? connection : nullptr);
 }
 
 template <class Stream>
@@ -852,7 +853,7 @@ void StreamConnection<Stream>::fail(ErrorClass error) {
   close();
   auto connection = shared_from_this();
   worker_.connection_lost(connection);
-  worker_.finished(std::move(pending_), sent_at_, 0, {}, error, nullptr);
+  worker_.finished(std::move(pending_), sent_at_, 0, {}, -1, error, nullptr);
 }
 
 std::vector<tcp::endpoint> resolve(const Target& target) {

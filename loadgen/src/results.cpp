@@ -75,6 +75,7 @@ void EndpointResult::add(const EndpointResult& other) {
   revoked += other.revoked;
   response_time.add(other.response_time);
   service_time.add(other.service_time);
+  server_time.add(other.server_time);
 }
 
 EndpointResult RunResult::total() const {

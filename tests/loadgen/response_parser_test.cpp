@@ -83,6 +83,28 @@ TEST_CASE("keep-alive follows the version and the Connection header") {
   CHECK_FALSE(parser.keep_alive());
 }
 
+TEST_CASE("Server-Timing: the first metric's duration, in nanoseconds") {
+  ResponseParser parser;
+  const auto server_time = [&](std::string_view header) {
+    parser.start();
+    const auto wire = "HTTP/1.1 200 OK\r\n" + std::string(header) + "Content-Length: 0\r\n\r\n";
+    REQUIRE(feed(parser, wire) == State::complete);
+    return parser.server_time_ns();
+  };
+  CHECK(server_time("") == -1);
+  CHECK(server_time("Server-Timing: app;dur=12.5\r\n") == 12'500'000);
+  CHECK(server_time("server-timing: app;desc=\"x\";dur=0.25 , db;dur=4\r\n") == 250'000);
+  CHECK(server_time("Server-Timing: cache;desc=hit, app;dur=3\r\n") == -1);  // the first metric has none
+  // Malformed durations are ignored, not refused: the response itself is fine.
+  CHECK(server_time("Server-Timing: app;dur=abc\r\n") == -1);
+  CHECK(server_time("Server-Timing: app;dur=-1\r\n") == -1);
+  CHECK(server_time("Server-Timing: app;dur=1e300\r\n") == -1);
+  CHECK(server_time("Server-Timing: app;dur=\r\n") == -1);
+  CHECK(server_time("Server-Timing: app;dur=7\r\nServer-Timing: app;dur=9\r\n") == 7'000'000);
+  // And the next response starts without it.
+  CHECK(server_time("") == -1);
+}
+
 TEST_CASE("bytes beyond one response start the next") {
   ResponseParser parser;
   parser.start();

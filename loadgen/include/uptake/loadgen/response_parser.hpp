@@ -8,6 +8,7 @@
 //
 // Thread-safety: none; one parser per connection.
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -39,6 +40,10 @@ class ResponseParser {
   bool keep_alive() const noexcept { return keep_alive_; }
   // The body, de-chunked; valid until the next start().
   std::string_view body() const noexcept { return {buffer_.data() + body_begin_, body_size_}; }
+  // The target's own time for the response, from its Server-Timing header: the first metric's
+  // `dur` (milliseconds, as the header writes it) in nanoseconds; -1 when the response has no
+  // such header, or its duration is not a number from 0 to an hour. Valid until the next start().
+  std::int64_t server_time_ns() const noexcept { return server_time_ns_; }
   // Why the response was refused, for people; empty unless state() is error.
   std::string_view error() const noexcept { return error_; }
   // Whether nothing of the current response has arrived yet (a close now is a clean close).
@@ -68,6 +73,7 @@ class ResponseParser {
   int status_ = 0;
   bool keep_alive_ = true;
   bool head_request_ = false;
+  std::int64_t server_time_ns_ = -1;
   std::string_view error_;
 };
 

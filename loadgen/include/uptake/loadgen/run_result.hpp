@@ -70,6 +70,9 @@ struct EndpointResult : RequestCounts {
   std::uint64_t revoked = 0;     // sent with a value revoked in warm-up (negative path)
   HdrHistogram response_time = make_latency_histogram();  // from the intended send time
   HdrHistogram service_time = make_latency_histogram();   // from the actual send
+  // The target's own time, as its Server-Timing header says (loadgen::ResponseParser), for the
+  // responses that carry one: service_time less this is the network's and the generator's.
+  HdrHistogram server_time = make_latency_histogram();
 
   void add(const EndpointResult& other);
 };
