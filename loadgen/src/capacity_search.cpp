@@ -464,6 +464,7 @@ class Search {
       // inflates as load grows: keep the lowest-rate trusted trial's, wherever the search went.
       if (result_.low_load_rps == 0 || rate < result_.low_load_rps) {
         result_.low_load_service_times = measured.service_times;
+        result_.low_load_server_times = measured.server_times;
         result_.low_load_rps = rate;
       }
       ++looks;

@@ -145,6 +145,7 @@ StepResult step_result_of(const RunResult& run, double offered_rps, TrialLength 
   step.errors = run.errors;
   step.sample_error = run.sample_failure;
   step.service_times = service_time_buckets(total.service_time);
+  step.server_times = service_time_buckets(total.server_time);
   return step;
 }
 
@@ -156,16 +157,22 @@ std::vector<sim::ServiceTimeBucket> service_time_buckets(const HdrHistogram& ser
   return buckets;
 }
 
-std::optional<CapacityPrediction> predict_capacity(const std::vector<sim::ServiceTimeBucket>& service_times, int servers,
-                                                   const std::vector<sim::Threshold>& slo, double measured_capacity_rps, std::uint64_t seed) {
+std::optional<double> mean_seconds(const std::vector<sim::ServiceTimeBucket>& buckets) {
   double weight = 0, weighted_seconds = 0;
-  for (const auto& bucket : service_times) {
+  for (const auto& bucket : buckets) {
     weight += bucket.weight;
     weighted_seconds += bucket.weight * bucket.seconds;
   }
-  if (!(weight > 0 && weighted_seconds > 0)) return std::nullopt;
+  if (!(weight > 0)) return std::nullopt;
+  return weighted_seconds / weight;
+}
+
+std::optional<CapacityPrediction> predict_capacity(const std::vector<sim::ServiceTimeBucket>& service_times, int servers,
+                                                   const std::vector<sim::Threshold>& slo, double measured_capacity_rps, std::uint64_t seed) {
+  const auto mean_service = mean_seconds(service_times);
+  if (!mean_service || !(*mean_service > 0)) return std::nullopt;
   CapacityPrediction prediction;
-  prediction.mean_service_seconds = weighted_seconds / weight;
+  prediction.mean_service_seconds = *mean_service;
   prediction.measured_capacity_rps = measured_capacity_rps;
   const double service_per_second = 1 / prediction.mean_service_seconds;
 

@@ -61,6 +61,7 @@ ordered_json prediction_json(const loadgen::CapacityPrediction& p) {
           {"simulated_rps", p.simulated_capacity_rps ? finite_or_null(*p.simulated_capacity_rps) : ordered_json(nullptr)},
           {"simulated_objective_at_measured_ms",
            p.simulated_percentile_at_measured ? finite_or_null(ms(*p.simulated_percentile_at_measured)) : ordered_json(nullptr)},
+          {"mean_server_ms", p.mean_server_seconds ? ordered_json(*p.mean_server_seconds * 1e3) : ordered_json(nullptr)},
           {"verdict", models_verdict(p)}};
 }
 
@@ -177,7 +178,18 @@ std::string render_capacity_text(const CapacityFindings& findings) {
   return out;
 }
 
-std::string models_verdict(const loadgen::CapacityPrediction& p) {
+// The low-load service time's split, when the target said its own time (Server-Timing).
+static std::string service_time_split(const loadgen::CapacityPrediction& p) {
+  if (!p.mean_server_seconds) return "";
+  const double outside = p.mean_service_seconds - *p.mean_server_seconds;
+  return fmt::format("Of the {:.3f} ms per request measured at low load, the target's own time (its Server-Timing) was {:.3f} ms: {:.3f} ms ({:.0f}%) "
+                     "is the network's and the generator's, which occupies no server. ",
+                     p.mean_service_seconds * 1e3, *p.mean_server_seconds * 1e3, outside * 1e3,
+                     p.mean_service_seconds > 0 ? outside / p.mean_service_seconds * 100 : 0.0);
+}
+
+// What the models' agreement with the measurement shows (models_verdict's second part).
+static std::string agreement(const loadgen::CapacityPrediction& p) {
   if (p.servers_estimated) {
     return "The server count was estimated as the fewest with which Erlang C carries the measured capacity, so Erlang C is fitted to the "
            "measurement and agrees with it by construction: it checks nothing. Give --servers N to check the measurement against the model.";
@@ -193,6 +205,8 @@ std::string models_verdict(const loadgen::CapacityPrediction& p) {
   }
   return text;
 }
+
+std::string models_verdict(const loadgen::CapacityPrediction& p) { return service_time_split(p) + agreement(p); }
 
 std::string capacity_headline(const loadgen::CapacitySearchResult& search) {
   const auto rate = [](double rps) { return readable_number(rps) + "/s"; };

@@ -66,6 +66,10 @@ TEST_CASE("capacity searches the embedded service and records the curve, the mod
   CHECK_THAT(read(folder / "report.md"), Catch::Contains("**The last trial**"));
   // The server count was estimated, so the models check nothing, and the terminal says so.
   CHECK_THAT(outcome.output, Catch::Contains("agrees with it by construction"));
+  // The reference service says its own time, so the low-load service time is split.
+  CHECK_THAT(outcome.output, Catch::Contains("the target's own time (its Server-Timing) was"));
+  CHECK(capacity.at("prediction").at("mean_server_ms").get<double>() > 0);
+  CHECK(capacity.at("prediction").at("mean_server_ms").get<double>() < capacity.at("prediction").at("mean_service_ms").get<double>());
   CHECK_THAT(read(folder / "report.md"), Catch::Contains("### uptake capacity of smoke: at least 80.00/s (a lower bound) within"));
   // The folder reads back as any results folder does.
   CHECK(cli_test::uptake("gate " + folder.string()).exit_code == 0);

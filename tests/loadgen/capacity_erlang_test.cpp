@@ -106,6 +106,13 @@ TEST_CASE("the reference service's capacity for p99 < 80 ms is Erlang C's, insid
                        << "/s; simulated " << prediction->simulated_capacity_rps.value_or(0) << "/s");
   CHECK(prediction->mean_service_seconds > 0.009);
   CHECK(prediction->mean_service_seconds < 0.012);
+  // The reference service says its own time (Server-Timing): the 10 ms of work, and the rest of
+  // the service time is the loopback's and the generator's.
+  const auto server = loadgen::mean_seconds(result.low_load_server_times);
+  REQUIRE(server);
+  INFO("its own time " << *server * 1e3 << " ms");
+  CHECK(*server > 0.008);
+  CHECK(*server < prediction->mean_service_seconds);
   CHECK(prediction->simulated_capacity_rps.has_value());
 
   // p99 at 70% of Erlang C's capacity: the median of three trials of 8 s (some 1,800 responses,

@@ -577,6 +577,7 @@ TEST_CASE("a run of the engine as a trial: the warm-up left out, the window's se
     endpoint.errors = 7;
     endpoint.response_time.record(3'000'000, 350);
     endpoint.service_time.record(2'000'000, 350);
+    endpoint.server_time.record(1'500'000, 350);  // its Server-Timing: the rest is the network's
   }
   run.errors[static_cast<std::size_t>(loadgen::ErrorClass::http_5xx)] = 14;
   run.sample_failure = "HTTP 503 on issue: busy";
@@ -626,6 +627,9 @@ TEST_CASE("a run of the engine as a trial: the warm-up left out, the window's se
   CHECK(step.sample_error == "HTTP 503 on issue: busy");
   REQUIRE(step.service_times.size() == 1);
   CHECK(step.service_times[0].weight == 700);
+  REQUIRE(step.server_times.size() == 1);
+  CHECK(*loadgen::mean_seconds(step.server_times) == Approx(0.0015).epsilon(0.001));
+  CHECK_FALSE(loadgen::mean_seconds({}));
 
   // An endpoint threshold reads its own series.
   CHECK(*loadgen::observed_value(threshold("verify.achieved_ratio>0.9"), step) == Approx(195.0 / 200));

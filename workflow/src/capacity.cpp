@@ -138,6 +138,7 @@ CapacityRun run_capacity_workflow(const CapacityRequest& request) {
 
   findings.scalability = loadgen::fit_scalability_to_steps(result.steps);
   findings.prediction = loadgen::predict_capacity(result.low_load_service_times, request.servers, search.slo, result.capacity_rps, engine.seed);
+  if (findings.prediction) findings.prediction->mean_server_seconds = loadgen::mean_seconds(result.low_load_server_times);
   if (forecast && result.capacity_rps > 0) {
     findings.peaks = sim::yearly_design_peaks(*forecast);
     findings.plan_options.instance_capacity_per_second = result.capacity_rps;

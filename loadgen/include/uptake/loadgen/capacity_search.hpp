@@ -132,8 +132,10 @@ struct StepResult {
   std::array<std::uint64_t, static_cast<std::size_t>(ErrorClass::count)> errors{};
   std::string sample_error;
   // Service times of the whole step (from the actual send), for the station simulation; may be
-  // empty (capacity_trial.hpp's service_time_buckets fills it).
+  // empty (capacity_trial.hpp's service_time_buckets fills it). And the target's own times, from
+  // its Server-Timing header; empty when it sends none.
   std::vector<sim::ServiceTimeBucket> service_times;
+  std::vector<sim::ServiceTimeBucket> server_times;
 
   // The whole step's planned_in_window and completed_in_window per second of the window.
   double planned_rps() const;
@@ -253,6 +255,7 @@ struct CapacitySearchResult {
   // The first trusted trial's service times (the lowest load of a search that grows), for the
   // station simulation, and its offered rate; empty when the runner gave none.
   std::vector<sim::ServiceTimeBucket> low_load_service_times;
+  std::vector<sim::ServiceTimeBucket> low_load_server_times;  // the same trial's Server-Timing times; may be empty
   double low_load_rps = 0;
 };
 
@@ -262,6 +265,10 @@ struct CapacityPrediction {
   int servers = 0;
   bool servers_estimated = false;    // no server count was given: see predict_capacity
   double mean_service_seconds = 0;   // E[S] of the measured service times
+  // The target's own mean time per request, from its Server-Timing header at the same low load,
+  // when it sends one: the rest of E[S] is the network's and the generator's, which occupy no
+  // server (set by the caller from CapacitySearchResult::low_load_server_times).
+  std::optional<double> mean_server_seconds;
   std::string objective;             // the threshold judged, as written ("p99<15ms")
   double objective_percentile = 0;   // 99 for p99
   Seconds objective_bound{0};

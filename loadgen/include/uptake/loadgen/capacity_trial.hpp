@@ -60,6 +60,8 @@ StepResult step_result_of(const RunResult& run, double offered_rps, TrialLength 
 // The non-empty buckets of a service-time histogram (nanoseconds, as the engine records), for
 // the station simulation: each at the value the histogram reports for it, in seconds.
 std::vector<sim::ServiceTimeBucket> service_time_buckets(const HdrHistogram& service_time);
+// The weighted mean of buckets, in seconds; std::nullopt when they weigh nothing.
+std::optional<double> mean_seconds(const std::vector<sim::ServiceTimeBucket>& buckets);
 
 // (CapacityPrediction, what the models say, is declared in capacity_search.hpp, for the reports.)
 // The objective is the SLO's whole-run latency percentile threshold with the lowest Erlang C
