@@ -244,33 +244,45 @@ void add_capacity_chart(Page& page, const loadgen::Summary& summary) {
   const ordered_json::json_pointer steps_at("/steps");
   const auto& capacity = *summary.capacity;
   if (!capacity.contains(steps_at) || !capacity.at(steps_at).is_array()) return;
-  // A search tries rates out of order (it grows, then bisects) and may try one rate more than
-  // once: the curve has one point per rate, in rising order, from the last trial at that rate
-  // (the one that decided it).
-  struct Point {
+  // A search tries rates out of order (it grows, then bisects) and tries one rate more than once
+  // (its looks, each pooled with the ones before): the curve runs through the last trial at each
+  // rate, the one that decided it, in rising order of rate, and the earlier looks at a rate are
+  // points of their own beside it (a rate's x repeats for them), so that one can see a verdict
+  // settle.
+  struct Trial {
+    double rate = 0;
     ordered_json achieved, p50, p99;
   };
-  std::map<double, Point> by_rate;
+  std::vector<Trial> trials;
   for (const auto& step : capacity.at(steps_at)) {
     if (!step.is_object()) continue;
     const auto offered_rps = number_at(step, "/offered_rps");
     if (!offered_rps) continue;
     auto step_p99 = number_at(step, "/p99_ms");
     if (!step_p99) step_p99 = number_at(step, "/latency_ms/p99");
-    by_rate[*offered_rps] = {number_or_null(number_at(step, "/achieved_rps")), number_or_null(number_at(step, "/p50_ms")), number_or_null(step_p99)};
+    trials.push_back({*offered_rps, number_or_null(number_at(step, "/achieved_rps")), number_or_null(number_at(step, "/p50_ms")), number_or_null(step_p99)});
   }
-  auto offered = ordered_json::array(), achieved = ordered_json::array(), p50 = ordered_json::array(), p99 = ordered_json::array();
-  for (const auto& [rate, point] : by_rate) {
-    offered.push_back(rate);
-    achieved.push_back(point.achieved);
-    p50.push_back(point.p50);
-    p99.push_back(point.p99);
+  std::stable_sort(trials.begin(), trials.end(), [](const Trial& a, const Trial& b) { return a.rate < b.rate; });
+  auto offered = ordered_json::array(), achieved = ordered_json::array(), p50 = ordered_json::array(), p99 = ordered_json::array(),
+       earlier = ordered_json::array();
+  for (std::size_t i = 0; i < trials.size(); ++i) {
+    const bool deciding = i + 1 == trials.size() || trials[i + 1].rate != trials[i].rate;
+    offered.push_back(trials[i].rate);
+    achieved.push_back(deciding ? trials[i].achieved : ordered_json(nullptr));
+    p50.push_back(deciding ? trials[i].p50 : ordered_json(nullptr));
+    p99.push_back(deciding ? trials[i].p99 : ordered_json(nullptr));
+    earlier.push_back(deciding ? ordered_json(nullptr) : trials[i].p99);
   }
   if (offered.empty()) return;
   auto p50_series = series_of("p50 response time", p50, "line_points", 1);
   auto p99_series = series_of("p99 response time", p99, "line_points", 2);
-  p50_series["axis"] = p99_series["axis"] = "y2";
-  auto series = ordered_json::array({series_of("offered", offered, "dashed", 9), series_of("achieved", achieved, "line_points", 0), p50_series, p99_series});
+  auto earlier_series = series_of("p99, earlier looks", earlier, "points", 2);
+  p50_series["axis"] = p99_series["axis"] = earlier_series["axis"] = "y2";
+  auto achieved_series = series_of("achieved", achieved, "line_points", 0);
+  // The curves run across the earlier looks' x, where they have no value of their own.
+  achieved_series["span_gaps"] = p50_series["span_gaps"] = p99_series["span_gaps"] = true;
+  auto series = ordered_json::array({series_of("offered", offered, "dashed", 9), achieved_series, p50_series, p99_series});
+  if (std::any_of(earlier.begin(), earlier.end(), [](const ordered_json& value) { return !value.is_null(); })) series.push_back(earlier_series);
   // The SLO's whole-run latency bound (the first), as a level on the milliseconds axis: where
   // a percentile's line crosses it is where the steps start to fail.
   std::string bound_text;

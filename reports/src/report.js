@@ -3,7 +3,7 @@
 // reports/src/html_report.cpp; a chart there is
 //   { id, kind: "years" | "seconds" | "percentiles" | "rate", title, x_label, y_label, y2_label?,
 //     x: [...], series: [{ label, values: [...], style?: "line" | "points" | "dashed" | "line_points",
-//                          axis?: "y" | "y2", color? }], band?: [upper series index, lower series index] }
+//                          axis?: "y" | "y2", color?, span_gaps? }], band?: [upper series index, lower series index] }
 // window.__reportStatus tells a headless browser what was drawn: points per chart id (values
 // that are numbers, over every series), errors, and ready once every chart has been tried.
 (function () {
@@ -57,7 +57,7 @@
       stroke: colour,
       width: 2,
       scale: series.axis === 'y2' ? 'y2' : 'y',
-      spanGaps: false,
+      spanGaps: series.span_gaps === true,
       value: (u, v) => showNumber(v),
     };
     // A line through one or two points draws little or nothing (a run of a second or two has

@@ -174,12 +174,18 @@ TEST_CASE("the capacity curve is drawn only when summary.json has capacity steps
   const auto island = data_island(html);
   const auto* capacity = chart(island, "capacity");
   REQUIRE(capacity != nullptr);
-  CHECK((*capacity)["x"] == ordered_json({100.0, 200.0, 400.0}));
-  CHECK((*capacity)["series"][1]["values"] == ordered_json({100.0, 199.5, 260.0}));
-  CHECK((*capacity)["series"][2]["values"] == ordered_json({1.0, 2.5, nullptr}));  // p50: the 400/s trial recorded none
-  CHECK((*capacity)["series"][3]["values"] == ordered_json({4.0, 9.0, 850.0}));
+  // The curves run through the deciding trial at each rate; the earlier look at 200/s is a
+  // point of its own, at a repeated x.
+  CHECK((*capacity)["x"] == ordered_json({100.0, 200.0, 200.0, 400.0}));
+  CHECK((*capacity)["series"][1]["values"] == ordered_json({100.0, nullptr, 199.5, 260.0}));
+  CHECK((*capacity)["series"][2]["values"] == ordered_json({1.0, nullptr, 2.5, nullptr}));  // p50: the 400/s trial recorded none
+  CHECK((*capacity)["series"][3]["values"] == ordered_json({4.0, nullptr, 9.0, 850.0}));
+  CHECK((*capacity)["series"][3]["span_gaps"] == true);
+  CHECK((*capacity)["series"][4]["label"] == "p99, earlier looks");
+  CHECK((*capacity)["series"][4]["values"] == ordered_json({nullptr, 12.0, nullptr, nullptr}));
   CHECK((*capacity)["series"][2]["axis"] == "y2");
   CHECK((*capacity)["series"][3]["axis"] == "y2");
+  CHECK((*capacity)["series"][4]["axis"] == "y2");
   // Every trial is in the table, in the order tried, with its errors.
   CHECK_THAT(html, Catch::Contains("Every trial of the search"));
   CHECK_THAT(html, Catch::Contains("<td class=\"text\">3.2</td><td>bisect</td>"));
