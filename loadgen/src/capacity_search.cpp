@@ -79,6 +79,34 @@ std::vector<ProportionBlock> blocks_where(const StepSeries& series, Predicate co
   return blocks;
 }
 
+// The quantile's confidence interval, for people, by the same test the verdict uses: the upper
+// bound is the smallest value of the sample beyond which the share of responses is shown to be
+// at most `tail` (1 - q), the lower bound the largest beyond which it is shown to be more; "?"
+// where the sample is too small to show it (p99.9 needs thousands of responses, and a clustered
+// sample counts for fewer). A value X is shown to pass exactly when the upper bound is at most X.
+std::string quantile_interval(const HdrHistogram& pooled, double tail, double design_effect, double alpha) {
+  const auto total = static_cast<double>(pooled.total_count());
+  std::vector<std::pair<double, double>> values;  // (seconds, responses above it), rising
+  pooled.for_each_recorded_value([&](const RecordedValue& value) {
+    values.emplace_back(static_cast<double>(value.highest) / 1e9, total - static_cast<double>(value.count_at_or_below));
+  });
+  const auto share_beyond = [&](std::size_t i) { return proportion_bounds({{total / design_effect, values[i].second / design_effect}}, alpha); };
+  // Both tests are monotone in the value (fewer responses lie beyond a higher one): bisection.
+  const auto first_where = [&](auto holds) {
+    std::size_t low = 0, high = values.size();
+    while (low < high) {
+      const std::size_t middle = (low + high) / 2;
+      if (holds(middle)) high = middle;
+      else low = middle + 1;
+    }
+    return low;
+  };
+  const auto upper = first_where([&](std::size_t i) { return share_beyond(i).upper <= tail; });
+  const auto above_lower = first_where([&](std::size_t i) { return !(share_beyond(i).lower > tail); });
+  const auto shown = [&](bool found, std::size_t i) { return found ? format_latency(values[i].first) : std::string("?"); };
+  return fmt::format("[{}, {}]", shown(above_lower > 0, above_lower - 1), shown(upper < values.size(), upper));
+}
+
 ThresholdCall call_percentile(const sim::Threshold& threshold, const StepSeries& series, double alpha) {
   ThresholdCall call;
   const bool upper = is_upper_bound(threshold.comparison);
@@ -105,9 +133,7 @@ ThresholdCall call_percentile(const sim::Threshold& threshold, const StepSeries&
   if (share.count > 0) {
     if (share.upper <= allowed) call.call = Call::pass;
     else if (share.lower > allowed) call.call = Call::fail;
-    const auto ranks = quantile_level_bounds(threshold.percentile / 100, share.count / share.design_effect, alpha);
-    const auto at = [&](double level) { return static_cast<double>(series.response_time.value_at_percentile(level * 100)) / 1e9; };
-    call.interval = fmt::format("[{}, {}]", format_latency(at(ranks.first)), ranks.second < 1 ? format_latency(at(ranks.second)) : std::string("?"));
+    call.interval = quantile_interval(series.response_time, 1 - threshold.percentile / 100, share.design_effect, alpha);
   } else {
     call.call = Call::fail;  // nothing answered: nothing shows the threshold holds
   }

@@ -96,12 +96,4 @@ ConfidenceBounds mean_bounds(const std::vector<MeanBlock>& blocks, double value_
   return bounds;
 }
 
-std::pair<double, double> quantile_level_bounds(double q, double effective_count, double alpha) {
-  check_alpha(alpha);
-  if (!(effective_count > 0)) return {0.0, 1.0};
-  const double k = q * effective_count;
-  const double n = effective_count;
-  return {k > 0 ? boost::math::ibeta_inv(k, n - k + 1, alpha) : 0.0, n - k > 0 ? boost::math::ibeta_inv(k + 1, n - k, 1 - alpha) : 1.0};
-}
-
 }  // namespace uptake::loadgen

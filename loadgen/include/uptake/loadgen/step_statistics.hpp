@@ -11,7 +11,6 @@
 // counts per second. Confidence is one-sided for each bound: lower and upper at `alpha` each
 // make a two-sided interval of 1 - 2 alpha.
 #include <cstdint>
-#include <utility>
 #include <vector>
 
 namespace uptake::loadgen {
@@ -60,10 +59,5 @@ ConfidenceBounds proportion_bounds(const std::vector<ProportionBlock>& blocks, d
 // independent values of the blocks' pooled spread would give (`value_variance`, the sample's
 // own variance of single values). Fewer than two blocks: [0, +infinity] around the estimate.
 ConfidenceBounds mean_bounds(const std::vector<MeanBlock>& blocks, double value_variance, double alpha);
-
-// The levels (0 to 1) of the sample's order statistics that bound its q-quantile, for a sample
-// worth `effective_count` independent values: the Clopper-Pearson bounds of a proportion q of
-// that sample. Percentiles of the sample at these levels are the quantile's confidence interval.
-std::pair<double, double> quantile_level_bounds(double q, double effective_count, double alpha);
 
 }  // namespace uptake::loadgen
