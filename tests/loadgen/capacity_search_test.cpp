@@ -361,6 +361,26 @@ TEST_CASE("a step that stays at its bound is undecided after its looks and count
   CHECK_THAT(result.explanation, Catch::Contains("undecided"));
 }
 
+TEST_CASE("a bound far beyond every response is shown, however uneven the seconds below it", "[capacity_search]") {
+  // Seconds alternate between 1 ms and 8 ms answers (timer noise at low load): the body's share
+  // beyond its median swings between 0 and 1 from second to second, a design effect in the
+  // hundreds, which says nothing of a bound of 1 s that no response came near.
+  auto uneven = [](double rate, TrialLength length) {
+    const auto per_second = static_cast<std::uint64_t>(std::llround(rate));
+    return sampled_step(rate, length, [&](std::size_t second, std::vector<std::int64_t>& values) {
+      values.assign(per_second, second % 2 ? 8'000'000 : 1'000'000);
+      return per_second;
+    });
+  };
+  auto options = p99_search("p999<1s");
+  options.max_rps = 100;
+  const auto result = loadgen::search_capacity(options, uneven);
+  CHECK(result.outcome == CapacityOutcome::ceiling);
+  REQUIRE_FALSE(result.steps.empty());
+  CHECK(result.steps[0].verdict == StepVerdict::pass);
+  CHECK(result.steps[0].trial == 1);
+}
+
 TEST_CASE("the models get the service times of the lowest rate tried, also when the search went down", "[capacity_search]") {
   std::vector<double> rates;
   auto target = [&rates](double rate, TrialLength length) {
