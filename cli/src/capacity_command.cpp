@@ -58,13 +58,10 @@ int capacity(const po::variables_map& values) {
   request.servers = values["servers"].as<int>();
   request.instances = values["instances"].as<int>();
   request.utilisation = values["utilisation"].as<double>();
-  if (values.count("scenario")) {
-    if (values.count("url")) throw InputError({}, "--url", "is given together with a scenario", "either SCENARIO or --url");
-    request.scenario_file = values["scenario"].as<std::string>();
-    if (values.count("target")) request.target_url = values["target"].as<std::string>();
-  } else {
-    if (!values.count("url")) throw InputError({}, "SCENARIO", "is missing", "a scenario file, or ad hoc: --url URL --slo EXPR");
-    if (values.count("target")) throw InputError({}, "--target", "is given with --url", "--url alone names the ad hoc target");
+  // Which of SCENARIO, --url and --target go together is the workflow's to check.
+  if (values.count("scenario")) request.scenario_file = values["scenario"].as<std::string>();
+  if (values.count("target")) request.target_url = values["target"].as<std::string>();
+  if (values.count("url")) {
     workflow::AdHocLoad load;
     load.url = values["url"].as<std::string>();
     load.method = values["method"].as<std::string>();

@@ -76,7 +76,9 @@ int CapacityRun::exit_code() const {
 CapacityRun run_capacity_workflow(const CapacityRequest& request) {
   // The plan's options are checked before any load: a bad one must not cost a whole search.
   check_plan_options(request);
-  if (request.scenario_file.empty() == !request.ad_hoc) throw InputError({}, "SCENARIO", "and --url are both given, or neither", "a scenario file, or ad hoc: --url URL --slo EXPR");
+  if (!request.scenario_file.empty() && request.ad_hoc) throw InputError({}, "--url", "is given together with a scenario", "either SCENARIO or --url");
+  if (request.scenario_file.empty() && !request.ad_hoc) throw InputError({}, "SCENARIO", "is missing", "a scenario file, or ad hoc: --url URL --slo EXPR");
+  if (request.ad_hoc && !request.target_url.empty()) throw InputError({}, "--target", "is given with --url", "--url alone names the ad hoc target");
 
   loadgen::CapacityTrialOptions trial;
   trial.engine = request.engine;
@@ -109,7 +111,6 @@ CapacityRun run_capacity_workflow(const CapacityRequest& request) {
     engine.target = loadgen::parse_target_or_throw(embedded ? embedded->url() : request.target_url, "--target");
     plan = loadgen::plan_from_scenario(*scenario, forecast->rate_model->endpoints(), engine.target);
   } else {
-    if (!request.target_url.empty()) throw InputError({}, "--target", "is given with --url", "--url alone names the ad hoc target");
     const auto& load = *request.ad_hoc;
     engine.seed = request.seed.value_or(1);
     context.scenario = "ad hoc";
