@@ -312,7 +312,7 @@ std::vector<sim::Threshold> judged_slo(const CapacitySearchOptions& options) {
   return slo;
 }
 
-// Whole seconds, at least `at_least`.
+// Up to whole seconds (the engine counts per second); 0 for a negative time.
 Seconds whole_seconds(double seconds) { return Seconds{std::ceil(std::max(seconds, 0.0) - 1e-9)}; }
 
 class Search {
@@ -440,7 +440,8 @@ class Search {
 
   // The fewest responses in which a share of at most `allowed` can be shown at alpha_per_look_:
   // when none of them is on the wrong side, the Clopper-Pearson upper bound 1 - alpha^(1/n)
-  // falls to `allowed` at n = ln(alpha) / ln(1 - allowed). p99 at 1% per look needs 459.
+  // falls to `allowed` at n = ln(alpha) / ln(1 - allowed). p99 at the default 0.33% per look
+  // needs 568.
   double responses_needed(double allowed) const {
     if (!(allowed > 0 && allowed < 1)) return 0;
     return std::ceil(std::log(alpha_per_look_) / std::log1p(-allowed));
