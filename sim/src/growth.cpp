@@ -774,63 +774,76 @@ ModelChoice choose_growth_model(GrowthModelKind kind, const std::vector<Observat
   return choice;
 }
 
+std::vector<std::vector<double>> draw_log_volumes(const GrowthFit& fit, const std::vector<Observation>& observations,
+                                                  const std::vector<double>& times, int draws, Random& random) {
+  const std::size_t count = observations.size();
+  const int degrees_of_freedom = static_cast<int>(count) - fit.free_parameters;
+  std::vector<std::vector<double>> result;
+  // A fit with nothing fitted has no refits to vary, and one with no residual degree of freedom
+  // no estimate of the noise: neither has an interval.
+  if (fit.free_parameters == 0 || degrees_of_freedom <= 0 || draws <= 0) return result;
+  if (fit.log_residuals.size() != count) {
+    throw std::invalid_argument("draw_log_volumes needs the observations the fit was made on");
+  }
+  double squared_residuals = 0;
+  for (double residual : fit.log_residuals) squared_residuals += residual * residual;
+  const double residual_variance = squared_residuals / degrees_of_freedom;
+
+  const Curve fitted = curve_of(fit);
+  std::vector<Observation> simulated(count);
+  // A refit that finds no finite curve is drawn again with new noise; after this many tries in a
+  // row the draw is left out. A refit that stops short of the tolerances is kept: on these short
+  // histories that is mostly a market size drifting off to infinity because the simulated history
+  // shows no saturation, and leaving such draws out would keep exactly the wide ones out.
+  constexpr int kTries = 4;
+  // A refit starts next to the fit's answer, so it needs far fewer steps than a fit from scratch.
+  constexpr int kRefitEvaluations = 300;
+  for (int draw = 0; draw < draws; ++draw) {
+    for (int attempt = 0; attempt < kTries; ++attempt) {
+      // The noise level is itself uncertain with few degrees of freedom: sigma^2 = s^2 nu / chi^2_nu.
+      // For a model linear in its parameters this makes the draws' quantiles exactly the
+      // Student-t prediction interval with nu degrees of freedom.
+      const double sigma = std::sqrt(residual_variance * degrees_of_freedom / std::max(random.chi_squared(degrees_of_freedom), 1e-300));
+      for (std::size_t i = 0; i < count; ++i) {
+        simulated[i].time = observations[i].time;
+        simulated[i].volume = std::exp(log_volume(fitted, observations[i].time) + sigma * random.normal());
+      }
+      const CurveProblem problem(fit.kind, simulated, fit.constraints);
+      Solution solution = minimise(problem, problem.theta_of(fit), kRefitEvaluations);
+      if (!solution.found) solution = best_of(problem, problem.starting_points());
+      if (!solution.found) continue;
+      const Curve refitted = problem.curve(solution.theta);
+      std::vector<double> path;
+      path.reserve(times.size());
+      // One deviation from the curve per draw, shared by its times: each time's distribution is
+      // the same as with a deviation of its own, and the draw stays a smooth curve, so the date it
+      // crosses a capacity is the trend's and not one year's noise.
+      const double deviation = sigma * random.normal();
+      for (double time : times) path.push_back(log_volume(refitted, time) + deviation);
+      if (std::all_of(path.begin(), path.end(), [](double value) { return std::isfinite(value); })) {
+        result.push_back(std::move(path));
+        break;
+      }
+    }
+  }
+  return result;
+}
+
 std::vector<YearProjection> project_growth(const GrowthFit& fit, const std::vector<Observation>& observations,
                                            int from_year, int to_year, double level, int samples, std::uint64_t seed) {
   if (!(level > 0 && level < 1)) throw std::invalid_argument(fmt::format("interval level {} is not between 0 and 1", level));
   std::vector<YearProjection> projections;
-  for (int year = from_year; year <= to_year; ++year) projections.push_back({year, fit.yearly_volume(year), {}, {}});
-
-  const std::size_t count = observations.size();
-  const int degrees_of_freedom = static_cast<int>(count) - fit.free_parameters;
-  // A fit with nothing fitted has no refits to vary, so no interval either.
-  if (fit.free_parameters == 0 || degrees_of_freedom <= 0 || samples <= 0 || projections.empty()) return projections;
-  if (fit.log_residuals.size() != count) {
-    throw std::invalid_argument("project_growth needs the observations the fit was made on");
+  std::vector<double> times;
+  for (int year = from_year; year <= to_year; ++year) {
+    projections.push_back({year, fit.yearly_volume(year), {}, {}});
+    times.push_back(year + 0.5);
   }
-
-  // Least squares leaves residuals smaller than the errors they estimate, by about the share of
-  // the data the parameters absorbed; rescaling restores their spread. Centring keeps the
-  // resampled errors from shifting the curve.
-  const auto n = static_cast<double>(count);
-  double mean_residual = 0;
-  for (double residual : fit.log_residuals) mean_residual += residual / n;
-  const double inflation = std::sqrt(n / static_cast<double>(degrees_of_freedom));
-  std::vector<double> errors;
-  for (double residual : fit.log_residuals) errors.push_back((residual - mean_residual) * inflation);
-
-  const Curve fitted = curve_of(fit);
-
   Random random(seed);
-  const auto draw_error = [&] {
-    const auto at = static_cast<std::size_t>(random.uniform() * n);
-    return errors[std::min(at, count - 1)];
-  };
-
-  std::vector<std::vector<double>> log_volumes(projections.size());
-  std::vector<Observation> resampled(count);
-  for (int sample = 0; sample < samples; ++sample) {
-    for (std::size_t i = 0; i < count; ++i) {
-      // A residual is ln V - ln y, so a resampled observation is the curve minus a drawn residual.
-      resampled[i].time = observations[i].time;
-      resampled[i].volume = std::exp(log_volume(fitted, observations[i].time) - draw_error());
-    }
-    const CurveProblem problem(fit.kind, resampled, fit.constraints);
-    Solution solution = minimise(problem, problem.theta_of(fit));
-    if (!solution.converged) solution = best_of(problem, problem.starting_points());
-    // One prediction error per resample, shared by every year: each year's interval has the same
-    // distribution either way, and the band then widens smoothly instead of jittering.
-    const double prediction_error = draw_error();
-    if (!solution.converged) continue;
-    const Curve refitted = problem.curve(solution.theta);
-    for (std::size_t y = 0; y < projections.size(); ++y) {
-      const double value = log_volume(refitted, projections[y].year + 0.5) - prediction_error;
-      if (std::isfinite(value)) log_volumes[y].push_back(value);
-    }
-  }
-
+  const auto draws = draw_log_volumes(fit, observations, times, samples, random);
+  if (draws.empty()) return projections;
+  std::vector<double> values(draws.size());
   for (std::size_t y = 0; y < projections.size(); ++y) {
-    auto& values = log_volumes[y];
-    if (values.empty()) continue;
+    for (std::size_t d = 0; d < draws.size(); ++d) values[d] = draws[d][y];
     std::sort(values.begin(), values.end());
     projections[y].lower = std::exp(quantile(values, (1 - level) / 2));
     projections[y].upper = std::exp(quantile(values, (1 + level) / 2));

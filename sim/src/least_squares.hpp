@@ -76,9 +76,9 @@ class Functor {
   const Problem& problem_;
 };
 
-// One run of the optimiser from `theta`.
+// One run of the optimiser from `theta`, with at most `evaluations` evaluations of the residuals.
 template <class Problem>
-Solution minimise(const Problem& problem, Eigen::VectorXd theta) {
+Solution minimise(const Problem& problem, Eigen::VectorXd theta, int evaluations = 2000) {
   Solution solution;
   const Eigen::VectorXd start_residuals = problem.residuals(theta);
   if (!start_residuals.allFinite()) return solution;
@@ -89,7 +89,7 @@ Solution minimise(const Problem& problem, Eigen::VectorXd theta) {
   }
   Functor<Problem> functor(problem);
   Eigen::LevenbergMarquardt<Functor<Problem>> solver(functor);
-  solver.parameters.maxfev = 2000;
+  solver.parameters.maxfev = evaluations;
   solver.parameters.ftol = 1e-12;
   solver.parameters.xtol = 1e-12;
   const auto status = solver.minimize(theta);

@@ -680,3 +680,29 @@ TEST_CASE("holding any one parameter at its true value still recovers the others
     }
   }
 }
+
+TEST_CASE("the exponential's interval is the Student-t prediction interval", "[growth][bootstrap]") {
+  // ln y is a straight line in t, so the classical interval is exact: ln V(t0) +- t(0.95, n-2) s
+  // sqrt(1 + 1/n + (t0 - mean t)^2 / Sxx). Four points leave two degrees of freedom.
+  const std::vector<uptake::sim::Observation> observations = {
+      {2018.5, 1.0e6}, {2019.5, 1.5e6}, {2020.5, 1.9e6}, {2021.5, 3.1e6}};
+  const auto fit = uptake::sim::fit_growth(uptake::sim::GrowthModelKind::exponential, observations, {});
+  double mean_time = 0;
+  for (const auto& observation : observations) mean_time += observation.time / 4;
+  double spread = 0;
+  double squared_residuals = 0;
+  for (std::size_t i = 0; i < observations.size(); ++i) {
+    spread += (observations[i].time - mean_time) * (observations[i].time - mean_time);
+    squared_residuals += fit.log_residuals[i] * fit.log_residuals[i];
+  }
+  const double s = std::sqrt(squared_residuals / 2);
+  const double t_95_2 = 2.919985580;  // Student's t, 95th percentile, 2 degrees of freedom
+  const auto years = uptake::sim::project_growth(fit, observations, 2022, 2024, 0.9, 40000, 7);
+  for (const auto& year : years) {
+    INFO("year " << year.year);
+    const double t0 = year.year + 0.5;
+    const double half_width = t_95_2 * s * std::sqrt(1 + 0.25 + (t0 - mean_time) * (t0 - mean_time) / spread);
+    CHECK(std::log(*year.upper / year.volume) == Approx(half_width).epsilon(0.03));
+    CHECK(std::log(year.volume / *year.lower) == Approx(half_width).epsilon(0.03));
+  }
+}

@@ -42,6 +42,22 @@ class Random {
   double uniform() noexcept { return static_cast<double>((*this)() >> 11) * 0x1.0p-53; }
   // Exponential with mean 1.
   double exponential() noexcept { return -std::log(uniform_open_zero()); }
+  // Standard normal, by Box-Muller. Both uniforms are drawn on every call (no cached second
+  // value), so a stream's position depends only on how many draws came before.
+  double normal() noexcept {
+    const double radius = std::sqrt(-2.0 * std::log(uniform_open_zero()));
+    return radius * std::cos(6.283185307179586 * uniform());
+  }
+  // Chi-squared with `degrees` degrees of freedom, as a sum of squared normals: the degrees of
+  // freedom here are those of a short history, a handful, so the sum is cheaper than a gamma draw.
+  double chi_squared(int degrees) noexcept {
+    double sum = 0;
+    for (int i = 0; i < degrees; ++i) {
+      const double z = normal();
+      sum += z * z;
+    }
+    return sum;
+  }
 
  private:
   static constexpr std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "uptake/base/random.hpp"
 #include "uptake/sim/scenario.hpp"
 
 namespace uptake::sim {
@@ -112,9 +113,21 @@ struct YearProjection {
   std::optional<double> upper;       // residual degrees of freedom (an exact fit) or nothing fitted
 };
 
-// Projects the fit over [from_year, to_year] with a two-sided prediction interval at `level`,
-// by a residual bootstrap on the log scale seeded with `seed` (same seed, same interval). The
-// refits use fit.constraints; `observations` must be those the fit was made on.
+// Draws from the predictive distribution of one fit: each draw is ln V at every one of `times`,
+// a plausible future of the series. A parametric bootstrap that refits: each draw takes a noise
+// level sigma^2 = s^2 nu / chi^2_nu (s^2 the residual variance, nu = n - free parameters its
+// degrees of freedom), simulates the history around the fitted curve with that noise on the log
+// scale, refits (fit.constraints held), and adds to the refitted curve a deviation with the same
+// sigma, one per draw shared by its times (each time's distribution is as with its own). For a model linear in its parameters (the exponential) the draws'
+// quantiles are exactly the Student-t prediction interval; for the others the refits carry the
+// curve's nonlinearity and bounds. Empty when the fit has no residual degree of freedom
+// (n <= free parameters) or nothing fitted. `observations` must be those the fit was made on.
+std::vector<std::vector<double>> draw_log_volumes(const GrowthFit& fit, const std::vector<Observation>& observations,
+                                                  const std::vector<double>& times, int draws, Random& random);
+
+// Projects the fit over [from_year, to_year] with a two-sided prediction interval at `level`:
+// the quantiles of `samples` draws of draw_log_volumes seeded with `seed` (same seed, same
+// interval). Bounds are empty where draw_log_volumes gives no draws.
 std::vector<YearProjection> project_growth(const GrowthFit& fit, const std::vector<Observation>& observations,
                                            int from_year, int to_year, double level, int samples,
                                            std::uint64_t seed);

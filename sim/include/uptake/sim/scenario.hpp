@@ -53,7 +53,7 @@ struct Growth {
   GrowthModelKind model = GrowthModelKind::automatic;  // default for series that do not set one
   int project_to_year = 0;     // last projected year (>= last history year)
   double interval_level = 0.9; // two-sided prediction interval level, in (0, 1)
-  int bootstrap_samples = 400; // residual bootstrap resamples for the interval
+  int bootstrap_samples = 400; // parametric bootstrap draws for the interval
 };
 
 struct Calendar {
