@@ -62,11 +62,18 @@ int run_new(const po::variables_map& values) {
   return kExitOk;
 }
 
+// What the scenario may mean but does not say plainly, on standard error so that a table or
+// JSON on standard output stays clean.
+void print_warnings(const std::vector<std::string>& warnings) {
+  for (const auto& warning : warnings) fmt::print(stderr, "warning: {}\n", warning);
+}
+
 int run_check(const po::variables_map& values) {
   for (const auto& path : values["scenario"].as<std::vector<std::string>>()) {
     const auto scenario = sim::load_scenario(path);
     // Fitting belongs to checking: a series that no model can fit is an invalid scenario.
     const auto forecast = sim::make_forecast(scenario, scenario.growth.project_to_year, scenario.growth.project_to_year);
+    print_warnings(forecast.warnings);
     const auto window = sim::replay_window(scenario, *forecast.rate_model);
     const sim::ArrivalSchedule schedule(*forecast.rate_model, window, scenario.seed);
     fmt::print("ok: {} ({}): {} series, {} endpoint(s), {} flow(s), {} event(s), {} SLO(s); replay of {:.0f} s of demand in {} "
@@ -81,6 +88,7 @@ int run_check(const po::variables_map& values) {
 int run_forecast(const po::variables_map& values) {
   const auto scenario = sim::load_scenario(values["scenario"].as<std::string>());
   auto [from, to] = values.count("years") ? parse_years(values["years"].as<std::string>()) : std::pair<int, int>{0, 0};
+  // The report carries the warnings itself, beside the series they concern.
   const auto forecast = sim::make_forecast(scenario, from, to);
   const auto format = values["format"].as<std::string>();
   if (format != "table" && format != "json") throw InputError({}, "--format", fmt::format("'{}' is not a format", format), "table or json");

@@ -25,12 +25,34 @@ Forecast make_forecast(const Scenario& scenario, int from_year, int to_year) {
       const auto field = "history.series." + series.name + (error.field().empty() ? "" : "." + error.field());
       throw InputError(series.where, field, error.problem(), error.expected());
     }
-    result.projection = project_growth(result.choice.chosen, result.observations, series.first_year(),
-                                       std::max(forecast.to_year, series.last_year()), scenario.growth.interval_level,
-                                       scenario.growth.bootstrap_samples, scenario.seed);
+    const int last_year = std::max(forecast.to_year, series.last_year());
+    auto projection = project_series(result.choice, result.observations, series.ranges, series.first_year(), last_year,
+                                     scenario.growth.interval_level, scenario.growth.bootstrap_samples, scenario.seed);
+    result.projection = std::move(projection.years);
+    result.draws = std::move(projection.draws);
+    result.interval_note = std::move(projection.interval_note);
+
+    const auto range = series.ranges.find("K");
+    for (std::size_t i = 0; i < result.choice.candidates.size(); ++i) {
+      if (result.choice.weights[i] <= 0) continue;
+      const auto& candidate = result.choice.candidates[i];
+      const auto evidence = check_market_size(candidate.kind, result.observations, candidate.constraints,
+                                              range == series.ranges.end() ? std::nullopt : std::optional(range->second));
+      if (!evidence) continue;
+      result.market_size_evidence.push_back(*evidence);
+      if (evidence->contradicted) {
+        forecast.warnings.push_back(fmt::format("history.series.{}.market_size: {}", series.name, describe(*evidence)));
+      }
+    }
+
     if (&series == &scenario.driving_series()) {
-      for (const auto& year : result.projection) {
-        forecast.driving_volume[year.year] = series.measured_volume(year.year).value_or(year.volume);
+      for (std::size_t y = 0; y < result.projection.size(); ++y) {
+        const int year = result.projection[y].year;
+        const auto measured = series.measured_volume(year);
+        forecast.driving_volume[year] = measured.value_or(result.projection[y].volume);
+        if (result.draws.empty()) continue;
+        auto& volumes = forecast.driving_volume_draws[year];
+        for (const auto& draw : result.draws) volumes.push_back(measured.value_or(draw[y]));
       }
     }
     forecast.series.push_back(std::move(result));

@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 #include <stdexcept>
+#include <tuple>
 
 #include "least_squares.hpp"
 #include "uptake/base/input_error.hpp"
@@ -630,47 +631,16 @@ void check_model_fits(GrowthModelKind kind, const std::vector<Observation>& obse
   }
 }
 
-std::string explain_by_aicc(const std::vector<const GrowthFit*>& ranked, const std::vector<const GrowthFit*>& without_aicc,
-                            int observations) {
-  const GrowthFit& best = *ranked.front();
-  std::string reason;
-  if (ranked.size() == 1) {
-    reason = fmt::format("the only model with an AICc ({:.1f})", *best.aicc);
-  } else {
-    const GrowthFit& runner_up = *ranked[1];
-    reason = fmt::format("lowest AICc ({:.1f}) of {} models; next best {} at {:.1f} (ΔAICc {:.1f})", *best.aicc,
-                         ranked.size(), to_string(runner_up.kind), *runner_up.aicc, *runner_up.aicc - *best.aicc);
+// "logistic 0.62, exponential 0.31 and gompertz 0.07", heaviest first.
+std::string describe_weights(const std::vector<GrowthFit>& candidates, const std::vector<double>& weights) {
+  std::vector<std::size_t> order;
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    if (weights[i] >= 0.005) order.push_back(i);  // what would print as 0.00 is left out
   }
-  if (!without_aicc.empty()) {
-    std::vector<std::string> names;
-    for (const auto* fit : without_aicc) names.push_back(to_string(fit->kind));
-    reason += fmt::format("; {} not compared: {} observations are too few for an AICc (a model with k parameters needs n > k + 2)",
-                          join_names(names), observations);
-  }
-  return reason;
-}
-
-std::string explain_by_residual_error(const GrowthFit& chosen, const std::vector<const GrowthFit*>& simplest) {
-  std::string reason = fmt::format(
-      "{} observations are too few to compare models by AICc (a model with k parameters needs n > k + 2); ",
-      chosen.observations);
-  if (simplest.size() == 1) {
-    return reason + fmt::format("chose {}, the model with the fewest parameters (log RMSE {:.3g})", to_string(chosen.kind),
-                                chosen.log_rmse);
-  }
-  std::vector<std::string> names;
-  for (const auto* fit : simplest) names.push_back(to_string(fit->kind));
-  return reason + fmt::format("chose {}, the lowest log RMSE ({:.3g}) among the models with the fewest parameters ({})",
-                              to_string(chosen.kind), chosen.log_rmse, join_names(names));
-}
-
-// Linear interpolation between order statistics; `values` must be sorted.
-double quantile(const std::vector<double>& values, double probability) {
-  const double position = probability * static_cast<double>(values.size() - 1);
-  const auto below = static_cast<std::size_t>(std::floor(position));
-  const std::size_t above = std::min(below + 1, values.size() - 1);
-  const double fraction = position - static_cast<double>(below);
-  return values[below] + fraction * (values[above] - values[below]);
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return weights[a] > weights[b]; });
+  std::vector<std::string> parts;
+  for (std::size_t i : order) parts.push_back(fmt::format("{} {:.2f}", to_string(candidates[i].kind), weights[i]));
+  return join_names(parts);
 }
 
 }  // namespace
@@ -706,6 +676,7 @@ ModelChoice choose_growth_model(GrowthModelKind kind, const std::vector<Observat
   if (kind != GrowthModelKind::automatic) {
     choice.chosen = fit_growth(kind, observations, constraints);
     choice.candidates = {choice.chosen};
+    choice.weights = {1.0};
     choice.reason = fmt::format("the {} model was asked for, so no other model was compared", to_string(kind));
     return choice;
   }
@@ -735,33 +706,86 @@ ModelChoice choose_growth_model(GrowthModelKind kind, const std::vector<Observat
     for (const auto& fit : choice.candidates) eligible.push_back(&fit);
   }
 
-  std::vector<const GrowthFit*> ranked;
-  std::vector<const GrowthFit*> without_aicc;
-  for (const auto* fit : eligible) (fit->aicc ? ranked : without_aicc).push_back(fit);
-  std::stable_sort(ranked.begin(), ranked.end(), [](const GrowthFit* a, const GrowthFit* b) { return *a->aicc < *b->aicc; });
-
   std::vector<std::string> unsettled;
   for (const auto& fit : choice.candidates) {
     if (std::find(eligible.begin(), eligible.end(), &fit) == eligible.end()) unsettled.push_back(to_string(fit.kind));
   }
 
-  if (!ranked.empty()) {
-    choice.chosen = *ranked.front();
-    choice.reason = explain_by_aicc(ranked, without_aicc, static_cast<int>(observations.size()));
-  } else {
-    int fewest = std::numeric_limits<int>::max();
-    for (const auto* fit : eligible) fewest = std::min(fewest, fit->free_parameters);
-    std::vector<const GrowthFit*> simplest;
-    for (const auto* fit : eligible) {
-      if (fit->free_parameters == fewest) simplest.push_back(fit);
+  // A model with no residual degree of freedom reproduces its history exactly and has no
+  // estimate of the noise, so no interval: it joins only when no model has one.
+  const auto observation_count = static_cast<int>(observations.size());
+  std::vector<const GrowthFit*> pool;
+  std::vector<std::string> exact;
+  for (const auto* fit : eligible) {
+    if (observation_count > fit->free_parameters) {
+      pool.push_back(fit);
+    } else {
+      exact.push_back(to_string(fit->kind));
     }
-    const auto* best = *std::min_element(simplest.begin(), simplest.end(),
-                                         [](const GrowthFit* a, const GrowthFit* b) { return a->log_rmse < b->log_rmse; });
-    choice.chosen = *best;
-    choice.reason = explain_by_residual_error(*best, simplest);
+  }
+  if (pool.empty()) {
+    pool = eligible;
+    exact.clear();
+  }
+
+  // Akaike weights when every model in the pool has an AICc; equal weights when some have none:
+  // with so few observations the data cannot rank the curves, and letting the simplest win would
+  // hide the very uncertainty the average carries into the interval.
+  choice.weights.assign(choice.candidates.size(), 0.0);
+  const bool every_aicc = std::all_of(pool.begin(), pool.end(), [](const GrowthFit* fit) { return fit->aicc.has_value(); });
+  double best_aicc = std::numeric_limits<double>::infinity();
+  for (const auto* fit : pool) {
+    if (every_aicc) best_aicc = std::min(best_aicc, *fit->aicc);
+  }
+  double total = 0;
+  for (std::size_t i = 0; i < choice.candidates.size(); ++i) {
+    const GrowthFit* fit = &choice.candidates[i];
+    if (std::find(pool.begin(), pool.end(), fit) == pool.end()) continue;
+    choice.weights[i] = every_aicc ? std::exp(-(*fit->aicc - best_aicc) / 2) : 1.0;
+    total += choice.weights[i];
+  }
+  for (double& weight : choice.weights) weight /= total;
+  // The heaviest model stands for the average where one curve is shown; ties go to the model
+  // with fewer free parameters, then the lower residual error.
+  std::size_t heaviest = 0;
+  for (std::size_t i = 1; i < choice.candidates.size(); ++i) {
+    const auto& fit = choice.candidates[i];
+    const auto& best = choice.candidates[heaviest];
+    const double difference = choice.weights[i] - choice.weights[heaviest];
+    if (difference > 1e-12 || (std::abs(difference) <= 1e-12 && choice.weights[i] > 0 &&
+                               std::tie(fit.free_parameters, fit.log_rmse) < std::tie(best.free_parameters, best.log_rmse))) {
+      heaviest = i;
+    }
+  }
+  choice.chosen = choice.candidates[heaviest];
+
+  if (pool.size() == 1) {
+    choice.reason = fmt::format("{}, the only model ", to_string(choice.chosen.kind)) +
+                    (exact.empty() ? std::string("that could be fitted") : std::string("with a residual degree of freedom"));
+  } else if (every_aicc) {
+    std::vector<double> sorted;
+    for (const auto* fit : pool) sorted.push_back(*fit->aicc);
+    std::sort(sorted.begin(), sorted.end());
+    choice.reason = fmt::format("weights by AICc: {}", describe_weights(choice.candidates, choice.weights));
+    if (sorted[1] - sorted[0] < 2) {
+      choice.reason += fmt::format("; the data cannot tell the best two apart (ΔAICc {:.1f} < 2), so the projection averages the models",
+                                   sorted[1] - sorted[0]);
+    } else if (choice.weights[heaviest] < 0.99) {
+      choice.reason += "; the projection averages the models";
+    }
+  } else {
+    choice.reason = fmt::format(
+        "{} observations are too few to rank the models by AICc (a model with k parameters needs n > k + 2); "
+        "the projection averages {} with equal weights",
+        observation_count, describe_weights(choice.candidates, choice.weights));
+  }
+  if (!exact.empty()) {
+    choice.reason += fmt::format("; {} {} no residual degree of freedom and {} left out{}", join_names(exact),
+                                 exact.size() == 1 ? "has" : "have", exact.size() == 1 ? "is" : "are",
+                                 given_market_size(constraints) ? "" : " (a stated market_size would leave one more)");
   }
   if (!unsettled.empty()) {
-    choice.reason += fmt::format("; {} did not converge and {} not compared", join_names(unsettled),
+    choice.reason += fmt::format("; {} did not converge and {} left out", join_names(unsettled),
                                  unsettled.size() == 1 ? "was" : "were");
   }
   if (!choice.chosen.converged) choice.reason += "; note that no model's fit fully converged";
@@ -827,28 +851,6 @@ std::vector<std::vector<double>> draw_log_volumes(const GrowthFit& fit, const st
     }
   }
   return result;
-}
-
-std::vector<YearProjection> project_growth(const GrowthFit& fit, const std::vector<Observation>& observations,
-                                           int from_year, int to_year, double level, int samples, std::uint64_t seed) {
-  if (!(level > 0 && level < 1)) throw std::invalid_argument(fmt::format("interval level {} is not between 0 and 1", level));
-  std::vector<YearProjection> projections;
-  std::vector<double> times;
-  for (int year = from_year; year <= to_year; ++year) {
-    projections.push_back({year, fit.yearly_volume(year), {}, {}});
-    times.push_back(year + 0.5);
-  }
-  Random random(seed);
-  const auto draws = draw_log_volumes(fit, observations, times, samples, random);
-  if (draws.empty()) return projections;
-  std::vector<double> values(draws.size());
-  for (std::size_t y = 0; y < projections.size(); ++y) {
-    for (std::size_t d = 0; d < draws.size(); ++d) values[d] = draws[d][y];
-    std::sort(values.begin(), values.end());
-    projections[y].lower = std::exp(quantile(values, (1 - level) / 2));
-    projections[y].upper = std::exp(quantile(values, (1 + level) / 2));
-  }
-  return projections;
 }
 
 std::vector<Observation> observations_of(const Series& series) {

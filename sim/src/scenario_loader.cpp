@@ -13,6 +13,7 @@
 
 #include "uptake/base/csv.hpp"
 #include "uptake/sim/journey.hpp"
+#include "uptake/sim/projection.hpp"
 #include "uptake/sim/threshold.hpp"
 
 namespace uptake::sim {
@@ -222,6 +223,31 @@ void load_periods(const Reader& reader, const YAML::Node& node, const std::strin
   for (const auto& [period, where] : periods) series.periods.push_back(period);
 }
 
+// An assumed value: a number, or a range { low: L, high: H } with an optional `likely`. Returns
+// the value the fit is shown with (the number, or the range's centre) and the range if any.
+std::pair<double, std::optional<ParameterRange>> assumed_value(const Reader& reader, const YAML::Node& node,
+                                                                const std::string& field, bool positive) {
+  if (!node.IsMap()) return {positive ? reader.positive(node, field) : reader.number(node, field), std::nullopt};
+  reader.expect_map(node, field, {"low", "high", "likely"});
+  const auto read = [&](const char* key) {
+    const auto child = reader.require(node, field, key);
+    return positive ? reader.positive(child, field + "." + key) : reader.number(child, field + "." + key);
+  };
+  ParameterRange range{read("low"), read("high"), std::nullopt};
+  if (!(range.high > range.low)) {
+    reader.fail(node["high"], field + ".high", fmt::format("{} is not above low ({})", range.high, range.low),
+                "a range { low: L, high: H } with H > L");
+  }
+  if (node["likely"]) {
+    range.likely = read("likely");
+    if (*range.likely < range.low || *range.likely > range.high) {
+      reader.fail(node["likely"], field + ".likely", fmt::format("{} is outside the range {} to {}", *range.likely, range.low, range.high),
+                  "a most likely value between low and high");
+    }
+  }
+  return {range_centre(range, positive), range};
+}
+
 void load_history(const Reader& reader, const YAML::Node& root, Scenario& scenario) {
   const auto history = reader.require(root, "", "history");
   reader.expect_map(history, "history", {"series"});
@@ -252,19 +278,33 @@ void load_history(const Reader& reader, const YAML::Node& root, Scenario& scenar
     if (series.yearly.empty() && series.periods.empty()) reader.fail(node, field, "has no volumes", "at least one yearly volume or period");
     series.model = node["model"] ? model_kind(reader, node["model"], field + ".model") : scenario.growth.model;
     if (node["market_size"]) {
-      series.market_size = reader.positive(node["market_size"], field + ".market_size");
+      const auto [value, range] = assumed_value(reader, node["market_size"], field + ".market_size", true);
+      series.market_size = value;
+      if (range) series.ranges["K"] = *range;
       double largest = 0;
       for (const auto& [year, volume] : series.yearly) largest = std::max(largest, volume);
-      if (*series.market_size <= largest) {
-        reader.fail(node["market_size"], field + ".market_size",
-                    fmt::format("{:.0f} is not above the largest yearly volume {:.0f}", *series.market_size, largest),
+      const double lowest = range ? range->low : value;
+      if (lowest <= largest) {
+        reader.fail(node["market_size"], field + (range ? ".market_size.low" : ".market_size"),
+                    fmt::format("{:.0f} is not above the largest yearly volume {:.0f}", lowest, largest),
                     "a yearly volume the series can grow towards");
       }
     }
     if (const auto fixed = node["fixed"]) {
       if (!fixed.IsMap()) reader.fail(fixed, field + ".fixed", "is not a mapping", "{ parameter: value, ... } such as { q: 0.38 }");
       for (const auto& parameter : fixed) {
-        series.fixed[parameter.first.Scalar()] = reader.number(parameter.second, field + ".fixed." + parameter.first.Scalar());
+        const auto name = parameter.first.Scalar();
+        // Bounds are the fit's to check, with the model's names; a range's ends must be numbers.
+        const auto [value, range] = assumed_value(reader, parameter.second, field + ".fixed." + name, false);
+        series.fixed[name] = value;
+        if (range) {
+          if (spreads_on_log_scale(name) && range->low <= 0) {
+            reader.fail(parameter.second["low"], field + ".fixed." + name + ".low", fmt::format("{} is not above 0", range->low),
+                        fmt::format("a range of positive values for {}", name));
+          }
+          series.ranges[name] = *range;
+          series.fixed[name] = range_centre(*range, spreads_on_log_scale(name));
+        }
       }
     }
     if (node["launch"]) {

@@ -10,6 +10,7 @@
 
 #include "uptake/base/random.hpp"
 #include "uptake/sim/growth.hpp"
+#include "uptake/sim/projection.hpp"
 
 namespace {
 

@@ -123,6 +123,9 @@ RunOutcome run_workflow(const RunRequest& request) {
     scenario = sim::load_scenario(request.scenario_file);
     options.seed = request.seed.value_or(scenario->seed);
     forecast.emplace(sim::make_forecast(*scenario, scenario->growth.project_to_year, scenario->growth.project_to_year));
+    if (request.notice) {
+      for (const auto& warning : forecast->warnings) request.notice("warning: " + warning);
+    }
     const auto window = sim::replay_window(*scenario, *forecast->rate_model);
     schedule_seconds = window.duration.count();
     context.scenario = scenario->name;

@@ -93,16 +93,20 @@ GrowthFit fit_growth(GrowthModelKind kind, const std::vector<Observation>& obser
                      const CurveConstraints& constraints);
 
 struct ModelChoice {
-  GrowthFit chosen;
+  GrowthFit chosen;                   // the candidate with the largest weight
   std::vector<GrowthFit> candidates;  // every model that could be fitted, chosen one included
-  std::string reason;                 // one sentence for people: why this model
+  std::vector<double> weights;        // per candidate, summing to 1: its share of the averaged projection
+  std::string reason;                 // one sentence for people: how the weights came about
 };
 
-// kind == automatic: fits every model that has all the fixed parameter names and picks the
-// lowest AICc; when no model has an AICc (too few observations), picks the model with the fewest
-// free parameters and the lowest residual error, and says so in `reason`. Throws InputError for
-// a fixed name no model has ("fixed.<name>"), fixed names no one model has together ("fixed"), a
-// fixed value out of bounds or a market size below the data. Any other kind: fits that model alone.
+// kind == automatic: fits every model that has all the fixed parameter names and weighs them.
+// Models the optimiser did not settle, and models with no residual degree of freedom (n <= free
+// parameters: an exact fit, with no noise estimate and so no interval), get no weight unless no
+// model is left. The rest are weighted by AICc (Akaike weights, exp(-dAICc / 2) normalised)
+// when each has an AICc, and equally otherwise: too few observations to rank the curves is a
+// reason to average them, not to let the simplest win. Throws InputError for a fixed name no model has
+// ("fixed.<name>"), fixed names no one model has together ("fixed"), a fixed value out of bounds
+// or a market size below the data. Any other kind: fits that model alone, with weight 1.
 ModelChoice choose_growth_model(GrowthModelKind kind, const std::vector<Observation>& observations,
                                 const CurveConstraints& constraints);
 
@@ -124,13 +128,6 @@ struct YearProjection {
 // (n <= free parameters) or nothing fitted. `observations` must be those the fit was made on.
 std::vector<std::vector<double>> draw_log_volumes(const GrowthFit& fit, const std::vector<Observation>& observations,
                                                   const std::vector<double>& times, int draws, Random& random);
-
-// Projects the fit over [from_year, to_year] with a two-sided prediction interval at `level`:
-// the quantiles of `samples` draws of draw_log_volumes seeded with `seed` (same seed, same
-// interval). Bounds are empty where draw_log_volumes gives no draws.
-std::vector<YearProjection> project_growth(const GrowthFit& fit, const std::vector<Observation>& observations,
-                                           int from_year, int to_year, double level, int samples,
-                                           std::uint64_t seed);
 
 // Observations of a series, in time order: yearly totals at mid-year; each period's volume
 // annualised (x 12 / months) at the middle of the period (first_year + (first_month - 1) / 12 +

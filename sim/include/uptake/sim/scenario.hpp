@@ -27,6 +27,14 @@ struct PeriodVolume {
   int months() const { return (last_year - first_year) * 12 + last_month - first_month + 1; }
 };
 
+// An assumption the planner is unsure of: a value somewhere in [low, high], most likely `likely`
+// when given (low <= likely <= high). Projections spread it over the range (see projection.hpp).
+struct ParameterRange {
+  double low = 0;
+  double high = 0;
+  std::optional<double> likely;
+};
+
 // One measured demand series ("mobile e-certificates issued and submitted").
 struct Series {
   std::string name;
@@ -38,6 +46,9 @@ struct Series {
   std::optional<double> market_size;      // cap on the yearly volume, for saturating models
   std::optional<double> launch;           // bass: adoption start as a fractional year
   std::map<std::string, double> fixed;    // model parameters held at these values, not fitted ("q": 0.38)
+  // Held parameters given as a range ("K" for a market size range): market_size or fixed holds
+  // the range's central value, which the fit shown uses; projections spread over the range.
+  std::map<std::string, ParameterRange> ranges;
   InputLocation where;                    // where the series was defined, for later messages
 
   // First and last calendar years with any measured volume (yearly or in a period).
