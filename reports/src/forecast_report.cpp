@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 #include "uptake/reports/text_table.hpp"
+#include "uptake/sim/planning.hpp"
 
 namespace uptake::reports {
 namespace {
@@ -28,6 +30,17 @@ std::string parameters_text(const sim::GrowthFit& fit) {
   return text;
 }
 
+// " (K = 80,000,000, the market size)", " (K in 50,000,000 – 200,000,000, shown at its centre)"
+std::string held_note(const sim::Series& series) {
+  std::string note;
+  for (const auto& [name, range] : series.ranges) {
+    note += fmt::format("{}{} assumed in {} – {}", note.empty() ? "" : "; ", name, readable_number(range.low), readable_number(range.high));
+    note += range.likely ? fmt::format(", most likely {}", readable_number(*range.likely)) : ", shown at its centre";
+  }
+  if (series.market_size && !series.ranges.count("K")) note += std::string(note.empty() ? "" : "; ") + "K held at the market size";
+  return note.empty() ? "" : " (" + note + ")";
+}
+
 }  // namespace
 
 std::string render_forecast_text(const sim::Forecast& forecast) {
@@ -37,18 +50,20 @@ std::string render_forecast_text(const sim::Forecast& forecast) {
   for (const auto& series : forecast.series) {
     const auto& fit = series.choice.chosen;
     out += fmt::format("\nSeries {}{}\n", series.series->name, series.series->unit.empty() ? "" : " — " + series.series->unit);
-    out += fmt::format("  model       {}: {}\n", to_string(fit.kind), series.choice.reason);
-    out += fmt::format("  parameters  {}{}\n", parameters_text(fit),
-                       series.series->market_size ? fmt::format(" (K fixed by market_size)") : "");
+    const auto weighted = std::count_if(series.choice.weights.begin(), series.choice.weights.end(), [](double w) { return w > 0; });
+    out += fmt::format("  model       {}: {}\n", weighted > 1 ? "averaged" : to_string(fit.kind), series.choice.reason);
+    out += fmt::format("  parameters  {}{}{}\n", weighted > 1 ? "heaviest, " + to_string(fit.kind) + ": " : "", parameters_text(fit),
+                       held_note(*series.series));
     out += fmt::format("  fit         n = {}, free parameters = {}, log RMSE = {:.4f}, MAPE = {:.2f}%, R² (log) = {}, AICc = {}\n",
                        fit.observations, fit.free_parameters, fit.log_rmse, fit.mape * 100,
                        std::isfinite(fit.r_squared) ? fmt::format("{:.4f}", fit.r_squared) : "—",
                        fit.aicc ? fmt::format("{:.2f}", *fit.aicc) : "— (too few observations)");
     if (series.choice.candidates.size() > 1) {
-      TextTable candidates({"candidate", "free params", "log RMSE", "AICc"}, {Align::left});
-      for (const auto& candidate : series.choice.candidates) {
+      TextTable candidates({"candidate", "free params", "log RMSE", "AICc", "weight"}, {Align::left});
+      for (std::size_t i = 0; i < series.choice.candidates.size(); ++i) {
+        const auto& candidate = series.choice.candidates[i];
         candidates.add_row({to_string(candidate.kind), std::to_string(candidate.free_parameters), fmt::format("{:.4f}", candidate.log_rmse),
-                            candidate.aicc ? fmt::format("{:.2f}", *candidate.aicc) : "—"});
+                            candidate.aicc ? fmt::format("{:.2f}", *candidate.aicc) : "—", fmt::format("{:.2f}", series.choice.weights[i])});
       }
       out += "\n" + candidates.render(2);
     }
@@ -57,26 +72,32 @@ std::string render_forecast_text(const sim::Forecast& forecast) {
     for (const auto& year : series.projection) {
       const auto measured = series.series->measured_volume(year.year);
       const double volume = measured.value_or(year.volume);
-      const std::string interval = measured ? "" : year.lower ? fmt::format("{} – {}", group_thousands(*year.lower), group_thousands(*year.upper)) : "— (exact fit)";
+      const std::string interval = measured ? "" : year.lower ? fmt::format("{} – {}", group_thousands(*year.lower), group_thousands(*year.upper)) : "—";
       years.add_row({std::to_string(year.year), measured ? group_thousands(*measured) : "", group_thousands(year.volume), interval,
                      std::isfinite(previous) ? signed_percent(volume / previous - 1.0) : ""});
       previous = volume;
     }
     out += "\n" + years.render(2);
+    if (!series.interval_note.empty()) out += "  " + series.interval_note + "\n";
+    for (const auto& evidence : series.market_size_evidence) {
+      if (evidence.contradicted) out += "  warning: " + sim::describe(evidence) + "\n";
+    }
   }
 
   const auto& model = *forecast.rate_model;
   out += fmt::format("\nDesign peaks (series {}; busiest local hour of each year; rates in requests per second)\n",
                      scenario.driving_series().name);
-  std::vector<std::string> headers{"year", "peak hour (local)", "total mean", "total p99.9 s"};
+  const auto yearly = sim::yearly_design_peaks(forecast);
+  std::vector<std::string> headers{"year", "peak hour (local)", "total mean", fmt::format("{}% upper", level), "total p99.9 s"};
   for (const auto& endpoint : model.endpoints()) {
     headers.push_back(endpoint + " mean");
     headers.push_back(endpoint + " p99.9 s");
   }
   TextTable peaks(headers, {Align::left, Align::left});
-  for (const auto& peak : forecast.design_peaks) {
+  for (std::size_t y = 0; y < forecast.design_peaks.size(); ++y) {
+    const auto& peak = forecast.design_peaks[y];
     std::vector<std::string> row{std::to_string(peak.year), local_time(forecast, peak.peak_hour_start), readable_number(peak.total_peak_hour_rate),
-                                 group_thousands(peak.total_peak_second_rate)};
+                                 yearly[y].upper ? readable_number(*yearly[y].upper) : "", group_thousands(peak.total_peak_second_rate)};
     for (std::size_t e = 0; e < model.endpoints().size(); ++e) {
       row.push_back(readable_number(peak.peak_hour_rate[e]));
       row.push_back(group_thousands(peak.peak_second_rate[e]));
@@ -84,7 +105,8 @@ std::string render_forecast_text(const sim::Forecast& forecast) {
     peaks.add_row(row);
   }
   out += "\n" + peaks.render(2);
-  out += "  (p99.9 s: requests in one second that a Poisson process at the peak-hour mean exceeds in only 0.1% of seconds)\n";
+  out += fmt::format("  ({}% upper: the upper end of the total mean's {}% interval, from the volume's; p99.9 s: requests in one\n"
+                     "  second that a Poisson process at the peak-hour mean exceeds in only 0.1% of seconds)\n", level, level);
   return out;
 }
 
@@ -93,6 +115,7 @@ std::string render_forecast_json(const sim::Forecast& forecast) {
   const auto& scenario = *forecast.scenario;
   ordered_json root;
   root["schema"] = "uptake.forecast/v1";
+  root["warnings"] = forecast.warnings;
   root["scenario"] = scenario.name;
   root["file"] = scenario.file;
   root["interval_level"] = scenario.growth.interval_level;
@@ -111,8 +134,23 @@ std::string render_forecast_json(const sim::Forecast& forecast) {
                    {"aicc", fit.aicc ? ordered_json(*fit.aicc) : ordered_json(nullptr)}, {"log_residuals", fit.log_residuals}};
     item["candidates"] = ordered_json::array();
     for (const auto& candidate : series.choice.candidates) {
+      const auto index = static_cast<std::size_t>(&candidate - series.choice.candidates.data());
       item["candidates"].push_back({{"model", to_string(candidate.kind)}, {"free_parameters", candidate.free_parameters}, {"log_rmse", candidate.log_rmse},
-                                    {"aicc", candidate.aicc ? ordered_json(*candidate.aicc) : ordered_json(nullptr)}});
+                                    {"aicc", candidate.aicc ? ordered_json(*candidate.aicc) : ordered_json(nullptr)},
+                                    {"weight", series.choice.weights[index]}});
+    }
+    item["interval_note"] = series.interval_note.empty() ? ordered_json(nullptr) : ordered_json(series.interval_note);
+    item["assumed_ranges"] = ordered_json::object();
+    for (const auto& [name, range] : series.series->ranges) {
+      item["assumed_ranges"][name] = {{"low", range.low}, {"high", range.high}, {"likely", range.likely ? ordered_json(*range.likely) : ordered_json(nullptr)}};
+    }
+    item["market_size_evidence"] = ordered_json::array();
+    for (const auto& evidence : series.market_size_evidence) {
+      item["market_size_evidence"].push_back(
+          {{"model", to_string(evidence.kind)}, {"assumed_low", evidence.assumed_low}, {"assumed_high", evidence.assumed_high},
+           {"likelihood_ratio", evidence.likelihood_ratio}, {"supported_low", evidence.supported_low},
+           {"supported_high", evidence.supported_high ? ordered_json(*evidence.supported_high) : ordered_json(nullptr)},
+           {"contradicted", evidence.contradicted}});
     }
     item["years"] = ordered_json::array();
     for (const auto& year : series.projection) {
@@ -128,12 +166,17 @@ std::string render_forecast_json(const sim::Forecast& forecast) {
   const auto& model = *forecast.rate_model;
   root["driving_series"] = scenario.driving_series().name;
   root["design_peaks"] = ordered_json::array();
-  for (const auto& peak : forecast.design_peaks) {
+  const auto yearly = sim::yearly_design_peaks(forecast);
+  for (std::size_t y = 0; y < forecast.design_peaks.size(); ++y) {
+    const auto& peak = forecast.design_peaks[y];
     ordered_json item{{"year", peak.year},
                       {"peak_hour_start", peak.peak_hour_start},
                       {"peak_hour_start_utc", format_rfc3339(std::chrono::sys_seconds{std::chrono::seconds{static_cast<long long>(peak.peak_hour_start)}})},
                       {"peak_hour_start_local", local_time(forecast, peak.peak_hour_start)},
-                      {"total", {{"peak_hour_rps", peak.total_peak_hour_rate}, {"peak_second_p999", peak.total_peak_second_rate}}}};
+                      {"total", {{"peak_hour_rps", peak.total_peak_hour_rate},
+                                 {"peak_hour_rps_lower", yearly[y].lower ? ordered_json(*yearly[y].lower) : ordered_json(nullptr)},
+                                 {"peak_hour_rps_upper", yearly[y].upper ? ordered_json(*yearly[y].upper) : ordered_json(nullptr)},
+                                 {"peak_second_p999", peak.total_peak_second_rate}}}};
     for (std::size_t e = 0; e < model.endpoints().size(); ++e) {
       item["endpoints"][model.endpoints()[e]] = {{"peak_hour_rps", peak.peak_hour_rate[e]}, {"peak_second_p999", peak.peak_second_rate[e]}};
     }

@@ -157,3 +157,48 @@ TEST_CASE("arguments outside their bounds are refused", "[planning]") {
   options.deployed_instances = 0;
   CHECK_THROWS_AS(plan_capacity(kDoublingPeaks, options), std::invalid_argument);
 }
+
+TEST_CASE("exhaustion-date quantiles and instances at a risk, by hand", "[planning][uncertainty]") {
+  // Ten draws of peaks 100f, 200f, 400f (2025-2027) against a capacity of 300 that is certain.
+  // By planning.hpp's log-linear rule, f = 2 crosses 0.585 of the way from 2025-07-01 (day 213:
+  // 2026-01-30); f = 1.5 reaches 300 exactly at 2026-07-01; f = 1 crosses 0.585 of the way from
+  // 2026-07-01 (2027-01-30); f <= 0.75 never exceeds 300 by 2027.
+  const std::vector<double> factors = {1, 0.5, 2, 1, 0.75, 1, 1.5, 1, 0.5, 1};
+  std::vector<uptake::sim::YearlyDesignPeak> peaks = {{2025, 100}, {2026, 200}, {2027, 400}};
+  for (auto& peak : peaks) {
+    for (double factor : factors) peak.draws.push_back(peak.peak_per_second * factor);
+  }
+  const std::vector<double> capacities(factors.size(), 300.0);
+  const auto plan = uptake::sim::plan_with_uncertainty(peaks, capacities, 1, 1.0, 0.1);
+  REQUIRE(plan.exhaustion.size() == 3);
+  // Sorted: 2026-01-30, 2026-07-01, 2027-01-30 (x5), never (x3). Nearest rank: the 1st, 5th, 9th.
+  CHECK(plan.exhaustion[0].probability == 0.1);
+  CHECK(uptake::format_date(*plan.exhaustion[0].exhaustion.date) == "2026-01-30");
+  CHECK(uptake::format_date(*plan.exhaustion[1].exhaustion.date) == "2027-01-30");
+  CHECK(plan.exhaustion[2].exhaustion.kind == uptake::sim::ExhaustionKind::not_within_projection);
+  REQUIRE(plan.years.size() == 3);
+  CHECK(plan.years[1].exceedance_probability == Approx(0.1));  // only f = 2 exceeds 300 in 2026
+  CHECK(plan.years[2].exceedance_probability == Approx(0.7));  // f > 0.75
+  // 2027 needs 400f / 300 instances: 2.67 for f = 2, 2.0 for f = 1.5, 1.33 for f = 1. One draw
+  // in ten may go beyond at a 10% risk, so two instances; at 5%, none may: three.
+  CHECK(plan.years[2].instances_at_risk == 2);
+  CHECK(uptake::sim::plan_with_uncertainty(peaks, capacities, 1, 1.0, 0.05).years[2].instances_at_risk == 3);
+  CHECK_THROWS_AS(uptake::sim::plan_with_uncertainty(peaks, {300.0, 300.0}, 1, 1.0, 0.1), std::invalid_argument);
+  CHECK_THROWS_AS(uptake::sim::plan_with_uncertainty(peaks, capacities, 1, 1.0, 1.0), std::invalid_argument);
+}
+
+TEST_CASE("capacity draws spread over the capacity's interval", "[planning][uncertainty]") {
+  const auto draws = uptake::sim::capacity_draws({100, 90, 110, 0.9}, 20000, 11);
+  int inside = 0;
+  int below_estimate = 0;
+  for (double draw : draws) {
+    inside += draw >= 90 && draw <= 110;
+    below_estimate += draw < 100;
+  }
+  // The wider side sets the spread: 90 is 0.105 below on the log scale, so sigma = 0.105 / 1.645
+  // and 5% fall below 90; 110 is only 0.095 above (z = 1.49), so 6.8% fall above it.
+  CHECK(inside / 20000.0 == Approx(0.882).margin(0.008));
+  CHECK(below_estimate / 20000.0 == Approx(0.5).margin(0.01));
+  const auto certain = uptake::sim::capacity_draws({100, std::nullopt, std::nullopt, 0.9}, 5, 1);
+  for (double draw : certain) CHECK(draw == 100);
+}

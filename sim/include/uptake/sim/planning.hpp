@@ -28,6 +28,12 @@ namespace uptake::sim {
 struct YearlyDesignPeak {
   int year = 0;
   double peak_per_second = 0;  // requests per second, >= 0
+  // The peak in each draw of the forecast (a design peak is proportional to its year's volume:
+  // the calendar and events only shape how the volume spreads), and their quantiles at the
+  // forecast's interval level. Empty when the year was measured or the forecast has no interval.
+  std::vector<double> draws{};
+  std::optional<double> lower{};
+  std::optional<double> upper{};
 };
 
 // The total design peak of each year of the forecast (its busiest hour's mean rate), in year order.
@@ -74,6 +80,46 @@ struct CapacityPlan {
 // negative or not finite, a capacity that is not positive and finite, fewer than one deployed
 // instance, or a target utilisation outside (0, 1].
 CapacityPlan plan_capacity(const std::vector<YearlyDesignPeak>& peaks, const CapacityPlanOptions& options);
+
+// The plan with the uncertainty of the demand and of the capacity: each draw of the forecast
+// meets a capacity drawn from the capacity's interval, and gives its own exhaustion date.
+struct UncertainCapacity {
+  double estimate = 0;              // per instance, requests per second, > 0
+  std::optional<double> lower;      // the capacity interval at `confidence`; both or neither
+  std::optional<double> upper;
+  double confidence = 0.9;
+};
+
+// Capacity draws: log-normal with median `estimate`, its spread such that [lower, upper] holds
+// `confidence` of it (an asymmetric interval takes the wider side); the estimate alone, every
+// time, without an interval. Seeded: same seed, same draws.
+std::vector<double> capacity_draws(const UncertainCapacity& capacity, int count, std::uint64_t seed);
+
+struct ExhaustionQuantile {
+  double probability = 0;   // 0.1: demand has outgrown the capacity by this date in 10% of draws
+  Exhaustion exhaustion;    // already_exceeded, a date, or not within the projection
+};
+
+struct UncertainPlanYear {
+  int year = 0;
+  double exceedance_probability = 0;  // share of draws whose peak exceeds the deployed capacity
+  std::int64_t instances_at_risk = 0; // fewest instances whose capacity the peak exceeds in at most `risk` of draws
+};
+
+struct UncertainPlan {
+  int draws = 0;
+  double risk = 0.1;
+  std::vector<ExhaustionQuantile> exhaustion;  // at probabilities 0.1, 0.5 and 0.9
+  std::vector<UncertainPlanYear> years;        // in year order
+};
+
+// Pairs draw d of every year's peak with instance_capacities[d] (capacity_draws gives them).
+// The exhaustion quantiles take the nearest rank (the ceil(p D)-th earliest date, "already
+// exceeded" counted earliest and "not within the projection" latest). Years whose peak has no
+// draws use their point peak in every draw. Throws std::invalid_argument as plan_capacity does,
+// for a risk outside (0, 1), no capacities, or a year with draws of another count.
+UncertainPlan plan_with_uncertainty(const std::vector<YearlyDesignPeak>& peaks, const std::vector<double>& instance_capacities,
+                                    int deployed_instances, double target_utilisation_fraction, double risk);
 
 // 1 July of `year`: the day a yearly design peak stands for.
 std::chrono::sys_days design_peak_anchor(int year);
