@@ -58,6 +58,7 @@ int capacity(const po::variables_map& values) {
   request.servers = values["servers"].as<int>();
   request.instances = values["instances"].as<int>();
   request.utilisation = values["utilisation"].as<double>();
+  request.risk = percentage_of(values, "risk");
   // Which of SCENARIO, --url and --target go together is the workflow's to check.
   if (values.count("scenario")) request.scenario_file = values["scenario"].as<std::string>();
   if (values.count("target")) request.target_url = values["target"].as<std::string>();
@@ -105,6 +106,7 @@ std::vector<Command> capacity_commands() {
             "uptake capacity scenarios/smoke.yaml --slo 'p99<20ms' --slo 'error_rate<0.1%' --out results/smoke-capacity",
             "uptake capacity --url http://127.0.0.1:8080/healthz --slo 'p99<5ms' --start 500",
             "uptake capacity scenarios/ecert-korea.yaml --target http://127.0.0.1:8080 --instances 3 --utilisation 0.7",
+            "uptake capacity scenarios/ecert-korea.yaml --risk 5%       # instances that carry each year's peak in 95% of futures",
             "uptake capacity --url http://127.0.0.1:8080/healthz --slo 'p90<20ms' --budget 5m --confidence 0.8   # a quicker, looser search"},
            [](po::options_description& options, po::positional_options_description& positional) {
              options.add_options()("scenario", po::value<std::string>(), "scenario file (positional): its mix at the design peak hour, its SLO, its forecast")(
@@ -122,7 +124,9 @@ std::vector<Command> capacity_commands() {
                  "budget", po::value<std::string>()->default_value("15m"), "trial time after which the search stops (exit 3): 15m, 900s, 1h")(
                  "servers", po::value<int>()->default_value(0), "the target's servers, for the queueing models (0: estimate from Erlang C)")(
                  "instances", po::value<int>()->default_value(1), "instances deployed today, for the plan")(
-                 "utilisation", po::value<double>()->default_value(1.0), "share of its capacity an instance is planned to run at (0 to 1)");
+                 "utilisation", po::value<double>()->default_value(1.0), "share of its capacity an instance is planned to run at (0 to 1)")(
+                 "risk", po::value<std::string>()->default_value("10%"),
+                 "the chance a plan accepts that a year's peak outgrows its instances, from the forecast's and the capacity's uncertainty");
              declare_engine_options(options);
              declare_force_option(options);
              declare_ad_hoc_request(options);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
 #include <sstream>
 
 #include "uptake/base/input_error.hpp"
@@ -55,6 +56,18 @@ po::variables_map parse_arguments(const Command& command, const std::vector<std:
                      fmt::format("usage: {} (see 'uptake {} --help')", command.usage, command.name));
   }
   return values;
+}
+
+double percentage_of(const po::variables_map& values, const char* name) {
+  auto text = values[name].as<std::string>();
+  const auto given = text;
+  if (!text.empty() && text.back() == '%') text.pop_back();
+  double percent = -1;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), percent);
+  if (error != std::errc{} || end != text.data() + text.size() || text.empty() || !(percent >= 0 && percent <= 1000)) {
+    throw InputError({}, fmt::format("--{}", name), fmt::format("'{}' is not a percentage", given), "a percentage from 0 to 1000, such as 10 or 2.5%");
+  }
+  return percent / 100;
 }
 
 }  // namespace uptake::cli

@@ -43,4 +43,8 @@ std::vector<Command> report_commands();
 // thresholds, or results that are untrusted or partial.
 void print_verdict(const reports::GateResult& verdict);
 
+// Option `name` as a percentage ("10", "10%" or "2.5%"), returned as a fraction; from 0 to 1000%
+// (a command checks its own narrower range).
+double percentage_of(const po::variables_map& values, const char* name);
+
 }  // namespace uptake::cli

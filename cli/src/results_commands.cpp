@@ -23,19 +23,6 @@ std::vector<std::string> strings_of(const po::variables_map& values, const char*
   return values.count(name) ? values[name].as<std::vector<std::string>>() : std::vector<std::string>{};
 }
 
-// "10", "10%" or "2.5%": a percentage, returned as a fraction.
-double tolerance_of(const po::variables_map& values, const char* name) {
-  auto text = values[name].as<std::string>();
-  const auto given = text;
-  if (!text.empty() && text.back() == '%') text.pop_back();
-  double percent = -1;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), percent);
-  if (error != std::errc{} || end != text.data() + text.size() || text.empty() || !(percent >= 0 && percent <= 1000)) {
-    throw InputError({}, fmt::format("--{}", name), fmt::format("'{}' is not a percentage", given), "a percentage from 0 to 1000, such as 10 or 2.5%");
-  }
-  return percent / 100;
-}
-
 int gate(const po::variables_map& values) {
   const auto folder = std::filesystem::path(values["dir"].as<std::string>());
   const auto run = reports::read_results(folder);
@@ -44,9 +31,9 @@ int gate(const po::variables_map& values) {
   if (values.count("baseline")) baseline = reports::read_results(values["baseline"].as<std::string>());
   if (baseline && !values.count("force")) reports::check_comparable(run, *baseline);
   reports::BaselineTolerances tolerances;
-  tolerances.latency_increase = tolerance_of(values, "latency-tolerance");
-  tolerances.throughput_decrease = tolerance_of(values, "throughput-tolerance");
-  tolerances.significance = tolerance_of(values, "significance");
+  tolerances.latency_increase = percentage_of(values, "latency-tolerance");
+  tolerances.throughput_decrease = percentage_of(values, "throughput-tolerance");
+  tolerances.significance = percentage_of(values, "significance");
   if (!(tolerances.significance > 0 && tolerances.significance < 0.5)) {
     throw InputError({}, "--significance", fmt::format("{}% is out of range", tolerances.significance * 100), "a percentage above 0 and below 50, such as 1 or 5");
   }

@@ -1,6 +1,7 @@
 #include "uptake/reports/capacity_summary.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cmath>
 
@@ -85,24 +86,62 @@ const char* exhaustion_kind(sim::ExhaustionKind kind) {
   return "unknown";
 }
 
+ordered_json exhaustion_json(const sim::Exhaustion& exhaustion, const std::vector<sim::YearlyDesignPeak>& peaks) {
+  return {{"kind", exhaustion_kind(exhaustion.kind)},
+          {"date", exhaustion.date ? ordered_json(format_date(*exhaustion.date)) : ordered_json(nullptr)},
+          {"text", sim::describe(exhaustion, peaks)}};
+}
+
+ordered_json uncertainty_json(const sim::UncertainPlan& plan, const std::vector<sim::YearlyDesignPeak>& peaks) {
+  auto quantiles = ordered_json::array();
+  for (const auto& quantile : plan.exhaustion) {
+    auto item = exhaustion_json(quantile.exhaustion, peaks);
+    item["probability"] = quantile.probability;
+    quantiles.push_back(item);
+  }
+  return {{"draws", plan.draws}, {"risk", plan.risk}, {"exhaustion_quantiles", quantiles}};
+}
+
 ordered_json plan_json(const CapacityFindings& findings) {
   const auto& plan = *findings.plan;
   auto years = ordered_json::array();
-  for (const auto& year : plan.years) {
-    years.push_back({{"year", year.year},
-                     {"design_peak_rps", year.design_peak_per_second},
-                     {"capacity_rps", year.capacity_per_second},
-                     {"headroom", finite_or_null(year.headroom_fraction)},
-                     {"instances_needed", year.instances_needed}});
+  for (std::size_t y = 0; y < plan.years.size(); ++y) {
+    const auto& year = plan.years[y];
+    const auto& peak = findings.peaks[y];
+    ordered_json item{{"year", year.year},
+                      {"design_peak_rps", year.design_peak_per_second},
+                      {"design_peak_rps_lower", peak.lower ? ordered_json(*peak.lower) : ordered_json(nullptr)},
+                      {"design_peak_rps_upper", peak.upper ? ordered_json(*peak.upper) : ordered_json(nullptr)},
+                      {"capacity_rps", year.capacity_per_second},
+                      {"headroom", finite_or_null(year.headroom_fraction)},
+                      {"instances_needed", year.instances_needed}};
+    if (findings.uncertain_plan) {
+      item["exceedance_probability"] = findings.uncertain_plan->years[y].exceedance_probability;
+      item["instances_at_risk"] = findings.uncertain_plan->years[y].instances_at_risk;
+    }
+    years.push_back(item);
   }
   return {{"instances_deployed", findings.plan_options.deployed_instances},
           {"instance_capacity_rps", findings.plan_options.instance_capacity_per_second},
           {"target_utilisation", findings.plan_options.target_utilisation_fraction},
           {"years", years},
-          {"exhaustion",
-           {{"kind", exhaustion_kind(plan.exhaustion.kind)},
-            {"date", plan.exhaustion.date ? ordered_json(format_date(*plan.exhaustion.date)) : ordered_json(nullptr)},
-            {"text", sim::describe(plan.exhaustion, findings.peaks)}}}};
+          {"exhaustion", exhaustion_json(plan.exhaustion, findings.peaks)},
+          {"uncertainty", findings.uncertain_plan ? uncertainty_json(*findings.uncertain_plan, findings.peaks) : ordered_json(nullptr)}};
+}
+
+// "in 10% of futures by 2026-03-02, in 50% by 2027-01-30, in 90% not within the projection".
+std::string describe_quantiles(const sim::UncertainPlan& plan, const std::vector<sim::YearlyDesignPeak>& peaks) {
+  std::vector<std::string> parts;
+  for (const auto& quantile : plan.exhaustion) {
+    const auto& exhaustion = quantile.exhaustion;
+    const std::string when = exhaustion.kind == sim::ExhaustionKind::within_projection ? "by " + format_date(*exhaustion.date)
+                             : exhaustion.kind == sim::ExhaustionKind::already_exceeded
+                                 ? "already at the first year"
+                                 : fmt::format("not by the end of {}", peaks.empty() ? 0 : peaks.back().year);
+    parts.push_back(fmt::format("P{:.0f} {}", quantile.probability * 100, when));
+  }
+  return fmt::format("with the uncertainty of the forecast and of the capacity ({} draws), demand outgrows it: {}", plan.draws,
+                     fmt::join(parts, ", "));
 }
 
 }  // namespace
@@ -167,13 +206,29 @@ std::string render_capacity_text(const CapacityFindings& findings) {
                        readable_number(options.instance_capacity_per_second),
                        loadgen::is_lower_bound(search.outcome) ? " (a lower bound: the headroom is at least, and the exhaustion date at the earliest, what follows)" : "",
                        options.target_utilisation_fraction < 1 ? fmt::format(", planned at {:.0f}% utilisation", options.target_utilisation_fraction * 100) : "");
-    TextTable table({"year", "design peak", "capacity", "headroom", "instances needed"}, {TextTable::Align::left});
-    for (const auto& year : findings.plan->years) {
-      table.add_row({std::to_string(year.year), readable_number(year.design_peak_per_second) + "/s", readable_number(year.capacity_per_second) + "/s",
-                     format_headroom(year.headroom_fraction), group_thousands(static_cast<double>(year.instances_needed))});
+    const auto* uncertain = findings.uncertain_plan ? &*findings.uncertain_plan : nullptr;
+    std::vector<std::string> headers{"year", "design peak", "upper", "capacity", "headroom", "instances needed"};
+    if (uncertain) {
+      headers.push_back("P(peak > capacity)");
+      headers.push_back(fmt::format("instances at {:g}% risk", uncertain->risk * 100));
+    }
+    TextTable table(headers, {TextTable::Align::left});
+    for (std::size_t y = 0; y < findings.plan->years.size(); ++y) {
+      const auto& year = findings.plan->years[y];
+      const auto& peak = findings.peaks[y];
+      std::vector<std::string> row{std::to_string(year.year), readable_number(year.design_peak_per_second) + "/s",
+                                   peak.upper ? readable_number(*peak.upper) + "/s" : "", readable_number(year.capacity_per_second) + "/s",
+                                   format_headroom(year.headroom_fraction), group_thousands(static_cast<double>(year.instances_needed))};
+      if (uncertain) {
+        row.push_back(fmt::format("{:.0f}%", uncertain->years[y].exceedance_probability * 100));
+        row.push_back(group_thousands(static_cast<double>(uncertain->years[y].instances_at_risk)));
+      }
+      table.add_row(row);
     }
     out += table.render();
-    out += fmt::format("  demand exceeds capacity: {}\n", sim::describe(findings.plan->exhaustion, findings.peaks));
+    out += fmt::format("  demand exceeds capacity: {} (the point forecast against the capacity's estimate)\n",
+                       sim::describe(findings.plan->exhaustion, findings.peaks));
+    if (uncertain) out += "  " + describe_quantiles(*uncertain, findings.peaks) + "\n";
   }
   return out;
 }

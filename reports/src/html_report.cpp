@@ -410,7 +410,10 @@ std::string capacity_section(const loadgen::Summary& summary) {
   if (!capacity->plan.empty()) {
     html += "<h3>Plan against the forecast</h3>\n";
     html += table({"year", "design peak", "capacity", "headroom", "instances needed"}, capacity->plan);
-    html += "<p>Demand exceeds capacity: <strong>" + escape_html(capacity->exhaustion) + "</strong></p>\n";
+    html += "<p>Demand exceeds capacity: <strong>" + escape_html(capacity->exhaustion) + "</strong> (the point forecast against the capacity's estimate)</p>\n";
+    if (!capacity->exhaustion_quantiles.empty()) {
+      html += "<p>With the forecast's and the capacity's uncertainty: <strong>" + escape_html(capacity->exhaustion_quantiles) + "</strong></p>\n";
+    }
   }
   if (!capacity->steps.empty()) {
     html += "<h3>Every trial of the search</h3>\n";

@@ -56,7 +56,10 @@ std::string capacity_markdown(const CapacityOverview& capacity) {
   if (!capacity.plan.empty()) {
     md += "\n" + table_row({"year", "design peak", "capacity", "headroom", "instances needed"}) + "| --- | ---: | ---: | ---: | ---: |\n";
     md += escaped_rows(capacity.plan);
-    md += "\nDemand exceeds capacity: " + escape_markdown(capacity.exhaustion) + "\n";
+    md += "\nDemand exceeds capacity: " + escape_markdown(capacity.exhaustion) + " (the point forecast against the capacity's estimate)\n";
+    if (!capacity.exhaustion_quantiles.empty()) {
+      md += "\nWith the forecast's and the capacity's uncertainty: " + escape_markdown(capacity.exhaustion_quantiles) + "\n";
+    }
   }
   if (!capacity.steps.empty()) {
     // Folded: a search has a dozen trials or more, too long for the top of a comment.

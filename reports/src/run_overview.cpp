@@ -1,6 +1,7 @@
 #include "run_overview.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -165,6 +166,17 @@ std::optional<CapacityOverview> capacity_overview_of(const loadgen::Summary& sum
     }
     const nlohmann::ordered_json::json_pointer exhaustion_at("/plan/exhaustion/text");
     if (capacity.contains(exhaustion_at) && capacity.at(exhaustion_at).is_string()) overview.exhaustion = capacity.at(exhaustion_at).get<std::string>();
+    const nlohmann::ordered_json::json_pointer quantiles_at("/plan/uncertainty/exhaustion_quantiles");
+    if (capacity.contains(quantiles_at) && capacity.at(quantiles_at).is_array()) {
+      std::vector<std::string> parts;
+      for (const auto& quantile : capacity.at(quantiles_at)) {
+        const auto probability = number_at(quantile, "/probability");
+        if (probability && quantile.contains("text") && quantile["text"].is_string()) {
+          parts.push_back(fmt::format("P{:.0f} {}", *probability * 100, quantile["text"].get<std::string>()));
+        }
+      }
+      overview.exhaustion_quantiles = fmt::format("{}", fmt::join(parts, ", "));
+    }
   }
   return overview;
 }

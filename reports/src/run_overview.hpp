@@ -43,6 +43,7 @@ struct CapacityOverview {
   std::string models_note;           // the service times and servers the models use
   std::vector<std::vector<std::string>> plan;    // rows: year, design peak, capacity, headroom, instances needed
   std::string exhaustion;            // "2029-03-14", "not within the projection (to 2030)"; empty without a plan
+  std::string exhaustion_quantiles;  // "P10 2027-05-02, P50 2028-11-20, P90 not within the projection (to 2030)"; empty without
   // The curve as a table, one row per trial in order: step.trial, phase, offered, achieved,
   // p50, p99, errors, verdict.
   std::vector<std::vector<std::string>> steps;

@@ -60,6 +60,9 @@ void check_plan_options(const CapacityRequest& request) {
   if (!(request.utilisation > 0 && request.utilisation <= 1)) {
     throw InputError({}, "--utilisation", fmt::format("{} is out of range", request.utilisation), "a fraction above 0 and at most 1");
   }
+  if (!(request.risk > 0 && request.risk < 1)) {
+    throw InputError({}, "--risk", fmt::format("{}% is out of range", request.risk * 100), "a percentage above 0 and below 100, such as 10%");
+  }
 }
 
 }  // namespace
@@ -72,6 +75,28 @@ int CapacityRun::exit_code() const {
   if (!answered) return kExitUntrusted;
   return reports::capacity_exit_code(findings.search.outcome);
 }
+
+namespace {
+
+// The plan with the forecast's draws, each against a capacity drawn from the search's interval.
+// A capacity that is a lower bound only has no upper end to draw from: it is drawn as itself,
+// and the dates are then at the earliest, as the plan's text says.
+sim::UncertainPlan uncertain_plan(const std::vector<sim::YearlyDesignPeak>& peaks, const loadgen::CapacitySearchResult& result,
+                                  const CapacityRequest& request, std::uint64_t seed) {
+  std::size_t draws = 0;
+  for (const auto& peak : peaks) draws = std::max(draws, peak.draws.size());
+  // No forecast interval: the capacity's own uncertainty still gives a spread of dates.
+  if (draws == 0) draws = 400;
+  sim::UncertainCapacity capacity{result.capacity_rps, std::nullopt, std::nullopt, result.confidence};
+  if (!loadgen::is_lower_bound(result.outcome) && result.lower_rps > 0 && result.upper_rps > result.lower_rps) {
+    capacity.lower = result.lower_rps;
+    capacity.upper = result.upper_rps;
+  }
+  const auto capacities = sim::capacity_draws(capacity, static_cast<int>(draws), seed);
+  return sim::plan_with_uncertainty(peaks, capacities, request.instances, request.utilisation, request.risk);
+}
+
+}  // namespace
 
 CapacityRun run_capacity_workflow(const CapacityRequest& request) {
   // The plan's options are checked before any load: a bad one must not cost a whole search.
@@ -146,6 +171,7 @@ CapacityRun run_capacity_workflow(const CapacityRequest& request) {
     findings.plan_options.deployed_instances = request.instances;
     findings.plan_options.target_utilisation_fraction = request.utilisation;
     findings.plan = sim::plan_capacity(findings.peaks, findings.plan_options);
+    findings.uncertain_plan = uncertain_plan(findings.peaks, result, request, engine.seed);
   }
 
   // The results folder: the last trial as its run, and the whole search in summary.json's

@@ -22,6 +22,9 @@ struct CapacityFindings {
   std::vector<sim::YearlyDesignPeak> peaks;
   sim::CapacityPlanOptions plan_options;
   std::optional<sim::CapacityPlan> plan;
+  // The same plan with the forecast's and the capacity's uncertainty: exhaustion-date quantiles
+  // and the instances needed at a risk.
+  std::optional<sim::UncertainPlan> uncertain_plan;
 };
 
 // summary.json's `capacity` block.

@@ -34,6 +34,7 @@ struct CapacityRequest {
   int servers = 0;                      // for the models; 0: estimated
   int instances = 1;                    // deployed today, for the plan
   double utilisation = 1.0;             // the share of its capacity an instance is planned to run at
+  double risk = 0.1;                    // the plan's accepted chance that a year's peak outgrows its instances
   double lag_bound_seconds = loadgen::RunContext{}.lag_bound_seconds;
   loadgen::EngineOptions engine = command_engine_defaults();  // threads, connections, timeouts, stop flag
   // Things to say before the search starts: the embedded service's address, thresholds of the
