@@ -52,12 +52,14 @@ int CalendarShape::bin_of(Instant t) const {
   return std::min(bins_per_day() - 1, static_cast<int>(into_day / bin_seconds()));
 }
 
-Instant CalendarShape::day_start(sys_days day) const {
-  return static_cast<double>(sys_seconds{day}.time_since_epoch().count() - calendar_.utc_offset.count());
+Instant CalendarShape::day_start(sys_days day) const { return to_real(local_seconds{day.time_since_epoch()}); }
+
+Instant CalendarShape::to_real(local_seconds local) const {
+  return static_cast<double>(local.time_since_epoch().count() - calendar_.utc_offset.count());
 }
 
-EventShape::EventShape(const Event& event)
-    : start_(static_cast<double>(event.start.time_since_epoch().count())),
+EventShape::EventShape(Instant start, const Event& event)
+    : start_(start),
       peak_from_(start_ + event.ramp_up.count()),
       peak_to_(peak_from_ + event.plateau.count()),
       end_(peak_to_ + event.decay.count()),
@@ -72,6 +74,62 @@ double EventShape::bound(Instant from, Instant to) const {
     if (knot > from && knot < to) largest = std::max(largest, factor(knot));
   }
   return largest;
+}
+
+EventTimeline::EventTimeline(std::vector<EventShape> occurrences) : occurrences_(std::move(occurrences)) {
+  std::sort(occurrences_.begin(), occurrences_.end(), [](const EventShape& a, const EventShape& b) { return a.start() < b.start(); });
+  for (const auto& occurrence : occurrences_) {
+    edges_.push_back(occurrence.start());
+    edges_.push_back(occurrence.end());
+  }
+  std::sort(edges_.begin(), edges_.end());
+  edges_.erase(std::unique(edges_.begin(), edges_.end()), edges_.end());
+  // Built once per model over a few hundred occurrences at most, so the plain double loop is
+  // fine; lookups are what must be fast.
+  first_active_.push_back(0);
+  for (std::size_t i = 0; i + 1 < edges_.size(); ++i) {
+    for (std::uint32_t k = 0; k < occurrences_.size(); ++k) {
+      if (occurrences_[k].start() <= edges_[i] && occurrences_[k].end() >= edges_[i + 1]) active_.push_back(k);
+    }
+    first_active_.push_back(static_cast<std::uint32_t>(active_.size()));
+  }
+}
+
+std::size_t EventTimeline::stretch_of(Instant t) const {
+  return static_cast<std::size_t>(std::upper_bound(edges_.begin(), edges_.end(), t) - edges_.begin()) - 1;
+}
+
+std::vector<std::uint32_t> EventTimeline::overlapping(Instant from, Instant to) const {
+  std::vector<std::uint32_t> found;
+  if (edges_.empty() || to <= edges_.front() || from >= edges_.back()) return found;
+  for (std::size_t stretch = from < edges_.front() ? 0 : stretch_of(from); stretch + 1 < edges_.size() && edges_[stretch] < to; ++stretch) {
+    found.insert(found.end(), active_.begin() + first_active_[stretch], active_.begin() + first_active_[stretch + 1]);
+  }
+  std::sort(found.begin(), found.end());
+  found.erase(std::unique(found.begin(), found.end()), found.end());
+  return found;
+}
+
+bool EventTimeline::overlaps(Instant from, Instant to) const {
+  if (edges_.empty() || to <= edges_.front() || from >= edges_.back()) return false;
+  for (std::size_t stretch = from < edges_.front() ? 0 : stretch_of(from); stretch + 1 < edges_.size() && edges_[stretch] < to; ++stretch) {
+    if (first_active_[stretch] != first_active_[stretch + 1]) return true;
+  }
+  return false;
+}
+
+double EventTimeline::bound(Instant from, Instant to) const {
+  double product = 1.0;
+  for (const auto k : overlapping(from, to)) product *= occurrences_[k].bound(from, to);
+  return product;
+}
+
+void EventTimeline::knots_inside(Instant from, Instant to, std::vector<Instant>& cuts) const {
+  for (const auto k : overlapping(from, to)) {
+    for (const Instant knot : occurrences_[k].knots()) {
+      if (knot > from && knot < to) cuts.push_back(knot);
+    }
+  }
 }
 
 }  // namespace uptake::sim

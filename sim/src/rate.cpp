@@ -11,7 +11,6 @@ using namespace std::chrono;
 
 RateModel::RateModel(const Scenario& scenario, std::map<int, double> yearly_volume)
     : endpoints_(scenario.endpoint_names()),
-      events_(scenario.events.begin(), scenario.events.end()),
       yearly_volume_(std::move(yearly_volume)),
       calendar_(scenario.calendar) {
   requests_per_use_.assign(endpoints_.size(), 0.0);
@@ -25,13 +24,24 @@ RateModel::RateModel(const Scenario& scenario, std::map<int, double> yearly_volu
   } else {
     for (const auto& [endpoint, share] : scenario.mix.shares) requests_per_use_[index_of(endpoint)] = share * scenario.mix.requests_per_use;
   }
-  events_of_endpoint_.resize(endpoints_.size());
-  for (std::size_t i = 0; i < scenario.events.size(); ++i) {
-    const auto& only = scenario.events[i].endpoints;
-    for (std::size_t e = 0; e < endpoints_.size(); ++e) {
-      if (only.empty() || std::find(only.begin(), only.end(), endpoints_[e]) != only.end()) events_of_endpoint_[e].push_back(i);
+  // Occurrences over the years with demand; from the year before, so that one starting late in
+  // December still reaches into the first year.
+  const int first_year = yearly_volume_.empty() ? 0 : yearly_volume_.begin()->first - 1;
+  const int last_year = yearly_volume_.empty() ? -1 : yearly_volume_.rbegin()->first;
+  std::vector<EventShape> all;
+  std::vector<std::vector<EventShape>> of_endpoint(endpoints_.size());
+  for (const auto& event : scenario.events) {
+    for (const auto start : event.occurrences(first_year, last_year)) {
+      const EventShape occurrence(calendar_.to_real(start), event);
+      all.push_back(occurrence);
+      for (std::size_t e = 0; e < endpoints_.size(); ++e) {
+        const auto& only = event.endpoints;
+        if (only.empty() || std::find(only.begin(), only.end(), endpoints_[e]) != only.end()) of_endpoint[e].push_back(occurrence);
+      }
     }
   }
+  events_ = EventTimeline(std::move(all));
+  for (auto& occurrences : of_endpoint) events_of_endpoint_.emplace_back(std::move(occurrences));
 }
 
 double RateModel::calendar_rate(std::size_t endpoint, Instant t) const {
@@ -42,21 +52,13 @@ double RateModel::calendar_rate(std::size_t endpoint, Instant t) const {
          requests_per_use_[endpoint];
 }
 
-double RateModel::event_multiplier(std::size_t endpoint, Instant t) const {
-  double factor = 1.0;
-  for (const auto index : events_of_endpoint_[endpoint]) factor *= events_[index].factor(t);
-  return factor;
-}
+double RateModel::event_multiplier(std::size_t endpoint, Instant t) const { return events_of_endpoint_[endpoint].factor(t); }
 
 double RateModel::event_multiplier_bound(std::size_t endpoint, Instant from, Instant to) const {
-  double factor = 1.0;
-  for (const auto index : events_of_endpoint_[endpoint]) factor *= events_[index].bound(from, to);
-  return factor;
+  return events_of_endpoint_[endpoint].bound(from, to);
 }
 
-bool RateModel::has_events_in(Instant from, Instant to) const {
-  return std::any_of(events_.begin(), events_.end(), [&](const EventShape& event) { return event.overlaps(from, to); });
-}
+bool RateModel::has_events_in(Instant from, Instant to) const { return events_.overlaps(from, to); }
 
 double RateModel::rate(std::size_t endpoint, Instant t) const { return calendar_rate(endpoint, t) * event_multiplier(endpoint, t); }
 
@@ -68,11 +70,7 @@ double RateModel::total_rate(Instant t) const {
 
 std::vector<RatePiece> RateModel::pieces(Instant from, Instant to) const {
   std::vector<Instant> cuts;
-  for (const auto& event : events_) {
-    for (Instant knot : event.knots()) {
-      if (knot > from && knot < to) cuts.push_back(knot);
-    }
-  }
+  events_.knots_inside(from, to, cuts);
   std::sort(cuts.begin(), cuts.end());
   std::vector<RatePiece> result;
   auto next_cut = cuts.begin();
@@ -96,7 +94,7 @@ double RateModel::expected_requests(std::size_t endpoint, Instant from, Instant 
   for (const auto& piece : pieces(from, to)) {
     const double length = piece.end - piece.start;
     const double base = piece.calendar_rate[endpoint] * length;
-    if (events_of_endpoint_[endpoint].empty() || !has_events_in(piece.start, piece.end)) {
+    if (!events_of_endpoint_[endpoint].overlaps(piece.start, piece.end)) {
       total += base;
       continue;
     }

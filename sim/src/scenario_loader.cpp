@@ -5,6 +5,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <array>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -322,6 +324,117 @@ void load_calendar(const Reader& reader, const YAML::Node& root, Scenario& scena
   }
 }
 
+// Words of a yearly date rule such as "second monday of january"; index + 1 is the number.
+constexpr std::array<const char*, 12> kMonthNames = {"january", "february", "march", "april", "may", "june", "july",
+                                                     "august", "september", "october", "november", "december"};
+constexpr std::array<const char*, 7> kWeekdayNames = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"};
+constexpr std::array<const char*, 5> kOrdinals = {"first", "second", "third", "fourth", "fifth"};
+constexpr std::array<const char*, 5> kShortOrdinals = {"1st", "2nd", "3rd", "4th", "5th"};
+
+// 1-based position of lower-case `word` among `names` or their first three letters; 0 if none.
+template <std::size_t N>
+unsigned name_index(const std::string& word, const std::array<const char*, N>& names) {
+  for (std::size_t i = 0; i < N; ++i) {
+    const std::string name = names[i];
+    if (word == name || (word.size() == 3 && name.compare(0, 3, word) == 0)) return static_cast<unsigned>(i + 1);
+  }
+  return 0;
+}
+
+// "MM-DD" (every year on that date) or "NTH WEEKDAY of MONTH" ("second monday of january",
+// "last friday of may", "2nd mon of jan").
+YearlyDate yearly_date(const Reader& reader, const YAML::Node& node, const std::string& field) {
+  const auto text = reader.text(node, field);
+  const char* expected = "MM-DD such as 03-01, or a weekday rule such as 'second monday of january' (first to fifth, or last)";
+  YearlyDate date;
+  if (text.size() == 5 && text[2] == '-') {
+    // Any leap year accepts 02-29, which then occurs only in leap years.
+    const auto day = parse_date("2000-" + text);
+    if (!day) reader.fail(node, field, fmt::format("'{}' is not a day of the year", text), expected);
+    const year_month_day ymd{*day};
+    date.month = static_cast<unsigned>(ymd.month());
+    date.day = static_cast<unsigned>(ymd.day());
+    return date;
+  }
+  std::string lower = text;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::istringstream words(lower);
+  std::string nth, weekday, of, month, rest;
+  if (!(words >> nth >> weekday >> of >> month) || (words >> rest) || of != "of") {
+    reader.fail(node, field, fmt::format("'{}' is not a yearly date", text), expected);
+  }
+  if (const auto ordinal = std::max(name_index(nth, kOrdinals), name_index(nth, kShortOrdinals))) {
+    date.nth = static_cast<int>(ordinal);
+  } else if (nth == "last") {
+    date.nth = -1;
+  } else {
+    reader.fail(node, field, fmt::format("'{}' in '{}' is not an ordinal a month can have", nth, text),
+                "first, second, third, fourth, fifth (or 1st to 5th), or last: a month has at most five of each weekday");
+  }
+  date.weekday = name_index(weekday, kWeekdayNames);
+  if (!date.weekday) reader.fail(node, field, fmt::format("'{}' in '{}' is not a weekday", weekday, text), "monday to sunday (or mon to sun)");
+  date.month = name_index(month, kMonthNames);
+  if (!date.month) reader.fail(node, field, fmt::format("'{}' in '{}' is not a month", month, text), "january to december (or jan to dec)");
+  return date;
+}
+
+// An event happens once (`start`), on listed dates (`starts`), or every year (`every: year`)
+// on start's date and time or by an `on` rule at `at`; see scenarios/README.md.
+void load_occurrences(const Reader& reader, const YAML::Node& node, const std::string& field, Event& event) {
+  const auto local = [](sys_seconds wall_clock) { return local_seconds{wall_clock.time_since_epoch()}; };
+  const auto only_yearly = [&](const char* key) {
+    if (node[key]) reader.fail(node[key], field + "." + key, "is only for events that recur", "every: year beside it");
+  };
+  const auto exclusive = [&](const char* key, const char* other) {
+    if (node[key] && node[other]) reader.fail(node[other], field + "." + other, fmt::format("is given together with {}", key), fmt::format("either {} or {}", key, other));
+  };
+  exclusive("start", "starts");
+  exclusive("start", "on");
+  exclusive("starts", "every");
+  if (!node["every"]) {
+    for (const char* key : {"on", "at", "from", "until"}) only_yearly(key);
+    if (const auto starts = node["starts"]) {
+      if (!starts.IsSequence() || starts.size() == 0) reader.fail(starts, field + ".starts", "is not a non-empty list", "a list of local times [YYYY-MM-DDTHH:MM, ...]");
+      for (std::size_t k = 0; k < starts.size(); ++k) event.starts.push_back(local(reader.date_time(starts[k], fmt::format("{}.starts[{}]", field, k))));
+    } else {
+      event.starts.push_back(local(reader.date_time(reader.require(node, field, "start"), field + ".start")));
+    }
+    return;
+  }
+  const auto every = reader.text(node["every"], field + ".every");
+  if (every != "year") reader.fail(node["every"], field + ".every", fmt::format("'{}' is not a recurrence", every), "year");
+  YearlyRecurrence yearly;
+  if (node["start"]) {
+    if (node["at"]) reader.fail(node["at"], field + ".at", "is given together with start", "the time of day in start, or on and at");
+    if (node["from"]) reader.fail(node["from"], field + ".from", "is given together with start", "start alone: its year is the first");
+    // The first occurrence fixes the date, the time of day and the first year.
+    const auto start = reader.date_time(node["start"], field + ".start");
+    const auto day = floor<days>(start);
+    const year_month_day ymd{day};
+    yearly.date.month = static_cast<unsigned>(ymd.month());
+    yearly.date.day = static_cast<unsigned>(ymd.day());
+    yearly.time_of_day = start - sys_seconds{day};
+    yearly.first_year = static_cast<int>(ymd.year());
+  } else {
+    yearly.date = yearly_date(reader, reader.require(node, field, "on"), field + ".on");
+    if (node["at"]) {
+      const auto at = reader.text(node["at"], field + ".at");
+      const auto wall_clock = parse_date_time("2000-01-01T" + at);
+      if (!wall_clock) reader.fail(node["at"], field + ".at", fmt::format("'{}' is not a time of day", at), "HH:MM such as 09:00");
+      yearly.time_of_day = *wall_clock - sys_seconds{sys_days{2000y / January / 1}};
+    }
+    if (node["from"]) yearly.first_year = reader.year(node["from"], field + ".from");
+  }
+  if (node["until"]) {
+    yearly.last_year = reader.year(node["until"], field + ".until");
+    if (yearly.first_year && yearly.last_year < yearly.first_year) {
+      reader.fail(node["until"], field + ".until", fmt::format("{} is before the first occurrence, in {}", yearly.last_year, yearly.first_year),
+                  fmt::format("{} or later", yearly.first_year));
+    }
+  }
+  event.yearly = yearly;
+}
+
 void load_events(const Reader& reader, const YAML::Node& root, Scenario& scenario) {
   const auto events = root["events"];
   if (!events) return;
@@ -329,11 +442,12 @@ void load_events(const Reader& reader, const YAML::Node& root, Scenario& scenari
   for (std::size_t i = 0; i < events.size(); ++i) {
     const auto node = events[i];
     const auto field = fmt::format("events[{}]", i);
-    reader.expect_map(node, field, {"name", "start", "ramp_up", "plateau", "decay", "multiplier", "endpoints"});
+    reader.expect_map(node, field, {"name", "start", "starts", "every", "on", "at", "from", "until", "ramp_up", "plateau", "decay",
+                                    "multiplier", "endpoints"});
     Event event;
     event.name = reader.nonempty_text(reader.require(node, field, "name"), field + ".name");
-    // Local wall-clock time in the file; the model works in real (UTC) instants.
-    event.start = reader.date_time(reader.require(node, field, "start"), field + ".start") - scenario.calendar.utc_offset;
+    // Local wall-clock times in the file; the rate model turns them into real instants.
+    load_occurrences(reader, node, field, event);
     if (node["ramp_up"]) event.ramp_up = reader.duration(node["ramp_up"], field + ".ramp_up");
     if (node["plateau"]) event.plateau = reader.duration(node["plateau"], field + ".plateau");
     if (node["decay"]) event.decay = reader.duration(node["decay"], field + ".decay");

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <map>
 
 #include "scenario_builder.hpp"
 #include "uptake/sim/rate.hpp"
@@ -82,6 +83,66 @@ events:
   CHECK(peak.total_peak_hour_rate == Approx(3.0));
   CHECK(peak.peak_hour_start >= instant("2023-06-01T11:00"));
   CHECK(peak.peak_hour_start <= instant("2023-06-01T12:00"));
+}
+
+TEST_CASE("a yearly event recurs in every year's design peak") {
+  const std::string events = R"(
+events:
+  - name: tax-settlement
+    every: year
+    start: 2021-01-15T08:00
+    ramp_up: 2h
+    plateau: 10h
+    decay: 3d
+    multiplier: 2.5
+)";
+  const auto scenario = test::scenario_from_yaml(test::flat_scenario(kSecondsIn2023, events));
+  // Three years alike (none is a leap year, the calendar is flat) with growing volumes.
+  const std::map<int, double> volumes = {{2021, 1e7}, {2022, 1.5e7}, {2023, 1.8e7}};
+  const RateModel model(scenario, volumes);
+  std::vector<DesignPeak> peaks;
+  for (const auto& [year, volume] : volumes) {
+    const auto peak = model.design_peak(year);
+    INFO(year);
+    const std::string day = std::to_string(year) + "-01-15T";
+    CHECK(peak.peak_hour_start >= instant((day + "10:00").c_str()));
+    CHECK(peak.peak_hour_start + 3600 <= instant((day + "20:00").c_str()));
+    peaks.push_back(peak);
+  }
+  // Alike years: the peaks differ by the volumes' ratio alone.
+  CHECK(peaks[1].total_peak_hour_rate / peaks[0].total_peak_hour_rate == Approx(1.5).epsilon(1e-9));
+  CHECK(peaks[2].total_peak_hour_rate / peaks[1].total_peak_hour_rate == Approx(1.2).epsilon(1e-9));
+}
+
+TEST_CASE("events recur on the nth weekday of a month and on listed dates") {
+  const auto scenario = test::scenario_from_yaml(test::flat_scenario(kSecondsIn2023, R"(
+calendar: { timezone: "+09:00" }
+events:
+  - { name: second-monday, every: year, on: second monday of january, at: "09:00", plateau: 1h, multiplier: 2, from: 2023 }
+  - { name: last-friday, every: year, on: last fri of may, plateau: 1h, multiplier: 2, until: 2024 }
+  - { name: fifth-monday, every: year, on: 5th Monday of January, at: "12:30", plateau: 1h, multiplier: 2 }
+  - { name: exams, starts: [2023-11-16T08:00, 2024-11-14T08:00], plateau: 1h, multiplier: 2 }
+)"));
+  REQUIRE(scenario.events.size() == 4);
+  const auto local_texts = [](const std::vector<local_seconds>& starts) {
+    std::vector<std::string> texts;
+    for (const auto start : starts) texts.push_back(format_date_time(sys_seconds{start.time_since_epoch()}));
+    return texts;
+  };
+  CHECK(local_texts(scenario.events[0].occurrences(2021, 2025)) ==
+        std::vector<std::string>{"2023-01-09 09:00:00", "2024-01-08 09:00:00", "2025-01-13 09:00:00"});
+  CHECK(local_texts(scenario.events[1].occurrences(2023, 2026)) == std::vector<std::string>{"2023-05-26 00:00:00", "2024-05-31 00:00:00"});
+  // January 2025 has four Mondays, so the event skips that year.
+  CHECK(local_texts(scenario.events[2].occurrences(2023, 2025)) == std::vector<std::string>{"2023-01-30 12:30:00", "2024-01-29 12:30:00"});
+  CHECK(local_texts(scenario.events[3].occurrences(2023, 2023)) == std::vector<std::string>{"2023-11-16 08:00:00", "2024-11-14 08:00:00"});
+
+  // In the model, 09:00 in Seoul is 00:00 UTC: the factor doubles the rate from then for an hour.
+  const RateModel model(scenario, {{2023, kSecondsIn2023}});
+  CHECK(model.event_multiplier(0, instant("2023-01-08T23:59")) == 1.0);
+  CHECK(model.event_multiplier(0, instant("2023-01-09T00:30")) == 2.0);
+  CHECK(model.event_multiplier(0, instant("2023-11-15T23:30")) == 2.0);
+  CHECK(model.event_multiplier(0, instant("2023-05-25T15:30")) == 2.0);
+  CHECK(model.event_multiplier(0, instant("2023-05-26T15:30")) == 1.0);
 }
 
 TEST_CASE("journeys turn each use into the chain's expected requests") {

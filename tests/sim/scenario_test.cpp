@@ -84,6 +84,8 @@ TEST_CASE("local times in the file become real instants through the time zone") 
 calendar: { timezone: "+09:00" }
 events: [{ name: launch, start: 2023-07-01T10:00, plateau: 1h, multiplier: 2 }]
 )"));
-  // 10:00 in Seoul is 01:00 UTC.
-  CHECK(format_date_time(scenario.events.front().start) == "2023-07-01 01:00:00");
+  // 10:00 in Seoul is 01:00 UTC: the event doubles the rate from then on.
+  const sim::RateModel model(scenario, {{2023, 1000}});
+  const auto at = [](const char* utc) { return static_cast<double>(parse_date_time(utc)->time_since_epoch().count()); };
+  CHECK(model.rate(0, at("2023-07-01T01:30")) / model.rate(0, at("2023-07-01T00:30")) == Approx(2.0));
 }

@@ -1,8 +1,10 @@
 #pragma once
 // How a year's volume spreads over days and hours, and how events bend it.
-#include <chrono>
 #include <array>
+#include <chrono>
+#include <cstdint>
 #include <map>
+#include <vector>
 
 #include "uptake/sim/scenario.hpp"
 
@@ -29,6 +31,8 @@ class CalendarShape {
   int bin_of(Instant t) const;
   // The real instant at which local date `day` begins.
   Instant day_start(std::chrono::sys_days day) const;
+  // The real instant of a local wall-clock time.
+  Instant to_real(std::chrono::local_seconds local) const;
 
   // Relative weight of a local date before normalisation: month factor times the weekday factor,
   // or times the holiday factor on a holiday.
@@ -44,11 +48,12 @@ class CalendarShape {
   mutable std::map<int, double> year_weights_;  // memo: sum of day weights per local year
 };
 
-// An event's multiplier as a function of time, with its instants and slopes worked out once:
-// it is evaluated for every candidate arrival inside an event, so it must be a few flops.
+// One occurrence of an event: its multiplier as a function of time, with its instants and
+// slopes worked out once: it is evaluated for every candidate arrival inside it, so it must be
+// a few flops.
 class EventShape {
  public:
-  explicit EventShape(const Event& event);
+  EventShape(Instant start, const Event& event);
 
   // The factor at instant t: 1 outside the event, linear on the ramps, `multiplier` on the plateau.
   double factor(Instant t) const {
@@ -62,12 +67,51 @@ class EventShape {
   // Where the factor changes slope: start, end of ramp, end of plateau, end.
   std::array<Instant, 4> knots() const { return {start_, peak_from_, peak_to_, end_}; }
   bool overlaps(Instant from, Instant to) const { return start_ < to && end_ > from; }
+  Instant start() const { return start_; }
+  Instant end() const { return end_; }
 
  private:
   Instant start_, peak_from_, peak_to_, end_;
   double multiplier_;
   double ramp_slope_;   // factor gained per second of ramp-up
   double decay_slope_;  // factor lost per second of decay
+};
+
+// The occurrences of a set of events, indexed so that a lookup touches only the occurrences that
+// overlap the instant: the time line is cut at every start and end, and each stretch between two
+// cuts lists the occurrences active on it. A yearly event over twenty years of history and
+// projection has twenty occurrences; the factor at t costs a binary search over the cuts plus a
+// few flops per occurrence overlapping t, however many occurrences there are.
+class EventTimeline {
+ public:
+  EventTimeline() = default;
+  explicit EventTimeline(std::vector<EventShape> occurrences);
+
+  // The product of the factors of the occurrences overlapping t (1 where none does).
+  double factor(Instant t) const {
+    if (edges_.empty() || t < edges_.front() || t >= edges_.back()) return 1.0;
+    const auto stretch = stretch_of(t);
+    double product = 1.0;
+    for (auto k = first_active_[stretch]; k < first_active_[stretch + 1]; ++k) product *= occurrences_[active_[k]].factor(t);
+    return product;
+  }
+  // An upper bound of factor() over [from, to]: the product of each overlapping occurrence's largest factor.
+  double bound(Instant from, Instant to) const;
+  bool overlaps(Instant from, Instant to) const;
+  // Appends to `cuts` every knot of an occurrence that lies strictly inside (from, to).
+  void knots_inside(Instant from, Instant to, std::vector<Instant>& cuts) const;
+  // Indices into occurrences() of those overlapping [from, to), in start order.
+  std::vector<std::uint32_t> overlapping(Instant from, Instant to) const;
+  const std::vector<EventShape>& occurrences() const { return occurrences_; }
+
+ private:
+  // Index of the stretch [edges_[i], edges_[i + 1]) that holds t, for edges_.front() <= t < edges_.back().
+  std::size_t stretch_of(Instant t) const;
+
+  std::vector<EventShape> occurrences_;       // sorted by start
+  std::vector<Instant> edges_;                // every start and end, sorted, unique
+  std::vector<std::uint32_t> first_active_;   // stretch i's occurrences: active_[first_active_[i] .. first_active_[i + 1])
+  std::vector<std::uint32_t> active_;         // indices into occurrences_
 };
 
 }  // namespace uptake::sim

@@ -31,7 +31,7 @@ struct DesignPeak {
 class RateModel {
  public:
   // yearly_volume: volume of the driving series per year (history and projection); years
-  // outside it carry no demand.
+  // outside it carry no demand. Recurring events occur in each of these years.
   RateModel(const Scenario& scenario, std::map<int, double> yearly_volume);
 
   const std::vector<std::string>& endpoints() const { return endpoints_; }
@@ -63,8 +63,8 @@ class RateModel {
 
   std::vector<std::string> endpoints_;
   std::vector<double> requests_per_use_;
-  std::vector<EventShape> events_;
-  std::vector<std::vector<std::size_t>> events_of_endpoint_;  // indices into events_
+  EventTimeline events_;                         // every occurrence of every event: where pieces are cut
+  std::vector<EventTimeline> events_of_endpoint_;  // per endpoint: the occurrences that apply to it
   std::map<int, double> yearly_volume_;
   CalendarShape calendar_;
 };
