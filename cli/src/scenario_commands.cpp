@@ -48,6 +48,11 @@ void emit(const std::string& text, const std::string& out_path) {
   }
 }
 
+// What loads but may not be what the author meant: said before the output, on standard error.
+void print_warnings(const sim::Scenario& scenario) {
+  for (const auto& warning : scenario.warnings) fmt::print(stderr, "warning: {}\n", warning);
+}
+
 int run_new(const po::variables_map& values) {
   const auto name = values["name"].as<std::string>();
   if (name.empty() || name.find_first_of("/\\ \t") != std::string::npos) {
@@ -65,6 +70,7 @@ int run_new(const po::variables_map& values) {
 int run_check(const po::variables_map& values) {
   for (const auto& path : values["scenario"].as<std::vector<std::string>>()) {
     const auto scenario = sim::load_scenario(path);
+    print_warnings(scenario);
     // Fitting belongs to checking: a series that no model can fit is an invalid scenario.
     const auto forecast = sim::make_forecast(scenario, scenario.growth.project_to_year, scenario.growth.project_to_year);
     const auto window = sim::replay_window(scenario, *forecast.rate_model);
@@ -80,6 +86,7 @@ int run_check(const po::variables_map& values) {
 
 int run_forecast(const po::variables_map& values) {
   const auto scenario = sim::load_scenario(values["scenario"].as<std::string>());
+  print_warnings(scenario);
   auto [from, to] = values.count("years") ? parse_years(values["years"].as<std::string>()) : std::pair<int, int>{0, 0};
   const auto forecast = sim::make_forecast(scenario, from, to);
   const auto format = values["format"].as<std::string>();
@@ -91,6 +98,7 @@ int run_forecast(const po::variables_map& values) {
 
 int run_schedule(const po::variables_map& values) {
   const auto scenario = sim::load_scenario(values["scenario"].as<std::string>());
+  print_warnings(scenario);
   const auto forecast = sim::make_forecast(scenario, scenario.growth.project_to_year, scenario.growth.project_to_year);
   const auto& model = *forecast.rate_model;
   const auto window = sim::replay_window(scenario, model);

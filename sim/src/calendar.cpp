@@ -16,7 +16,10 @@ CalendarShape::CalendarShape(const Calendar& calendar) : calendar_(calendar) {
 double CalendarShape::day_weight(sys_days day) const {
   const year_month_day ymd{day};
   const double month = calendar_.month_factors[static_cast<unsigned>(ymd.month()) - 1];
-  if (std::binary_search(calendar_.holidays.begin(), calendar_.holidays.end(), day)) return month * calendar_.holiday_factor;
+  const bool holiday = std::binary_search(calendar_.holidays.begin(), calendar_.holidays.end(), day) ||
+                       std::any_of(calendar_.yearly_holidays.begin(), calendar_.yearly_holidays.end(),
+                                   [&](const YearlyDate& rule) { return rule.matches(day); });
+  if (holiday) return month * calendar_.holiday_factor;
   // iso_encoding: Monday = 1 ... Sunday = 7; the scenario lists Monday first.
   const unsigned weekday = std::chrono::weekday{day}.iso_encoding();
   return month * calendar_.weekday_factors[weekday - 1];

@@ -47,6 +47,18 @@ std::optional<std::chrono::sys_days> YearlyDate::in(int year) const {
   return date.ok() ? std::optional<sys_days>{sys_days{date}} : std::nullopt;
 }
 
+bool YearlyDate::matches(std::chrono::sys_days local_date) const {
+  using namespace std::chrono;
+  const year_month_day date{local_date};
+  if (static_cast<unsigned>(date.month()) != month) return false;
+  const auto day_of_month = static_cast<unsigned>(date.day());
+  if (nth == 0) return day_of_month == day;
+  if (std::chrono::weekday{local_date}.iso_encoding() != weekday) return false;
+  if (nth > 0) return (day_of_month - 1) / 7 + 1 == static_cast<unsigned>(nth);
+  const auto last_day = static_cast<unsigned>(year_month_day_last{date.year(), month_day_last{date.month()}}.day());
+  return day_of_month + 7 > last_day;
+}
+
 std::vector<std::chrono::local_seconds> Event::occurrences(int first_year, int last_year) const {
   using namespace std::chrono;
   std::vector<local_seconds> result;

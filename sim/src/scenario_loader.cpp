@@ -299,31 +299,6 @@ void load_growth(const Reader& reader, const YAML::Node& root, Scenario& scenari
   }
 }
 
-void load_calendar(const Reader& reader, const YAML::Node& root, Scenario& scenario) {
-  auto& calendar = scenario.calendar;
-  calendar.month_factors.assign(12, 1.0);
-  calendar.weekday_factors.assign(7, 1.0);
-  calendar.hour_profile.assign(24, 1.0);
-  const auto node = root["calendar"];
-  if (!node) return;
-  reader.expect_map(node, "calendar", {"timezone", "month_factors", "weekday_factors", "holidays", "holiday_factor", "hour_profile"});
-  if (node["timezone"]) {
-    const auto offset = parse_utc_offset(reader.text(node["timezone"], "calendar.timezone"));
-    if (!offset) reader.fail(node["timezone"], "calendar.timezone", fmt::format("'{}' is not a UTC offset", node["timezone"].Scalar()), "UTC or a fixed offset such as +09:00");
-    calendar.utc_offset = *offset;
-  }
-  if (node["month_factors"]) calendar.month_factors = reader.factors(node["month_factors"], "calendar.month_factors", {12});
-  if (node["weekday_factors"]) calendar.weekday_factors = reader.factors(node["weekday_factors"], "calendar.weekday_factors", {7});
-  if (node["hour_profile"]) calendar.hour_profile = reader.factors(node["hour_profile"], "calendar.hour_profile", {24, 96});
-  if (node["holiday_factor"]) calendar.holiday_factor = reader.non_negative(node["holiday_factor"], "calendar.holiday_factor");
-  if (const auto holidays = node["holidays"]) {
-    if (!holidays.IsSequence()) reader.fail(holidays, "calendar.holidays", "is not a list", "a list of dates [YYYY-MM-DD, ...]");
-    for (std::size_t i = 0; i < holidays.size(); ++i) calendar.holidays.push_back(reader.date(holidays[i], fmt::format("calendar.holidays[{}]", i)));
-    std::sort(calendar.holidays.begin(), calendar.holidays.end());
-    calendar.holidays.erase(std::unique(calendar.holidays.begin(), calendar.holidays.end()), calendar.holidays.end());
-  }
-}
-
 // Words of a yearly date rule such as "second monday of january"; index + 1 is the number.
 constexpr std::array<const char*, 12> kMonthNames = {"january", "february", "march", "april", "may", "june", "july",
                                                      "august", "september", "october", "november", "december"};
@@ -345,7 +320,7 @@ unsigned name_index(const std::string& word, const std::array<const char*, N>& n
 // "last friday of may", "2nd mon of jan").
 YearlyDate yearly_date(const Reader& reader, const YAML::Node& node, const std::string& field) {
   const auto text = reader.text(node, field);
-  const char* expected = "MM-DD such as 03-01, or a weekday rule such as 'second monday of january' (first to fifth, or last)";
+  const char* expected = "MM-DD such as 03-01, or a weekday rule such as 'second monday of january' or 'last friday of may'";
   YearlyDate date;
   if (text.size() == 5 && text[2] == '-') {
     // Any leap year accepts 02-29, which then occurs only in leap years.
@@ -376,6 +351,75 @@ YearlyDate yearly_date(const Reader& reader, const YAML::Node& node, const std::
   date.month = name_index(month, kMonthNames);
   if (!date.month) reader.fail(node, field, fmt::format("'{}' in '{}' is not a month", month, text), "january to december (or jan to dec)");
   return date;
+}
+
+void load_calendar(const Reader& reader, const YAML::Node& root, Scenario& scenario) {
+  auto& calendar = scenario.calendar;
+  calendar.month_factors.assign(12, 1.0);
+  calendar.weekday_factors.assign(7, 1.0);
+  calendar.hour_profile.assign(24, 1.0);
+  const auto node = root["calendar"];
+  if (!node) return;
+  reader.expect_map(node, "calendar", {"timezone", "month_factors", "weekday_factors", "holidays", "holiday_factor", "hour_profile"});
+  if (node["timezone"]) {
+    const auto offset = parse_utc_offset(reader.text(node["timezone"], "calendar.timezone"));
+    if (!offset) reader.fail(node["timezone"], "calendar.timezone", fmt::format("'{}' is not a UTC offset", node["timezone"].Scalar()), "UTC or a fixed offset such as +09:00");
+    calendar.utc_offset = *offset;
+  }
+  if (node["month_factors"]) calendar.month_factors = reader.factors(node["month_factors"], "calendar.month_factors", {12});
+  if (node["weekday_factors"]) calendar.weekday_factors = reader.factors(node["weekday_factors"], "calendar.weekday_factors", {7});
+  if (node["hour_profile"]) calendar.hour_profile = reader.factors(node["hour_profile"], "calendar.hour_profile", {24, 96});
+  if (node["holiday_factor"]) calendar.holiday_factor = reader.non_negative(node["holiday_factor"], "calendar.holiday_factor");
+  if (const auto holidays = node["holidays"]) {
+    if (!holidays.IsSequence()) reader.fail(holidays, "calendar.holidays", "is not a list", "a list of dates [YYYY-MM-DD, MM-DD, ...]");
+    for (std::size_t i = 0; i < holidays.size(); ++i) {
+      const auto field = fmt::format("calendar.holidays[{}]", i);
+      // A full date holds in its year only; MM-DD and weekday rules hold every year.
+      const auto& text = holidays[i].IsScalar() ? holidays[i].Scalar() : std::string();
+      const bool one_year = text.size() == 10 && std::isdigit(static_cast<unsigned char>(text[0])) && text[4] == '-';
+      if (one_year) {
+        calendar.holidays.push_back(reader.date(holidays[i], field));
+      } else {
+        calendar.yearly_holidays.push_back(yearly_date(reader, holidays[i], field));
+      }
+    }
+    std::sort(calendar.holidays.begin(), calendar.holidays.end());
+    calendar.holidays.erase(std::unique(calendar.holidays.begin(), calendar.holidays.end()), calendar.holidays.end());
+  }
+}
+
+// "2026", "2026 and 2028", "2020-2022, 2025 and 2028-2030"
+std::string year_list(const std::vector<int>& years) {
+  std::vector<std::string> runs;
+  for (std::size_t i = 0; i < years.size();) {
+    std::size_t j = i;
+    while (j + 1 < years.size() && years[j + 1] == years[j] + 1) ++j;
+    runs.push_back(j == i ? std::to_string(years[i]) : fmt::format("{}-{}", years[i], years[j]));
+    i = j + 1;
+  }
+  if (runs.size() == 1) return runs.front();
+  const auto last = runs.back();
+  runs.pop_back();
+  return fmt::format("{} and {}", fmt::join(runs, ", "), last);
+}
+
+// Holidays listed for some years only (lunar ones, substitute days) leave the other years
+// without them: their volume spreads over days that are holidays in fact. Loads, but is said.
+void warn_of_years_without_holidays(Scenario& scenario, int first_year, int last_year) {
+  const auto& listed = scenario.calendar.holidays;
+  if (listed.empty()) return;
+  std::set<int> with;
+  for (const auto day : listed) with.insert(static_cast<int>(year_month_day{day}.year()));
+  std::vector<int> without;
+  std::vector<int> with_in_range;
+  for (int year = first_year; year <= last_year; ++year) (with.count(year) ? with_in_range : without).push_back(year);
+  if (without.empty()) return;
+  const bool one = without.size() == 1;
+  const auto others = with_in_range.empty() ? std::vector<int>(with.begin(), with.end()) : with_in_range;
+  scenario.warnings.push_back(fmt::format(
+      "calendar.holidays: {} {} no listed holidays while {} {}; {} volume spreads over every day as if {} had {}", year_list(without),
+      one ? "has" : "have", year_list(others), others.size() == 1 ? "does" : "do", one ? "its" : "their", one ? "it" : "they",
+      scenario.calendar.yearly_holidays.empty() ? "none" : "only the yearly ones"));
 }
 
 // An event happens once (`start`), on listed dates (`starts`), or every year (`every: year`)
@@ -813,6 +857,9 @@ Scenario parse_scenario(const std::string& text, const std::string& file_name) {
                 fmt::format("{} or later", last_history_year));
   }
   load_calendar(reader, root, scenario);
+  int first_history_year = last_history_year;
+  for (const auto& series : scenario.series) first_history_year = std::min(first_history_year, series.first_year());
+  warn_of_years_without_holidays(scenario, first_history_year, scenario.growth.project_to_year);
   load_events(reader, root, scenario);
   load_mix(reader, root, scenario);
   const auto endpoints = scenario.endpoint_names();

@@ -60,6 +60,25 @@ calendar:
   CHECK(static_cast<unsigned>(year_month_day{floor<days>(local_start)}.month()) == 3);
 }
 
+TEST_CASE("holiday rules hold every year, listed dates in their year only") {
+  const auto scenario = test::scenario_from_yaml(test::flat_scenario(kSecondsIn2023, R"(
+calendar:
+  weekday_factors: [1.20, 1.10, 1.05, 1.05, 1.10, 0.30, 0.20]
+  holidays: ["01-01", third monday of january, last Monday of May, 2023-03-01]
+  holiday_factor: 0.25
+)"));
+  REQUIRE(scenario.calendar.yearly_holidays.size() == 3);
+  const RateModel model(scenario, {{2023, kSecondsIn2023}, {2024, kSecondsIn2023}});
+  const auto weight = [&](const char* date) { return model.calendar().day_weight(*parse_date(date)); };
+  for (const char* holiday : {"2023-01-01", "2024-01-01", "2023-01-16", "2024-01-15", "2023-05-29", "2024-05-27", "2023-03-01"}) {
+    INFO(holiday);
+    CHECK(weight(holiday) == 0.25);
+  }
+  CHECK(weight("2023-01-09") == 1.20);  // the second Monday
+  CHECK(weight("2023-05-22") == 1.20);  // not the last Monday of May
+  CHECK(weight("2024-03-01") == 1.10);  // a Friday: listed for 2023 only
+}
+
 TEST_CASE("an event multiplies the rate by its ramp, plateau and decay") {
   const std::string events = R"(
 events:

@@ -89,3 +89,22 @@ events: [{ name: launch, start: 2023-07-01T10:00, plateau: 1h, multiplier: 2 }]
   const auto at = [](const char* utc) { return static_cast<double>(parse_date_time(utc)->time_since_epoch().count()); };
   CHECK(model.rate(0, at("2023-07-01T01:30")) / model.rate(0, at("2023-07-01T00:30")) == Approx(2.0));
 }
+
+TEST_CASE("a year of the model without listed holidays, while others have them, is warned of") {
+  SECTION("one year") {
+    const auto scenario = test::scenario_from_yaml(test::flat_scenario(1000, "calendar: { holidays: [2023-01-01, 2023-03-01] }\n"));
+    CHECK(scenario.warnings ==
+          std::vector<std::string>{"calendar.holidays: 2022 has no listed holidays while 2023 does; its volume spreads over every day as if it had none"});
+  }
+  SECTION("years of history and projection, beside yearly rules") {
+    std::string text = test::flat_scenario(1000, "calendar: { holidays: [\"01-01\", 2025-01-28, 2025-10-06] }\n");
+    text.replace(text.find("project_to: 2023"), 16, "project_to: 2026");
+    const auto scenario = test::scenario_from_yaml(text);
+    CHECK(scenario.warnings == std::vector<std::string>{"calendar.holidays: 2022-2024 and 2026 have no listed holidays while 2025 does; "
+                                                        "their volume spreads over every day as if they had only the yearly ones"});
+  }
+  SECTION("yearly rules alone, or every year listed") {
+    CHECK(test::scenario_from_yaml(test::flat_scenario(1000, "calendar: { holidays: [\"01-01\", \"03-01\"] }\n")).warnings.empty());
+    CHECK(test::scenario_from_yaml(test::flat_scenario(1000, "calendar: { holidays: [2022-01-01, 2023-01-01] }\n")).warnings.empty());
+  }
+}

@@ -67,6 +67,8 @@ struct YearlyDate {
   // Its date in `year`; empty when it does not occur that year (02-29 outside leap years, the
   // fifth Monday of a month that has four).
   std::optional<std::chrono::sys_days> in(int year) const;
+  // Whether it falls on `local_date`: a few integer operations, for holiday rules checked per day.
+  bool matches(std::chrono::sys_days local_date) const;
 };
 
 struct Calendar {
@@ -74,6 +76,7 @@ struct Calendar {
   std::vector<double> month_factors;       // 12 relative weights, January first
   std::vector<double> weekday_factors;     // 7 relative weights, Monday first
   std::vector<std::chrono::sys_days> holidays;  // listed local dates, each in its own year; sorted, unique
+  std::vector<YearlyDate> yearly_holidays; // holidays on the same date or weekday rule every year
   double holiday_factor = 1.0;             // replaces the weekday factor on holidays
   std::vector<double> hour_profile;        // 24 or 96 relative weights over the local day
 };
