@@ -98,11 +98,13 @@ double RateModel::expected_requests(std::size_t endpoint, Instant from, Instant 
       total += base;
       continue;
     }
-    // Between knots each event factor is linear and continuous, so their product is a
-    // polynomial of low degree: Simpson's rule is exact for up to three overlapping events.
-    const double mean_factor = (event_multiplier(endpoint, piece.start) +
-                                4 * event_multiplier(endpoint, 0.5 * (piece.start + piece.end)) +
-                                event_multiplier(endpoint, piece.end)) / 6.0;
+    // Between knots each event factor is linear, so their product is a polynomial of low
+    // degree: three-point Gauss-Legendre is exact for up to five overlapping events. Its nodes
+    // lie inside the piece, away from the knots where a factor without ramp or decay jumps.
+    const double middle = 0.5 * (piece.start + piece.end);
+    const double offset = 0.5 * length * 0.7745966692414834;  // sqrt(3/5) of the half-length
+    const double mean_factor = (8 * event_multiplier(endpoint, middle) + 5 * event_multiplier(endpoint, middle - offset) +
+                                5 * event_multiplier(endpoint, middle + offset)) / 18.0;
     total += base * mean_factor;
   }
   return total;

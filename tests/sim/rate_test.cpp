@@ -104,6 +104,19 @@ events:
   CHECK(peak.peak_hour_start <= instant("2023-06-01T12:00"));
 }
 
+TEST_CASE("an event that ends or starts at once is integrated exactly") {
+  // No ramps: the factor jumps from 1 to 3 and back, at the edges of pieces. 2 h at 3x is
+  // 4 h of requests at the flat 1 per second; a quiet spell at 0.2 for 1 h is 0.2 h.
+  const auto scenario = test::scenario_from_yaml(test::flat_scenario(kSecondsIn2023, R"(
+events:
+  - { name: surge, start: 2023-06-01T10:00, plateau: 2h, multiplier: 3 }
+  - { name: outage, start: 2023-06-02T10:00, plateau: 1h, multiplier: 0.2 }
+)"));
+  const RateModel model(scenario, {{2023, kSecondsIn2023}});
+  CHECK(model.expected_requests(0, instant("2023-06-01T09:00"), instant("2023-06-01T13:00")) == Approx(8 * 3600.0).epsilon(1e-12));
+  CHECK(model.expected_requests(0, instant("2023-06-02T10:00"), instant("2023-06-02T11:00")) == Approx(0.2 * 3600.0).epsilon(1e-12));
+}
+
 TEST_CASE("a yearly event recurs in every year's design peak") {
   const std::string events = R"(
 events:

@@ -51,8 +51,8 @@ class RateModel {
   std::vector<RatePiece> pieces(Instant from, Instant to) const;
 
   // Expected requests of one endpoint in [from, to): the integral of lambda (exact between
-  // knots: events are integrated by Simpson's rule on each linear stretch, exact for up to
-  // three overlapping events).
+  // knots: events are integrated by three-point Gauss-Legendre on each linear stretch, exact
+  // for up to five overlapping events).
   double expected_requests(std::size_t endpoint, Instant from, Instant to) const;
 
   // Busiest local clock hour of `year` and its design rates.
