@@ -121,6 +121,18 @@ bool EventTimeline::overlaps(Instant from, Instant to) const {
   return false;
 }
 
+std::vector<std::pair<Instant, Instant>> EventTimeline::covered() const {
+  std::vector<std::pair<Instant, Instant>> spans;
+  for (const auto& occurrence : occurrences_) {  // in start order
+    if (!spans.empty() && occurrence.start() <= spans.back().second) {
+      spans.back().second = std::max(spans.back().second, occurrence.end());
+    } else {
+      spans.emplace_back(occurrence.start(), occurrence.end());
+    }
+  }
+  return spans;
+}
+
 double EventTimeline::bound(Instant from, Instant to) const {
   double product = 1.0;
   for (const auto k : overlapping(from, to)) product *= occurrences_[k].bound(from, to);

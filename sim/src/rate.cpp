@@ -30,26 +30,57 @@ RateModel::RateModel(const Scenario& scenario, std::map<int, double> yearly_volu
   const int last_year = yearly_volume_.empty() ? -1 : yearly_volume_.rbegin()->first;
   std::vector<EventShape> all;
   std::vector<std::vector<EventShape>> of_endpoint(endpoints_.size());
+  std::vector<std::vector<EventShape>> moving_of_endpoint(endpoints_.size());
   for (const auto& event : scenario.events) {
     for (const auto start : event.occurrences(first_year, last_year)) {
       const EventShape occurrence(calendar_.to_real(start), event);
       all.push_back(occurrence);
       for (std::size_t e = 0; e < endpoints_.size(); ++e) {
         const auto& only = event.endpoints;
-        if (only.empty() || std::find(only.begin(), only.end(), endpoints_[e]) != only.end()) of_endpoint[e].push_back(occurrence);
+        if (!only.empty() && std::find(only.begin(), only.end(), endpoints_[e]) == only.end()) continue;
+        of_endpoint[e].push_back(occurrence);
+        if (!event.additive) moving_of_endpoint[e].push_back(occurrence);
       }
     }
   }
   events_ = EventTimeline(std::move(all));
   for (auto& occurrences : of_endpoint) events_of_endpoint_.emplace_back(std::move(occurrences));
+
+  for (const auto& [year, volume] : yearly_volume_) {
+    auto& requests = year_requests_[year];
+    for (const double per_use : requests_per_use_) requests.push_back(volume * per_use);
+  }
+  std::vector<EventTimeline> moving;
+  for (auto& occurrences : moving_of_endpoint) moving.emplace_back(std::move(occurrences));
+  keep_yearly_totals(moving);
+}
+
+void RateModel::keep_yearly_totals(const std::vector<EventTimeline>& moving) {
+  const EventTimeline no_events;
+  for (auto& [year, requests] : year_requests_) {
+    const Instant year_start = calendar_.day_start(sys_days{std::chrono::year{year} / January / 1});
+    const Instant year_end = calendar_.day_start(sys_days{std::chrono::year{year + 1} / January / 1});
+    for (std::size_t e = 0; e < endpoints_.size(); ++e) {
+      if (requests[e] <= 0) continue;
+      // Outside the events the factor is 1: only the stretches they cover change the total.
+      // Each year is scaled on its own, and pieces never cross a local midnight, so the
+      // integrals here see this year's unscaled requests.
+      double added = 0;
+      for (const auto& [start, end] : moving[e].covered()) {
+        const Instant from = std::max(start, year_start);
+        const Instant to = std::min(end, year_end);
+        if (from < to) added += integral(e, from, to, moving[e]) - integral(e, from, to, no_events);
+      }
+      requests[e] *= requests[e] / (requests[e] + added);
+    }
+  }
 }
 
 double RateModel::calendar_rate(std::size_t endpoint, Instant t) const {
   const auto day = calendar_.local_day(t);
-  const auto found = yearly_volume_.find(static_cast<int>(year_month_day{day}.year()));
-  if (found == yearly_volume_.end()) return 0.0;
-  return found->second * calendar_.day_share(day) * calendar_.bin_share(calendar_.bin_of(t)) / calendar_.bin_seconds() *
-         requests_per_use_[endpoint];
+  const auto found = year_requests_.find(static_cast<int>(year_month_day{day}.year()));
+  if (found == year_requests_.end()) return 0.0;
+  return found->second[endpoint] * calendar_.day_share(day) * calendar_.bin_share(calendar_.bin_of(t)) / calendar_.bin_seconds();
 }
 
 double RateModel::event_multiplier(std::size_t endpoint, Instant t) const { return events_of_endpoint_[endpoint].factor(t); }
@@ -90,11 +121,15 @@ std::vector<RatePiece> RateModel::pieces(Instant from, Instant to) const {
 }
 
 double RateModel::expected_requests(std::size_t endpoint, Instant from, Instant to) const {
+  return integral(endpoint, from, to, events_of_endpoint_[endpoint]);
+}
+
+double RateModel::integral(std::size_t endpoint, Instant from, Instant to, const EventTimeline& events) const {
   double total = 0;
   for (const auto& piece : pieces(from, to)) {
     const double length = piece.end - piece.start;
     const double base = piece.calendar_rate[endpoint] * length;
-    if (!events_of_endpoint_[endpoint].overlaps(piece.start, piece.end)) {
+    if (!events.overlaps(piece.start, piece.end)) {
       total += base;
       continue;
     }
@@ -103,8 +138,7 @@ double RateModel::expected_requests(std::size_t endpoint, Instant from, Instant 
     // lie inside the piece, away from the knots where a factor without ramp or decay jumps.
     const double middle = 0.5 * (piece.start + piece.end);
     const double offset = 0.5 * length * 0.7745966692414834;  // sqrt(3/5) of the half-length
-    const double mean_factor = (8 * event_multiplier(endpoint, middle) + 5 * event_multiplier(endpoint, middle - offset) +
-                                5 * event_multiplier(endpoint, middle + offset)) / 18.0;
+    const double mean_factor = (8 * events.factor(middle) + 5 * events.factor(middle - offset) + 5 * events.factor(middle + offset)) / 18.0;
     total += base * mean_factor;
   }
   return total;

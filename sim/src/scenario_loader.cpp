@@ -108,6 +108,12 @@ class Reader {
     return value;
   }
 
+  bool boolean(const YAML::Node& node, const std::string& field) const {
+    bool value = false;
+    if (!node.IsScalar() || !YAML::convert<bool>::decode(node, value)) fail(node, field, fmt::format("'{}' is not true or false", node.Scalar()), "true or false");
+    return value;
+  }
+
   long long integer(const YAML::Node& node, const std::string& field) const {
     if (!node.IsScalar()) fail(node, field, "is not a whole number");
     long long value = 0;
@@ -487,7 +493,7 @@ void load_events(const Reader& reader, const YAML::Node& root, Scenario& scenari
     const auto node = events[i];
     const auto field = fmt::format("events[{}]", i);
     reader.expect_map(node, field, {"name", "start", "starts", "every", "on", "at", "from", "until", "ramp_up", "plateau", "decay",
-                                    "multiplier", "endpoints"});
+                                    "multiplier", "endpoints", "additive"});
     Event event;
     event.name = reader.nonempty_text(reader.require(node, field, "name"), field + ".name");
     // Local wall-clock times in the file; the rate model turns them into real instants.
@@ -499,6 +505,7 @@ void load_events(const Reader& reader, const YAML::Node& root, Scenario& scenari
       reader.fail(node, field, "lasts no time", "a ramp_up, plateau or decay longer than 0");
     }
     event.multiplier = reader.positive(reader.require(node, field, "multiplier"), field + ".multiplier");
+    if (node["additive"]) event.additive = reader.boolean(node["additive"], field + ".additive");
     if (const auto endpoints = node["endpoints"]) {
       if (!endpoints.IsSequence()) reader.fail(endpoints, field + ".endpoints", "is not a list", "a list of endpoint names");
       for (std::size_t k = 0; k < endpoints.size(); ++k) event.endpoints.push_back(reader.nonempty_text(endpoints[k], fmt::format("{}.endpoints[{}]", field, k)));

@@ -88,6 +88,7 @@ events:
     plateau: 2h
     decay: 1h
     multiplier: 3
+    additive: true   # the shape alone, on the flat rate
 )";
   const auto scenario = test::scenario_from_yaml(test::flat_scenario(kSecondsIn2023, events));
   const RateModel model(scenario, {{2023, kSecondsIn2023}});
@@ -109,8 +110,8 @@ TEST_CASE("an event that ends or starts at once is integrated exactly") {
   // 4 h of requests at the flat 1 per second; a quiet spell at 0.2 for 1 h is 0.2 h.
   const auto scenario = test::scenario_from_yaml(test::flat_scenario(kSecondsIn2023, R"(
 events:
-  - { name: surge, start: 2023-06-01T10:00, plateau: 2h, multiplier: 3 }
-  - { name: outage, start: 2023-06-02T10:00, plateau: 1h, multiplier: 0.2 }
+  - { name: surge, start: 2023-06-01T10:00, plateau: 2h, multiplier: 3, additive: true }
+  - { name: outage, start: 2023-06-02T10:00, plateau: 1h, multiplier: 0.2, additive: true }
 )"));
   const RateModel model(scenario, {{2023, kSecondsIn2023}});
   CHECK(model.expected_requests(0, instant("2023-06-01T09:00"), instant("2023-06-01T13:00")) == Approx(8 * 3600.0).epsilon(1e-12));
@@ -175,6 +176,58 @@ events:
   CHECK(model.event_multiplier(0, instant("2023-11-15T23:30")) == 2.0);
   CHECK(model.event_multiplier(0, instant("2023-05-25T15:30")) == 2.0);
   CHECK(model.event_multiplier(0, instant("2023-05-26T15:30")) == 1.0);
+}
+
+TEST_CASE("events move demand within the year unless additive") {
+  // A shaped calendar, two endpoints, a yearly surge on both, a one-off on verify only, a
+  // quiet spell, and an event across the year end: each year keeps its volume per endpoint.
+  const std::string body = R"(
+calendar:
+  timezone: "+09:00"
+  month_factors: [1.25, 1.00, 1.15, 1.00, 0.95, 0.90, 0.85, 0.85, 0.95, 1.00, 1.00, 1.10]
+  weekday_factors: [1.25, 1.10, 1.05, 1.05, 1.10, 0.35, 0.25]
+  hour_profile: [0.15, 0.08, 0.05, 0.05, 0.05, 0.10, 0.30, 0.80, 1.80, 2.80, 3.10, 3.20,
+                 3.60, 3.30, 3.00, 2.80, 2.60, 2.30, 1.70, 1.30, 1.10, 0.90, 0.60, 0.30]
+events:
+  - { name: tax-settlement, every: year, start: 2022-01-15T08:00, ramp_up: 2h, plateau: 10h, decay: 3d, multiplier: 2.5 }
+  - { name: pass, start: 2022-12-13T00:00, ramp_up: 7d, plateau: 30d, decay: 20d, multiplier: 2.2, endpoints: [verify] }
+  - { name: outage, start: 2023-06-01T10:00, plateau: 2h, multiplier: 0.2 }
+)";
+  std::string text = test::flat_scenario(8'099'791, body);
+  text.replace(text.find("mix:"), text.find('\n', text.find("mix:")) - text.find("mix:"),
+               "mix: { requests_per_use: 2, endpoints: { issue: 0.55, verify: 0.45 } }");
+  const std::map<int, double> volumes = {{2022, 8'099'791}, {2023, 24'408'575}};
+  const auto year_total = [](const RateModel& model, std::size_t endpoint, int year) {
+    return model.expected_requests(endpoint, model.calendar().day_start(sys_days{std::chrono::year{year} / January / 1}),
+                                   model.calendar().day_start(sys_days{std::chrono::year{year + 1} / January / 1}));
+  };
+  const RateModel model(test::scenario_from_yaml(text), volumes);
+  for (const auto& [year, volume] : volumes) {
+    INFO(year);
+    CHECK(year_total(model, 0, year) == Approx(volume * 2 * 0.55).epsilon(1e-9));
+    CHECK(year_total(model, 1, year) == Approx(volume * 2 * 0.45).epsilon(1e-9));
+  }
+  // The surge still stands out by its multiplier against the hours around it.
+  // 12:30 on Sunday 15 January is on the plateau; the Sunday before is an ordinary one.
+  CHECK(model.rate(0, instant("2023-01-15T03:30")) / model.rate(0, instant("2023-01-08T03:30")) == Approx(2.5));
+
+}
+
+TEST_CASE("an additive event adds its mass on top of the year's volume") {
+  // Flat 1 request per second; a 2-hour plateau at 3x adds 2 x 3600 x 2 = 14,400 requests.
+  const std::string event = "events: [{ name: launch, start: 2023-06-01T10:00, plateau: 2h, multiplier: 3";
+  const auto year_total = [](const RateModel& model) { return model.expected_requests(0, instant("2023-01-01T00:00"), instant("2024-01-01T00:00")); };
+  const RateModel additive(test::scenario_from_yaml(test::flat_scenario(kSecondsIn2023, event + ", additive: true }]\n")), {{2023, kSecondsIn2023}});
+  CHECK(year_total(additive) == Approx(kSecondsIn2023 + 14'400).epsilon(1e-12));
+  CHECK(additive.total_rate(instant("2023-03-01T00:00")) == Approx(1.0).epsilon(1e-12));
+  CHECK(additive.total_rate(instant("2023-06-01T11:00")) == Approx(3.0).epsilon(1e-12));
+  // By default the rest of the year gives up the same 14,400 requests, pro rata.
+  const RateModel moved(test::scenario_from_yaml(test::flat_scenario(kSecondsIn2023, event + " }]\n")), {{2023, kSecondsIn2023}});
+  const double rest = kSecondsIn2023 / (kSecondsIn2023 + 14'400);
+  CHECK(year_total(moved) == Approx(kSecondsIn2023).epsilon(1e-12));
+  CHECK(moved.total_rate(instant("2023-03-01T00:00")) == Approx(rest).epsilon(1e-12));
+  CHECK(moved.total_rate(instant("2023-06-01T11:00")) == Approx(3.0 * rest).epsilon(1e-12));
+  CHECK(moved.design_peak(2023).total_peak_hour_rate == Approx(3.0 * rest).epsilon(1e-12));
 }
 
 TEST_CASE("journeys turn each use into the chain's expected requests") {

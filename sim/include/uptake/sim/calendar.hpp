@@ -100,6 +100,8 @@ class EventTimeline {
   bool overlaps(Instant from, Instant to) const;
   // Appends to `cuts` every knot of an occurrence that lies strictly inside (from, to).
   void knots_inside(Instant from, Instant to, std::vector<Instant>& cuts) const;
+  // The stretches covered by at least one occurrence, [start, end) each, in time order, disjoint.
+  std::vector<std::pair<Instant, Instant>> covered() const;
   // Indices into occurrences() of those overlapping [from, to), in start order.
   std::vector<std::uint32_t> overlapping(Instant from, Instant to) const;
   const std::vector<EventShape>& occurrences() const { return occurrences_; }

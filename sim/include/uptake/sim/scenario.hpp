@@ -102,6 +102,9 @@ struct Event {
   Seconds decay{0};
   double multiplier = 1.0;                 // > 0; below 1 models an outage or a quiet day
   std::vector<std::string> endpoints;      // empty: every endpoint
+  // false: the event moves demand within its year, whose volume stays the measured or projected
+  // one (the rest of the year gives up what the event adds); true: its extra comes on top.
+  bool additive = false;
 
   // Local starts of the occurrences in the years [first_year, last_year]; listed starts are
   // returned whatever their year. Sorted.
