@@ -132,9 +132,8 @@ int run_schedule(const po::variables_map& values) {
     ++counts[arrival.endpoint];
     ++total;
   }
-  const auto offset = scenario.calendar.utc_offset;
   const auto local = [&](double instant) {
-    return format_date_time(std::chrono::sys_seconds{std::chrono::seconds{std::llround(instant)} + offset});
+    return format_date_time(std::chrono::sys_seconds{std::chrono::seconds{std::llround(scenario.calendar.time_zone.to_local(instant))}});
   };
   fmt::print("Arrival schedule of {} (seed {}, shard {}/{})\n", scenario.name, seed, shard.index, shard.count);
   fmt::print("  window    {} to {} local ({:.0f} s of demand)\n", local(window.from), local(window.to), window.to - window.from);

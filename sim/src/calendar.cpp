@@ -11,6 +11,33 @@ using namespace std::chrono;
 CalendarShape::CalendarShape(const Calendar& calendar) : calendar_(calendar) {
   const double total = std::accumulate(calendar.hour_profile.begin(), calendar.hour_profile.end(), 0.0);
   for (double weight : calendar.hour_profile) bin_shares_.push_back(weight / total);
+  for (const double change : calendar_.time_zone.transitions()) {
+    // The change lies in one local day, or at the midnight between two.
+    for (const auto day : {local_day(change - 1), local_day(change)}) {
+      if (!clock_change_days_.empty() && clock_change_days_.back().first == day) continue;
+      clock_change_days_.emplace_back(day, 1.0 / clock_weight(day));
+    }
+  }
+}
+
+double CalendarShape::clock_weight(sys_days day) const {
+  double weight = 0;
+  const Instant end = day_start(day + days{1});
+  for (Instant t = day_start(day); t < end;) {
+    const Instant next = std::min(bin_end(t), end);
+    weight += bin_share(bin_of(t)) * (next - t) / bin_seconds();
+    t = next;
+  }
+  return weight;
+}
+
+double CalendarShape::share_per_second(sys_days day, Instant t) const {
+  double share = day_share(day) * bin_share(bin_of(t)) / bin_seconds();
+  if (clock_change_days_.empty()) return share;
+  const auto found = std::lower_bound(clock_change_days_.begin(), clock_change_days_.end(), day,
+                                      [](const auto& entry, sys_days value) { return entry.first < value; });
+  if (found != clock_change_days_.end() && found->first == day) share *= found->second;
+  return share;
 }
 
 double CalendarShape::day_weight(sys_days day) const {
@@ -43,22 +70,28 @@ double CalendarShape::day_share(sys_days day) const {
 }
 
 sys_days CalendarShape::local_day(Instant t) const {
-  const double local = t + static_cast<double>(calendar_.utc_offset.count());
-  return sys_days{days{static_cast<long>(std::floor(local / 86400.0))}};
+  return sys_days{days{static_cast<long>(std::floor(calendar_.time_zone.to_local(t) / 86400.0))}};
 }
 
 int CalendarShape::local_year(Instant t) const { return static_cast<int>(year_month_day{local_day(t)}.year()); }
 
 int CalendarShape::bin_of(Instant t) const {
-  const double local = t + static_cast<double>(calendar_.utc_offset.count());
+  const double local = calendar_.time_zone.to_local(t);
   const double into_day = local - std::floor(local / 86400.0) * 86400.0;
   return std::min(bins_per_day() - 1, static_cast<int>(into_day / bin_seconds()));
+}
+
+Instant CalendarShape::bin_end(Instant t) const {
+  const double offset = calendar_.time_zone.offset_at(t);
+  const double local = t + offset;
+  const double local_end = (std::floor(local / bin_seconds()) + 1) * bin_seconds();
+  return std::min(local_end - offset, calendar_.time_zone.next_transition_after(t));
 }
 
 Instant CalendarShape::day_start(sys_days day) const { return to_real(local_seconds{day.time_since_epoch()}); }
 
 Instant CalendarShape::to_real(local_seconds local) const {
-  return static_cast<double>(local.time_since_epoch().count() - calendar_.utc_offset.count());
+  return calendar_.time_zone.to_real(static_cast<double>(local.time_since_epoch().count()));
 }
 
 EventShape::EventShape(Instant start, const Event& event)

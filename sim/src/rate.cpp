@@ -80,7 +80,7 @@ double RateModel::calendar_rate(std::size_t endpoint, Instant t) const {
   const auto day = calendar_.local_day(t);
   const auto found = year_requests_.find(static_cast<int>(year_month_day{day}.year()));
   if (found == year_requests_.end()) return 0.0;
-  return found->second[endpoint] * calendar_.day_share(day) * calendar_.bin_share(calendar_.bin_of(t)) / calendar_.bin_seconds();
+  return found->second[endpoint] * calendar_.share_per_second(day, t);
 }
 
 double RateModel::event_multiplier(std::size_t endpoint, Instant t) const { return events_of_endpoint_[endpoint].factor(t); }
@@ -107,8 +107,7 @@ std::vector<RatePiece> RateModel::pieces(Instant from, Instant to) const {
   auto next_cut = cuts.begin();
   Instant start = from;
   while (start < to) {
-    const Instant bin_end = calendar_.day_start(calendar_.local_day(start)) + (calendar_.bin_of(start) + 1) * calendar_.bin_seconds();
-    Instant end = std::min(bin_end, to);
+    Instant end = std::min(calendar_.bin_end(start), to);
     while (next_cut != cuts.end() && *next_cut <= start) ++next_cut;
     if (next_cut != cuts.end() && *next_cut < end) end = *next_cut;
     RatePiece piece{start, end, {}};
@@ -152,9 +151,10 @@ DesignPeak RateModel::design_peak(int year) const {
   const sys_days first{std::chrono::year{year} / January / 1};
   const sys_days last{std::chrono::year{year} / December / 31};
   for (sys_days day = first; day <= last; day += days{1}) {
-    const Instant day_start = calendar_.day_start(day);
-    for (int hour = 0; hour < 24; ++hour) {
-      const Instant hour_start = day_start + hour * 3600.0;
+    // Every real hour from local midnight: 23 on the day the clock goes forward, 25 on the
+    // day it goes back, each a clock hour (zones change their clocks by whole hours).
+    const Instant day_end = calendar_.day_start(day + days{1});
+    for (Instant hour_start = calendar_.day_start(day); hour_start < day_end; hour_start += 3600.0) {
       double total = 0;
       for (std::size_t e = 0; e < endpoints_.size(); ++e) total += expected_requests(e, hour_start, hour_start + 3600.0);
       if (total / 3600.0 > peak.total_peak_hour_rate) {

@@ -368,10 +368,30 @@ void load_calendar(const Reader& reader, const YAML::Node& root, Scenario& scena
   if (!node) return;
   reader.expect_map(node, "calendar", {"timezone", "month_factors", "weekday_factors", "holidays", "holiday_factor", "hour_profile"});
   if (node["timezone"]) {
-    const auto offset = parse_utc_offset(reader.text(node["timezone"], "calendar.timezone"));
-    if (!offset) reader.fail(node["timezone"], "calendar.timezone", fmt::format("'{}' is not a UTC offset", node["timezone"].Scalar()), "UTC or a fixed offset such as +09:00");
-    calendar.utc_offset = *offset;
+    const auto name = reader.text(node["timezone"], "calendar.timezone");
+    if (const auto offset = parse_utc_offset(name)) {
+      calendar.time_zone = TimeZone(*offset, name);
+    } else if (auto zone = TimeZone::named(name)) {
+      calendar.time_zone = std::move(*zone);
+    } else {
+      reader.fail(node["timezone"], "calendar.timezone", fmt::format("'{}' is not a UTC offset or a time zone the system's time zone database knows", name),
+                  "UTC, a fixed offset such as +09:00, or an IANA name such as Asia/Seoul or Europe/Berlin");
+    }
   }
+  // The database's explicit transitions end in 2037; a zone still changing its clocks then
+  // keeps its last offset afterwards, which is wrong half of each later year.
+  const auto changes = calendar.time_zone.transitions();
+  if (changes.size() >= 2 && changes.back() - changes[changes.size() - 2] < 366 * 86400.0) {
+    const int last_change = static_cast<int>(year_month_day{floor<days>(sys_seconds{seconds{static_cast<long long>(changes.back())}})}.year());
+    if (last_change < scenario.growth.project_to_year) {
+      scenario.warnings.push_back(fmt::format("calendar.timezone: the system's time zone database has {}'s clock changes until {} only; {} modelled without daylight saving",
+                                              calendar.time_zone.name(), last_change,
+                                              last_change + 1 == scenario.growth.project_to_year ? fmt::format("{} is", scenario.growth.project_to_year)
+                                                                                                 : fmt::format("{}-{} are", last_change + 1, scenario.growth.project_to_year)));
+    }
+  }
+  const double new_year = static_cast<double>(sys_seconds{sys_days{year{scenario.growth.project_to_year} / January / 1}}.time_since_epoch().count());
+  calendar.utc_offset = seconds{static_cast<long long>(calendar.time_zone.offset_at(new_year))};
   if (node["month_factors"]) calendar.month_factors = reader.factors(node["month_factors"], "calendar.month_factors", {12});
   if (node["weekday_factors"]) calendar.weekday_factors = reader.factors(node["weekday_factors"], "calendar.weekday_factors", {7});
   if (node["hour_profile"]) calendar.hour_profile = reader.factors(node["hour_profile"], "calendar.hour_profile", {24, 96});
@@ -789,19 +809,23 @@ void load_replay(const Reader& reader, const YAML::Node& root, Scenario& scenari
   if (!node) return;
   reader.expect_map(node, "replay", {"window", "year", "day", "from", "to", "duration", "scale"});
   const auto window = node["window"] ? reader.text(node["window"], "replay.window") : std::string("peak_hour");
-  const auto offset = scenario.calendar.utc_offset;
+  // Local times in the file; the replay works in real instants.
+  const auto real = [&](sys_seconds local) {
+    const double instant = scenario.calendar.time_zone.to_real(static_cast<double>(local.time_since_epoch().count()));
+    return sys_seconds{seconds{std::llround(instant)}};
+  };
   if (window == "peak_hour") {
     replay.window = ReplayWindowKind::peak_hour;
     if (node["year"]) replay.year = reader.year(node["year"], "replay.year");
   } else if (window == "day") {
     replay.window = ReplayWindowKind::day;
     const auto day = reader.date(reader.require(node, "replay", "day"), "replay.day");
-    replay.from = sys_seconds{day} - offset;
-    replay.to = replay.from + days{1};
+    replay.from = real(sys_seconds{day});
+    replay.to = real(sys_seconds{day + days{1}});
   } else if (window == "interval") {
     replay.window = ReplayWindowKind::interval;
-    replay.from = reader.date_time(reader.require(node, "replay", "from"), "replay.from") - offset;
-    replay.to = reader.date_time(reader.require(node, "replay", "to"), "replay.to") - offset;
+    replay.from = real(reader.date_time(reader.require(node, "replay", "from"), "replay.from"));
+    replay.to = real(reader.date_time(reader.require(node, "replay", "to"), "replay.to"));
     if (replay.to <= replay.from) reader.fail(node["to"], "replay.to", "is not after replay.from", "an end later than the start");
   } else {
     reader.fail(node["window"], "replay.window", fmt::format("'{}' is not a window", window), "peak_hour, day or interval");

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <numeric>
 #include <map>
 
 #include "scenario_builder.hpp"
@@ -77,6 +78,52 @@ calendar:
   CHECK(weight("2023-01-09") == 1.20);  // the second Monday
   CHECK(weight("2023-05-22") == 1.20);  // not the last Monday of May
   CHECK(weight("2024-03-01") == 1.10);  // a Friday: listed for 2023 only
+}
+
+TEST_CASE("days of 23 and 25 hours keep their share of the year") {
+  // Berlin: on Sunday 26 March 2023 the clock skips 02:00-03:00 (at 01:00 UTC); on Sunday
+  // 29 October 2023 it repeats 02:00-03:00 (from 01:00 UTC).
+  const std::vector<double> profile = {0.2, 0.1, 0.4, 0.1, 0.1, 0.2, 0.5, 1.0, 2.0, 3.0, 3.2, 3.0, 3.5, 3.0, 2.8, 2.6, 2.4, 2.2, 1.6, 1.2, 1.0, 0.8, 0.6, 0.3};
+  const auto scenario = test::scenario_from_yaml(test::flat_scenario(kSecondsIn2023, R"(
+calendar:
+  timezone: Europe/Berlin
+  hour_profile: [0.2, 0.1, 0.4, 0.1, 0.1, 0.2, 0.5, 1.0, 2.0, 3.0, 3.2, 3.0, 3.5, 3.0, 2.8, 2.6, 2.4, 2.2, 1.6, 1.2, 1.0, 0.8, 0.6, 0.3]
+events: [{ name: summer, start: 2023-07-01T10:00, plateau: 1h, multiplier: 1.01, additive: true }]
+)"));
+  const RateModel model(scenario, {{2023, kSecondsIn2023}});
+  const auto& calendar = model.calendar();
+  double shares = 0;
+  for (sys_days day = sys_days{2023y / January / 1}; day <= sys_days{2023y / December / 31}; day += days{1}) shares += calendar.day_share(day);
+  CHECK(shares == Approx(1.0).epsilon(1e-12));
+
+  const double two_am = profile[2] / std::accumulate(profile.begin(), profile.end(), 0.0);  // the changed hour's share
+  const sys_days spring{2023y / March / 26};
+  const sys_days autumn{2023y / October / 29};
+  CHECK(calendar.day_start(spring) == instant("2023-03-25T23:00"));
+  CHECK(calendar.day_start(spring + days{1}) - calendar.day_start(spring) == 23 * 3600.0);
+  CHECK(calendar.day_start(autumn + days{1}) - calendar.day_start(autumn) == 25 * 3600.0);
+  CHECK(calendar.day_start(sys_days{2023y / July / 1}) == instant("2023-06-30T22:00"));
+  for (const auto day : {spring, autumn}) {
+    INFO(format_date(day));
+    // The day carries its share of the year over its real hours, no more, no less.
+    const double day_total = model.expected_requests(0, calendar.day_start(day), calendar.day_start(day + days{1}));
+    CHECK(day_total == Approx(kSecondsIn2023 * calendar.day_share(day)).epsilon(1e-12));
+  }
+  // 12:30 local against the Sunday before: the skipped hour's share goes to the day's other hours ...
+  CHECK(model.rate(0, instant("2023-03-26T10:30")) / model.rate(0, instant("2023-03-19T11:30")) == Approx(1 / (1 - two_am)));
+  // ... and the repeated hour's share comes from them; the two real hours of 02:00-03:00 are alike.
+  CHECK(model.rate(0, instant("2023-10-29T11:30")) / model.rate(0, instant("2023-10-22T10:30")) == Approx(1 / (1 + two_am)));
+  CHECK(model.rate(0, instant("2023-10-29T00:30")) == Approx(model.rate(0, instant("2023-10-29T01:30"))));
+  // A local time in summer is two hours ahead of UTC.
+  CHECK(model.event_multiplier(0, instant("2023-07-01T07:59")) == 1.0);
+  CHECK(model.event_multiplier(0, instant("2023-07-01T08:00")) == 1.01);
+  // The year's total is its volume, plus the additive event's 1% of one hour; the busiest
+  // clock hour is 12:00 on the short day.
+  const double event_extra = 0.01 * model.rate(0, instant("2023-07-01T08:30")) / 1.01 * 3600;
+  CHECK(model.expected_requests(0, calendar.day_start(sys_days{2023y / January / 1}), calendar.day_start(sys_days{2024y / January / 1})) ==
+        Approx(kSecondsIn2023 + event_extra).epsilon(1e-12));
+  const auto peak = model.design_peak(2023);
+  CHECK(peak.peak_hour_start == instant("2023-03-26T10:00"));
 }
 
 TEST_CASE("an event multiplies the rate by its ramp, plateau and decay") {

@@ -108,3 +108,23 @@ TEST_CASE("a year of the model without listed holidays, while others have them, 
     CHECK(test::scenario_from_yaml(test::flat_scenario(1000, "calendar: { holidays: [2022-01-01, 2023-01-01] }\n")).warnings.empty());
   }
 }
+
+TEST_CASE("a time zone by IANA name follows its daylight-saving changes") {
+  std::string text = test::flat_scenario(1000, R"(
+calendar: { timezone: America/New_York }
+replay: { window: interval, from: 2023-07-04T09:00, to: 2023-07-04T10:00 }
+)");
+  const auto scenario = test::scenario_from_yaml(text);
+  CHECK(scenario.calendar.time_zone.name() == "America/New_York");
+  // 09:00 in New York in July is 13:00 UTC (EDT, -04:00); in January 14:00 UTC (EST).
+  CHECK(format_date_time(scenario.replay.from) == "2023-07-04 13:00:00");
+  const auto january = static_cast<double>(parse_date_time("2023-01-04T09:00")->time_since_epoch().count());
+  CHECK(scenario.calendar.time_zone.to_real(january) - january == 5 * 3600.0);
+  CHECK(scenario.warnings.empty());
+
+  // Projected past the database's last explicit change, the model says what it cannot know.
+  text.replace(text.find("project_to: 2023"), 16, "project_to: 2040");
+  CHECK(test::scenario_from_yaml(text).warnings ==
+        std::vector<std::string>{"calendar.timezone: the system's time zone database has America/New_York's clock changes until 2037 only; "
+                                 "2038-2040 are modelled without daylight saving"});
+}

@@ -14,37 +14,57 @@ namespace uptake::sim {
 // sub-second precision matters when a day is compressed into minutes.
 using Instant = double;
 
+// Local days follow the scenario's time zone: with daylight saving, a day has 23 or 25 hours.
+// Demand follows the clock, so a day's volume spreads over the hour-profile bins its clock
+// shows: the bin that a change to summer time skips carries nothing, and the others that day
+// carry its share pro rata; the bin that the change back repeats carries its weight in each of
+// its two real hours, and the day's other bins give up that much. A day keeps its share of the
+// year either way.
 class CalendarShape {
  public:
   explicit CalendarShape(const Calendar& calendar);
 
   // Share of its year's volume that falls on local date `day` (the shares of a year sum to 1).
   double day_share(std::chrono::sys_days day) const;
-  // Share of a day's volume that falls in hour-profile bin `bin` (the shares of a day sum to 1).
+  // Share of a day's volume that falls in hour-profile bin `bin` on a day of 24 hours (the
+  // shares of a day sum to 1).
   double bin_share(int bin) const { return bin_shares_[static_cast<std::size_t>(bin)]; }
   int bins_per_day() const { return static_cast<int>(bin_shares_.size()); }
   double bin_seconds() const { return 86400.0 / bins_per_day(); }
+  // Share of its year's volume per second at real instant t, on local date `day` (which must
+  // be local_day(t)): what the rate model multiplies a year's requests by.
+  double share_per_second(std::chrono::sys_days day, Instant t) const;
 
   // Local date, local year and bin of a real instant.
   std::chrono::sys_days local_day(Instant t) const;
   int local_year(Instant t) const;
   int bin_of(Instant t) const;
+  // The real instant at which the bin holding t ends: its end on the local clock, or a change
+  // of the clock before that.
+  Instant bin_end(Instant t) const;
   // The real instant at which local date `day` begins.
   Instant day_start(std::chrono::sys_days day) const;
-  // The real instant of a local wall-clock time.
+  // The real instant of a local wall-clock time (see TimeZone::to_real for skipped and
+  // repeated times).
   Instant to_real(std::chrono::local_seconds local) const;
 
   // Relative weight of a local date before normalisation: month factor times the weekday factor,
   // or times the holiday factor on a holiday.
   double day_weight(std::chrono::sys_days day) const;
 
-  std::chrono::seconds utc_offset() const { return calendar_.utc_offset; }
+  const TimeZone& time_zone() const { return calendar_.time_zone; }
 
  private:
   double year_weight(int year) const;
+  // Sum over the bins of day `day` of bin share times real seconds / bin seconds: 1 on a day
+  // of 24 hours.
+  double clock_weight(std::chrono::sys_days day) const;
 
   Calendar calendar_;
   std::vector<double> bin_shares_;
+  // Local days on which the clock changes, sorted, with 1 / clock_weight: how much each of
+  // their bins carries more (or less) than on a day of 24 hours.
+  std::vector<std::pair<std::chrono::sys_days, double>> clock_change_days_;
   mutable std::map<int, double> year_weights_;  // memo: sum of day weights per local year
 };
 

@@ -10,6 +10,7 @@
 
 #include "uptake/base/civil_time.hpp"
 #include "uptake/base/input_error.hpp"
+#include "uptake/sim/time_zone.hpp"
 
 namespace uptake::sim {
 
@@ -72,7 +73,10 @@ struct YearlyDate {
 };
 
 struct Calendar {
-  std::chrono::seconds utc_offset{0};      // the scenario's local time zone, as a fixed offset
+  TimeZone time_zone;                      // the scenario's local time: every local date and time is in it
+  // The zone's offset on 1 January of the last projected year: exact for a fixed offset, and
+  // for zones with daylight saving only for formatting that has not moved to time_zone yet.
+  std::chrono::seconds utc_offset{0};
   std::vector<double> month_factors;       // 12 relative weights, January first
   std::vector<double> weekday_factors;     // 7 relative weights, Monday first
   std::vector<std::chrono::sys_days> holidays;  // listed local dates, each in its own year; sorted, unique
