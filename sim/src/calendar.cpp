@@ -15,7 +15,9 @@ CalendarShape::CalendarShape(const Calendar& calendar) : calendar_(calendar) {
     // The change lies in one local day, or at the midnight between two.
     for (const auto day : {local_day(change - 1), local_day(change)}) {
       if (!clock_change_days_.empty() && clock_change_days_.back().first == day) continue;
-      clock_change_days_.emplace_back(day, 1.0 / clock_weight(day));
+      // A day the zone skipped altogether (Samoa's 30 December 2011) has no real time to carry anything.
+      const double weight = clock_weight(day);
+      clock_change_days_.emplace_back(day, weight > 0 ? 1.0 / weight : 0.0);
     }
   }
 }
@@ -120,13 +122,15 @@ EventTimeline::EventTimeline(std::vector<EventShape> occurrences) : occurrences_
   }
   std::sort(edges_.begin(), edges_.end());
   edges_.erase(std::unique(edges_.begin(), edges_.end()), edges_.end());
-  // Built once per model over a few hundred occurrences at most, so the plain double loop is
-  // fine; lookups are what must be fast.
+  // One sweep over the cuts: occurrences join the active set at their start (they are in start
+  // order) and leave it at their end.
   first_active_.push_back(0);
+  std::vector<std::uint32_t> current;
+  std::uint32_t next = 0;
   for (std::size_t i = 0; i + 1 < edges_.size(); ++i) {
-    for (std::uint32_t k = 0; k < occurrences_.size(); ++k) {
-      if (occurrences_[k].start() <= edges_[i] && occurrences_[k].end() >= edges_[i + 1]) active_.push_back(k);
-    }
+    std::erase_if(current, [&](std::uint32_t k) { return occurrences_[k].end() <= edges_[i]; });
+    while (next < occurrences_.size() && occurrences_[next].start() <= edges_[i]) current.push_back(next++);
+    active_.insert(active_.end(), current.begin(), current.end());
     first_active_.push_back(static_cast<std::uint32_t>(active_.size()));
   }
 }
