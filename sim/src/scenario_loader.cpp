@@ -312,12 +312,13 @@ constexpr std::array<const char*, 7> kWeekdayNames = {"monday", "tuesday", "wedn
 constexpr std::array<const char*, 5> kOrdinals = {"first", "second", "third", "fourth", "fifth"};
 constexpr std::array<const char*, 5> kShortOrdinals = {"1st", "2nd", "3rd", "4th", "5th"};
 
-// 1-based position of lower-case `word` among `names` or their first three letters; 0 if none.
+// 1-based position of lower-case `word` among `names` (or, for weekdays and months, their
+// first three letters: "mon", "jan"); 0 if none.
 template <std::size_t N>
-unsigned name_index(const std::string& word, const std::array<const char*, N>& names) {
+unsigned name_index(const std::string& word, const std::array<const char*, N>& names, bool three_letters = false) {
   for (std::size_t i = 0; i < N; ++i) {
     const std::string name = names[i];
-    if (word == name || (word.size() == 3 && name.compare(0, 3, word) == 0)) return static_cast<unsigned>(i + 1);
+    if (word == name || (three_letters && word.size() == 3 && name.compare(0, 3, word) == 0)) return static_cast<unsigned>(i + 1);
   }
   return 0;
 }
@@ -352,9 +353,9 @@ YearlyDate yearly_date(const Reader& reader, const YAML::Node& node, const std::
     reader.fail(node, field, fmt::format("'{}' in '{}' is not an ordinal a month can have", nth, text),
                 "first, second, third, fourth, fifth (or 1st to 5th), or last: a month has at most five of each weekday");
   }
-  date.weekday = name_index(weekday, kWeekdayNames);
+  date.weekday = name_index(weekday, kWeekdayNames, true);
   if (!date.weekday) reader.fail(node, field, fmt::format("'{}' in '{}' is not a weekday", weekday, text), "monday to sunday (or mon to sun)");
-  date.month = name_index(month, kMonthNames);
+  date.month = name_index(month, kMonthNames, true);
   if (!date.month) reader.fail(node, field, fmt::format("'{}' in '{}' is not a month", month, text), "january to december (or jan to dec)");
   return date;
 }
