@@ -75,7 +75,7 @@ int capacity(const po::variables_map& values) {
   if (values.count("out")) request.out_folder = values["out"].as<std::string>();
   request.force = values.count("force") > 0;
   request.notice = [](std::string_view text) {
-    fmt::print("uptake capacity: {}\n", text);
+    fmt::print(text.starts_with("warning:") ? stderr : stdout, "uptake capacity: {}\n", text);
     std::fflush(stdout);  // before the progress lines on standard error
   };
   request.on_step = [](const loadgen::CapacityStep& step) {

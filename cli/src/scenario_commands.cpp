@@ -48,6 +48,11 @@ void emit(const std::string& text, const std::string& out_path) {
   }
 }
 
+// What loads but may not be what the author meant: said before the output, on standard error.
+void print_warnings(const sim::Scenario& scenario) {
+  for (const auto& warning : scenario.warnings) fmt::print(stderr, "warning: {}\n", warning);
+}
+
 int run_new(const po::variables_map& values) {
   const auto name = values["name"].as<std::string>();
   if (name.empty() || name.find_first_of("/\\ \t") != std::string::npos) {
@@ -71,6 +76,7 @@ void print_warnings(const std::vector<std::string>& warnings) {
 int run_check(const po::variables_map& values) {
   for (const auto& path : values["scenario"].as<std::vector<std::string>>()) {
     const auto scenario = sim::load_scenario(path);
+    print_warnings(scenario);
     // Fitting belongs to checking: a series that no model can fit is an invalid scenario.
     const auto forecast = sim::make_forecast(scenario, scenario.growth.project_to_year, scenario.growth.project_to_year);
     print_warnings(forecast.warnings);
@@ -87,6 +93,7 @@ int run_check(const po::variables_map& values) {
 
 int run_forecast(const po::variables_map& values) {
   const auto scenario = sim::load_scenario(values["scenario"].as<std::string>());
+  print_warnings(scenario);
   auto [from, to] = values.count("years") ? parse_years(values["years"].as<std::string>()) : std::pair<int, int>{0, 0};
   // The report carries the warnings itself, beside the series they concern.
   const auto forecast = sim::make_forecast(scenario, from, to);
@@ -99,6 +106,7 @@ int run_forecast(const po::variables_map& values) {
 
 int run_schedule(const po::variables_map& values) {
   const auto scenario = sim::load_scenario(values["scenario"].as<std::string>());
+  print_warnings(scenario);
   const auto forecast = sim::make_forecast(scenario, scenario.growth.project_to_year, scenario.growth.project_to_year);
   const auto& model = *forecast.rate_model;
   const auto window = sim::replay_window(scenario, model);
@@ -132,9 +140,8 @@ int run_schedule(const po::variables_map& values) {
     ++counts[arrival.endpoint];
     ++total;
   }
-  const auto offset = scenario.calendar.utc_offset;
   const auto local = [&](double instant) {
-    return format_date_time(std::chrono::sys_seconds{std::chrono::seconds{std::llround(instant)} + offset});
+    return format_date_time(std::chrono::sys_seconds{std::chrono::seconds{std::llround(scenario.calendar.time_zone.to_local(instant))}});
   };
   fmt::print("Arrival schedule of {} (seed {}, shard {}/{})\n", scenario.name, seed, shard.index, shard.count);
   fmt::print("  window    {} to {} local ({:.0f} s of demand)\n", local(window.from), local(window.to), window.to - window.from);

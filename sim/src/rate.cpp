@@ -11,7 +11,6 @@ using namespace std::chrono;
 
 RateModel::RateModel(const Scenario& scenario, std::map<int, double> yearly_volume)
     : endpoints_(scenario.endpoint_names()),
-      events_(scenario.events.begin(), scenario.events.end()),
       yearly_volume_(std::move(yearly_volume)),
       calendar_(scenario.calendar) {
   requests_per_use_.assign(endpoints_.size(), 0.0);
@@ -25,38 +24,72 @@ RateModel::RateModel(const Scenario& scenario, std::map<int, double> yearly_volu
   } else {
     for (const auto& [endpoint, share] : scenario.mix.shares) requests_per_use_[index_of(endpoint)] = share * scenario.mix.requests_per_use;
   }
-  events_of_endpoint_.resize(endpoints_.size());
-  for (std::size_t i = 0; i < scenario.events.size(); ++i) {
-    const auto& only = scenario.events[i].endpoints;
+  // Occurrences over the years with demand; from the year before, so that one starting late in
+  // December still reaches into the first year.
+  const int first_year = yearly_volume_.empty() ? 0 : yearly_volume_.begin()->first - 1;
+  const int last_year = yearly_volume_.empty() ? -1 : yearly_volume_.rbegin()->first;
+  std::vector<EventShape> all;
+  std::vector<std::vector<EventShape>> of_endpoint(endpoints_.size());
+  std::vector<std::vector<EventShape>> moving_of_endpoint(endpoints_.size());
+  for (const auto& event : scenario.events) {
+    for (const auto start : event.occurrences(first_year, last_year)) {
+      const EventShape occurrence(calendar_.to_real(start), event);
+      all.push_back(occurrence);
+      for (std::size_t e = 0; e < endpoints_.size(); ++e) {
+        const auto& only = event.endpoints;
+        if (!only.empty() && std::find(only.begin(), only.end(), endpoints_[e]) == only.end()) continue;
+        of_endpoint[e].push_back(occurrence);
+        if (!event.additive) moving_of_endpoint[e].push_back(occurrence);
+      }
+    }
+  }
+  events_ = EventTimeline(std::move(all));
+  for (auto& occurrences : of_endpoint) events_of_endpoint_.emplace_back(std::move(occurrences));
+
+  for (const auto& [year, volume] : yearly_volume_) {
+    auto& requests = year_requests_[year];
+    for (const double per_use : requests_per_use_) requests.push_back(volume * per_use);
+  }
+  std::vector<EventTimeline> moving;
+  for (auto& occurrences : moving_of_endpoint) moving.emplace_back(std::move(occurrences));
+  keep_yearly_totals(moving);
+}
+
+void RateModel::keep_yearly_totals(const std::vector<EventTimeline>& moving) {
+  const EventTimeline no_events;
+  for (auto& [year, requests] : year_requests_) {
+    const Instant year_start = calendar_.day_start(sys_days{std::chrono::year{year} / January / 1});
+    const Instant year_end = calendar_.day_start(sys_days{std::chrono::year{year + 1} / January / 1});
     for (std::size_t e = 0; e < endpoints_.size(); ++e) {
-      if (only.empty() || std::find(only.begin(), only.end(), endpoints_[e]) != only.end()) events_of_endpoint_[e].push_back(i);
+      if (requests[e] <= 0) continue;
+      // Outside the events the factor is 1: only the stretches they cover change the total.
+      // Each year is scaled on its own, and pieces never cross a local midnight, so the
+      // integrals here see this year's unscaled requests.
+      double added = 0;
+      for (const auto& [start, end] : moving[e].covered()) {
+        const Instant from = std::max(start, year_start);
+        const Instant to = std::min(end, year_end);
+        if (from < to) added += integral(e, from, to, moving[e]) - integral(e, from, to, no_events);
+      }
+      requests[e] *= requests[e] / (requests[e] + added);
     }
   }
 }
 
 double RateModel::calendar_rate(std::size_t endpoint, Instant t) const {
   const auto day = calendar_.local_day(t);
-  const auto found = yearly_volume_.find(static_cast<int>(year_month_day{day}.year()));
-  if (found == yearly_volume_.end()) return 0.0;
-  return found->second * calendar_.day_share(day) * calendar_.bin_share(calendar_.bin_of(t)) / calendar_.bin_seconds() *
-         requests_per_use_[endpoint];
+  const auto found = year_requests_.find(static_cast<int>(year_month_day{day}.year()));
+  if (found == year_requests_.end()) return 0.0;
+  return found->second[endpoint] * calendar_.share_per_second(day, t);
 }
 
-double RateModel::event_multiplier(std::size_t endpoint, Instant t) const {
-  double factor = 1.0;
-  for (const auto index : events_of_endpoint_[endpoint]) factor *= events_[index].factor(t);
-  return factor;
-}
+double RateModel::event_multiplier(std::size_t endpoint, Instant t) const { return events_of_endpoint_[endpoint].factor(t); }
 
 double RateModel::event_multiplier_bound(std::size_t endpoint, Instant from, Instant to) const {
-  double factor = 1.0;
-  for (const auto index : events_of_endpoint_[endpoint]) factor *= events_[index].bound(from, to);
-  return factor;
+  return events_of_endpoint_[endpoint].bound(from, to);
 }
 
-bool RateModel::has_events_in(Instant from, Instant to) const {
-  return std::any_of(events_.begin(), events_.end(), [&](const EventShape& event) { return event.overlaps(from, to); });
-}
+bool RateModel::has_events_in(Instant from, Instant to) const { return events_.overlaps(from, to); }
 
 double RateModel::rate(std::size_t endpoint, Instant t) const { return calendar_rate(endpoint, t) * event_multiplier(endpoint, t); }
 
@@ -68,18 +101,13 @@ double RateModel::total_rate(Instant t) const {
 
 std::vector<RatePiece> RateModel::pieces(Instant from, Instant to) const {
   std::vector<Instant> cuts;
-  for (const auto& event : events_) {
-    for (Instant knot : event.knots()) {
-      if (knot > from && knot < to) cuts.push_back(knot);
-    }
-  }
+  events_.knots_inside(from, to, cuts);
   std::sort(cuts.begin(), cuts.end());
   std::vector<RatePiece> result;
   auto next_cut = cuts.begin();
   Instant start = from;
   while (start < to) {
-    const Instant bin_end = calendar_.day_start(calendar_.local_day(start)) + (calendar_.bin_of(start) + 1) * calendar_.bin_seconds();
-    Instant end = std::min(bin_end, to);
+    Instant end = std::min(calendar_.bin_end(start), to);
     while (next_cut != cuts.end() && *next_cut <= start) ++next_cut;
     if (next_cut != cuts.end() && *next_cut < end) end = *next_cut;
     RatePiece piece{start, end, {}};
@@ -92,19 +120,24 @@ std::vector<RatePiece> RateModel::pieces(Instant from, Instant to) const {
 }
 
 double RateModel::expected_requests(std::size_t endpoint, Instant from, Instant to) const {
+  return integral(endpoint, from, to, events_of_endpoint_[endpoint]);
+}
+
+double RateModel::integral(std::size_t endpoint, Instant from, Instant to, const EventTimeline& events) const {
   double total = 0;
   for (const auto& piece : pieces(from, to)) {
     const double length = piece.end - piece.start;
     const double base = piece.calendar_rate[endpoint] * length;
-    if (events_of_endpoint_[endpoint].empty() || !has_events_in(piece.start, piece.end)) {
+    if (!events.overlaps(piece.start, piece.end)) {
       total += base;
       continue;
     }
-    // Between knots each event factor is linear and continuous, so their product is a
-    // polynomial of low degree: Simpson's rule is exact for up to three overlapping events.
-    const double mean_factor = (event_multiplier(endpoint, piece.start) +
-                                4 * event_multiplier(endpoint, 0.5 * (piece.start + piece.end)) +
-                                event_multiplier(endpoint, piece.end)) / 6.0;
+    // Between knots each event factor is linear, so their product is a polynomial of low
+    // degree: three-point Gauss-Legendre is exact for up to five overlapping events. Its nodes
+    // lie inside the piece, away from the knots where a factor without ramp or decay jumps.
+    const double middle = 0.5 * (piece.start + piece.end);
+    const double offset = 0.5 * length * 0.7745966692414834;  // sqrt(3/5) of the half-length
+    const double mean_factor = (8 * events.factor(middle) + 5 * events.factor(middle - offset) + 5 * events.factor(middle + offset)) / 18.0;
     total += base * mean_factor;
   }
   return total;
@@ -118,9 +151,10 @@ DesignPeak RateModel::design_peak(int year) const {
   const sys_days first{std::chrono::year{year} / January / 1};
   const sys_days last{std::chrono::year{year} / December / 31};
   for (sys_days day = first; day <= last; day += days{1}) {
-    const Instant day_start = calendar_.day_start(day);
-    for (int hour = 0; hour < 24; ++hour) {
-      const Instant hour_start = day_start + hour * 3600.0;
+    // Every real hour from local midnight: 23 on the day the clock goes forward, 25 on the
+    // day it goes back, each a clock hour (zones change their clocks by whole hours).
+    const Instant day_end = calendar_.day_start(day + days{1});
+    for (Instant hour_start = calendar_.day_start(day); hour_start < day_end; hour_start += 3600.0) {
       double total = 0;
       for (std::size_t e = 0; e < endpoints_.size(); ++e) total += expected_requests(e, hour_start, hour_start + 3600.0);
       if (total / 3600.0 > peak.total_peak_hour_rate) {

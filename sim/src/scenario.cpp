@@ -34,6 +34,47 @@ std::optional<double> Series::measured_volume(int year) const {
   return volume;
 }
 
+std::optional<std::chrono::sys_days> YearlyDate::in(int year) const {
+  using namespace std::chrono;
+  const auto in_month = std::chrono::year{year} / std::chrono::month{month};
+  if (nth == 0) {
+    const year_month_day date = in_month / std::chrono::day{day};
+    return date.ok() ? std::optional<sys_days>{sys_days{date}} : std::nullopt;
+  }
+  const std::chrono::weekday which{weekday % 7};  // ISO 7 (Sunday) is 0 in C encoding
+  if (nth < 0) return sys_days{in_month / weekday_last{which}};
+  const year_month_weekday date = in_month / which[static_cast<unsigned>(nth)];
+  return date.ok() ? std::optional<sys_days>{sys_days{date}} : std::nullopt;
+}
+
+bool YearlyDate::matches(std::chrono::sys_days local_date) const {
+  using namespace std::chrono;
+  const year_month_day date{local_date};
+  if (static_cast<unsigned>(date.month()) != month) return false;
+  const auto day_of_month = static_cast<unsigned>(date.day());
+  if (nth == 0) return day_of_month == day;
+  if (std::chrono::weekday{local_date}.iso_encoding() != weekday) return false;
+  if (nth > 0) return (day_of_month - 1) / 7 + 1 == static_cast<unsigned>(nth);
+  const auto last_day = static_cast<unsigned>(year_month_day_last{date.year(), month_day_last{date.month()}}.day());
+  return day_of_month + 7 > last_day;
+}
+
+std::vector<std::chrono::local_seconds> Event::occurrences(int first_year, int last_year) const {
+  using namespace std::chrono;
+  std::vector<local_seconds> result;
+  if (!yearly) {
+    result = starts;
+  } else {
+    const int from = yearly->first_year ? std::max(first_year, yearly->first_year) : first_year;
+    const int to = yearly->last_year ? std::min(last_year, yearly->last_year) : last_year;
+    for (int year = from; year <= to; ++year) {
+      if (const auto day = yearly->date.in(year)) result.push_back(local_seconds{day->time_since_epoch()} + yearly->time_of_day);
+    }
+  }
+  std::sort(result.begin(), result.end());
+  return result;
+}
+
 const Series& Scenario::driving_series() const {
   for (const auto& s : series) {
     if (s.name == mix.series) return s;

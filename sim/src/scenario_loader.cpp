@@ -5,6 +5,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <array>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -104,6 +106,12 @@ class Reader {
     }
     const double value = number(node, field);
     if (value < 0 || value > 1) fail(node, field, fmt::format("is {}", value), "a share from 0 to 1, or a percentage such as 2%");
+    return value;
+  }
+
+  bool boolean(const YAML::Node& node, const std::string& field) const {
+    bool value = false;
+    if (!node.IsScalar() || !YAML::convert<bool>::decode(node, value)) fail(node, field, fmt::format("'{}' is not true or false", node.Scalar()), "true or false");
     return value;
   }
 
@@ -337,6 +345,61 @@ void load_growth(const Reader& reader, const YAML::Node& root, Scenario& scenari
   }
 }
 
+// Words of a yearly date rule such as "second monday of january"; index + 1 is the number.
+constexpr std::array<const char*, 12> kMonthNames = {"january", "february", "march", "april", "may", "june", "july",
+                                                     "august", "september", "october", "november", "december"};
+constexpr std::array<const char*, 7> kWeekdayNames = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"};
+constexpr std::array<const char*, 5> kOrdinals = {"first", "second", "third", "fourth", "fifth"};
+constexpr std::array<const char*, 5> kShortOrdinals = {"1st", "2nd", "3rd", "4th", "5th"};
+
+// 1-based position of lower-case `word` among `names` (or, for weekdays and months, their
+// first three letters: "mon", "jan"); 0 if none.
+template <std::size_t N>
+unsigned name_index(const std::string& word, const std::array<const char*, N>& names, bool three_letters = false) {
+  for (std::size_t i = 0; i < N; ++i) {
+    const std::string name = names[i];
+    if (word == name || (three_letters && word.size() == 3 && name.compare(0, 3, word) == 0)) return static_cast<unsigned>(i + 1);
+  }
+  return 0;
+}
+
+// "MM-DD" (every year on that date) or "NTH WEEKDAY of MONTH" ("second monday of january",
+// "last friday of may", "2nd mon of jan").
+YearlyDate yearly_date(const Reader& reader, const YAML::Node& node, const std::string& field) {
+  const auto text = reader.text(node, field);
+  const char* expected = "MM-DD such as 03-01, or a weekday rule such as 'second monday of january' or 'last friday of may'";
+  YearlyDate date;
+  if (text.size() == 5 && text[2] == '-') {
+    // Any leap year accepts 02-29, which then occurs only in leap years.
+    const auto day = parse_date("2000-" + text);
+    if (!day) reader.fail(node, field, fmt::format("'{}' is not a day of the year", text), expected);
+    const year_month_day ymd{*day};
+    date.month = static_cast<unsigned>(ymd.month());
+    date.day = static_cast<unsigned>(ymd.day());
+    return date;
+  }
+  std::string lower = text;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::istringstream words(lower);
+  std::string nth, weekday, of, month, rest;
+  if (!(words >> nth >> weekday >> of >> month) || (words >> rest) || of != "of") {
+    reader.fail(node, field, fmt::format("'{}' is not a yearly date", text), expected);
+  }
+  if (const auto ordinal = std::max(name_index(nth, kOrdinals), name_index(nth, kShortOrdinals))) {
+    date.nth = static_cast<int>(ordinal);
+  } else if (nth == "last") {
+    date.nth = -1;
+  } else {
+    reader.fail(node, field, fmt::format("'{}' in '{}' is not an ordinal a month can have", nth, text),
+                "first, second, third, fourth, fifth (or 1st to 5th), or last: a month has at most five of each weekday");
+  }
+  date.weekday = name_index(weekday, kWeekdayNames, true);
+  if (!date.weekday) reader.fail(node, field, fmt::format("'{}' in '{}' is not a weekday", weekday, text), "monday to sunday (or mon to sun)");
+  date.month = name_index(month, kMonthNames, true);
+  if (!date.month) reader.fail(node, field, fmt::format("'{}' in '{}' is not a month", month, text), "january to december (or jan to dec)");
+  return date;
+}
+
 void load_calendar(const Reader& reader, const YAML::Node& root, Scenario& scenario) {
   auto& calendar = scenario.calendar;
   calendar.month_factors.assign(12, 1.0);
@@ -346,20 +409,141 @@ void load_calendar(const Reader& reader, const YAML::Node& root, Scenario& scena
   if (!node) return;
   reader.expect_map(node, "calendar", {"timezone", "month_factors", "weekday_factors", "holidays", "holiday_factor", "hour_profile"});
   if (node["timezone"]) {
-    const auto offset = parse_utc_offset(reader.text(node["timezone"], "calendar.timezone"));
-    if (!offset) reader.fail(node["timezone"], "calendar.timezone", fmt::format("'{}' is not a UTC offset", node["timezone"].Scalar()), "UTC or a fixed offset such as +09:00");
-    calendar.utc_offset = *offset;
+    const auto name = reader.text(node["timezone"], "calendar.timezone");
+    if (const auto offset = parse_utc_offset(name)) {
+      calendar.time_zone = TimeZone(*offset, name);
+    } else if (auto zone = TimeZone::named(name)) {
+      calendar.time_zone = std::move(*zone);
+    } else {
+      reader.fail(node["timezone"], "calendar.timezone", fmt::format("'{}' is not a UTC offset or a time zone the system's time zone database knows", name),
+                  "UTC, a fixed offset such as +09:00, or an IANA name such as Asia/Seoul or Europe/Berlin");
+    }
   }
+  // The database's explicit transitions end in 2037; a zone still changing its clocks then
+  // keeps its last offset afterwards, which is wrong half of each later year.
+  const auto changes = calendar.time_zone.transitions();
+  if (changes.size() >= 2 && changes.back() - changes[changes.size() - 2] < 366 * 86400.0) {
+    const int last_change = static_cast<int>(year_month_day{floor<days>(sys_seconds{seconds{static_cast<long long>(changes.back())}})}.year());
+    if (last_change < scenario.growth.project_to_year) {
+      scenario.warnings.push_back(fmt::format("calendar.timezone: the system's time zone database has {}'s clock changes until {} only; {} modelled without daylight saving",
+                                              calendar.time_zone.name(), last_change,
+                                              last_change + 1 == scenario.growth.project_to_year ? fmt::format("{} is", scenario.growth.project_to_year)
+                                                                                                 : fmt::format("{}-{} are", last_change + 1, scenario.growth.project_to_year)));
+    }
+  }
+  const double new_year = static_cast<double>(sys_seconds{sys_days{year{scenario.growth.project_to_year} / January / 1}}.time_since_epoch().count());
+  calendar.utc_offset = seconds{static_cast<long long>(calendar.time_zone.offset_at(new_year))};
   if (node["month_factors"]) calendar.month_factors = reader.factors(node["month_factors"], "calendar.month_factors", {12});
   if (node["weekday_factors"]) calendar.weekday_factors = reader.factors(node["weekday_factors"], "calendar.weekday_factors", {7});
   if (node["hour_profile"]) calendar.hour_profile = reader.factors(node["hour_profile"], "calendar.hour_profile", {24, 96});
   if (node["holiday_factor"]) calendar.holiday_factor = reader.non_negative(node["holiday_factor"], "calendar.holiday_factor");
   if (const auto holidays = node["holidays"]) {
-    if (!holidays.IsSequence()) reader.fail(holidays, "calendar.holidays", "is not a list", "a list of dates [YYYY-MM-DD, ...]");
-    for (std::size_t i = 0; i < holidays.size(); ++i) calendar.holidays.push_back(reader.date(holidays[i], fmt::format("calendar.holidays[{}]", i)));
+    if (!holidays.IsSequence()) reader.fail(holidays, "calendar.holidays", "is not a list", "a list of dates [YYYY-MM-DD, MM-DD, ...]");
+    for (std::size_t i = 0; i < holidays.size(); ++i) {
+      const auto field = fmt::format("calendar.holidays[{}]", i);
+      // A full date holds in its year only; MM-DD and weekday rules hold every year.
+      const auto& text = holidays[i].IsScalar() ? holidays[i].Scalar() : std::string();
+      const bool one_year = text.size() == 10 && std::isdigit(static_cast<unsigned char>(text[0])) && text[4] == '-';
+      if (one_year) {
+        calendar.holidays.push_back(reader.date(holidays[i], field));
+      } else {
+        calendar.yearly_holidays.push_back(yearly_date(reader, holidays[i], field));
+      }
+    }
     std::sort(calendar.holidays.begin(), calendar.holidays.end());
     calendar.holidays.erase(std::unique(calendar.holidays.begin(), calendar.holidays.end()), calendar.holidays.end());
   }
+}
+
+// "2026", "2026 and 2028", "2020-2022, 2025 and 2028-2030"
+std::string year_list(const std::vector<int>& years) {
+  std::vector<std::string> runs;
+  for (std::size_t i = 0; i < years.size();) {
+    std::size_t j = i;
+    while (j + 1 < years.size() && years[j + 1] == years[j] + 1) ++j;
+    runs.push_back(j == i ? std::to_string(years[i]) : fmt::format("{}-{}", years[i], years[j]));
+    i = j + 1;
+  }
+  if (runs.size() == 1) return runs.front();
+  const auto last = runs.back();
+  runs.pop_back();
+  return fmt::format("{} and {}", fmt::join(runs, ", "), last);
+}
+
+// Holidays listed for some years only (lunar ones, substitute days) leave the other years
+// without them: their volume spreads over days that are holidays in fact. Loads, but is said.
+void warn_of_years_without_holidays(Scenario& scenario, int first_year, int last_year) {
+  const auto& listed = scenario.calendar.holidays;
+  if (listed.empty()) return;
+  std::set<int> with;
+  for (const auto day : listed) with.insert(static_cast<int>(year_month_day{day}.year()));
+  std::vector<int> without;
+  std::vector<int> with_in_range;
+  for (int year = first_year; year <= last_year; ++year) (with.count(year) ? with_in_range : without).push_back(year);
+  if (without.empty()) return;
+  const bool one = without.size() == 1;
+  const auto others = with_in_range.empty() ? std::vector<int>(with.begin(), with.end()) : with_in_range;
+  scenario.warnings.push_back(fmt::format(
+      "calendar.holidays: {} {} no listed holidays while {} {}; {} volume spreads over every day as if {} had {}", year_list(without),
+      one ? "has" : "have", year_list(others), others.size() == 1 ? "does" : "do", one ? "its" : "their", one ? "it" : "they",
+      scenario.calendar.yearly_holidays.empty() ? "none" : "only the yearly ones"));
+}
+
+// An event happens once (`start`), on listed dates (`starts`), or every year (`every: year`)
+// on start's date and time or by an `on` rule at `at`; see scenarios/README.md.
+void load_occurrences(const Reader& reader, const YAML::Node& node, const std::string& field, Event& event) {
+  const auto local = [](sys_seconds wall_clock) { return local_seconds{wall_clock.time_since_epoch()}; };
+  const auto only_yearly = [&](const char* key) {
+    if (node[key]) reader.fail(node[key], field + "." + key, "is only for events that recur", "every: year beside it");
+  };
+  const auto exclusive = [&](const char* key, const char* other) {
+    if (node[key] && node[other]) reader.fail(node[other], field + "." + other, fmt::format("is given together with {}", key), fmt::format("either {} or {}", key, other));
+  };
+  exclusive("start", "starts");
+  exclusive("start", "on");
+  exclusive("starts", "every");
+  if (!node["every"]) {
+    for (const char* key : {"on", "at", "from", "until"}) only_yearly(key);
+    if (const auto starts = node["starts"]) {
+      if (!starts.IsSequence() || starts.size() == 0) reader.fail(starts, field + ".starts", "is not a non-empty list", "a list of local times [YYYY-MM-DDTHH:MM, ...]");
+      for (std::size_t k = 0; k < starts.size(); ++k) event.starts.push_back(local(reader.date_time(starts[k], fmt::format("{}.starts[{}]", field, k))));
+    } else {
+      event.starts.push_back(local(reader.date_time(reader.require(node, field, "start"), field + ".start")));
+    }
+    return;
+  }
+  const auto every = reader.text(node["every"], field + ".every");
+  if (every != "year") reader.fail(node["every"], field + ".every", fmt::format("'{}' is not a recurrence", every), "year");
+  YearlyRecurrence yearly;
+  if (node["start"]) {
+    if (node["at"]) reader.fail(node["at"], field + ".at", "is given together with start", "the time of day in start, or on and at");
+    if (node["from"]) reader.fail(node["from"], field + ".from", "is given together with start", "start alone: its year is the first");
+    // The first occurrence fixes the date, the time of day and the first year.
+    const auto start = reader.date_time(node["start"], field + ".start");
+    const auto day = floor<days>(start);
+    const year_month_day ymd{day};
+    yearly.date.month = static_cast<unsigned>(ymd.month());
+    yearly.date.day = static_cast<unsigned>(ymd.day());
+    yearly.time_of_day = start - sys_seconds{day};
+    yearly.first_year = static_cast<int>(ymd.year());
+  } else {
+    yearly.date = yearly_date(reader, reader.require(node, field, "on"), field + ".on");
+    if (node["at"]) {
+      const auto at = reader.text(node["at"], field + ".at");
+      const auto wall_clock = parse_date_time("2000-01-01T" + at);
+      if (!wall_clock) reader.fail(node["at"], field + ".at", fmt::format("'{}' is not a time of day", at), "HH:MM such as 09:00");
+      yearly.time_of_day = *wall_clock - sys_seconds{sys_days{2000y / January / 1}};
+    }
+    if (node["from"]) yearly.first_year = reader.year(node["from"], field + ".from");
+  }
+  if (node["until"]) {
+    yearly.last_year = reader.year(node["until"], field + ".until");
+    if (yearly.first_year && yearly.last_year < yearly.first_year) {
+      reader.fail(node["until"], field + ".until", fmt::format("{} is before the first occurrence, in {}", yearly.last_year, yearly.first_year),
+                  fmt::format("{} or later", yearly.first_year));
+    }
+  }
+  event.yearly = yearly;
 }
 
 void load_events(const Reader& reader, const YAML::Node& root, Scenario& scenario) {
@@ -369,11 +553,12 @@ void load_events(const Reader& reader, const YAML::Node& root, Scenario& scenari
   for (std::size_t i = 0; i < events.size(); ++i) {
     const auto node = events[i];
     const auto field = fmt::format("events[{}]", i);
-    reader.expect_map(node, field, {"name", "start", "ramp_up", "plateau", "decay", "multiplier", "endpoints"});
+    reader.expect_map(node, field, {"name", "start", "starts", "every", "on", "at", "from", "until", "ramp_up", "plateau", "decay",
+                                    "multiplier", "endpoints", "additive"});
     Event event;
     event.name = reader.nonempty_text(reader.require(node, field, "name"), field + ".name");
-    // Local wall-clock time in the file; the model works in real (UTC) instants.
-    event.start = reader.date_time(reader.require(node, field, "start"), field + ".start") - scenario.calendar.utc_offset;
+    // Local wall-clock times in the file; the rate model turns them into real instants.
+    load_occurrences(reader, node, field, event);
     if (node["ramp_up"]) event.ramp_up = reader.duration(node["ramp_up"], field + ".ramp_up");
     if (node["plateau"]) event.plateau = reader.duration(node["plateau"], field + ".plateau");
     if (node["decay"]) event.decay = reader.duration(node["decay"], field + ".decay");
@@ -381,6 +566,7 @@ void load_events(const Reader& reader, const YAML::Node& root, Scenario& scenari
       reader.fail(node, field, "lasts no time", "a ramp_up, plateau or decay longer than 0");
     }
     event.multiplier = reader.positive(reader.require(node, field, "multiplier"), field + ".multiplier");
+    if (node["additive"]) event.additive = reader.boolean(node["additive"], field + ".additive");
     if (const auto endpoints = node["endpoints"]) {
       if (!endpoints.IsSequence()) reader.fail(endpoints, field + ".endpoints", "is not a list", "a list of endpoint names");
       for (std::size_t k = 0; k < endpoints.size(); ++k) event.endpoints.push_back(reader.nonempty_text(endpoints[k], fmt::format("{}.endpoints[{}]", field, k)));
@@ -664,19 +850,23 @@ void load_replay(const Reader& reader, const YAML::Node& root, Scenario& scenari
   if (!node) return;
   reader.expect_map(node, "replay", {"window", "year", "day", "from", "to", "duration", "scale"});
   const auto window = node["window"] ? reader.text(node["window"], "replay.window") : std::string("peak_hour");
-  const auto offset = scenario.calendar.utc_offset;
+  // Local times in the file; the replay works in real instants.
+  const auto real = [&](sys_seconds local) {
+    const double instant = scenario.calendar.time_zone.to_real(static_cast<double>(local.time_since_epoch().count()));
+    return sys_seconds{seconds{std::llround(instant)}};
+  };
   if (window == "peak_hour") {
     replay.window = ReplayWindowKind::peak_hour;
     if (node["year"]) replay.year = reader.year(node["year"], "replay.year");
   } else if (window == "day") {
     replay.window = ReplayWindowKind::day;
     const auto day = reader.date(reader.require(node, "replay", "day"), "replay.day");
-    replay.from = sys_seconds{day} - offset;
-    replay.to = replay.from + days{1};
+    replay.from = real(sys_seconds{day});
+    replay.to = real(sys_seconds{day + days{1}});
   } else if (window == "interval") {
     replay.window = ReplayWindowKind::interval;
-    replay.from = reader.date_time(reader.require(node, "replay", "from"), "replay.from") - offset;
-    replay.to = reader.date_time(reader.require(node, "replay", "to"), "replay.to") - offset;
+    replay.from = real(reader.date_time(reader.require(node, "replay", "from"), "replay.from"));
+    replay.to = real(reader.date_time(reader.require(node, "replay", "to"), "replay.to"));
     if (replay.to <= replay.from) reader.fail(node["to"], "replay.to", "is not after replay.from", "an end later than the start");
   } else {
     reader.fail(node["window"], "replay.window", fmt::format("'{}' is not a window", window), "peak_hour, day or interval");
@@ -739,6 +929,9 @@ Scenario parse_scenario(const std::string& text, const std::string& file_name) {
                 fmt::format("{} or later", last_history_year));
   }
   load_calendar(reader, root, scenario);
+  int first_history_year = last_history_year;
+  for (const auto& series : scenario.series) first_history_year = std::min(first_history_year, series.first_year());
+  warn_of_years_without_holidays(scenario, first_history_year, scenario.growth.project_to_year);
   load_events(reader, root, scenario);
   load_mix(reader, root, scenario);
   const auto endpoints = scenario.endpoint_names();

@@ -84,6 +84,47 @@ TEST_CASE("local times in the file become real instants through the time zone") 
 calendar: { timezone: "+09:00" }
 events: [{ name: launch, start: 2023-07-01T10:00, plateau: 1h, multiplier: 2 }]
 )"));
-  // 10:00 in Seoul is 01:00 UTC.
-  CHECK(format_date_time(scenario.events.front().start) == "2023-07-01 01:00:00");
+  // 10:00 in Seoul is 01:00 UTC: the event doubles the rate from then on.
+  const sim::RateModel model(scenario, {{2023, 1000}});
+  const auto at = [](const char* utc) { return static_cast<double>(parse_date_time(utc)->time_since_epoch().count()); };
+  CHECK(model.rate(0, at("2023-07-01T01:30")) / model.rate(0, at("2023-07-01T00:30")) == Approx(2.0));
+}
+
+TEST_CASE("a year of the model without listed holidays, while others have them, is warned of") {
+  SECTION("one year") {
+    const auto scenario = test::scenario_from_yaml(test::flat_scenario(1000, "calendar: { holidays: [2023-01-01, 2023-03-01] }\n"));
+    CHECK(scenario.warnings ==
+          std::vector<std::string>{"calendar.holidays: 2022 has no listed holidays while 2023 does; its volume spreads over every day as if it had none"});
+  }
+  SECTION("years of history and projection, beside yearly rules") {
+    std::string text = test::flat_scenario(1000, "calendar: { holidays: [\"01-01\", 2025-01-28, 2025-10-06] }\n");
+    text.replace(text.find("project_to: 2023"), 16, "project_to: 2026");
+    const auto scenario = test::scenario_from_yaml(text);
+    CHECK(scenario.warnings == std::vector<std::string>{"calendar.holidays: 2022-2024 and 2026 have no listed holidays while 2025 does; "
+                                                        "their volume spreads over every day as if they had only the yearly ones"});
+  }
+  SECTION("yearly rules alone, or every year listed") {
+    CHECK(test::scenario_from_yaml(test::flat_scenario(1000, "calendar: { holidays: [\"01-01\", \"03-01\"] }\n")).warnings.empty());
+    CHECK(test::scenario_from_yaml(test::flat_scenario(1000, "calendar: { holidays: [2022-01-01, 2023-01-01] }\n")).warnings.empty());
+  }
+}
+
+TEST_CASE("a time zone by IANA name follows its daylight-saving changes") {
+  std::string text = test::flat_scenario(1000, R"(
+calendar: { timezone: America/New_York }
+replay: { window: interval, from: 2023-07-04T09:00, to: 2023-07-04T10:00 }
+)");
+  const auto scenario = test::scenario_from_yaml(text);
+  CHECK(scenario.calendar.time_zone.name() == "America/New_York");
+  // 09:00 in New York in July is 13:00 UTC (EDT, -04:00); in January 14:00 UTC (EST).
+  CHECK(format_date_time(scenario.replay.from) == "2023-07-04 13:00:00");
+  const auto january = static_cast<double>(parse_date_time("2023-01-04T09:00")->time_since_epoch().count());
+  CHECK(scenario.calendar.time_zone.to_real(january) - january == 5 * 3600.0);
+  CHECK(scenario.warnings.empty());
+
+  // Projected past the database's last explicit change, the model says what it cannot know.
+  text.replace(text.find("project_to: 2023"), 16, "project_to: 2040");
+  CHECK(test::scenario_from_yaml(text).warnings ==
+        std::vector<std::string>{"calendar.timezone: the system's time zone database has America/New_York's clock changes until 2037 only; "
+                                 "2038-2040 are modelled without daylight saving"});
 }

@@ -18,8 +18,8 @@ std::optional<std::chrono::sys_days> parse_date(std::string_view text);
 // it were UTC; subtract the scenario's UTC offset to get the real instant.
 std::optional<std::chrono::sys_seconds> parse_date_time(std::string_view text);
 
-// "+09:00", "-05:30", "UTC", "Z" -> offset east of UTC. Fixed offsets only: uptake does not
-// model daylight-saving changes (Korea, the motivating case, has none).
+// "+09:00", "-05:30", "UTC", "Z" -> offset east of UTC. Fixed offsets only; zones with
+// daylight-saving changes ("Europe/Berlin") are sim::TimeZone's.
 std::optional<std::chrono::seconds> parse_utc_offset(std::string_view text);
 
 // "250ms", "1.5s", "10m", "2h", "1d", "300us", "800ns"; a bare number is rejected because

@@ -31,7 +31,7 @@ struct DesignPeak {
 class RateModel {
  public:
   // yearly_volume: volume of the driving series per year (history and projection); years
-  // outside it carry no demand.
+  // outside it carry no demand. Recurring events occur in each of these years.
   RateModel(const Scenario& scenario, std::map<int, double> yearly_volume);
 
   const std::vector<std::string>& endpoints() const { return endpoints_; }
@@ -51,8 +51,8 @@ class RateModel {
   std::vector<RatePiece> pieces(Instant from, Instant to) const;
 
   // Expected requests of one endpoint in [from, to): the integral of lambda (exact between
-  // knots: events are integrated by Simpson's rule on each linear stretch, exact for up to
-  // three overlapping events).
+  // knots: events are integrated by three-point Gauss-Legendre on each linear stretch, exact
+  // for up to five overlapping events).
   double expected_requests(std::size_t endpoint, Instant from, Instant to) const;
 
   // Busiest local clock hour of `year` and its design rates.
@@ -60,12 +60,20 @@ class RateModel {
 
  private:
   double calendar_rate(std::size_t endpoint, Instant t) const;
+  // The integral over [from, to) of the calendar rate times the factor of `events`.
+  double integral(std::size_t endpoint, Instant from, Instant to, const EventTimeline& events) const;
+  // Scales each year's requests so that the events that move demand leave its total as it was.
+  void keep_yearly_totals(const std::vector<EventTimeline>& moving);
 
   std::vector<std::string> endpoints_;
   std::vector<double> requests_per_use_;
-  std::vector<EventShape> events_;
-  std::vector<std::vector<std::size_t>> events_of_endpoint_;  // indices into events_
+  EventTimeline events_;                         // every occurrence of every event: where pieces are cut
+  std::vector<EventTimeline> events_of_endpoint_;  // per endpoint: the occurrences that apply to it
   std::map<int, double> yearly_volume_;
+  // Per local year, per endpoint: the requests its calendar spreads, before events. Volume times
+  // requests per use, scaled down by what the year's non-additive events add (or up, for a quiet
+  // spell), so that the year's total with them is volume times requests per use.
+  std::map<int, std::vector<double>> year_requests_;
   CalendarShape calendar_;
 };
 

@@ -10,6 +10,7 @@
 
 #include "uptake/base/civil_time.hpp"
 #include "uptake/base/input_error.hpp"
+#include "uptake/sim/time_zone.hpp"
 
 namespace uptake::sim {
 
@@ -67,25 +68,62 @@ struct Growth {
   int bootstrap_samples = 400; // parametric bootstrap draws for the interval
 };
 
+// A date that comes back every year: a fixed month and day (01-15), or the nth weekday of a
+// month (the second Monday of January; nth = -1 for the last).
+struct YearlyDate {
+  unsigned month = 1;    // 1..12
+  unsigned day = 0;      // fixed date: 1..31; 0 for a weekday rule
+  unsigned weekday = 0;  // weekday rule: ISO numbering, Monday = 1 ... Sunday = 7
+  int nth = 0;           // weekday rule: 1..5, or -1 for the last in the month
+
+  // Its date in `year`; empty when it does not occur that year (02-29 outside leap years, the
+  // fifth Monday of a month that has four).
+  std::optional<std::chrono::sys_days> in(int year) const;
+  // Whether it falls on `local_date`: a few integer operations, for holiday rules checked per day.
+  bool matches(std::chrono::sys_days local_date) const;
+};
+
 struct Calendar {
-  std::chrono::seconds utc_offset{0};      // the scenario's local time zone, as a fixed offset
+  TimeZone time_zone;                      // the scenario's local time: every local date and time is in it
+  // The zone's offset on 1 January of the last projected year: exact for a fixed offset, and
+  // for zones with daylight saving only for formatting that has not moved to time_zone yet.
+  std::chrono::seconds utc_offset{0};
   std::vector<double> month_factors;       // 12 relative weights, January first
   std::vector<double> weekday_factors;     // 7 relative weights, Monday first
-  std::vector<std::chrono::sys_days> holidays;  // local dates, sorted, unique
+  std::vector<std::chrono::sys_days> holidays;  // listed local dates, each in its own year; sorted, unique
+  std::vector<YearlyDate> yearly_holidays; // holidays on the same date or weekday rule every year
   double holiday_factor = 1.0;             // replaces the weekday factor on holidays
   std::vector<double> hour_profile;        // 24 or 96 relative weights over the local day
 };
 
+// When a recurring event comes back: every year on `date` at `time_of_day` local time, from
+// first_year to last_year, both inclusive (0: open, as far as the rate model's years go).
+struct YearlyRecurrence {
+  YearlyDate date;
+  std::chrono::seconds time_of_day{0};
+  int first_year = 0;
+  int last_year = 0;
+};
+
 // A surge on top of the calendar: the rate is multiplied by a factor that rises linearly from 1
 // to `multiplier` over ramp_up, holds for plateau, and falls linearly back to 1 over decay.
+// It happens once, on a list of dates, or every year by a rule; each occurrence has this shape.
 struct Event {
   std::string name;
-  std::chrono::sys_seconds start;          // real instant (local time already converted)
+  std::vector<std::chrono::local_seconds> starts;  // local wall-clock starts of its occurrences
+  std::optional<YearlyRecurrence> yearly;          // or (starts empty): the yearly rule
   Seconds ramp_up{0};
   Seconds plateau{0};
   Seconds decay{0};
   double multiplier = 1.0;                 // > 0; below 1 models an outage or a quiet day
   std::vector<std::string> endpoints;      // empty: every endpoint
+  // false: the event moves demand within its year, whose volume stays the measured or projected
+  // one (the rest of the year gives up what the event adds); true: its extra comes on top.
+  bool additive = false;
+
+  // Local starts of the occurrences in the years [first_year, last_year]; listed starts are
+  // returned whatever their year. Sorted.
+  std::vector<std::chrono::local_seconds> occurrences(int first_year, int last_year) const;
 };
 
 // A user journey as an absorbing Markov chain. "exit" is the absorbing state.
@@ -185,6 +223,7 @@ struct Scenario {
   Synthetic synthetic;
   Replay replay;
   std::vector<std::string> slo;  // threshold expressions, validated by parse_threshold
+  std::vector<std::string> warnings;  // what loads but may not be what the author meant, for people
 
   const Series& driving_series() const;
   // Endpoint names in the order the mix or journeys first name them.
