@@ -120,10 +120,12 @@ CapacityRun run_capacity_workflow(const CapacityRequest& request) {
 
   if (!request.scenario_file.empty()) {
     scenario = sim::load_scenario(request.scenario_file);
-    for (const auto& warning : scenario->warnings) say(request, "warning: " + warning);
     engine.seed = request.seed.value_or(scenario->seed);
     const auto [first_year, last_year] = planned_years(*scenario);
     forecast.emplace(sim::make_forecast(*scenario, first_year, last_year));
+    for (const auto* warnings : {&scenario->warnings, &forecast->warnings}) {
+      for (const auto& warning : *warnings) say(request, "warning: " + warning);
+    }
     const auto& peak = forecast->design_peaks.back();
     trial.rate_model = forecast->rate_model.get();
     trial.mix_at = peak.peak_hour_start;

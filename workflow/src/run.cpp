@@ -121,13 +121,12 @@ RunOutcome run_workflow(const RunRequest& request) {
   double schedule_seconds = 0;
   if (!request.scenario_file.empty()) {
     scenario = sim::load_scenario(request.scenario_file);
-    if (request.notice) {
-      for (const auto& warning : scenario->warnings) request.notice("warning: " + warning);
-    }
     options.seed = request.seed.value_or(scenario->seed);
     forecast.emplace(sim::make_forecast(*scenario, scenario->growth.project_to_year, scenario->growth.project_to_year));
     if (request.notice) {
-      for (const auto& warning : forecast->warnings) request.notice("warning: " + warning);
+      for (const auto* warnings : {&scenario->warnings, &forecast->warnings}) {
+        for (const auto& warning : *warnings) request.notice("warning: " + warning);
+      }
     }
     const auto window = sim::replay_window(*scenario, *forecast->rate_model);
     schedule_seconds = window.duration.count();
