@@ -48,11 +48,6 @@ void emit(const std::string& text, const std::string& out_path) {
   }
 }
 
-// What loads but may not be what the author meant: said before the output, on standard error.
-void print_warnings(const sim::Scenario& scenario) {
-  for (const auto& warning : scenario.warnings) fmt::print(stderr, "warning: {}\n", warning);
-}
-
 int run_new(const po::variables_map& values) {
   const auto name = values["name"].as<std::string>();
   if (name.empty() || name.find_first_of("/\\ \t") != std::string::npos) {
@@ -67,8 +62,8 @@ int run_new(const po::variables_map& values) {
   return kExitOk;
 }
 
-// What the scenario may mean but does not say plainly, on standard error so that a table or
-// JSON on standard output stays clean.
+// What loads but may not be what the author meant (the scenario's own warnings, and what its
+// forecast finds), on standard error so that a table or JSON on standard output stays clean.
 void print_warnings(const std::vector<std::string>& warnings) {
   for (const auto& warning : warnings) fmt::print(stderr, "warning: {}\n", warning);
 }
@@ -76,7 +71,7 @@ void print_warnings(const std::vector<std::string>& warnings) {
 int run_check(const po::variables_map& values) {
   for (const auto& path : values["scenario"].as<std::vector<std::string>>()) {
     const auto scenario = sim::load_scenario(path);
-    print_warnings(scenario);
+    print_warnings(scenario.warnings);
     // Fitting belongs to checking: a series that no model can fit is an invalid scenario.
     const auto forecast = sim::make_forecast(scenario, scenario.growth.project_to_year, scenario.growth.project_to_year);
     print_warnings(forecast.warnings);
@@ -93,20 +88,27 @@ int run_check(const po::variables_map& values) {
 
 int run_forecast(const po::variables_map& values) {
   const auto scenario = sim::load_scenario(values["scenario"].as<std::string>());
-  print_warnings(scenario);
-  auto [from, to] = values.count("years") ? parse_years(values["years"].as<std::string>()) : std::pair<int, int>{0, 0};
-  // The report carries the warnings itself, beside the series they concern.
-  const auto forecast = sim::make_forecast(scenario, from, to);
+  print_warnings(scenario.warnings);
   const auto format = values["format"].as<std::string>();
   if (format != "table" && format != "json") throw InputError({}, "--format", fmt::format("'{}' is not a format", format), "table or json");
   const auto out = values.count("out") ? values["out"].as<std::string>() : std::string();
+  if (values.count("backtest")) {
+    std::vector<sim::Backtest> backtests;
+    for (const auto& series : scenario.series) backtests.push_back(sim::backtest_series(series, scenario.growth, scenario.seed));
+    const double level = scenario.growth.interval_level;
+    emit(format == "json" ? reports::render_backtest_json(backtests, level) : reports::render_backtest_text(backtests, level), out);
+    return kExitOk;
+  }
+  auto [from, to] = values.count("years") ? parse_years(values["years"].as<std::string>()) : std::pair<int, int>{0, 0};
+  // The report carries the warnings itself, beside the series they concern.
+  const auto forecast = sim::make_forecast(scenario, from, to);
   emit(format == "json" ? reports::render_forecast_json(forecast) : reports::render_forecast_text(forecast), out);
   return kExitOk;
 }
 
 int run_schedule(const po::variables_map& values) {
   const auto scenario = sim::load_scenario(values["scenario"].as<std::string>());
-  print_warnings(scenario);
+  print_warnings(scenario.warnings);
   const auto forecast = sim::make_forecast(scenario, scenario.growth.project_to_year, scenario.growth.project_to_year);
   const auto& model = *forecast.rate_model;
   const auto window = sim::replay_window(scenario, model);
@@ -177,13 +179,19 @@ std::vector<Command> scenario_commands() {
          positional.add("scenario", -1);
        },
        run_check},
-      {"forecast", "Fit growth to history, project it, and compute design peaks", "uptake forecast SCENARIO [--years FROM..TO] [--format table|json] [--out FILE]",
+      {"forecast", "Fit growth to history, project it, and compute design peaks",
+       "uptake forecast SCENARIO [--years FROM..TO] [--format table|json] [--out FILE]\n"
+       "       uptake forecast SCENARIO --backtest [--format table|json] [--out FILE]",
        {"uptake forecast scenarios/ecert-korea.yaml", "uptake forecast scenarios/gov24.yaml --years 2022..2030",
-        "uptake forecast scenarios/ecert-korea.yaml --format json --out forecast.json"},
+        "uptake forecast scenarios/ecert-korea.yaml --format json --out forecast.json",
+        "uptake forecast scenarios/gov24.yaml --backtest       # would earlier cuts of the history have foreseen the later years?"},
        [](po::options_description& options, po::positional_options_description& positional) {
          options.add_options()("scenario", po::value<std::string>()->required(), "scenario file (positional)")(
              "years", po::value<std::string>(), "years of design peaks: FROM..TO or one year (default: history to growth.project_to)")(
-             "format", po::value<std::string>()->default_value("table"), "table (for people) or json (schema uptake.forecast/v1)")(
+             "backtest", "refit on every earlier cut of the history, project the points held back, and show the errors and "
+                         "whether each interval held them")(
+             "format", po::value<std::string>()->default_value("table"), "table (for people) or json (schema uptake.forecast/v1, "
+                                                                          "or uptake.backtest/v1 with --backtest)")(
              "out,o", po::value<std::string>(), "write to this file instead of standard output");
          positional.add("scenario", 1);
        },

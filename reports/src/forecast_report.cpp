@@ -15,8 +15,8 @@ namespace {
 using Align = TextTable::Align;
 
 std::string local_time(const sim::Forecast& forecast, sim::Instant instant) {
-  const auto offset = forecast.scenario->calendar.utc_offset;
-  const std::chrono::sys_seconds local{std::chrono::seconds{static_cast<long long>(instant)} + offset};
+  const auto& zone = forecast.scenario->calendar.time_zone;
+  const std::chrono::sys_seconds local{std::chrono::seconds{std::llround(zone.to_local(instant))}};
   return format_date_time(local).substr(0, 16);
 }
 
@@ -181,6 +181,89 @@ std::string render_forecast_json(const sim::Forecast& forecast) {
       item["endpoints"][model.endpoints()[e]] = {{"peak_hour_rps", peak.peak_hour_rate[e]}, {"peak_second_p999", peak.peak_second_rate[e]}};
     }
     root["design_peaks"].push_back(item);
+  }
+  return root.dump(2) + "\n";
+}
+
+namespace {
+
+// A yearly point as its year ("2022"), a month's or period's as its fractional time ("2022.75").
+std::string time_text(double time) {
+  const double whole = std::floor(time);
+  return std::abs(time - whole - 0.5) < 1e-9 ? fmt::format("{:.0f}", whole) : fmt::format("{:.2f}", time);
+}
+
+std::string coverage_text(const sim::Backtest& backtest, int level) {
+  if (backtest.with_interval == 0) return "no held-back point had an interval";
+  return fmt::format("the {}% intervals held {} of {} held-back points ({:.0f}%)", level, backtest.held, backtest.with_interval,
+                     100.0 * backtest.held / backtest.with_interval);
+}
+
+}  // namespace
+
+std::string render_backtest_text(const std::vector<sim::Backtest>& backtests, double interval_level) {
+  const int level = static_cast<int>(std::lround(interval_level * 100));
+  std::string out;
+  int with_interval = 0;
+  int held = 0;
+  for (const auto& backtest : backtests) {
+    out += fmt::format("Backtest of {}: each earlier cut of the history refitted and projected to the points held back\n\n", backtest.series);
+    if (backtest.cuts.empty()) {
+      out += fmt::format("  {} observation(s): too few for a backtest, which refits on 2 or more and holds 1 or more back\n\n",
+                         backtest.observations);
+      continue;
+    }
+    TextTable table({"history to", "model", "point", "measured", "projected", "error", fmt::format("{}% interval", level), "held"},
+                    {Align::left, Align::left, Align::left});
+    std::string notes;
+    for (const auto& cut : backtest.cuts) {
+      const std::string history = fmt::format("{} ({} pts)", time_text(cut.last_known_time), cut.observations);
+      if (!cut.interval_note.empty()) notes += fmt::format("  {}: {}\n", history, cut.interval_note);
+      if (cut.points.empty() || cut.model.empty()) {
+        table.add_row({history, "—", "", "", "", "", "", ""});
+        continue;
+      }
+      for (const auto& point : cut.points) {
+        table.add_row({history, cut.model, time_text(point.time), group_thousands(point.actual), group_thousands(point.projected),
+                       signed_percent(point.projected / point.actual - 1),
+                       point.lower ? fmt::format("{} – {}", group_thousands(*point.lower), group_thousands(*point.upper)) : "—",
+                       point.held ? (*point.held ? "yes" : "NO") : ""});
+      }
+    }
+    out += table.render(2) + notes;
+    out += "  " + coverage_text(backtest, level) + "\n\n";
+    with_interval += backtest.with_interval;
+    held += backtest.held;
+  }
+  if (backtests.size() > 1 && with_interval > 0) {
+    out += fmt::format("Over every series, the {}% intervals held {} of {} held-back points ({:.0f}%).\n", level, held, with_interval,
+                       100.0 * held / with_interval);
+  }
+  return out;
+}
+
+std::string render_backtest_json(const std::vector<sim::Backtest>& backtests, double interval_level) {
+  using nlohmann::ordered_json;
+  ordered_json root{{"schema", "uptake.backtest/v1"}, {"interval_level", interval_level}, {"series", ordered_json::array()}};
+  for (const auto& backtest : backtests) {
+    ordered_json series{{"name", backtest.series}, {"observations", backtest.observations}, {"with_interval", backtest.with_interval}, {"held", backtest.held}, {"cuts", ordered_json::array()}};
+    for (const auto& cut : backtest.cuts) {
+      ordered_json item{{"observations", cut.observations},
+                        {"last_known_time", cut.last_known_time},
+                        {"model", cut.model.empty() ? ordered_json(nullptr) : ordered_json(cut.model)},
+                        {"note", cut.interval_note.empty() ? ordered_json(nullptr) : ordered_json(cut.interval_note)},
+                        {"points", ordered_json::array()}};
+      for (const auto& point : cut.points) {
+        item["points"].push_back({{"time", point.time},
+                                  {"measured", point.actual},
+                                  {"projected", point.projected},
+                                  {"lower", point.lower ? ordered_json(*point.lower) : ordered_json(nullptr)},
+                                  {"upper", point.upper ? ordered_json(*point.upper) : ordered_json(nullptr)},
+                                  {"held", point.held ? ordered_json(*point.held) : ordered_json(nullptr)}});
+      }
+      series["cuts"].push_back(item);
+    }
+    root["series"].push_back(series);
   }
   return root.dump(2) + "\n";
 }

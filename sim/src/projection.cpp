@@ -137,22 +137,32 @@ double range_centre(const ParameterRange& range, bool log_scale) {
   return range.likely ? *range.likely : range_quantile(range, 0.5, log_scale);
 }
 
-SeriesProjection project_series(const ModelChoice& choice, const std::vector<Observation>& observations,
-                                const std::map<std::string, ParameterRange>& ranges, int from_year, int to_year,
-                                double level, int draws, std::uint64_t seed) {
+namespace {
+
+// The projection at any times: the point (weighted geometric mean of the candidates' curves),
+// and, when there is an interval, the log-volume draws [draw][time] and their quantiles.
+struct TimedProjection {
+  std::vector<double> point;
+  std::vector<std::vector<double>> log_draws;
+  std::vector<double> lower;
+  std::vector<double> upper;
+  std::string interval_note;
+};
+
+TimedProjection project_at(const ModelChoice& choice, const std::vector<Observation>& observations,
+                           const std::map<std::string, ParameterRange>& ranges, const std::vector<double>& times,
+                           double level, int draws, std::uint64_t seed) {
   if (!(level > 0 && level < 1)) throw std::invalid_argument(fmt::format("interval level {} is not between 0 and 1", level));
   if (choice.weights.size() != choice.candidates.size()) throw std::invalid_argument("a model choice needs a weight per candidate");
-  SeriesProjection projection;
-  std::vector<double> times;
-  for (int year = from_year; year <= to_year; ++year) {
+  TimedProjection projection;
+  for (double time : times) {
     double log_volume = 0;
     for (std::size_t i = 0; i < choice.candidates.size(); ++i) {
-      if (choice.weights[i] > 0) log_volume += choice.weights[i] * std::log(choice.candidates[i].yearly_volume(year));
+      if (choice.weights[i] > 0) log_volume += choice.weights[i] * std::log(choice.candidates[i].predict(time));
     }
-    projection.years.push_back({year, std::exp(log_volume), {}, {}});
-    times.push_back(year + 0.5);
+    projection.point.push_back(std::exp(log_volume));
   }
-  if (projection.years.empty()) return projection;
+  if (times.empty()) return projection;
 
   Random random(seed);
   const auto shares = apportion(choice.weights, draws);
@@ -179,17 +189,91 @@ SeriesProjection project_series(const ModelChoice& choice, const std::vector<Obs
     return projection;
   }
   std::vector<double> values(log_draws.size());
-  for (std::size_t y = 0; y < projection.years.size(); ++y) {
-    for (std::size_t d = 0; d < log_draws.size(); ++d) values[d] = log_draws[d][y];
+  for (std::size_t t = 0; t < times.size(); ++t) {
+    for (std::size_t d = 0; d < log_draws.size(); ++d) values[d] = log_draws[d][t];
     std::sort(values.begin(), values.end());
-    projection.years[y].lower = std::exp(sorted_quantile(values, (1 - level) / 2));
-    projection.years[y].upper = std::exp(sorted_quantile(values, (1 + level) / 2));
+    projection.lower.push_back(std::exp(sorted_quantile(values, (1 - level) / 2)));
+    projection.upper.push_back(std::exp(sorted_quantile(values, (1 + level) / 2)));
   }
-  for (auto& draw : log_draws) {
-    for (double& value : draw) value = std::exp(value);
-  }
-  projection.draws = std::move(log_draws);
+  projection.log_draws = std::move(log_draws);
   return projection;
+}
+
+}  // namespace
+
+SeriesProjection project_series(const ModelChoice& choice, const std::vector<Observation>& observations,
+                                const std::map<std::string, ParameterRange>& ranges, int from_year, int to_year,
+                                double level, int draws, std::uint64_t seed) {
+  // A flow's year is its curve at mid-year; a stock's is what the year adds, the curve at the
+  // year's end less the curve at its start, in every draw.
+  const bool cumulative = choice.chosen.constraints.cumulative;
+  std::vector<double> times;
+  for (int year = from_year; year <= to_year; ++year) times.push_back(cumulative ? year : year + 0.5);
+  if (cumulative) times.push_back(to_year + 1.0);
+  auto timed = project_at(choice, observations, ranges, times, level, draws, seed);
+  const auto year_of = [cumulative](const std::vector<double>& values, std::size_t y) {
+    return cumulative ? values[y + 1] - values[y] : values[y];
+  };
+  SeriesProjection projection;
+  projection.interval_note = std::move(timed.interval_note);
+  const std::size_t years = static_cast<std::size_t>(std::max(to_year - from_year + 1, 0));
+  for (std::size_t y = 0; y < years; ++y) projection.years.push_back({from_year + static_cast<int>(y), year_of(timed.point, y), {}, {}});
+  if (timed.log_draws.empty()) return projection;
+  for (auto& draw : timed.log_draws) {
+    for (double& value : draw) value = std::exp(value);
+    std::vector<double> volumes;
+    for (std::size_t y = 0; y < years; ++y) volumes.push_back(year_of(draw, y));
+    projection.draws.push_back(std::move(volumes));
+  }
+  std::vector<double> values(projection.draws.size());
+  for (std::size_t y = 0; y < years; ++y) {
+    for (std::size_t d = 0; d < values.size(); ++d) values[d] = projection.draws[d][y];
+    std::sort(values.begin(), values.end());
+    projection.years[y].lower = sorted_quantile(values, (1 - level) / 2);
+    projection.years[y].upper = sorted_quantile(values, (1 + level) / 2);
+  }
+  return projection;
+}
+
+Backtest backtest_series(const Series& series, const Growth& growth, std::uint64_t seed) {
+  Backtest backtest;
+  backtest.series = series.name;
+  const auto observations = observations_of(series);
+  backtest.observations = static_cast<int>(observations.size());
+  const auto constraints = constraints_of(series);
+  for (std::size_t cut = 2; cut < observations.size(); ++cut) {
+    const std::vector<Observation> known(observations.begin(), observations.begin() + static_cast<std::ptrdiff_t>(cut));
+    std::vector<double> times;
+    for (std::size_t i = cut; i < observations.size(); ++i) times.push_back(observations[i].time);
+    BacktestCut result;
+    result.observations = static_cast<int>(cut);
+    result.last_known_time = known.back().time;
+    try {
+      const auto choice = choose_growth_model(series.model, known, constraints);
+      result.model = to_string(choice.chosen.kind);
+      const auto projected = project_at(choice, known, series.ranges, times, growth.interval_level, growth.bootstrap_samples, seed);
+      result.interval_note = projected.interval_note;
+      for (std::size_t i = 0; i < times.size(); ++i) {
+        BacktestPoint point;
+        point.time = times[i];
+        point.actual = observations[cut + i].volume;
+        point.projected = projected.point[i];
+        if (!projected.lower.empty()) {
+          point.lower = projected.lower[i];
+          point.upper = projected.upper[i];
+          point.held = *point.lower <= point.actual && point.actual <= *point.upper;
+          ++backtest.with_interval;
+          backtest.held += *point.held ? 1 : 0;
+        }
+        result.points.push_back(point);
+      }
+    } catch (const InputError& error) {
+      // Too few points for the model, or no fit: the cut is reported as such, not skipped.
+      result.interval_note = fmt::format("no fit: {}", error.problem());
+    }
+    backtest.cuts.push_back(std::move(result));
+  }
+  return backtest;
 }
 
 std::vector<YearProjection> project_growth(const GrowthFit& fit, const std::vector<Observation>& observations,

@@ -136,3 +136,45 @@ TEST_CASE("a history with as many free parameters as points has no interval, and
   CHECK_THAT(projection.interval_note, Catch::Contains("3 observations for the 3 free parameters") &&
                                            Catch::Contains("no residual degree of freedom"));
 }
+
+TEST_CASE("a backtest refits every earlier cut and scores the years held back", "[projection][backtest]") {
+  uptake::sim::Growth growth;
+  growth.interval_level = 0.9;
+  growth.bootstrap_samples = 400;
+
+  SECTION("an exact exponential history is foreseen exactly from three points on") {
+    uptake::sim::Series series;
+    series.name = "exact";
+    series.model = GrowthModelKind::exponential;
+    for (int year = 2015; year <= 2020; ++year) series.yearly[year] = 1e6 * std::pow(1.4, year - 2015);
+    const auto backtest = uptake::sim::backtest_series(series, growth, 1);
+    REQUIRE(backtest.cuts.size() == 4);  // keeping 2, 3, 4 and 5 of the 6 years
+    CHECK(backtest.cuts[0].observations == 2);
+    CHECK_THAT(backtest.cuts[0].interval_note, Catch::Contains("no residual degree of freedom"));
+    CHECK(backtest.cuts[0].points.size() == 4);
+    for (const auto& cut : backtest.cuts) {
+      for (const auto& point : cut.points) {
+        INFO(cut.observations << " points, projecting " << point.time);
+        CHECK(point.projected == Approx(point.actual).epsilon(1e-6));
+      }
+    }
+    CHECK(backtest.with_interval == 3 + 2 + 1);
+  }
+  SECTION("an exponential fitted to a flattening history overshoots, more the further it reaches") {
+    uptake::sim::Series series;
+    series.name = "flattening";
+    series.model = GrowthModelKind::exponential;
+    for (int year = 2013; year <= 2020; ++year) series.yearly[year] = 4.5e6 / (1 + std::exp(-0.9 * (year + 0.5 - 2016.0)));
+    const auto backtest = uptake::sim::backtest_series(series, growth, 1);
+    const auto& three = backtest.cuts[1];  // 2013-2015: still nearly exponential
+    REQUIRE(three.observations == 3);
+    double previous = 0;
+    for (const auto& point : three.points) {
+      const double error = point.projected / point.actual - 1;
+      CHECK(error > previous);
+      previous = error;
+    }
+    CHECK(previous > 1.0);  // 2020 projected at more than twice its volume
+    CHECK(backtest.held < backtest.with_interval / 2);
+  }
+}

@@ -57,6 +57,38 @@ std::vector<YearProjection> project_growth(const GrowthFit& fit, const std::vect
                                            int from_year, int to_year, double level, int samples,
                                            std::uint64_t seed);
 
+// A backtest: the series refitted on every earlier cut of its history (the first 2, 3, ...
+// observations, with the series' model choice, constraints and ranges), projected to the
+// observations held back.
+struct BacktestPoint {
+  double time = 0;               // the held-back observation's time (fractional year)
+  double actual = 0;             // its measured (annualised) volume
+  double projected = 0;          // the cut's projection there
+  std::optional<double> lower;   // the cut's interval there; empty with no interval
+  std::optional<double> upper;
+  std::optional<bool> held;      // the interval held the actual volume; empty with no interval
+};
+
+struct BacktestCut {
+  int observations = 0;          // how many observations the cut keeps
+  double last_known_time = 0;
+  std::string model;             // the heaviest model of the cut's choice; empty with no fit
+  std::string interval_note;     // why there is no interval or no fit; empty otherwise
+  std::vector<BacktestPoint> points;
+};
+
+struct Backtest {
+  std::string series;
+  int observations = 0;           // of the whole history
+  std::vector<BacktestCut> cuts;  // from 2 observations to all but the last
+  int with_interval = 0;          // held-back points with an interval
+  int held = 0;                   // of those, how many the interval held
+};
+
+// Every cut with at least 2 observations and at least one held back, at growth's interval level
+// and draws, seeded with `seed`.
+Backtest backtest_series(const Series& series, const Growth& growth, std::uint64_t seed);
+
 // What the history says of an assumed market size (a fixed K or a range) of a saturating model:
 // the profile likelihood of K, each K's fit with the other parameters refitted.
 struct MarketSizeEvidence {
