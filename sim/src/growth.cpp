@@ -49,6 +49,14 @@ double log_bass_fraction(double p, double q, double s) {
   return std::log(-std::expm1(-exponent)) - softplus(std::log(q / p) - exponent);
 }
 
+// ln f(s), the Bass adoption density: the share of the market adopting per year at s years after
+// launch, f = dF/ds = (p+q)^2 e^{-(p+q)s} / (p (1 + (q/p) e^{-(p+q)s})^2), in the same stable form.
+double log_bass_density(double p, double q, double s) {
+  if (s <= 0 || p <= 0) return -kInfinity;
+  const double exponent = (p + q) * s;
+  return 2 * std::log(p + q) - exponent - std::log(p) - 2 * softplus(std::log(q / p) - exponent);
+}
+
 // A model with its parameters in natural units. Evaluated on the log scale so that a very large K
 // or a steep curve stays finite where the volume itself would overflow.
 struct Curve {
@@ -59,6 +67,7 @@ struct Curve {
   double innovation = 0;  // p (bass)
   double imitation = 0;   // q (bass)
   double origin = 0;      // t_ref (exponential) or launch (bass)
+  bool adoption_flow = false;  // bass of a yearly series: V = K f, the adoptions per year; else V = K F
 };
 
 double log_volume(const Curve& curve, double time) {
@@ -67,7 +76,8 @@ double log_volume(const Curve& curve, double time) {
     case GrowthModelKind::logistic: return curve.log_scale - softplus(-curve.rate * (time - curve.midpoint));
     case GrowthModelKind::gompertz: return curve.log_scale - std::exp(-curve.rate * (time - curve.midpoint));
     case GrowthModelKind::bass:
-      return curve.log_scale + log_bass_fraction(curve.innovation, curve.imitation, time - curve.origin);
+      return curve.log_scale + (curve.adoption_flow ? log_bass_density : log_bass_fraction)(curve.innovation, curve.imitation,
+                                                                                             time - curve.origin);
     case GrowthModelKind::automatic: break;
   }
   throw std::logic_error("an automatic growth model has no curve until one is chosen");
@@ -93,6 +103,7 @@ Curve curve_of(const GrowthFit& fit) {
       curve.innovation = fit.parameter("p");
       curve.imitation = fit.parameter("q");
       curve.origin = fit.launch;
+      curve.adoption_flow = !fit.constraints.cumulative;
       break;
     case GrowthModelKind::automatic: throw std::logic_error("an automatic growth model has no curve until one is chosen");
   }
@@ -300,8 +311,14 @@ class CurveProblem {
           const double q = fitted.imitation;
           const double s = t - launch_;
           const double exponent = (p + q) * s;
-          const double early = s / std::expm1(exponent);
           const double imitation_weight = sigmoid(std::log(q / p) - exponent);
+          if (fitted.adoption_flow) {
+            // d ln f / d ln p and d ln q, from ln f = 2 ln(p+q) - (p+q)s - ln p - 2 ln(1 + (q/p)e^{-(p+q)s}).
+            gradient[1] = 2 * p / (p + q) - p * s - 1 + 2 * imitation_weight * (1 + p * s);
+            gradient[2] = 2 * q / (p + q) - q * s - 2 * imitation_weight * (1 - q * s);
+            break;
+          }
+          const double early = s / std::expm1(exponent);
           gradient[1] = p * early + imitation_weight * (1 + p * s);
           gradient[2] = q * early - imitation_weight * (1 - q * s);
           break;
@@ -441,6 +458,7 @@ class CurveProblem {
         result.innovation = std::exp(u[1]);
         result.imitation = std::exp(u[2]);
         result.origin = launch_;
+        result.adoption_flow = !constraints_.cumulative;
         break;
       case GrowthModelKind::automatic: break;
     }
@@ -556,7 +574,8 @@ class CurveProblem {
         std::vector<double> log_fractions;
         double log_market = 0;
         for (std::size_t i = 0; i < times_.size(); ++i) {
-          log_fractions.push_back(log_bass_fraction(p, q, times_[i] - launch_));
+          log_fractions.push_back(constraints_.cumulative ? log_bass_fraction(p, q, times_[i] - launch_)
+                                                          : log_bass_density(p, q, times_[i] - launch_));
           log_market += (log_volumes_[i] - log_fractions.back()) / n;
         }
         log_market = held_[0] ? std::log(*held_[0]) : std::max(log_market, std::log(largest_volume_ * 1.01));
@@ -653,6 +672,10 @@ double GrowthFit::parameter(const std::string& name) const {
 }
 
 double GrowthFit::predict(double time) const { return std::exp(log_volume(curve_of(*this), time)); }
+
+double GrowthFit::yearly_volume(int year) const {
+  return constraints.cumulative ? predict(year + 1.0) - predict(year) : predict(year + 0.5);
+}
 
 GrowthFit fit_growth(GrowthModelKind kind, const std::vector<Observation>& observations,
                      const CurveConstraints& constraints) {
@@ -891,7 +914,8 @@ std::vector<Observation> observations_of(const Series& series) {
       throw InputError(series.where, fmt::format("history.series.{}.yearly", series.name),
                        fmt::format("{} has volume {}", year, volume), "a positive volume");
     }
-    observations.push_back({year + 0.5, volume});
+    // A stock is counted at the year's end; a flow's total stands for the middle of its year.
+    observations.push_back({series.cumulative ? year + 1.0 : year + 0.5, volume});
   }
   std::stable_sort(observations.begin(), observations.end(),
                    [](const Observation& a, const Observation& b) { return a.time < b.time; });
@@ -902,6 +926,7 @@ CurveConstraints constraints_of(const Series& series) {
   CurveConstraints constraints;
   constraints.market_size = series.market_size;
   constraints.fixed = series.fixed;
+  constraints.cumulative = series.cumulative;
   if (series.launch) {
     constraints.launch = *series.launch;
     return constraints;
@@ -919,6 +944,11 @@ CurveConstraints constraints_of(const Series& series) {
 double bass_fraction(double p, double q, double s) {
   if (s <= 0 || p <= 0) return 0;
   return std::exp(log_bass_fraction(p, q, s));
+}
+
+double bass_density(double p, double q, double s) {
+  if (s <= 0 || p <= 0) return 0;
+  return std::exp(log_bass_density(p, q, s));
 }
 
 double bass_fraction_by_recursion(double p, double q, double step, int steps) {

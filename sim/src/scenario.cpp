@@ -17,6 +17,12 @@ int Series::last_year() const {
 }
 
 std::optional<double> Series::measured_volume(int year) const {
+  if (cumulative) {
+    const auto end = yearly.find(year);
+    const auto start = yearly.find(year - 1);
+    if (end == yearly.end() || start == yearly.end()) return std::nullopt;
+    return end->second - start->second;
+  }
   if (const auto found = yearly.find(year); found != yearly.end()) return found->second;
   // Months of `year` before the launch carry no demand and need no measurement.
   int months_needed = 12;

@@ -269,7 +269,7 @@ void load_history(const Reader& reader, const YAML::Node& root, Scenario& scenar
     series.where = reader.at(entry.first);
     const std::string field = "history.series." + series.name;
     const auto& node = entry.second;
-    reader.expect_map(node, field, {"unit", "yearly", "monthly", "periods", "model", "market_size", "launch", "fixed"});
+    reader.expect_map(node, field, {"unit", "yearly", "monthly", "periods", "cumulative", "model", "market_size", "launch", "fixed"});
     if (node["unit"]) series.unit = reader.text(node["unit"], field + ".unit");
     if (!node["yearly"] && !node["monthly"] && !node["periods"]) {
       reader.fail(node, field + ".yearly", "is missing", "yearly volumes, monthly volumes or periods");
@@ -283,6 +283,13 @@ void load_history(const Reader& reader, const YAML::Node& root, Scenario& scenar
       series.yearly[year] = reader.positive(point.second, year_field);
     }
     load_periods(reader, node, field, series);
+    if (node["cumulative"]) {
+      series.cumulative = reader.boolean(node["cumulative"], field + ".cumulative");
+      if (series.cumulative && !series.periods.empty()) {
+        reader.fail(node["cumulative"], field + ".cumulative", "is true for a series with monthly volumes or periods",
+                    "a cumulative series counts the stock at each year's end, in yearly only");
+      }
+    }
     if (series.yearly.empty() && series.periods.empty()) reader.fail(node, field, "has no volumes", "at least one yearly volume or period");
     series.model = node["model"] ? model_kind(reader, node["model"], field + ".model") : scenario.growth.model;
     if (node["market_size"]) {
@@ -431,8 +438,6 @@ void load_calendar(const Reader& reader, const YAML::Node& root, Scenario& scena
                                                                                                  : fmt::format("{}-{} are", last_change + 1, scenario.growth.project_to_year)));
     }
   }
-  const double new_year = static_cast<double>(sys_seconds{sys_days{year{scenario.growth.project_to_year} / January / 1}}.time_since_epoch().count());
-  calendar.utc_offset = seconds{static_cast<long long>(calendar.time_zone.offset_at(new_year))};
   if (node["month_factors"]) calendar.month_factors = reader.factors(node["month_factors"], "calendar.month_factors", {12});
   if (node["weekday_factors"]) calendar.weekday_factors = reader.factors(node["weekday_factors"], "calendar.weekday_factors", {7});
   if (node["hour_profile"]) calendar.hour_profile = reader.factors(node["hour_profile"], "calendar.hour_profile", {24, 96});

@@ -35,7 +35,7 @@ std::vector<TrueCurve> true_curves() {
       {GrowthModelKind::logistic, [](double t) { return 1e8 / (1 + std::exp(-0.5 * (t - 2018.5))); }, 1e8, 0},
       {GrowthModelKind::gompertz, [](double t) { return 1e8 * std::exp(-std::exp(-0.4 * (t - 2017.0))); }, 1e8, 0},
       {GrowthModelKind::bass,
-       [](double t) { return 1e8 * uptake::sim::bass_fraction(0.01, 0.5, t - 2010.0); }, 1e8, 2010.0},
+       [](double t) { return 1e8 * uptake::sim::bass_density(0.01, 0.5, t - 2010.0); }, 1e8, 2010.0},
   };
 }
 

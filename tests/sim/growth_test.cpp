@@ -29,8 +29,9 @@ double logistic_curve(double market, double rate, double midpoint, double t) {
 double gompertz_curve(double market, double rate, double midpoint, double t) {
   return market * std::exp(-std::exp(-rate * (t - midpoint)));
 }
+// The adoptions per year of a Bass diffusion: what a yearly (flow) series of adopters measures.
 double bass_curve(double market, double p, double q, double launch, double t) {
-  return market * uptake::sim::bass_fraction(p, q, t - launch);
+  return market * uptake::sim::bass_density(p, q, t - launch);
 }
 
 // Yearly observations at mid-year from first_year to last_year, each multiplied by
@@ -172,7 +173,34 @@ TEST_CASE("a fit predicts with the documented formulas", "[growth]") {
   fit.parameters = {{"K", 100}, {"p", 0.03}, {"q", 0.4}};
   fit.launch = 2019.0;
   CHECK(fit.predict(2018.0) == 0);
+  CHECK(fit.predict(2021.0) == Approx(100 * uptake::sim::bass_density(0.03, 0.4, 2.0)));
+  // A stock: the adopters so far, and each year's volume what the year adds to them.
+  fit.constraints.cumulative = true;
   CHECK(fit.predict(2021.0) == Approx(100 * uptake::sim::bass_fraction(0.03, 0.4, 2.0)));
+  CHECK(fit.yearly_volume(2021) ==
+        Approx(100 * (uptake::sim::bass_fraction(0.03, 0.4, 3.0) - uptake::sim::bass_fraction(0.03, 0.4, 2.0))));
+}
+
+TEST_CASE("a cumulative series: Bass on the stock, demand from what each year adds", "[growth][bass][stock]") {
+  // Holders at each year's end from a Bass diffusion of 40 million.
+  uptake::sim::Series series;
+  series.name = "holders";
+  series.cumulative = true;
+  for (int year = 2016; year <= 2024; ++year) series.yearly[year] = 4e7 * uptake::sim::bass_fraction(0.02, 0.45, year + 1.0 - 2015.0);
+  series.launch = 2015.0;
+  const auto observations = uptake::sim::observations_of(series);
+  CHECK(observations.front().time == 2017.0);  // a stock is counted at its year's end
+  const auto fit = uptake::sim::fit_growth(GrowthModelKind::bass, observations, uptake::sim::constraints_of(series));
+  CHECK(relative_error(fit.parameter("K"), 4e7) < 1e-4);
+  CHECK(relative_error(fit.parameter("q"), 0.45) < 1e-4);
+  CHECK(series.measured_volume(2020) == Approx(series.yearly.at(2020) - series.yearly.at(2019)));
+  CHECK_FALSE(series.measured_volume(2016).has_value());  // no count at the end of 2015
+  CHECK(fit.yearly_volume(2030) == Approx(fit.predict(2031.0) - fit.predict(2030.0)));
+  // The yearly additions rise and fall; the stock only rises.
+  CHECK(fit.yearly_volume(2040) < fit.yearly_volume(2022));
+  CHECK(fit.predict(2041.0) > fit.predict(2023.0));
+  const auto projection = uptake::sim::project_growth(fit, observations, 2025, 2027, 0.9, 200, 1);
+  CHECK(projection.front().volume == Approx(fit.yearly_volume(2025)));
 }
 
 TEST_CASE("bass closed form agrees with its discrete recursion", "[growth][bass]") {
@@ -473,7 +501,7 @@ TEST_CASE("bass with K and q fixed recovers p from one observation", "[growth][f
     CHECK(fit.constraints.fixed.at("q") == q);
     // One observation and one fitted parameter leave no degree of freedom: no interval.
     const auto years = uptake::sim::project_growth(fit, one, 2022, 2028, 0.9, 100, 1);
-    CHECK(years.back().volume == Approx(market * uptake::sim::bass_fraction(p, q, 6.0)));
+    CHECK(years.back().volume == Approx(market * uptake::sim::bass_density(p, q, 6.0)));
     CHECK_FALSE(years.back().lower.has_value());
   }
 

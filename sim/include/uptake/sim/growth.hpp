@@ -36,8 +36,10 @@ struct NamedParameter {
 //   exponential  V = a * exp(b * (t - t_ref))                      a > 0; t_ref = first observation time
 //   logistic     V = K / (1 + exp(-r * (t - t0)))                  K > 0, r > 0
 //   gompertz     V = K * exp(-exp(-r * (t - t0)))                  K > 0, r > 0
-//   bass         V = K * F(t - launch), F(s) = (1 - e^{-(p+q)s}) / (1 + (q/p) e^{-(p+q)s}) for s > 0,
-//                0 before launch;                                  K > 0, p > 0, q > 0
+//   bass         V = K * f(t - launch) for a flow (adoptions per year), f = dF/ds, or
+//                V = K * F(t - launch) for a stock (adopters so far, CurveConstraints::cumulative),
+//                F(s) = (1 - e^{-(p+q)s}) / (1 + (q/p) e^{-(p+q)s}) for s > 0, 0 before launch;
+//                                                                  K > 0, p > 0, q > 0
 // A fitted K is kept above the largest observation.
 
 // What a fit must respect besides the data.
@@ -58,6 +60,10 @@ struct CurveConstraints {
   std::optional<double> market_size{};
   double launch = 0;
   std::map<std::string, double> fixed{};
+  // The series is a stock (adopters, holders: the count reached by each time) rather than a flow
+  // (issuances, uses per year). Every model then describes the stock; with a flow, Bass describes
+  // the adoptions per year, K f(t - launch) with f = dF/ds, and K is the market in adopters.
+  bool cumulative = false;
 };
 
 // The constraints a series states: its market size and fixed parameters, and its launch, or by
@@ -83,7 +89,9 @@ struct GrowthFit {
 
   double parameter(const std::string& name) const;  // throws std::out_of_range for an unknown name
   double predict(double time) const;                // V(time), annualised volume
-  double yearly_volume(int year) const { return predict(year + 0.5); }
+  // The volume of `year`: V at mid-year for a flow; for a stock (constraints.cumulative) what
+  // the year adds to it, V at its end less V at its start.
+  double yearly_volume(int year) const;
 };
 
 // Fits one model. Throws InputError when the constraints do not suit the model (field
@@ -138,6 +146,8 @@ std::vector<Observation> observations_of(const Series& series);
 
 // Bass diffusion, closed form: cumulative adopted fraction F(s) after s years.
 double bass_fraction(double p, double q, double s);
+// Its density f(s) = dF/ds: the share of the market adopting per year, s years after launch.
+double bass_density(double p, double q, double s);
 // The same process by its discrete recursion, N_{k+1} = N_k + (p + q N_k)(1 - N_k) * step,
 // returning F at s = step * steps. Converges to bass_fraction as step shrinks.
 double bass_fraction_by_recursion(double p, double q, double step, int steps);

@@ -40,7 +40,11 @@ struct ParameterRange {
 struct Series {
   std::string name;
   std::string unit;                       // free text for people ("issuances and submissions")
-  std::map<int, double> yearly;           // year -> volume in that year; all > 0
+  std::map<int, double> yearly;           // year -> volume in that year (cumulative: the count at its end); all > 0
+  // A stock (adopters, holders: yearly holds the count reached by each year's end) rather than
+  // a flow (issuances, uses: the volume in each year). Its demand is what each year adds to the
+  // stock. A cumulative series has yearly counts only, no periods.
+  bool cumulative = false;
   std::vector<PeriodVolume> periods;      // monthly volumes and longer periods, chronological, not overlapping
                                           // (a series has yearly volumes, periods, or both)
   GrowthModelKind model = GrowthModelKind::automatic;
@@ -57,7 +61,8 @@ struct Series {
   int last_year() const;
   // The measured volume of `year`: its yearly total, or else the sum of its months in periods
   // when they cover the whole year from the launch on (a period across a year end counts pro
-  // rata by months). Empty when the year is not fully measured.
+  // rata by months). A cumulative series: the count at the year's end less the count at the
+  // previous year's end. Empty when the year is not fully measured.
   std::optional<double> measured_volume(int year) const;
 };
 
@@ -85,9 +90,6 @@ struct YearlyDate {
 
 struct Calendar {
   TimeZone time_zone;                      // the scenario's local time: every local date and time is in it
-  // The zone's offset on 1 January of the last projected year: exact for a fixed offset, and
-  // for zones with daylight saving only for formatting that has not moved to time_zone yet.
-  std::chrono::seconds utc_offset{0};
   std::vector<double> month_factors;       // 12 relative weights, January first
   std::vector<double> weekday_factors;     // 7 relative weights, Monday first
   std::vector<std::chrono::sys_days> holidays;  // listed local dates, each in its own year; sorted, unique
