@@ -41,6 +41,22 @@ std::string held_note(const sim::Series& series) {
   return note.empty() ? "" : " (" + note + ")";
 }
 
+// A candidate's own curve over the projection's years, as the averaged projection counts them.
+std::vector<double> candidate_volumes(const sim::GrowthFit& candidate, const std::vector<sim::YearProjection>& years) {
+  std::vector<double> volumes;
+  for (const auto& year : years) volumes.push_back(candidate.yearly_volume(year.year));
+  return volumes;
+}
+
+// The year whose demand `uptake run` replays: the peak hour's year, or the year the replayed
+// day or interval starts in (local time).
+int replayed_year(const sim::Scenario& scenario) {
+  if (scenario.replay.window == sim::ReplayWindowKind::peak_hour) return scenario.replay.year;
+  const double start = static_cast<double>(scenario.replay.from.time_since_epoch().count());
+  const std::chrono::sys_seconds local{std::chrono::seconds{std::llround(scenario.calendar.time_zone.to_local(start))}};
+  return static_cast<int>(std::chrono::year_month_day{std::chrono::floor<std::chrono::days>(local)}.year());
+}
+
 }  // namespace
 
 std::string render_forecast_text(const sim::Forecast& forecast) {
@@ -137,7 +153,8 @@ std::string render_forecast_json(const sim::Forecast& forecast) {
       const auto index = static_cast<std::size_t>(&candidate - series.choice.candidates.data());
       item["candidates"].push_back({{"model", to_string(candidate.kind)}, {"free_parameters", candidate.free_parameters}, {"log_rmse", candidate.log_rmse},
                                     {"aicc", candidate.aicc ? ordered_json(*candidate.aicc) : ordered_json(nullptr)},
-                                    {"weight", series.choice.weights[index]}});
+                                    {"weight", series.choice.weights[index]},
+                                    {"volumes", candidate_volumes(candidate, series.projection)}});
     }
     item["interval_note"] = series.interval_note.empty() ? ordered_json(nullptr) : ordered_json(series.interval_note);
     item["assumed_ranges"] = ordered_json::object();
@@ -165,6 +182,7 @@ std::string render_forecast_json(const sim::Forecast& forecast) {
   }
   const auto& model = *forecast.rate_model;
   root["driving_series"] = scenario.driving_series().name;
+  root["replayed_year"] = replayed_year(scenario);
   root["design_peaks"] = ordered_json::array();
   const auto yearly = sim::yearly_design_peaks(forecast);
   for (std::size_t y = 0; y < forecast.design_peaks.size(); ++y) {

@@ -111,18 +111,42 @@ void add_demand_charts(Page& page, const ordered_json& forecast) {
     const auto unit = series.value("unit", std::string());
     const auto model_name = series.value("model", std::string("model"));
     const auto interval = fmt::format("{:.0f}% interval", level * 100);
+    // The candidates the projection averages, each its own curve; one alone is the projection.
+    std::vector<ordered_json> candidates;
+    for (const auto& candidate : series.value("candidates", ordered_json::array())) {
+      const double weight = candidate.contains("weight") && candidate["weight"].is_number() ? candidate["weight"].get<double>() : 0.0;
+      if (weight > 0 && candidate.contains("volumes") && candidate["volumes"].is_array() && candidate["volumes"].size() == years.size()) {
+        candidates.push_back(series_of(fmt::format("{} (weight {:.2f})", candidate.value("model", std::string("model")), weight),
+                                       candidate["volumes"], "dashed", 2 + static_cast<int>(candidates.size())));
+      }
+    }
+    const bool averaged = candidates.size() > 1;
+    // The year `uptake run` replays, marked on the projection.
+    ordered_json replayed = ordered_json::array();
+    const int replayed_year = forecast.contains("replayed_year") && forecast["replayed_year"].is_number() ? forecast["replayed_year"].get<int>() : 0;
+    for (std::size_t y = 0; y < years.size(); ++y) {
+      replayed.push_back(years[y].get<int>() == replayed_year ? model[y] : ordered_json(nullptr));
+    }
     ordered_json chart{{"id", "demand-" + id_part(name, index++)},
                        {"kind", "years"},
                        {"title", fmt::format("Demand: {}{}", name, unit.empty() ? "" : " (" + unit + " per year)")},
                        {"x_label", "year"},
                        {"y_label", "per year"},
                        {"x", years},
-                       {"series", {series_of("measured", measured, "points", 0), series_of(model_name + " fit and projection", model, "line", 1),
+                       {"series", {series_of("measured", measured, "points", 0),
+                                   series_of(averaged ? "averaged projection" : model_name + " fit and projection", model, "line", 1),
                                    series_of(interval + " (upper)", upper, "dashed", 1), series_of(interval + " (lower)", lower, "dashed", 1)}},
                        {"band", {2, 3}}};
+    if (averaged) {
+      for (auto& candidate : candidates) chart["series"].push_back(std::move(candidate));
+    }
+    if (replayed_year > 0) chart["series"].push_back(series_of(fmt::format("replayed ({})", replayed_year), replayed, "points", 6));
     const bool has_interval = std::any_of(upper.begin(), upper.end(), [](const ordered_json& bound) { return bound.is_number(); });
     auto note = series.value("reason", std::string());
-    if (!has_interval) note += (note.empty() ? "" : "; ") + std::string("no prediction interval: the model fits the history exactly");
+    const auto interval_note = series.contains("interval_note") && series["interval_note"].is_string()
+                                   ? series["interval_note"].get<std::string>()
+                                   : std::string("no prediction interval: the model fits the history exactly");
+    if (!has_interval) note += (note.empty() ? "" : "; ") + interval_note;
     page.add(std::move(chart), note);
   }
 }

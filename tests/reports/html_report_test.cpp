@@ -141,6 +141,33 @@ TEST_CASE("demand charts come from forecast.json when the folder has one") {
   CHECK((*demand)["series"][2]["values"].back().is_number());    // with its interval
   CHECK((*demand)["band"] == ordered_json({2, 3}));
   CHECK_THAT((*demand)["series"][2]["label"].get<std::string>(), Catch::Contains("90% interval"));
+  // The replayed year is marked on the projection: ecert-korea replays 2027's peak hour.
+  const auto& marked = (*demand)["series"].back();
+  CHECK(marked["label"] == "replayed (2027)");
+  CHECK(marked["values"].back() == (*demand)["series"][1]["values"].back());
+  CHECK(marked["values"][0].is_null());
+}
+
+TEST_CASE("an averaged projection shows each curve it averages, with its weight") {
+  const test::TemporaryDirectory folder("html-report-averaged");
+  test::synthetic_run({{"verify", test::one_to(20)}}).write(folder.path().string());
+  // ecert's three points with no model named and no market size: five points would be needed for
+  // AICc, so the curves with a residual degree of freedom share the weight equally.
+  auto scenario = sim::load_scenario("scenarios/ecert-korea.yaml");
+  scenario.series.front().model = sim::GrowthModelKind::automatic;
+  scenario.series.front().yearly[2019] = 200000;
+  scenario.series.front().market_size.reset();
+  scenario.series.front().ranges.clear();
+  const auto forecast = sim::make_forecast(scenario, scenario.growth.project_to_year, scenario.growth.project_to_year);
+  write_file_atomically((folder.path() / "forecast.json").string(), reports::render_forecast_json(forecast));
+  const auto html = reports::render_html_report(reports::read_results(folder.path()));
+  const auto island = data_island(html);
+  const auto* demand = chart(island, "demand-ecert-0");
+  REQUIRE(demand != nullptr);
+  CHECK((*demand)["series"][1]["label"] == "averaged projection");
+  int curves = 0;
+  for (const auto& series : (*demand)["series"]) curves += series["label"].get<std::string>().find("(weight ") != std::string::npos;
+  CHECK(curves >= 2);
 }
 
 TEST_CASE("SLO verdicts: the recorded thresholds with what was observed, and the verdict") {
