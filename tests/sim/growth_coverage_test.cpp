@@ -46,7 +46,9 @@ struct Coverage {
   int held_3 = 0;
 };
 
-Coverage simulate(const TrueCurve& truth, int observations, int histories, int draws) {
+// With `automatic`, the model choice a scenario gets with `model: auto` and no market size: the
+// curves are averaged by their weights (projection.hpp), not only the true one fitted.
+Coverage simulate(const TrueCurve& truth, int observations, int histories, int draws, bool automatic = false) {
   const auto model = static_cast<std::uint64_t>(truth.kind);
   Coverage coverage;
   for (int history = 0; history < histories; ++history) {
@@ -63,9 +65,17 @@ Coverage simulate(const TrueCurve& truth, int observations, int histories, int d
     // states the market size, as the scenarios do.
     if (truth.kind != GrowthModelKind::exponential && observations <= 3) constraints.market_size = truth.market_size;
     ++coverage.histories;
-    const auto fit = uptake::sim::fit_growth(truth.kind, points, constraints);
-    const auto years = uptake::sim::project_growth(fit, points, kLastHistoryYear + 1, kLastHistoryYear + 3, 0.9, draws,
-                                                   static_cast<std::uint64_t>(history + 1));
+    std::vector<uptake::sim::YearProjection> years;
+    if (automatic) {
+      const auto choice = uptake::sim::choose_growth_model(GrowthModelKind::automatic, points, {.launch = truth.launch});
+      years = uptake::sim::project_series(choice, points, {}, kLastHistoryYear + 1, kLastHistoryYear + 3, 0.9, draws,
+                                          static_cast<std::uint64_t>(history + 1))
+                  .years;
+    } else {
+      const auto fit = uptake::sim::fit_growth(truth.kind, points, constraints);
+      years = uptake::sim::project_growth(fit, points, kLastHistoryYear + 1, kLastHistoryYear + 3, 0.9, draws,
+                                          static_cast<std::uint64_t>(history + 1));
+    }
     if (!years.front().lower) continue;
     ++coverage.with_interval;
     if (*years[0].lower <= future_1 && future_1 <= *years[0].upper) ++coverage.held_1;
@@ -105,6 +115,41 @@ TEST_CASE("90% prediction intervals hold the truth 85-95% of the time, by simula
         CHECK(share_1 >= 0.7);
         CHECK(share_3 >= 0.7);
       }
+    }
+  }
+  WARN(table);
+}
+
+TEST_CASE("with auto, a logistic history's interval holds the truth although no curve is named", "[growth][coverage]") {
+  // Short histories cannot rank the curves, so the exponential must not win by default: before
+  // the curves were averaged, its interval held a logistic history's next year 13% of the time
+  // at n = 5, and the year three on never.
+#if defined(__SANITIZE_ADDRESS__)
+  const int histories = 40;
+#else
+  const int histories = 300;
+#endif
+  const auto logistic = true_curves()[1];
+  std::string table = "auto on logistic histories\nn  held 1 year  held 3 years\n";
+  for (const int n : {5, 8}) {
+    const auto coverage = simulate(logistic, n, histories, 200, true);
+    REQUIRE(coverage.with_interval == coverage.histories);
+    const double share_1 = static_cast<double>(coverage.held_1) / coverage.with_interval;
+    const double share_3 = static_cast<double>(coverage.held_3) / coverage.with_interval;
+    table += fmt::format("{}  {:>10.1f}%  {:>11.1f}%\n", n, 100 * share_1, 100 * share_3);
+    if (n == 5) {
+      // Too few points for the saturating curves' AICc: the curves share the weight, and the
+      // interval is wide enough to hold the truth (if anything, wider than 90% asks).
+      CHECK(share_1 >= 0.85);
+      CHECK(share_3 >= 0.85);
+    } else {
+      // Eight points before the inflection: AICc can score every curve, and the exponential
+      // fits them about as well with one parameter fewer, so it gets most of the weight. The
+      // weights follow the evidence, and the evidence is wrong about the turn to come: the
+      // interval holds the next year about 70% of the time and the third about 40%. A known
+      // limit, not the band; the check keeps it from getting worse.
+      CHECK(share_1 >= 0.6);
+      CHECK(share_3 >= 0.3);
     }
   }
   WARN(table);

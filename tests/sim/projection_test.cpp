@@ -5,6 +5,8 @@
 #include <cmath>
 
 #include "uptake/base/random.hpp"
+#include "uptake/sim/forecast.hpp"
+#include "uptake/sim/scenario_loader.hpp"
 
 using uptake::sim::CurveConstraints;
 using uptake::sim::GrowthModelKind;
@@ -177,4 +179,16 @@ TEST_CASE("a backtest refits every earlier cut and scores the years held back", 
     CHECK(previous > 1.0);  // 2020 projected at more than twice its volume
     CHECK(backtest.held < backtest.with_interval / 2);
   }
+}
+
+TEST_CASE("the forecast of ecert-korea warns that its history contradicts the market size range", "[projection][assumption]") {
+  const auto scenario = uptake::sim::load_scenario("scenarios/ecert-korea.yaml");
+  const auto forecast = uptake::sim::make_forecast(scenario);
+  REQUIRE(forecast.warnings.size() == 1);
+  CHECK_THAT(forecast.warnings[0], Catch::StartsWith("history.series.ecert.market_size: the history contradicts the market size "
+                                                     "range 50 million to 200 million"));
+  // The range reaches the projection: 2027's upper end lies far above its point (153 against 79 million).
+  const auto& series = forecast.series.front();
+  REQUIRE_FALSE(series.draws.empty());
+  CHECK(series.projection.back().upper.value() > 1.5 * series.projection.back().volume);
 }
