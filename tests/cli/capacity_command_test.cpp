@@ -55,6 +55,16 @@ TEST_CASE("capacity searches the embedded service and records the curve, the mod
   CHECK(year.at("headroom").get<double>() == Approx(80.0 / 50 - 1).epsilon(0.01));
   CHECK(year.at("instances_needed") == 1);
   CHECK(capacity.at("plan").at("exhaustion").at("kind") == "not_within_projection");
+  // With the uncertainty: the capacity is a lower bound, drawn as itself, and the peak stays
+  // below it in every draw.
+  const auto& uncertainty = capacity.at("plan").at("uncertainty");
+  CHECK(uncertainty.at("risk").get<double>() == Approx(0.1));
+  REQUIRE(uncertainty.at("exhaustion_quantiles").size() == 3);
+  CHECK(uncertainty.at("exhaustion_quantiles").at(1).at("probability").get<double>() == Approx(0.5));
+  CHECK(uncertainty.at("exhaustion_quantiles").at(1).at("kind") == "not_within_projection");
+  CHECK(year.at("exceedance_probability").get<double>() == 0);
+  CHECK(year.at("instances_at_risk") == 1);
+  CHECK_THAT(outcome.output, Catch::Contains("demand outgrows it: P10 not by the end of 2024"));
   // The run files are the last trial's, and the report shows the search.
   CHECK(summary.at("requests").at("completed").get<double>() > 0);
   // Both reports lead with the capacity; the run they show below it is only the last trial.
@@ -100,6 +110,8 @@ TEST_CASE("capacity refuses bad options with exit 2 before sending anything") {
   // The plan's options too, before the search rather than after it.
   check_refused("capacity --url http://127.0.0.1:9/ --slo 'p99<5ms' --instances 0", "field '--instances'");
   check_refused("capacity --url http://127.0.0.1:9/ --slo 'p99<5ms' --utilisation 1.5", "field '--utilisation'");
+  check_refused("capacity --url http://127.0.0.1:9/ --slo 'p99<5ms' --risk 100%", "field '--risk': 100% is out of range");
+  check_refused("capacity --url http://127.0.0.1:9/ --slo 'p99<5ms' --risk often", "field '--risk': 'often' is not a percentage");
   check_refused("capacity --url http://127.0.0.1:9/ --slo 'p99<5ms' --out /dev/null/x", "field '--out'");
   check_refused("capacity --url http://127.0.0.1:9/ --slo 'rps>=100'", "--slo");
   check_refused("capacity --url http://127.0.0.1:9/ --slo 'p99<<5ms'", "--slo");
