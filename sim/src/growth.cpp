@@ -120,18 +120,6 @@ std::string join_names(const std::vector<std::string>& names) {
   return text;
 }
 
-// The parameters of each model, in the order GrowthFit::parameters lists them.
-std::vector<std::string> parameter_names(GrowthModelKind kind) {
-  switch (kind) {
-    case GrowthModelKind::exponential: return {"a", "b"};
-    case GrowthModelKind::logistic:
-    case GrowthModelKind::gompertz: return {"K", "r", "t0"};
-    case GrowthModelKind::bass: return {"K", "p", "q"};
-    case GrowthModelKind::automatic: break;
-  }
-  return {};
-}
-
 bool has_parameter(GrowthModelKind kind, const std::string& name) {
   const auto names = parameter_names(kind);
   return std::find(names.begin(), names.end(), name) != names.end();
@@ -663,6 +651,17 @@ std::string describe_weights(const std::vector<GrowthFit>& candidates, const std
 }
 
 }  // namespace
+
+std::vector<std::string> parameter_names(GrowthModelKind kind) {
+  switch (kind) {
+    case GrowthModelKind::exponential: return {"a", "b"};
+    case GrowthModelKind::logistic:
+    case GrowthModelKind::gompertz: return {"K", "r", "t0"};
+    case GrowthModelKind::bass: return {"K", "p", "q"};
+    case GrowthModelKind::automatic: break;
+  }
+  return {};
+}
 
 double GrowthFit::parameter(const std::string& name) const {
   for (const auto& named : parameters) {

@@ -34,17 +34,6 @@ std::string readable_count(double value) {
   return grouped;
 }
 
-std::vector<std::string> model_parameters(GrowthModelKind kind) {
-  switch (kind) {
-    case GrowthModelKind::exponential: return {"a", "b"};
-    case GrowthModelKind::logistic:
-    case GrowthModelKind::gompertz: return {"K", "r", "t0"};
-    case GrowthModelKind::bass: return {"K", "p", "q"};
-    case GrowthModelKind::automatic: break;
-  }
-  return {};
-}
-
 // The constraints of `base` with `name` held at `value`. K is held by the market size, and by
 // the fixed values too when it is among them, so the two never disagree.
 CurveConstraints holding(CurveConstraints base, const std::string& name, double value) {
@@ -78,7 +67,7 @@ std::vector<std::vector<double>> candidate_draws(const GrowthFit& fit, const std
                                                  const std::map<std::string, ParameterRange>& ranges,
                                                  const std::vector<double>& times, int draws, Random& random) {
   std::vector<std::string> ranged;
-  for (const auto& name : model_parameters(fit.kind)) {
+  for (const auto& name : parameter_names(fit.kind)) {
     if (ranges.count(name)) ranged.push_back(name);
   }
   if (ranged.empty()) return draw_log_volumes(fit, observations, times, draws, random);

@@ -42,6 +42,9 @@ struct NamedParameter {
 //                                                                  K > 0, p > 0, q > 0
 // A fitted K is kept above the largest observation.
 
+// The parameters of a model, in the order GrowthFit::parameters lists them; none for automatic.
+std::vector<std::string> parameter_names(GrowthModelKind kind);
+
 // What a fit must respect besides the data.
 //   market_size  K of the saturating models (logistic, gompertz, bass), held at this value; it
 //                must exceed every observed volume. The exponential model ignores it.
