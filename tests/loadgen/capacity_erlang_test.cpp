@@ -117,9 +117,11 @@ TEST_CASE("the reference service's capacity for p99 < 80 ms is Erlang C's, insid
 
   // p99 at 70% of Erlang C's capacity: the median of three trials of 8 s (some 1,800 responses,
   // 18 beyond the p99 each), so that one disturbed by the rest of the machine does not decide.
-  // A trial whose own sends ran late (schedule lag p99 over a millisecond: the machine, not the
-  // queue, was busy) measured the generator's delay, which response times include by design;
-  // it is set aside and another is run, up to six in all.
+  // A trial whose own sends ran late measured the generator's delay, which response times
+  // include by design: the machine, not the queue, was busy. When its schedule lag p99 exceeds
+  // 5% of the p99 it is to measure (2.5 ms of 49 ms, a third of the check's 15% margin), it is
+  // set aside and another is run, up to six in all. (A fixed millisecond set aside trials whose
+  // 1.1-1.7 ms of lag could not move a 49 ms p99 past the margin.)
   const double load = 0.7 * erlang_capacity;
   const auto predicted_p99 = sim::MultiServerQueue(load, kServicePerSecond, kServers).response_percentile(0.99);
   std::vector<double> measured_p99;
@@ -127,7 +129,7 @@ TEST_CASE("the reference service's capacity for p99 < 80 ms is Erlang C's, insid
   for (int trial = 0; trial < 6 && measured_p99.size() < 3; ++trial) {
     const auto measured = run_trial(load, loadgen::TrialLength{Seconds{1}, Seconds{8}});
     CHECK(measured.total.errors == 0);
-    const bool undisturbed = measured.generator_trusted && measured.schedule_lag_p99 < Seconds{0.001};
+    const bool undisturbed = measured.generator_trusted && measured.schedule_lag_p99 < 0.05 * predicted_p99;
     if (undisturbed) measured_p99.push_back(measured.total.latency_at(99).count());
     trials += " " + std::to_string(measured.total.latency_at(99).count() * 1e3) + " ms (schedule lag p99 " +
               std::to_string(measured.schedule_lag_p99.count() * 1e3) + " ms" + (undisturbed ? ")" : ", set aside)");
