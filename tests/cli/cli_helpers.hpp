@@ -49,6 +49,15 @@ inline std::filesystem::path scratch_folder(const std::string& name = "cli-scrat
   return folder;
 }
 
+// Whether a temporary of an atomic write of `file` (named file.partial-XXXXXX) is left beside it.
+inline bool has_partial_left(const std::filesystem::path& file) {
+  const auto prefix = file.filename().string() + ".partial";
+  for (const auto& entry : std::filesystem::directory_iterator(file.parent_path())) {
+    if (entry.path().filename().string().rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
+
 inline std::string read(const std::filesystem::path& file) {
   std::ifstream in(file);
   std::stringstream text;

@@ -48,7 +48,7 @@ TEST_CASE("forecast writes JSON only when everything is valid") {
   CHECK(good.exit_code == 0);
   REQUIRE(fs::exists(out));
   CHECK_THAT(read(out), Catch::Contains("\"schema\": \"uptake.forecast/v1\""));
-  CHECK_FALSE(fs::exists(out.string() + ".partial"));
+  CHECK_FALSE(cli_test::has_partial_left(out));
 
   const auto table = uptake("forecast scenarios/ecert-korea.yaml");
   CHECK(table.exit_code == 0);

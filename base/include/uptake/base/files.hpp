@@ -1,6 +1,7 @@
 #pragma once
 // Writing output files so that a reader never sees half of one: the content goes to a
-// temporary file beside the target, is flushed, and is renamed over it. Reading input files
+// temporary file beside the target, created under a fresh name that no planted link can
+// redirect, and is renamed over it. Reading input files
 // whole.
 #include <string>
 
