@@ -50,8 +50,8 @@ void emit(const std::string& text, const std::string& out_path) {
 
 int run_new(const po::variables_map& values) {
   const auto name = values["name"].as<std::string>();
-  if (name.empty() || name.find_first_of("/\\ \t") != std::string::npos) {
-    throw InputError({}, "NAME", fmt::format("'{}' is not a usable scenario name", name), "a short name without spaces or slashes, such as wallet-2027");
+  if (!sim::is_usable_scenario_name(name)) {
+    throw InputError({}, "NAME", fmt::format("'{}' is not a usable scenario name", name), sim::kUsableScenarioName);
   }
   const auto path = values.count("out") ? values["out"].as<std::string>() : name + ".yaml";
   if (std::filesystem::exists(path) && !values.count("force")) {

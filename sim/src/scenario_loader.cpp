@@ -918,6 +918,9 @@ Scenario parse_scenario(const std::string& text, const std::string& file_name) {
   Scenario scenario;
   scenario.file = file_name;
   scenario.name = reader.nonempty_text(reader.require(root, "", "name"), "name");
+  if (!is_usable_scenario_name(scenario.name)) {
+    reader.fail(root["name"], "name", fmt::format("'{}' is not a usable scenario name", scenario.name), kUsableScenarioName);
+  }
   if (root["description"]) scenario.description = reader.text(root["description"], "description");
   if (root["seed"]) {
     const auto seed = reader.integer(root["seed"], "seed");
@@ -974,8 +977,24 @@ Scenario load_scenario(const std::string& path) {
 std::string scenario_template(const std::string& name) {
   std::string text = kScenarioTemplate;
   const auto at = text.find("name: NAME");
-  if (at != std::string::npos) text.replace(at, 10, "name: " + name);
+  // A plain name as it is; any other (spaces, colons, quotes) as a double-quoted YAML string,
+  // so that the file still parses to the same name.
+  const bool plain = std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
+  std::string quoted = "\"";
+  for (char c : name) quoted += c == '"' ? std::string("\\\"") : std::string(1, c);
+  quoted += "\"";
+  if (at != std::string::npos) text.replace(at, 10, "name: " + (plain ? name : quoted));
   return text;
+}
+
+bool is_usable_scenario_name(std::string_view name) {
+  if (name.empty() || name.size() > 100 || name == "." || name == "..") return false;
+  return std::none_of(name.begin(), name.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return c == '/' || c == '\\' || byte < 0x20 || byte == 0x7f;
+  });
 }
 
 }  // namespace uptake::sim

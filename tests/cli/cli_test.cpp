@@ -63,7 +63,13 @@ TEST_CASE("new writes a scenario that checks, and does not overwrite") {
   CHECK(uptake("check " + file.string()).exit_code == 0);
   check_refused("new demo --out " + file.string(), "already exists");
   CHECK(uptake("new demo --force --out " + file.string()).exit_code == 0);
-  CHECK(uptake("new 'bad name'").exit_code == 2);
+  // A name with a path in it would put result folders outside results/.
+  check_refused("new ../outside", "field 'NAME': '../outside' is not a usable scenario name");
+  const auto spaced = folder / "spaced.yaml";
+  REQUIRE(uptake("new 'Korea: e-certs \"2027\"' --out " + spaced.string()).exit_code == 0);
+  const auto checked = uptake("check " + spaced.string());
+  CHECK(checked.exit_code == 0);
+  CHECK_THAT(checked.output, Catch::Contains("(Korea: e-certs \"2027\")"));
 }
 
 TEST_CASE("schedule counts and shards") {
