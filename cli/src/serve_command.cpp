@@ -31,6 +31,8 @@ int run_serve(const po::variables_map& values) {
   ecert::ServerOptions options;
   std::tie(options.host, options.port) = parse_listen(values["listen"].as<std::string>());
   options.threads = values["threads"].as<unsigned>();
+  // A thread per core is the point; thousands only exhaust the system's limits.
+  if (options.threads > 1024) throw InputError({}, "--threads", fmt::format("{} is too many", options.threads), "0 (one per hardware thread) to 1024");
   options.tls = values.count("tls") > 0;
   if (values.count("tls-cert")) options.tls_certificate = values["tls-cert"].as<std::string>();
   if (values.count("tls-key")) options.tls_key = values["tls-key"].as<std::string>();
@@ -40,7 +42,9 @@ int run_serve(const po::variables_map& values) {
   ecert::ServiceConfig service;
   service.data_dir = values["data"].as<std::string>();
   service.workers = values["workers"].as<unsigned>();
-  if (service.workers == 0) throw InputError({}, "--workers", "is 0", "at least 1 server per synthetic endpoint");
+  if (service.workers == 0 || service.workers > 100000) {
+    throw InputError({}, "--workers", fmt::format("is {}", service.workers), "1 to 100000 servers per synthetic endpoint");
+  }
   if (values.count("service-time")) {
     for (const auto& item : values["service-time"].as<std::vector<std::string>>()) {
       const auto equals = item.find('=');

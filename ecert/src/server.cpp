@@ -298,7 +298,17 @@ void HttpServer::run(bool handle_signals) {
   impl.accept();
   const unsigned threads = impl.options.threads ? impl.options.threads : std::max(1u, std::thread::hardware_concurrency());
   std::vector<std::thread> workers;
-  for (unsigned i = 1; i < threads; ++i) workers.emplace_back([&impl] { impl.io.run(); });
+  try {
+    for (unsigned i = 1; i < threads; ++i) workers.emplace_back([&impl] { impl.io.run(); });
+  } catch (const std::system_error& error) {
+    // The threads already running must be stopped and joined: destroying a joinable thread
+    // aborts the process.
+    impl.io.stop();
+    for (auto& worker : workers) worker.join();
+    impl.service->close();
+    throw InputError({}, "--threads", fmt::format("could not start {} threads ({})", threads, error.what()),
+                     "fewer threads, within the system's limit");
+  }
   impl.io.run();
   for (auto& worker : workers) worker.join();
   impl.service->close();

@@ -144,11 +144,22 @@ std::optional<ServiceTimeDistribution> ServiceTimeDistribution::parse(std::strin
     problem = fmt::format("'{}' has no valid mean; expected a duration above 0 such as 2ms", text);
     return std::nullopt;
   }
+  // A synthetic service time is a few milliseconds to seconds; an hour bounds it well inside what
+  // the nanosecond timers can hold (1e308 s overflowed them and answered at once).
+  constexpr double kLongest = 3600;
+  if (mean->count() > kLongest) {
+    problem = fmt::format("'{}' has a mean of {:g} s; expected at most 1h", text, mean->count());
+    return std::nullopt;
+  }
   distribution.mean_seconds = mean->count();
   if (distribution.kind == Kind::lognormal) {
     const auto sd = comma == std::string_view::npos ? std::nullopt : parse_duration(arguments.substr(comma + 1));
     if (!sd || sd->count() <= 0) {
       problem = fmt::format("'{}' needs a standard deviation; expected lognormal:MEAN,SD such as lognormal:2ms,1ms", text);
+      return std::nullopt;
+    }
+    if (sd->count() > kLongest) {
+      problem = fmt::format("'{}' has a standard deviation of {:g} s; expected at most 1h", text, sd->count());
       return std::nullopt;
     }
     distribution.sd_seconds = sd->count();

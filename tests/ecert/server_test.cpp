@@ -262,6 +262,12 @@ TEST_CASE("service-time distributions parse and reject bad text") {
   CHECK_FALSE(ecert::ServiceTimeDistribution::parse("exp:fast", problem));
   CHECK_FALSE(ecert::ServiceTimeDistribution::parse("lognormal:2ms", problem));
   CHECK_THAT(problem, Catch::Contains("standard deviation"));
+  // 1e308 s overflowed the conversion to nanoseconds and answered at once: beyond an hour is refused.
+  CHECK_FALSE(ecert::ServiceTimeDistribution::parse("const:1e308s", problem));
+  CHECK_THAT(problem, Catch::Contains("at most 1h"));
+  CHECK_FALSE(ecert::ServiceTimeDistribution::parse("lognormal:2ms,2h", problem));
+  CHECK_THAT(problem, Catch::Contains("at most 1h"));
+  CHECK(ecert::ServiceTimeDistribution::parse("const:1h", problem));
 }
 
 TEST_CASE("TLS with a generated self-signed pair; a failed handshake ends only its connection") {
