@@ -43,12 +43,37 @@ std::string help_text(const Command& command) {
   return text;
 }
 
+namespace {
+
+// Boost's parser reads "-1" for an unsigned option as the largest value (it wraps): a count or
+// a seed given as a negative number is refused instead, naming the option.
+void refuse_negative_counts(const po::options_description& options, const po::parsed_options& parsed) {
+  for (const auto& option : parsed.options) {
+    const auto* description = options.find_nothrow(option.string_key, false);
+    if (description == nullptr) continue;
+    const auto* semantic = description->semantic().get();
+    const bool unsigned_value = dynamic_cast<const po::typed_value<unsigned>*>(semantic) != nullptr ||
+                                dynamic_cast<const po::typed_value<std::uint64_t>*>(semantic) != nullptr;
+    if (!unsigned_value) continue;
+    for (const auto& value : option.value) {
+      const auto first = value.find_first_not_of(" \t");
+      if (first != std::string::npos && value[first] == '-') {
+        throw InputError({}, "--" + option.string_key, fmt::format("'{}' is negative", value), "a whole number of 0 or more");
+      }
+    }
+  }
+}
+
+}  // namespace
+
 po::variables_map parse_arguments(const Command& command, const std::vector<std::string>& arguments) {
   po::positional_options_description positional;
   const auto options = options_of(command, positional);
   po::variables_map values;
   try {
-    po::store(po::command_line_parser(arguments).options(options).positional(positional).run(), values);
+    const auto parsed = po::command_line_parser(arguments).options(options).positional(positional).run();
+    refuse_negative_counts(options, parsed);
+    po::store(parsed, values);
     if (values.count("help")) return values;
     po::notify(values);
   } catch (const po::error& error) {

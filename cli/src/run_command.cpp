@@ -1,4 +1,5 @@
 // uptake run: replay a scenario's arrival schedule (or an ad hoc rate) as open-loop traffic.
+#include <charconv>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -96,14 +97,12 @@ int run(const po::variables_map& values) {
     const auto rate = values["rate"].as<std::string>();
     if (rate != "max") {
       double rps = -1;
-      std::size_t used = 0;
-      try {
-        rps = std::stod(rate, &used);
-      } catch (const std::exception&) {
-        used = 0;
+      // A decimal number and nothing else (std::stod would take "0x10" as 16); its range is the
+      // workflow's to check.
+      const auto [end, error] = std::from_chars(rate.data(), rate.data() + rate.size(), rps);
+      if (rate.empty() || error != std::errc{} || end != rate.data() + rate.size()) {
+        throw InputError({}, "--rate", fmt::format("'{}' is not a rate", rate), "requests per second above 0, or max");
       }
-      // A number at all; its range is the workflow's to check.
-      if (used != rate.size()) throw InputError({}, "--rate", fmt::format("'{}' is not a rate", rate), "requests per second above 0, or max");
       load.rate_rps = rps;
     }
   }
