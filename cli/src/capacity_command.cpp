@@ -64,6 +64,7 @@ int capacity(const po::variables_map& values) {
   if (values.count("target")) request.target_url = values["target"].as<std::string>();
   if (values.count("url")) {
     workflow::AdHocLoad load;
+    refuse_line_breaks(values);
     load.url = values["url"].as<std::string>();
     load.method = values["method"].as<std::string>();
     load.body = values.count("body") ? values["body"].as<std::string>() : "";

@@ -89,6 +89,7 @@ int run(const po::variables_map& values) {
       throw InputError({}, "SCENARIO", "is missing", "a scenario file, or ad hoc: --url URL --rate RPS|max --duration SECONDS");
     }
     auto& load = request.ad_hoc.emplace();
+    refuse_line_breaks(values);
     load.url = values["url"].as<std::string>();
     load.duration = Seconds{values["duration"].as<double>()};
     load.method = values["method"].as<std::string>();

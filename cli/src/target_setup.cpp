@@ -51,6 +51,20 @@ std::vector<std::pair<std::string, std::string>> headers_of(const po::variables_
   return headers;
 }
 
+void refuse_line_breaks(const po::variables_map& values) {
+  const auto check = [](const std::string& option, const std::string& value) {
+    if (value.find_first_of("\r\n") != std::string::npos) {
+      throw InputError({}, "--" + option, "holds a line break (CR or LF)", "one line: a line break would become a line of the request");
+    }
+  };
+  for (const char* option : {"method", "url"}) {
+    if (values.count(option)) check(option, values[option].as<std::string>());
+  }
+  if (values.count("header")) {
+    for (const auto& header : values["header"].as<std::vector<std::string>>()) check("header", header);
+  }
+}
+
 loadgen::RequestPlan ad_hoc_plan(const po::variables_map& values, const loadgen::Target& target) {
   return loadgen::plan_ad_hoc(target, values["method"].as<std::string>(), values.count("body") ? values["body"].as<std::string>() : "", headers_of(values));
 }

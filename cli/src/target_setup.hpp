@@ -23,6 +23,11 @@ loadgen::RequestPlan ad_hoc_plan(const po::variables_map& values, const loadgen:
 // The --header options as (name, value) pairs; InputError for one that is not 'Name: value'.
 std::vector<std::pair<std::string, std::string>> headers_of(const po::variables_map& values);
 
+// An ad hoc request's --method, --url and --header become lines of the request: a CR or LF in
+// one would write a line of its own onto the wire (another header, another request). Refused,
+// naming the option.
+void refuse_line_breaks(const po::variables_map& values);
+
 // --threads, --connections, --warmup, --lag-bound, --connect-timeout, --timeout and --pacing: how the
 // engine reaches the target, the same for `run` and for each trial of `capacity`.
 void declare_engine_options(po::options_description& options);

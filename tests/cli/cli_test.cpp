@@ -95,6 +95,9 @@ TEST_CASE("serve refuses bad options with exit code 2") {
   check_refused("run --url http://127.0.0.1:1/ --rate 0x10 --duration 1", "field '--rate': '0x10' is not a rate");
   check_refused("run --url http://127.0.0.1:1/ --rate 10 --duration 1 --connections -1", "field '--connections': '-1' is negative");
   check_refused("run --url http://127.0.0.1:1/ --rate 10 --duration 1 --seed -1", "field '--seed': '-1' is negative");
+  check_refused("run --url http://127.0.0.1:1/ --rate 10 --duration 1 --header \"$(printf 'X-A: 1\\r\\nX-Smuggled: 2')\"", "field '--header': holds a line break");
+  check_refused("run --url http://127.0.0.1:1/ --rate 10 --duration 1 --method \"$(printf 'GET / HTTP/1.1\\r\\n\\r\\nPOST')\"", "field '--method': holds a line break");
+  check_refused("capacity --url \"$(printf 'http://127.0.0.1:1/\\nx')\" --slo 'p99<5ms'", "field '--url': holds a line break");
 }
 
 TEST_CASE("run: a scenario against the embedded service, and bad usage") {
