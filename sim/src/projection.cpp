@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <tuple>
+#include <utility>
 
 #include "sorted_quantile.hpp"
 #include "uptake/base/input_error.hpp"
@@ -129,19 +131,26 @@ double range_centre(const ParameterRange& range, bool log_scale) {
 namespace {
 
 // The projection at any times: the point (weighted geometric mean of the candidates' curves),
-// and, when there is an interval, the log-volume draws [draw][time] and their quantiles.
+// and, when there is an interval, the log-volume draws [draw][time].
 struct TimedProjection {
   std::vector<double> point;
   std::vector<std::vector<double>> log_draws;
-  std::vector<double> lower;
-  std::vector<double> upper;
   std::string interval_note;
 };
 
+// The interval at `level` of one column of draws [draw][column]: its (1 - level) / 2 and
+// (1 + level) / 2 quantiles.
+std::pair<double, double> column_interval(const std::vector<std::vector<double>>& draws, std::size_t column, double level) {
+  std::vector<double> values;
+  values.reserve(draws.size());
+  for (const auto& draw : draws) values.push_back(draw[column]);
+  std::sort(values.begin(), values.end());
+  return {sorted_quantile(values, (1 - level) / 2), sorted_quantile(values, (1 + level) / 2)};
+}
+
 TimedProjection project_at(const ModelChoice& choice, const std::vector<Observation>& observations,
                            const std::map<std::string, ParameterRange>& ranges, const std::vector<double>& times,
-                           double level, int draws, std::uint64_t seed) {
-  if (!(level > 0 && level < 1)) throw std::invalid_argument(fmt::format("interval level {} is not between 0 and 1", level));
+                           int draws, std::uint64_t seed) {
   if (choice.weights.size() != choice.candidates.size()) throw std::invalid_argument("a model choice needs a weight per candidate");
   TimedProjection projection;
   for (double time : times) {
@@ -177,13 +186,6 @@ TimedProjection project_at(const ModelChoice& choice, const std::vector<Observat
     projection.interval_note = fmt::format("no interval: only {} of {} draws found a finite curve", log_draws.size(), draws);
     return projection;
   }
-  std::vector<double> values(log_draws.size());
-  for (std::size_t t = 0; t < times.size(); ++t) {
-    for (std::size_t d = 0; d < log_draws.size(); ++d) values[d] = log_draws[d][t];
-    std::sort(values.begin(), values.end());
-    projection.lower.push_back(std::exp(sorted_quantile(values, (1 - level) / 2)));
-    projection.upper.push_back(std::exp(sorted_quantile(values, (1 + level) / 2)));
-  }
   projection.log_draws = std::move(log_draws);
   return projection;
 }
@@ -193,13 +195,14 @@ TimedProjection project_at(const ModelChoice& choice, const std::vector<Observat
 SeriesProjection project_series(const ModelChoice& choice, const std::vector<Observation>& observations,
                                 const std::map<std::string, ParameterRange>& ranges, int from_year, int to_year,
                                 double level, int draws, std::uint64_t seed) {
+  if (!(level > 0 && level < 1)) throw std::invalid_argument(fmt::format("interval level {} is not between 0 and 1", level));
   // A flow's year is its curve at mid-year; a stock's is what the year adds, the curve at the
   // year's end less the curve at its start, in every draw.
   const bool cumulative = choice.chosen.constraints.cumulative;
   std::vector<double> times;
   for (int year = from_year; year <= to_year; ++year) times.push_back(cumulative ? year : year + 0.5);
   if (cumulative) times.push_back(to_year + 1.0);
-  auto timed = project_at(choice, observations, ranges, times, level, draws, seed);
+  auto timed = project_at(choice, observations, ranges, times, draws, seed);
   const auto year_of = [cumulative](const std::vector<double>& values, std::size_t y) {
     return cumulative ? values[y + 1] - values[y] : values[y];
   };
@@ -214,12 +217,8 @@ SeriesProjection project_series(const ModelChoice& choice, const std::vector<Obs
     for (std::size_t y = 0; y < years; ++y) volumes.push_back(year_of(draw, y));
     projection.draws.push_back(std::move(volumes));
   }
-  std::vector<double> values(projection.draws.size());
   for (std::size_t y = 0; y < years; ++y) {
-    for (std::size_t d = 0; d < values.size(); ++d) values[d] = projection.draws[d][y];
-    std::sort(values.begin(), values.end());
-    projection.years[y].lower = sorted_quantile(values, (1 - level) / 2);
-    projection.years[y].upper = sorted_quantile(values, (1 + level) / 2);
+    std::tie(projection.years[y].lower, projection.years[y].upper) = column_interval(projection.draws, y, level);
   }
   return projection;
 }
@@ -240,16 +239,17 @@ Backtest backtest_series(const Series& series, const Growth& growth, std::uint64
     try {
       const auto choice = choose_growth_model(series.model, known, constraints);
       result.model = to_string(choice.chosen.kind);
-      const auto projected = project_at(choice, known, series.ranges, times, growth.interval_level, growth.bootstrap_samples, seed);
+      const auto projected = project_at(choice, known, series.ranges, times, growth.bootstrap_samples, seed);
       result.interval_note = projected.interval_note;
       for (std::size_t i = 0; i < times.size(); ++i) {
         BacktestPoint point;
         point.time = times[i];
         point.actual = observations[cut + i].volume;
         point.projected = projected.point[i];
-        if (!projected.lower.empty()) {
-          point.lower = projected.lower[i];
-          point.upper = projected.upper[i];
+        if (!projected.log_draws.empty()) {
+          const auto [lower, upper] = column_interval(projected.log_draws, i, growth.interval_level);
+          point.lower = std::exp(lower);
+          point.upper = std::exp(upper);
           point.held = *point.lower <= point.actual && point.actual <= *point.upper;
           ++backtest.with_interval;
           backtest.held += *point.held ? 1 : 0;
