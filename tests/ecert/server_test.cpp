@@ -10,45 +10,17 @@
 #include <openssl/ssl.h>
 
 #include "http_client.hpp"
+#include "running_server.hpp"
 #include "temporary_directory.hpp"
-#include "uptake/ecert/server.hpp"
 
 using namespace uptake;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-
-// Runs a server on a free loopback port for the lifetime of the object.
-class RunningServer {
- public:
-  RunningServer(fs::path data_dir, ecert::ServerOptions options = {}, std::vector<ecert::SyntheticEndpoint> synthetic = {}, unsigned workers = 1) {
-    options.host = "127.0.0.1";
-    options.drain_timeout = std::chrono::seconds(2);
-    options.port = 0;
-    options.threads = 2;
-    ecert::ServiceConfig config;
-    config.data_dir = std::move(data_dir);
-    config.synthetic = std::move(synthetic);
-    config.workers = workers;
-    config.seed = 7;
-    server_ = std::make_unique<ecert::HttpServer>(options, config);
-    thread_ = std::thread([this] { server_->run(false); });
-  }
-  ~RunningServer() {
-    server_->stop();
-    thread_.join();
-  }
-  std::uint16_t port() const { return server_->port(); }
-
- private:
-  std::unique_ptr<ecert::HttpServer> server_;
-  std::thread thread_;
-};
-
 TEST_CASE("issue, verify, tamper, revoke, expire") {
   test::TemporaryDirectory data("server-test-lifecycle");
   const auto& dir = data.path();
-  RunningServer server(dir);
+  test::RunningServer server(dir);
   test::Connection client(server.port());
   REQUIRE(client.connected());
 
@@ -110,7 +82,7 @@ TEST_CASE("issue, verify, tamper, revoke, expire") {
 TEST_CASE("every class of bad input gets its status and a JSON error") {
   test::TemporaryDirectory data("server-test-bad-input");
   const auto& dir = data.path();
-  RunningServer server(dir);
+  test::RunningServer server(dir);
   struct Case {
     const char* what;
     std::string method, target, body;
@@ -162,7 +134,7 @@ TEST_CASE("slow or stuck clients time out; others are served") {
   ecert::ServerOptions options;
   options.request_timeout = 1s;
   options.idle_timeout = 1s;
-  RunningServer server(dir, options);
+  test::RunningServer server(dir, options);
   test::Connection stuck(server.port());
   REQUIRE(stuck.send_raw("POST /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"cred"));
   test::Connection idle(server.port());
@@ -175,7 +147,7 @@ TEST_CASE("slow or stuck clients time out; others are served") {
 TEST_CASE("keep-alive serves many requests on one connection") {
   test::TemporaryDirectory data("server-test-keepalive");
   const auto& dir = data.path();
-  RunningServer server(dir);
+  test::RunningServer server(dir);
   test::Connection client(server.port());
   for (int i = 0; i < 50; ++i) REQUIRE(client.request("GET", "/healthz")->status == 200);
 }
@@ -185,7 +157,7 @@ TEST_CASE("a restart with the same data keeps issuances and verifies old credent
   const auto& dir = data.path();
   std::vector<std::pair<std::string, std::string>> issued;  // id, credential
   {
-    RunningServer server(dir);
+    test::RunningServer server(dir);
     test::Connection client(server.port());
     for (int i = 0; i < 20; ++i) {
       const auto reply = client.request("POST", "/v1/certificates", R"({"holder":"holder-)" + std::to_string(i) + R"(","type":"resident-registration"})");
@@ -193,7 +165,7 @@ TEST_CASE("a restart with the same data keeps issuances and verifies old credent
       issued.emplace_back(test::json_string(reply->body, "id"), test::json_string(reply->body, "credential"));
     }
   }
-  RunningServer server(dir);
+  test::RunningServer server(dir);
   test::Connection client(server.port());
   for (const auto& [id, credential] : issued) {
     const auto record = client.request("GET", "/v1/certificates/" + id);
@@ -211,7 +183,7 @@ TEST_CASE("synthetic mode: at low load, response times follow the configured ser
   const auto exponential = ecert::ServiceTimeDistribution::parse("exp:4ms", problem);
   REQUIRE(constant);
   REQUIRE(exponential);
-  RunningServer server(dir, {}, {{"verify", *constant}, {"issue", *exponential}}, 2);
+  test::RunningServer server(dir, {}, {{"verify", *constant}, {"issue", *exponential}}, 2);
   test::Connection client(server.port());
   auto measure = [&](const char* target, int count) {
     std::vector<double> seconds;
@@ -275,7 +247,7 @@ TEST_CASE("TLS with a generated self-signed pair; a failed handshake ends only i
   const auto& dir = data.path();
   ecert::ServerOptions options;
   options.tls = true;
-  RunningServer server(dir, options);
+  test::RunningServer server(dir, options);
   {
     // Plain HTTP to the TLS port: the handshake fails and that connection closes.
     test::Connection plain(server.port());
