@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <deque>
@@ -229,6 +230,12 @@ void Service::count_refused(int status) { state_->record(other, status, Clock::n
 
 namespace {
 
+// Characters (Unicode code points) in UTF-8 text, which the JSON parser has checked: a holder's
+// name in Hangul takes three bytes a character, and its limit is stated in characters.
+std::size_t characters(std::string_view utf8) {
+  return static_cast<std::size_t>(std::count_if(utf8.begin(), utf8.end(), [](char byte) { return (static_cast<unsigned char>(byte) & 0xC0) != 0x80; }));
+}
+
 // Reads {"field": "text"} requirements from a request body with a clear answer for each way it
 // can be wrong.
 std::optional<HttpResponse> required_text(const json& body, const char* field, std::size_t max_length, std::string& out) {
@@ -236,7 +243,7 @@ std::optional<HttpResponse> required_text(const json& body, const char* field, s
   if (found == body.end()) return Service::error_response(400, "missing_field", fmt::format("field '{}' is required", field));
   if (!found->is_string()) return Service::error_response(400, "wrong_type", fmt::format("field '{}' must be a string", field));
   out = found->get<std::string>();
-  if (out.empty() || out.size() > max_length) {
+  if (out.empty() || characters(out) > max_length) {
     return Service::error_response(400, "invalid_field", fmt::format("field '{}' must have 1 to {} characters", field, max_length));
   }
   return std::nullopt;
@@ -253,6 +260,14 @@ std::optional<json> parse_object(const std::string& text, HttpResponse& error) {
     return std::nullopt;
   }
   return body;
+}
+
+// A read the store could not make (out of descriptors for its connection, an I/O error): the
+// request may well succeed again, so 503 with a hint when to retry, not 500.
+HttpResponse store_unavailable(const std::exception& failure) {
+  auto response = Service::error_response(503, "store_unavailable", fmt::format("the certificate store cannot be read now: {}", failure.what()));
+  response.headers.emplace_back("Retry-After", "1");
+  return response;
 }
 
 json record_json(const CertificateRecord& record) {
@@ -360,7 +375,15 @@ void Service::handle(HttpRequest request, Respond respond) {
       const auto verification = verify_credential(state_->key, credential, now);
       bool valid = verification.status == VerifyStatus::valid;
       std::string reason = to_string(verification.status);
-      if (valid && state_->store.is_revoked(verification.claims.id)) {
+      bool revoked = false;
+      if (valid) {
+        try {
+          revoked = state_->store.is_revoked(verification.claims.id);
+        } catch (const std::exception& failure) {
+          return finish(store_unavailable(failure));
+        }
+      }
+      if (revoked) {
         valid = false;
         reason = "revoked";
       }
@@ -370,7 +393,12 @@ void Service::handle(HttpRequest request, Respond respond) {
       return finish({200, answer.dump(), "application/json", {}});
     }
     case get: {
-      const auto record = state_->store.find(certificate_id);
+      std::optional<CertificateRecord> record;
+      try {
+        record = state_->store.find(certificate_id);
+      } catch (const std::exception& failure) {
+        return finish(store_unavailable(failure));
+      }
       if (!record) return finish(error_response(404, "not_found", fmt::format("no certificate '{}'", certificate_id)));
       return finish({200, record_json(*record).dump(), "application/json", {}});
     }

@@ -1,7 +1,11 @@
 #include "uptake/ecert/store.hpp"
 
+#include <fmt/format.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <string_view>
@@ -155,6 +159,16 @@ CertificateStore::CertificateStore(const fs::path& data_dir)
   fs::create_directories(data_dir, error);
   if (error) {
     throw InputError({data_dir.string(), 0, 0}, "", "cannot be created: " + error.message(), "a writable data directory");
+  }
+  // SQLite creates its write-ahead log and index beside the database, so a read-only directory
+  // fails even a writable database, with a message ("attempt to write a readonly database")
+  // that blames the file.
+  if (::access(data_dir.c_str(), W_OK | X_OK) != 0) {
+    throw InputError({data_dir.string(), 0, 0}, "", fmt::format("is not writable ({}): the store keeps its database and write-ahead log there", std::strerror(errno)),
+                     "a data directory the service may write to");
+  }
+  if (::access(database_path_.c_str(), F_OK) == 0 && ::access(database_path_.c_str(), R_OK | W_OK) != 0) {
+    throw InputError({database_path_.string(), 0, 0}, "", fmt::format("is not writable ({})", std::strerror(errno)), "a database file the service may write to");
   }
   auto connection = std::make_unique<WriteConnection>();
   connection->database = open_database(database_path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
