@@ -58,6 +58,134 @@ bool issued_anything(std::uint16_t port) {
 
 }  // namespace
 
+TEST_CASE("a body that could run as the next request is refused with the connection (RFC 9112 6.3)") {
+  test::TemporaryDirectory data("hostile-smuggling");
+  test::RunningServer server(data.path());
+  const std::string issue_body = R"({"holder":"h","type":"t"})";
+  const std::string hidden = "POST /v1/certificates HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+                             std::to_string(issue_body.size()) + "\r\n\r\n" + issue_body;
+  struct Case {
+    const char* what;
+    std::string head;
+    int status;
+  };
+  const std::vector<Case> cases{
+      {"a final coding other than chunked", "POST /v1/verify HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n", 400},
+      {"a coding that only resembles chunked", "POST /v1/verify HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n", 400},
+      {"identity with a length", "POST /v1/verify HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\nContent-Length: 0\r\n\r\n", 400},
+      {"chunked and a length", "POST /v1/verify HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n", 400},
+      {"a length and chunked", "POST /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+      {"chunked in HTTP/1.0", "POST /v1/verify HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+      {"a coding the service does not know", "POST /v1/verify HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501},
+  };
+  for (const auto& c : cases) {
+    INFO(c.what);
+    test::Connection client(server.port());
+    REQUIRE(client.send_raw(c.head + hidden));
+    const auto reply = client.read_reply(5s);
+    REQUIRE(reply);
+    CHECK(reply->status == c.status);
+    CHECK_THAT(reply->headers, Catch::Contains("Connection: close"));
+    // Nothing after the refused request is read as a request: the connection ends.
+    CHECK(!client.read_reply(500ms));
+    CHECK(client.closed_by_peer(2s));
+  }
+  CHECK(!issued_anything(server.port()));
+  // A well-formed chunked request is still served.
+  test::Connection client(server.port());
+  const auto body = verify_body();
+  REQUIRE(client.send_raw("POST /v1/verify HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + hex(body.size()) + "\r\n" + body +
+                          "\r\n0\r\n\r\n"));
+  const auto reply = client.read_reply(5s);
+  REQUIRE(reply);
+  CHECK(reply->status == 200);
+}
+
+TEST_CASE("a request head, chunk line or trailer without end is refused with memory bounded") {
+  test::TemporaryDirectory data("hostile-memory");
+  test::ServiceProcess service(data.path());
+  const std::string chunked = "POST /v1/verify HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  struct Case {
+    const char* what;
+    std::string head, piece;
+  };
+  const std::vector<Case> cases{
+      {"an endless chunk extension", chunked + "1;", "x"},
+      {"endless trailer lines", chunked + "0\r\n", "X-Trailer: y\r\n"},
+      {"an endless chunk size", chunked, "0"},
+      {"an endless header line", "GET /healthz HTTP/1.1\r\nX-Long: ", "x"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.what);
+    test::Connection client(service.port());
+    // First a little more than any limit, then read the refusal...
+    flood(client, c.head, c.piece, 64 * 1024);
+    const auto reply = client.read_reply(5s);
+    REQUIRE(reply);
+    CHECK((reply->status == 431 || reply->status == 400));
+    // ...then what a hostile client would go on sending: 200 MB.
+    flood(client, "", c.piece, 200u << 20);
+  }
+  const auto peak = service.peak_memory_bytes();
+  INFO("peak resident memory of the service: " << peak / (1 << 20) << " MiB");
+  CHECK(peak < 100u << 20);
+  test::Connection client(service.port());
+  const auto health = client.request("GET", "/healthz");
+  REQUIRE(health);
+  CHECK(health->status == 200);
+}
+
+TEST_CASE("a slow client has the request deadline from its first byte, not the idle timeout") {
+  test::TemporaryDirectory data("hostile-slow");
+  ecert::ServerOptions options;
+  options.request_timeout = 1s;
+  options.idle_timeout = 6s;
+  test::RunningServer server(data.path(), options);
+  test::Connection slow(server.port());
+  const std::string head = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+  const auto start = std::chrono::steady_clock::now();
+  // One byte every 200 ms, for at most 5 s: the service must close within about 1 s.
+  bool closed = false;
+  for (std::size_t i = 0; i < 25 && !closed; ++i) {
+    if (!slow.send_raw(std::string(1, i < head.size() ? head[i] : 'x'))) break;
+    closed = slow.closed_by_peer(200ms);
+  }
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  INFO("closed after " << took << " s");
+  CHECK(closed);
+  CHECK(took < 3.5);
+  // An idle keep-alive connection still has its longer idle timeout.
+  test::Connection idle(server.port());
+  REQUIRE(idle.request("GET", "/healthz")->status == 200);
+  std::this_thread::sleep_for(1500ms);
+  const auto again = idle.request("GET", "/healthz");
+  REQUIRE(again);
+  CHECK(again->status == 200);
+}
+
+TEST_CASE("out of descriptors, fresh clients are served: the longest waiting connection makes room") {
+  test::TemporaryDirectory data("hostile-descriptors");
+  test::ServiceProcess service(data.path(), 64);
+  // More slow clients than descriptors, each part-way through a request head.
+  std::vector<std::unique_ptr<test::Connection>> slow;
+  for (int i = 0; i < 100; ++i) {
+    slow.push_back(std::make_unique<test::Connection>(service.port()));
+    slow.back()->send_raw("GET /healthz HTTP/1.1\r\n");
+  }
+  std::this_thread::sleep_for(300ms);
+  // The request deadline is 10 s: a fresh client must not wait for it.
+  test::Connection fresh(service.port());
+  REQUIRE(fresh.connected());
+  const auto start = std::chrono::steady_clock::now();
+  const auto reply = fresh.request("GET", "/healthz");
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  INFO("answered after " << took << " s");
+  REQUIRE(reply);
+  CHECK(reply->status == 200);
+  CHECK(took < 5);
+  CHECK(service.terminate() == 0);
+}
+
 TEST_CASE("a read the store cannot serve for want of descriptors is a 503, and the service lives") {
   test::TemporaryDirectory data("hostile-store-descriptors");
   // In a child process, since it spends every descriptor it has.
@@ -104,6 +232,57 @@ TEST_CASE("a read the store cannot serve for want of descriptors is a 503, and t
   INFO("the child " << (WIFSIGNALED(status) ? "died of signal " + std::to_string(WTERMSIG(status)) : "exited with " + std::to_string(WEXITSTATUS(status))));
   CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
   CHECK(statuses == "503 503 ");
+}
+
+TEST_CASE("HTTP/1.1 corners: absolute-form targets, Host, 100-continue") {
+  test::TemporaryDirectory data("hostile-corners");
+  test::RunningServer server(data.path());
+  {
+    INFO("an absolute-form target (RFC 9112 3.2.2)");
+    test::Connection client(server.port());
+    REQUIRE(client.send_raw("GET http://127.0.0.1/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+    const auto reply = client.read_reply(5s);
+    REQUIRE(reply);
+    CHECK(reply->status == 200);
+    REQUIRE(client.send_raw("GET HTTP://127.0.0.1:8080 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+    const auto root = client.read_reply(5s);
+    REQUIRE(root);
+    CHECK(root->status == 404);
+    CHECK_THAT(root->body, Catch::Contains("no resource at '/'"));
+  }
+  {
+    INFO("HTTP/1.1 without Host, or with two");
+    test::Connection client(server.port());
+    REQUIRE(client.send_raw("GET /healthz HTTP/1.1\r\n\r\n"));
+    const auto reply = client.read_reply(5s);
+    REQUIRE(reply);
+    CHECK(reply->status == 400);
+    CHECK_THAT(reply->body, Catch::Contains("Host"));
+    test::Connection twice(server.port());
+    REQUIRE(twice.send_raw("GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"));
+    const auto second = twice.read_reply(5s);
+    REQUIRE(second);
+    CHECK(second->status == 400);
+    test::Connection old(server.port());
+    REQUIRE(old.send_raw("GET /healthz HTTP/1.0\r\n\r\n"));
+    const auto without = old.read_reply(5s);
+    REQUIRE(without);
+    CHECK(without->status == 200);  // HTTP/1.0 has no Host requirement
+  }
+  {
+    INFO("Expect: 100-continue gets 100 Continue before the body is sent");
+    test::Connection client(server.port());
+    const auto body = verify_body();
+    REQUIRE(client.send_raw("POST /v1/verify HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Type: application/json\r\n"
+                            "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n"));
+    const auto interim = client.read_reply(2s);
+    REQUIRE(interim);
+    CHECK(interim->status == 100);
+    REQUIRE(client.send_raw(body));
+    const auto reply = client.read_reply(5s);
+    REQUIRE(reply);
+    CHECK(reply->status == 200);
+  }
 }
 
 TEST_CASE("the holder's length is counted in characters, as stated") {

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 namespace uptake::test {
@@ -66,6 +67,15 @@ class ServiceProcess {
   }
   std::uint16_t port() const { return port_; }
   pid_t pid() const { return pid_; }
+
+  // The most resident memory the service has had so far (VmHWM), in bytes.
+  std::size_t peak_memory_bytes() const {
+    std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;  // stated in kB
+    }
+    return 0;
+  }
 
  private:
   pid_t pid_ = -1;
