@@ -72,8 +72,9 @@ class ConnectionRegistry {
   class Member {
    public:
     virtual ~Member() = default;
-    // Any thread: ends the connection on its own strand, at once.
-    virtual void evict() = 0;
+    // Any thread: ends the connection on its own strand, at once, then posts `then` (with its
+    // descriptor free by then).
+    virtual void evict(std::function<void()> then) = 0;
     // Keeps the member alive while it is evicted; empty when it is already being destroyed.
     virtual std::shared_ptr<Member> lock() = 0;
 
@@ -92,8 +93,9 @@ class ConnectionRegistry {
     members_.erase(member.place);
   }
 
-  // Evicts the connection that has waited longest; false when none waits.
-  bool evict_longest_waiting() {
+  // Evicts the connection that has waited longest and runs `then` once it is closed; false
+  // (and `then` not run) when none waits.
+  bool evict_longest_waiting(std::function<void()> then) {
     std::shared_ptr<Member> chosen;
     {
       std::lock_guard lock(mutex_);
@@ -109,7 +111,7 @@ class ConnectionRegistry {
     }
     if (!chosen) return false;
     chosen->waiting_since.store(0, std::memory_order_relaxed);
-    chosen->evict();
+    chosen->evict(std::move(then));
     return true;
   }
 
@@ -204,10 +206,11 @@ class Session : public ConnectionRegistry::Member, public std::enable_shared_fro
     }
   }
 
-  void evict() override {
-    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
+  void evict(std::function<void()> then) override {
+    net::post(stream_.get_executor(), [self = this->shared_from_this(), then = std::move(then)] {
       self->evicted_ = true;
       self->close();
+      then();
     });
   }
 
@@ -381,8 +384,11 @@ struct HttpServer::Impl {
   ConnectionRegistry connections;  // before io: the sessions its destruction ends remove themselves
   net::io_context io;
   std::unique_ptr<Service> service;
-  tcp::acceptor acceptor{io};
-  net::steady_timer accept_backoff{io};  // after an accept failed for want of descriptors
+  // The acceptor, its back-off and the shutdown that closes it share a strand: accepts are
+  // retried from a session's thread after an eviction, and Asio objects are not thread-safe.
+  net::strand<net::io_context::executor_type> accept_strand{net::make_strand(io)};
+  tcp::acceptor acceptor{accept_strand};
+  net::steady_timer accept_backoff{accept_strand};  // after an accept failed for want of descriptors
   net::signal_set signals{io};
   std::atomic<bool> stopping{false};
   std::unique_ptr<ssl::context> tls;
@@ -438,8 +444,15 @@ struct HttpServer::Impl {
         // listener stays readable and an immediate retry would spin a core. Close the
         // connection that has waited longest for a request and take the newcomer in its place;
         // with none waiting (all busy), wait for sessions to end and free some.
-        const bool evicted = connections.evict_longest_waiting();
-        accept_backoff.expires_after(std::chrono::milliseconds(evicted ? 2 : 50));
+        // The next accept waits for that close, so that one newcomer costs one connection.
+        if (connections.evict_longest_waiting([this] {
+              net::post(accept_strand, [this] {
+                if (acceptor.is_open()) accept();
+              });
+            })) {
+          return;
+        }
+        accept_backoff.expires_after(std::chrono::milliseconds(50));
         accept_backoff.async_wait([this](beast::error_code wait_ec) {
           if (!wait_ec && acceptor.is_open()) accept();
         });
@@ -466,7 +479,7 @@ struct HttpServer::Impl {
   // Stop accepting, let in-flight requests finish (bounded), commit, then end the loop.
   void begin_shutdown() {
     if (stopping.exchange(true)) return;
-    net::post(io, [this] {
+    net::post(accept_strand, [this] {
       beast::error_code ignored;
       acceptor.close(ignored);
       accept_backoff.cancel();

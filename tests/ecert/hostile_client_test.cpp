@@ -26,6 +26,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// The sanitizers' runtime opens a pipe to check that memory is readable (for its vptr check,
+// before a report): with every descriptor spent it cannot, and reports errors that are not there.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+constexpr const char* kSanitizedSkip = "skipped under the sanitizers: spending every descriptor makes them report false errors";
+
 // Sends `head`, then `piece` over and over until `total` bytes went out or the service stopped
 // taking them (it refused the request and closed, or stopped reading: each send gives up
 // after 2 s). Returns the bytes sent.
@@ -104,6 +113,7 @@ TEST_CASE("a body that could run as the next request is refused with the connect
 TEST_CASE("a request head, chunk line or trailer without end is refused with memory bounded") {
   test::TemporaryDirectory data("hostile-memory");
   test::ServiceProcess service(data.path());
+  const auto at_start = service.peak_memory_bytes();
   const std::string chunked = "POST /v1/verify HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
   struct Case {
     const char* what;
@@ -126,9 +136,10 @@ TEST_CASE("a request head, chunk line or trailer without end is refused with mem
     // ...then what a hostile client would go on sending: 200 MB.
     flood(client, "", c.piece, 200u << 20);
   }
+  // Measured from the service's own start, which a sanitizer's runtime makes several times larger.
   const auto peak = service.peak_memory_bytes();
-  INFO("peak resident memory of the service: " << peak / (1 << 20) << " MiB");
-  CHECK(peak < 100u << 20);
+  INFO("peak resident memory of the service: " << peak / (1 << 20) << " MiB, " << at_start / (1 << 20) << " MiB at its start");
+  CHECK(peak - at_start < 64u << 20);
   test::Connection client(service.port());
   const auto health = client.request("GET", "/healthz");
   REQUIRE(health);
@@ -164,6 +175,10 @@ TEST_CASE("a slow client has the request deadline from its first byte, not the i
 }
 
 TEST_CASE("out of descriptors, fresh clients are served: the longest waiting connection makes room") {
+  if (kSanitized) {
+    WARN(kSanitizedSkip);
+    return;
+  }
   test::TemporaryDirectory data("hostile-descriptors");
   test::ServiceProcess service(data.path(), 64);
   // More slow clients than descriptors, each part-way through a request head.
@@ -187,6 +202,10 @@ TEST_CASE("out of descriptors, fresh clients are served: the longest waiting con
 }
 
 TEST_CASE("a read the store cannot serve for want of descriptors is a 503, and the service lives") {
+  if (kSanitized) {
+    WARN(kSanitizedSkip);
+    return;
+  }
   test::TemporaryDirectory data("hostile-store-descriptors");
   // In a child process, since it spends every descriptor it has.
   int answer[2];
