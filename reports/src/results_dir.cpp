@@ -107,7 +107,7 @@ void check_timeseries_totals(const RunResults& results) {
 
 void read_latency_log(RunResults& results) {
   const auto file = (results.folder / "latency.hlog").string();
-  if (!std::filesystem::is_regular_file(results.folder / "latency.hlog")) throw InputError({file, 0, 0}, "", "is missing", kFolderExpected);
+  require_regular_file(file, kFolderExpected);
   const auto endpoints = results.endpoint_names();
   auto known = [&](const std::optional<std::string>& endpoint) {
     return endpoint && std::find(endpoints.begin(), endpoints.end(), *endpoint) != endpoints.end();

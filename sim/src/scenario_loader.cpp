@@ -9,11 +9,11 @@
 #include <cctype>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <sstream>
 
 #include "uptake/base/csv.hpp"
+#include "uptake/base/files.hpp"
 #include "uptake/sim/journey.hpp"
 #include "uptake/sim/projection.hpp"
 #include "uptake/sim/threshold.hpp"
@@ -966,13 +966,7 @@ Scenario parse_scenario(const std::string& text, const std::string& file_name) {
   return scenario;
 }
 
-Scenario load_scenario(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) throw InputError({path, 0, 0}, "", "cannot be read (missing, or no permission)", "a readable scenario file");
-  std::stringstream text;
-  text << file.rdbuf();
-  return parse_scenario(text.str(), path);
-}
+Scenario load_scenario(const std::string& path) { return parse_scenario(read_whole_file(path, "a scenario file"), path); }
 
 std::string scenario_template(const std::string& name) {
   std::string text = kScenarioTemplate;

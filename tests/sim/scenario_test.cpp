@@ -69,7 +69,7 @@ TEST_CASE("every invalid fixture fails with its documented message") {
 }
 
 TEST_CASE("a missing file is named") {
-  CHECK_THROWS_WITH(sim::load_scenario("no/such/scenario.yaml"), Catch::Contains("no/such/scenario.yaml: cannot be read"));
+  CHECK_THROWS_WITH(sim::load_scenario("no/such/scenario.yaml"), Catch::Contains("no/such/scenario.yaml: is missing"));
 }
 
 TEST_CASE("the template loads after its name is set") {
