@@ -677,7 +677,7 @@ std::set<std::string> template_variables(const std::vector<Flow>& flows, const s
     for (const auto& capture : flow.captures) names.insert(capture.name);
   }
   for (const auto& feeder : feeders) {
-    for (const auto& column : feeder.columns) names.insert(feeder.name + "." + column);
+    for (const auto& column : feeder.table.columns) names.insert(feeder.name + "." + column);
   }
   return names;
 }
@@ -706,12 +706,10 @@ void load_feeders(const Reader& reader, const YAML::Node& root, Scenario& scenar
       else if (name == "random") feeder.order = FeederOrder::random;
       else reader.fail(order, field + ".order", fmt::format("'{}' is not an order", name), "sequential or random");
     }
-    auto table = read_csv(feeder.file);
-    if (table.rows() == 0) {
+    feeder.table = read_csv(feeder.file);
+    if (feeder.table.rows() == 0) {
       throw InputError({feeder.file, 2, 0}, "", "has a header line but no rows", fmt::format("at least one row of values for feeder '{}'", feeder.name));
     }
-    feeder.columns = std::move(table.columns);
-    feeder.cells = std::move(table.cells);
     scenario.feeders.push_back(std::move(feeder));
   }
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "uptake/base/civil_time.hpp"
+#include "uptake/base/csv.hpp"
 #include "uptake/base/input_error.hpp"
 #include "uptake/sim/time_zone.hpp"
 
@@ -187,9 +188,8 @@ struct Feeder {
   std::string name;
   std::string file;                  // as resolved against the scenario's folder
   FeederOrder order = FeederOrder::sequential;
-  std::vector<std::string> columns;
-  std::vector<std::string> cells;    // row-major, rows() * columns.size()
-  std::size_t rows() const { return columns.empty() ? 0 : cells.size() / columns.size(); }
+  CsvTable table;                     // its columns and rows, held compactly
+  std::size_t rows() const { return table.rows(); }
 };
 
 struct Synthetic {
