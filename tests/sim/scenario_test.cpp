@@ -6,6 +6,7 @@
 
 #include "child_process.hpp"
 #include "scenario_builder.hpp"
+#include "uptake/sim/arrivals.hpp"
 #include "uptake/sim/forecast.hpp"
 #include "uptake/sim/scenario_loader.hpp"
 
@@ -61,7 +62,9 @@ TEST_CASE("every invalid fixture fails with its documented message") {
     INFO(file.string() << " should fail with: " << expected);
     try {
       const auto scenario = sim::load_scenario(file.string());
-      sim::make_forecast(scenario);
+      const auto forecast = sim::make_forecast(scenario);
+      // As uptake check does: the replay's rates are part of what a scenario may ask.
+      sim::replay_window(scenario, *forecast.rate_model);
       FAIL("loaded without error");
     } catch (const InputError& error) {
       CHECK_THAT(error.what(), Catch::Contains(expected));

@@ -207,8 +207,18 @@ struct Replay {
   std::chrono::sys_seconds from{};                // day and interval: real start instant
   std::chrono::sys_seconds to{};                  // day and interval: real end instant
   std::optional<Seconds> duration;                // replay length; empty: the window's own length
-  double scale = 1.0;                             // > 0
+  double scale = 1.0;                             // > 0, at most kMostFactor
+  // Where its demand is asked for, for a replay beyond what any generator can send: the replay
+  // block, or the driving series when the file has none.
+  InputLocation where;
 };
+
+// Bounds on the factors of the rate model, each checked where it is read, so that no single one
+// makes demand infinite (1e308 was accepted) or, like a weight of 1e308 among others, makes the
+// rest vanish; what they give together is bounded by the replay's rate (sim::kMostReplayRate).
+inline constexpr double kMostVolume = 1e15;   // a series' volume in a year or period
+inline constexpr double kMostWeight = 1e6;    // a calendar weight (month, weekday, holiday, hour)
+inline constexpr double kMostFactor = 1000;   // an event's multiplier, requests per use, replay scale
 
 struct Scenario {
   std::string file;         // path it was loaded from
