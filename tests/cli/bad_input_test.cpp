@@ -35,3 +35,13 @@ TEST_CASE("infinite demand is refused by check, schedule and run, naming where, 
   }
 }
 
+
+TEST_CASE("--start-at is a decimal epoch within the next day; anything else is refused") {
+  // 1e308 once overflowed the conversion to a time point and started the run at once.
+  for (const char* value : {"1e308", "inf", "nan", "-5", "0x10", "17e8x", "99999999999"}) {
+    const auto refused = cli_test::uptake(std::string("run --url http://127.0.0.1:9/ --rate 10 --duration 1 --start-at ") + value);
+    INFO("--start-at " << value << ": " << refused.output);
+    CHECK(refused.exit_code == 2);
+    CHECK_THAT(refused.output, Catch::Contains("--start-at"));
+  }
+}
