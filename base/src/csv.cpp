@@ -4,15 +4,22 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
+#include <limits>
 
+#include "uptake/base/files.hpp"
 #include "uptake/base/input_error.hpp"
 
 namespace uptake {
 
 CsvTable parse_csv(std::string_view text, const std::string& file) {
+  constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
+  if (text.starts_with(kByteOrderMark)) text.remove_prefix(kByteOrderMark.size());
+  // Cell ends are 32-bit offsets into the text, which is no longer than the input.
+  if (text.size() >= std::numeric_limits<std::uint32_t>::max()) {
+    throw InputError({file, 0, 0}, "", "is 4 GiB or larger", "a CSV file under 4 GiB");
+  }
   CsvTable table;
+  table.cell_text_.reserve(text.size());  // never more than the input: no growth by doubling
   std::vector<std::string> record;
   std::string field;
   int line = 1;
@@ -42,7 +49,10 @@ CsvTable parse_csv(std::string_view text, const std::string& file) {
                          fmt::format("{} fields, as the header line names: {}", table.columns.size(), fmt::join(table.columns, ",")));
       }
       table.row_lines.push_back(record_line);
-      for (auto& cell : record) table.cells.push_back(std::move(cell));
+      for (const auto& cell : record) {
+        table.cell_text_ += cell;
+        table.cell_ends_.push_back(static_cast<std::uint32_t>(table.cell_text_.size()));
+      }
     }
     record.clear();
   };
@@ -99,12 +109,6 @@ CsvTable parse_csv(std::string_view text, const std::string& file) {
   return table;
 }
 
-CsvTable read_csv(const std::string& path) {
-  std::ifstream stream(path, std::ios::binary);
-  if (!stream) throw InputError({path, 0, 0}, "", "cannot be read (missing, or no permission)", "a readable CSV file");
-  std::stringstream text;
-  text << stream.rdbuf();
-  return parse_csv(text.str(), path);
-}
+CsvTable read_csv(const std::string& path) { return parse_csv(read_whole_file(path, "a CSV file"), path); }
 
 }  // namespace uptake

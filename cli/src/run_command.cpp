@@ -107,7 +107,16 @@ int run(const po::variables_map& values) {
       load.rate_rps = rps;
     }
   }
-  if (values.count("start-at")) request.start_at = values["start-at"].as<double>();
+  if (values.count("start-at")) {
+    // A decimal number and nothing else, as --rate; its range is the workflow's to check.
+    const auto text = values["start-at"].as<std::string>();
+    double epoch = -1;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), epoch);
+    if (text.empty() || error != std::errc{} || end != text.data() + text.size()) {
+      throw InputError({}, "--start-at", fmt::format("'{}' is not a Unix time", text), "seconds since the epoch, such as 1790000000");
+    }
+    request.start_at = epoch;
+  }
   if (values.count("out")) request.out_folder = values["out"].as<std::string>();
   request.force = values.count("force") > 0;
   request.abort_on_fail = values.count("abort-on-fail") > 0;
@@ -146,7 +155,7 @@ std::vector<Command> run_commands() {
                  "duration", po::value<double>(), "ad hoc: seconds")(
                  "out", po::value<std::string>(), "results folder (default: results/NAME-TIME)")("seed", po::value<std::uint64_t>(), "random seed (default: the scenario's)")(
                  "shard", po::value<std::string>(), "K/N: send only shard K of N of the schedule")(
-                 "start-at", po::value<double>(), "start at this Unix time (aligns shards on many machines)")(
+                 "start-at", po::value<std::string>(), "start at this Unix time (aligns shards on many machines)")(
                  "threshold", po::value<std::vector<std::string>>()->composing(), "threshold judged at the end, such as p99<300ms or verify.error_rate<1% (repeatable; added to the scenario's slo)");
              options.add_options()("abort-on-fail", "stop early, with exit 1, once a threshold can no longer hold whatever the rest of the run brings")(
                  "abort-grace", po::value<double>()->default_value(workflow::RunRequest{}.abort_grace.count()), "seconds from the start before --abort-on-fail judges");

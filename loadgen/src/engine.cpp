@@ -475,10 +475,11 @@ class Worker {
   }
 
   // Everything that is due goes now: a late timer never delays a request twice, and no request
-  // goes before its time (no catch-up bursts beyond the schedule).
+  // goes before its time (no catch-up bursts beyond the schedule). A schedule that comes due
+  // faster than it can be sent never lets this loop end by itself: it must see a stop.
   void send_due() {
     const auto now = Clock::now();
-    while (has_next_ && start_ + std::chrono::duration_cast<Clock::duration>(next_.intended_offset) <= now) {
+    while (has_next_ && !stopped() && start_ + std::chrono::duration_cast<Clock::duration>(next_.intended_offset) <= now) {
       dispatch(next_, now);
       has_next_ = schedule_->next(next_);
     }

@@ -11,12 +11,12 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
-#include <fstream>
 #include <iterator>
 #include <limits>
 #include <new>
 #include <stdexcept>
 
+#include "uptake/base/files.hpp"
 #include "uptake/base/input_error.hpp"
 
 namespace uptake::loadgen {
@@ -601,13 +601,7 @@ HistogramLog read_histogram_log(std::string_view text, const std::string& file_n
 
 namespace {
 
-std::string read_log_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError({path, 0, 0}, "", "cannot be opened", "a readable HdrHistogram interval log");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw InputError({path, 0, 0}, "", "could not be read to the end");
-  return text;
-}
+std::string read_log_text(const std::string& path) { return read_whole_file(path, "an HdrHistogram interval log"); }
 
 }  // namespace
 

@@ -74,8 +74,8 @@ RequestPlan plan_from_scenario(const sim::Scenario& scenario, const std::vector<
   plan.first_feeder_variable = static_cast<int>(plan.variable_names.size());
   plan.feeders = scenario.feeders;
   for (std::size_t f = 0; f < plan.feeders.size(); ++f) {
-    for (std::size_t c = 0; c < plan.feeders[f].columns.size(); ++c) {
-      plan.variable_names.push_back(plan.feeders[f].name + "." + plan.feeders[f].columns[c]);
+    for (std::size_t c = 0; c < plan.feeders[f].table.columns.size(); ++c) {
+      plan.variable_names.push_back(plan.feeders[f].name + "." + plan.feeders[f].table.columns[c]);
       plan.feeder_variables.push_back({f, c});
     }
   }
@@ -193,7 +193,7 @@ bool render(const Template& text, const RequestPlan& plan, const CapturePool& po
     if (part.variable >= plan.first_feeder_variable && part.variable < plan.first_feeder_variable + static_cast<int>(plan.feeder_variables.size())) {
       const auto& [feeder, column] = plan.feeder_variables[static_cast<std::size_t>(part.variable - plan.first_feeder_variable)];
       const auto& source = plan.feeders[feeder];
-      out += source.cells[feeder_row(source, sequence, plan.seed) * source.columns.size() + column];
+      out += source.table.at(feeder_row(source, sequence, plan.seed), column);
       continue;
     }
     switch (part.variable) {

@@ -25,7 +25,7 @@ constexpr const char* kFolderExpected = "a results folder written by uptake run 
 // ---- timeseries.csv ----
 
 template <class Number>
-std::optional<Number> parse_number(const std::string& text) {
+std::optional<Number> parse_number(std::string_view text) {
   Number value{};
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (error != std::errc{} || end != text.data() + text.size() || text.empty()) return std::nullopt;
@@ -57,7 +57,7 @@ std::vector<TimeSeriesRow> read_timeseries(const std::filesystem::path& folder, 
     if (!second || *second < 0) throw fail(0, "seconds since started_at, 0 or more");
     if (*second > last_second) throw fail(0, fmt::format("seconds since started_at, at most {} (summary.json's duration_s and schedule_s)", last_second).c_str());
     row.second = *second;
-    row.endpoint = table.at(r, 1);
+    row.endpoint = std::string(table.at(r, 1));
     if (row.endpoint != "total" && std::find(endpoints.begin(), endpoints.end(), row.endpoint) == endpoints.end()) {
       throw fail(1, "total or an endpoint of summary.json");
     }
@@ -107,7 +107,7 @@ void check_timeseries_totals(const RunResults& results) {
 
 void read_latency_log(RunResults& results) {
   const auto file = (results.folder / "latency.hlog").string();
-  if (!std::filesystem::is_regular_file(results.folder / "latency.hlog")) throw InputError({file, 0, 0}, "", "is missing", kFolderExpected);
+  require_regular_file(file, kFolderExpected);
   const auto endpoints = results.endpoint_names();
   auto known = [&](const std::optional<std::string>& endpoint) {
     return endpoint && std::find(endpoints.begin(), endpoints.end(), *endpoint) != endpoints.end();

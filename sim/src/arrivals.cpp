@@ -1,5 +1,8 @@
 #include "uptake/sim/arrivals.hpp"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <numeric>
@@ -31,6 +34,9 @@ ReplayWindow replay_window(const Scenario& scenario, const RateModel& model) {
   }
   window.duration = replay.duration.value_or(Seconds{window.to - window.from});
   window.scale = replay.scale;
+  window.where = replay.where;
+  // Drawn once to be refused here, before anything starts, rather than in an engine thread.
+  ArrivalSchedule(model, window, 0);
   return window;
 }
 
@@ -58,6 +64,15 @@ ArrivalSchedule::ArrivalSchedule(const RateModel& model, const ReplayWindow& win
     segments_.push_back(segment);
   }
   for (std::size_t e = 0; e < endpoints_; ++e) expected_arrivals_ += model.expected_requests(e, window.from, window.to) * window.scale;
+  // A rate of infinity (or NaN) would never move the clock: now_ += gap / inf adds nothing.
+  double peak = 0;
+  for (const auto& segment : segments_) peak = std::isnan(segment.bound) ? segment.bound : std::max(peak, segment.bound);
+  if (!(peak <= kMostReplayRate) || !std::isfinite(expected_arrivals_)) {
+    throw InputError(window.where, "replay", fmt::format("would send up to {:g} requests per second", peak),
+                     fmt::format("demand of at most {:g} requests per second: lower replay.scale, lengthen replay.duration, "
+                                 "or check the volumes, calendar weights and event multipliers",
+                                 kMostReplayRate));
+  }
 }
 
 ArrivalSchedule ArrivalSchedule::constant(double rate, Seconds duration, std::uint64_t seed, Shard shard) {

@@ -9,11 +9,11 @@
 #include <cctype>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <sstream>
 
 #include "uptake/base/csv.hpp"
+#include "uptake/base/files.hpp"
 #include "uptake/sim/journey.hpp"
 #include "uptake/sim/projection.hpp"
 #include "uptake/sim/threshold.hpp"
@@ -88,6 +88,12 @@ class Reader {
     return value;
   }
 
+  // A value already read from `node`, refused above `most`.
+  double at_most(const YAML::Node& node, const std::string& field, double value, double most) const {
+    if (value > most) fail(node, field, fmt::format("is {}", value), fmt::format("a number of at most {:g}", most));
+    return value;
+  }
+
   double non_negative(const YAML::Node& node, const std::string& field) const {
     const double value = number(node, field);
     if (value < 0) fail(node, field, fmt::format("is {}", value), "a number of 0 or more");
@@ -157,7 +163,8 @@ class Reader {
     std::vector<double> values;
     double total = 0;
     for (std::size_t i = 0; i < node.size(); ++i) {
-      values.push_back(non_negative(node[i], fmt::format("{}[{}]", field, i)));
+      const auto value_field = fmt::format("{}[{}]", field, i);
+      values.push_back(at_most(node[i], value_field, non_negative(node[i], value_field), kMostWeight));
       total += values.back();
     }
     if (total <= 0) fail(node, field, "are all zero", "at least one weight above 0");
@@ -170,6 +177,51 @@ class Reader {
 
  private:
   std::string file_;
+};
+
+// What the loader may build from one file, aliases expanded. yaml-cpp shares an aliased node
+// rather than copying it, but every reader of the tree walks each alias as if written out: a
+// 30 KB file of 3000 aliases of an event with 3000 aliased endpoints became 9 million strings.
+// The largest shipped scenario has a few hundred nodes.
+constexpr std::size_t kMostExpandedNodes = 100'000;
+constexpr std::size_t kMostExpandedScalarBytes = 16 << 20;
+
+// Walks the document as the loader will, aliases expanded, stopping as soon as it exceeds the
+// bounds above (so the walk itself stays within them), and refuses a key given twice in one
+// mapping: yaml-cpp keeps both, and lookups would silently take the first.
+class ExpandedWalk {
+ public:
+  explicit ExpandedWalk(const Reader& reader) : reader_(reader) {}
+
+  void visit(const YAML::Node& node, const std::string& field) {
+    if (++nodes_ > kMostExpandedNodes) {
+      reader_.fail(node, field, fmt::format("expands (aliases written out) to more than {} values", kMostExpandedNodes),
+                   "a scenario that is this large when its aliases are written out in full");
+    }
+    if (node.IsScalar()) {
+      scalar_bytes_ += node.Scalar().size();
+      if (scalar_bytes_ > kMostExpandedScalarBytes) {
+        reader_.fail(node, field, fmt::format("expands (aliases written out) to more than {} MiB of text", kMostExpandedScalarBytes >> 20),
+                     "a scenario that is this large when its aliases are written out in full");
+      }
+    } else if (node.IsSequence()) {
+      for (std::size_t i = 0; i < node.size(); ++i) visit(node[i], fmt::format("{}[{}]", field, i));
+    } else if (node.IsMap()) {
+      std::set<std::string> keys;
+      for (const auto& entry : node) {
+        const auto key = entry.first.IsScalar() ? entry.first.Scalar() : std::string();
+        const auto key_field = Reader::join(field, key);
+        if (entry.first.IsScalar() && !keys.insert(key).second) reader_.fail(entry.first, key_field, "is given twice", "each key once in a mapping");
+        visit(entry.first, key_field);
+        visit(entry.second, key_field);
+      }
+    }
+  }
+
+ private:
+  const Reader& reader_;
+  std::size_t nodes_ = 0;
+  std::size_t scalar_bytes_ = 0;
 };
 
 GrowthModelKind model_kind(const Reader& reader, const YAML::Node& node, const std::string& field) {
@@ -200,7 +252,7 @@ void load_periods(const Reader& reader, const YAML::Node& node, const std::strin
     for (const auto& point : monthly) {
       const auto month_field = fmt::format("{}.monthly.{}", field, point.first.Scalar());
       const auto [year, month] = year_month(reader, point.first, month_field);
-      periods.push_back({{year, month, year, month, reader.positive(point.second, month_field)}, point.first});
+      periods.push_back({{year, month, year, month, reader.at_most(point.second, month_field, reader.positive(point.second, month_field), kMostVolume)}, point.first});
     }
   }
   if (const auto list = node["periods"]) {
@@ -213,8 +265,9 @@ void load_periods(const Reader& reader, const YAML::Node& node, const std::strin
       if (std::tie(last_year, last_month) < std::tie(first_year, first_month)) {
         reader.fail(list[i]["to"], item_field + ".to", "is before 'from'", "a last month on or after the first");
       }
+      const auto volume = reader.require(list[i], item_field, "volume");
       periods.push_back({{first_year, first_month, last_year, last_month,
-                          reader.positive(reader.require(list[i], item_field, "volume"), item_field + ".volume")}, list[i]});
+                          reader.at_most(volume, item_field + ".volume", reader.positive(volume, item_field + ".volume"), kMostVolume)}, list[i]});
     }
   }
   std::sort(periods.begin(), periods.end(), [](const auto& a, const auto& b) {
@@ -280,7 +333,7 @@ void load_history(const Reader& reader, const YAML::Node& root, Scenario& scenar
       const int year = reader.year(point.first, field + ".yearly");
       const auto year_field = fmt::format("{}.yearly.{}", field, year);
       if (series.yearly.count(year)) reader.fail(point.first, year_field, "is given twice");
-      series.yearly[year] = reader.positive(point.second, year_field);
+      series.yearly[year] = reader.at_most(point.second, year_field, reader.positive(point.second, year_field), kMostVolume);
     }
     load_periods(reader, node, field, series);
     if (node["cumulative"]) {
@@ -441,7 +494,10 @@ void load_calendar(const Reader& reader, const YAML::Node& root, Scenario& scena
   if (node["month_factors"]) calendar.month_factors = reader.factors(node["month_factors"], "calendar.month_factors", {12});
   if (node["weekday_factors"]) calendar.weekday_factors = reader.factors(node["weekday_factors"], "calendar.weekday_factors", {7});
   if (node["hour_profile"]) calendar.hour_profile = reader.factors(node["hour_profile"], "calendar.hour_profile", {24, 96});
-  if (node["holiday_factor"]) calendar.holiday_factor = reader.non_negative(node["holiday_factor"], "calendar.holiday_factor");
+  if (node["holiday_factor"]) {
+    calendar.holiday_factor = reader.at_most(node["holiday_factor"], "calendar.holiday_factor",
+                                             reader.non_negative(node["holiday_factor"], "calendar.holiday_factor"), kMostWeight);
+  }
   if (const auto holidays = node["holidays"]) {
     if (!holidays.IsSequence()) reader.fail(holidays, "calendar.holidays", "is not a list", "a list of dates [YYYY-MM-DD, MM-DD, ...]");
     for (std::size_t i = 0; i < holidays.size(); ++i) {
@@ -570,7 +626,8 @@ void load_events(const Reader& reader, const YAML::Node& root, Scenario& scenari
     if ((event.ramp_up + event.plateau + event.decay).count() <= 0) {
       reader.fail(node, field, "lasts no time", "a ramp_up, plateau or decay longer than 0");
     }
-    event.multiplier = reader.positive(reader.require(node, field, "multiplier"), field + ".multiplier");
+    const auto multiplier = reader.require(node, field, "multiplier");
+    event.multiplier = reader.at_most(multiplier, field + ".multiplier", reader.positive(multiplier, field + ".multiplier"), kMostFactor);
     if (node["additive"]) event.additive = reader.boolean(node["additive"], field + ".additive");
     if (const auto endpoints = node["endpoints"]) {
       if (!endpoints.IsSequence()) reader.fail(endpoints, field + ".endpoints", "is not a list", "a list of endpoint names");
@@ -656,7 +713,10 @@ void load_mix(const Reader& reader, const YAML::Node& root, Scenario& scenario) 
   }
   reader.expect_map(mix, "mix", {"series", "requests_per_use", "endpoints"});
   scenario.mix.series = driving_series_name(reader, mix, "mix", scenario);
-  if (mix["requests_per_use"]) scenario.mix.requests_per_use = reader.positive(mix["requests_per_use"], "mix.requests_per_use");
+  if (mix["requests_per_use"]) {
+    scenario.mix.requests_per_use = reader.at_most(mix["requests_per_use"], "mix.requests_per_use",
+                                                   reader.positive(mix["requests_per_use"], "mix.requests_per_use"), kMostFactor);
+  }
   const auto endpoints = reader.require(mix, "mix", "endpoints");
   if (!endpoints.IsMap() || endpoints.size() == 0) reader.fail(endpoints, "mix.endpoints", "has no endpoints", "{ endpoint: share, ... }");
   double total = 0;
@@ -677,7 +737,7 @@ std::set<std::string> template_variables(const std::vector<Flow>& flows, const s
     for (const auto& capture : flow.captures) names.insert(capture.name);
   }
   for (const auto& feeder : feeders) {
-    for (const auto& column : feeder.columns) names.insert(feeder.name + "." + column);
+    for (const auto& column : feeder.table.columns) names.insert(feeder.name + "." + column);
   }
   return names;
 }
@@ -706,12 +766,10 @@ void load_feeders(const Reader& reader, const YAML::Node& root, Scenario& scenar
       else if (name == "random") feeder.order = FeederOrder::random;
       else reader.fail(order, field + ".order", fmt::format("'{}' is not an order", name), "sequential or random");
     }
-    auto table = read_csv(feeder.file);
-    if (table.rows() == 0) {
+    feeder.table = read_csv(feeder.file);
+    if (feeder.table.rows() == 0) {
       throw InputError({feeder.file, 2, 0}, "", "has a header line but no rows", fmt::format("at least one row of values for feeder '{}'", feeder.name));
     }
-    feeder.columns = std::move(table.columns);
-    feeder.cells = std::move(table.cells);
     scenario.feeders.push_back(std::move(feeder));
   }
 }
@@ -852,6 +910,7 @@ void load_replay(const Reader& reader, const YAML::Node& root, Scenario& scenari
   auto& replay = scenario.replay;
   replay.year = scenario.growth.project_to_year;
   const auto node = root["replay"];
+  replay.where = node ? reader.at(node) : scenario.driving_series().where;
   if (!node) return;
   reader.expect_map(node, "replay", {"window", "year", "day", "from", "to", "duration", "scale"});
   const auto window = node["window"] ? reader.text(node["window"], "replay.window") : std::string("peak_hour");
@@ -880,7 +939,7 @@ void load_replay(const Reader& reader, const YAML::Node& root, Scenario& scenari
     replay.duration = reader.duration(node["duration"], "replay.duration");
     if (replay.duration->count() < 1) reader.fail(node["duration"], "replay.duration", "is shorter than 1s", "a replay of at least 1s");
   }
-  if (node["scale"]) replay.scale = reader.positive(node["scale"], "replay.scale");
+  if (node["scale"]) replay.scale = reader.at_most(node["scale"], "replay.scale", reader.positive(node["scale"], "replay.scale"), kMostFactor);
 }
 
 void load_slo(const Reader& reader, const YAML::Node& root, Scenario& scenario) {
@@ -905,13 +964,17 @@ void load_slo(const Reader& reader, const YAML::Node& root, Scenario& scenario) 
 
 Scenario parse_scenario(const std::string& text, const std::string& file_name) {
   const Reader reader(file_name);
-  YAML::Node root;
+  std::vector<YAML::Node> documents;
   try {
-    root = YAML::Load(text);
+    documents = YAML::LoadAll(text);
   } catch (const YAML::ParserException& error) {
     throw InputError({file_name, error.mark.line + 1, error.mark.column + 1}, "", "is not valid YAML: " + error.msg,
                      "a YAML document (see scenarios/README.md)");
   }
+  // A second document would be ignored: the scenario that runs would not be all the file says.
+  if (documents.size() > 1) reader.fail(documents[1], "", "holds a second YAML document", "one scenario per file, without a second '---'");
+  const YAML::Node root = documents.empty() ? YAML::Node() : documents.front();
+  ExpandedWalk(reader).visit(root, "");
   if (!root.IsMap()) throw InputError({file_name, 1, 1}, "", "does not hold a mapping at the top", "a scenario with name, history, mix, ...");
   reader.expect_map(root, "", {"name", "description", "seed", "history", "growth", "calendar", "events", "mix", "journeys",
                                "feeders", "flows", "synthetic", "replay", "slo"});
@@ -966,13 +1029,7 @@ Scenario parse_scenario(const std::string& text, const std::string& file_name) {
   return scenario;
 }
 
-Scenario load_scenario(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) throw InputError({path, 0, 0}, "", "cannot be read (missing, or no permission)", "a readable scenario file");
-  std::stringstream text;
-  text << file.rdbuf();
-  return parse_scenario(text.str(), path);
-}
+Scenario load_scenario(const std::string& path) { return parse_scenario(read_whole_file(path, "a scenario file"), path); }
 
 std::string scenario_template(const std::string& name) {
   std::string text = kScenarioTemplate;

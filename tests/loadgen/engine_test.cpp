@@ -10,6 +10,9 @@
 #include <sstream>
 #include <thread>
 
+#include <sys/resource.h>
+
+#include "child_process.hpp"
 #include "test_server.hpp"
 #include "uptake/loadgen/engine.hpp"
 
@@ -177,4 +180,31 @@ TEST_CASE("every error class is counted and the run completes") {
     CHECK(result.errors[static_cast<std::size_t>(ErrorClass::timeout)] > 0);
     CHECK(result.total().completed == 0);
   }
+}
+
+TEST_CASE("a stop ends a schedule that comes due faster than it can be sent") {
+  // An arrival every picosecond: each is due before the last one has been dispatched, so the
+  // send loop never catches up with the schedule. It must still see a stop; in a child with a
+  // deadline, so that a loop that does not cannot hang the test.
+  const auto outcome = test::run_in_child(
+      [] {
+#ifndef __SANITIZE_ADDRESS__
+        // The requests that pile up waiting for a connection, should the loop not stop.
+        const rlimit memory{3ULL << 30, 3ULL << 30};
+        ::setrlimit(RLIMIT_AS, &memory);
+#endif
+        std::atomic<bool> stop{false};
+        auto options = open_loop(9, 1e12, 3600, 4);  // nothing listens on port 9 of loopback
+        options.stop = &stop;
+        std::thread stopper([&stop] {
+          std::this_thread::sleep_for(100ms);
+          stop = true;
+        });
+        const auto result = run_engine(options, plan_ad_hoc(options.target, "GET", "", {}));
+        stopper.join();
+        return result.interrupted ? 0 : 1;
+      },
+      30s);
+  CHECK_FALSE(outcome.timed_out);
+  CHECK(outcome.exit_code == 0);
 }

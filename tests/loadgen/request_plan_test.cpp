@@ -143,7 +143,7 @@ TEST_CASE("CSV feeders: a row per arrival, the same in every shard and thread") 
       CHECK(body == rendered);
       const auto row = feeder_row(plan.feeders[0], sequence, plan.seed);
       ++seen[row];
-      CHECK(rendered == "{\"holder\":\"" + plan.feeders[0].cells[row * 2] + "\",\"type\":\"" + plan.feeders[0].cells[row * 2 + 1] + "\"}");
+      CHECK(rendered == "{\"holder\":\"" + std::string(plan.feeders[0].table.at(row, 0)) + "\",\"type\":\"" + std::string(plan.feeders[0].table.at(row, 1)) + "\"}");
       if (std::string(order) == "sequential") CHECK(row == sequence % 3);
     }
     for (int count : seen) CHECK(count > 60);  // every row is used

@@ -4,7 +4,9 @@
 #include <fstream>
 #include <string>
 
+#include "child_process.hpp"
 #include "scenario_builder.hpp"
+#include "uptake/sim/arrivals.hpp"
 #include "uptake/sim/forecast.hpp"
 #include "uptake/sim/scenario_loader.hpp"
 
@@ -60,7 +62,9 @@ TEST_CASE("every invalid fixture fails with its documented message") {
     INFO(file.string() << " should fail with: " << expected);
     try {
       const auto scenario = sim::load_scenario(file.string());
-      sim::make_forecast(scenario);
+      const auto forecast = sim::make_forecast(scenario);
+      // As uptake check does: the replay's rates are part of what a scenario may ask.
+      sim::replay_window(scenario, *forecast.rate_model);
       FAIL("loaded without error");
     } catch (const InputError& error) {
       CHECK_THAT(error.what(), Catch::Contains(expected));
@@ -69,7 +73,55 @@ TEST_CASE("every invalid fixture fails with its documented message") {
 }
 
 TEST_CASE("a missing file is named") {
-  CHECK_THROWS_WITH(sim::load_scenario("no/such/scenario.yaml"), Catch::Contains("no/such/scenario.yaml: cannot be read"));
+  CHECK_THROWS_WITH(sim::load_scenario("no/such/scenario.yaml"), Catch::Contains("no/such/scenario.yaml: is missing"));
+}
+
+namespace {
+
+// A small file whose aliases expand to millions of nodes: `count` events that are all one
+// anchored event (events: [*e x count]), whose endpoints are `count` aliases of one anchored
+// name (endpoints: [*v x count]).
+std::string alias_bomb(int count) {
+  std::string text = "name: bomb\nhistory: { series: { s: { yearly: { 2021: 100, 2022: 200 } } } }\nmix: { endpoints: { issue: 1 } }\n";
+  text += "events:\n  - &e { name: e, start: 2022-03-01T09:00, plateau: 1h, multiplier: 2, endpoints: [&v issue";
+  for (int i = 1; i < count; ++i) text += ",*v";
+  text += "] }\n";
+  for (int i = 1; i < count; ++i) text += "  - *e\n";
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE("aliases that expand beyond the bound are refused before anything is built from them") {
+  // 3000 x 3000: a file of some 30 KB that the loader once turned into 9 million strings and 300 MB.
+  const auto text = alias_bomb(3000);
+  INFO("the file is " << text.size() << " bytes");
+  REQUIRE(text.size() < 40'000);
+  const auto outcome = test::run_in_child(
+      [&] {
+        try {
+          sim::parse_scenario(text, "bomb.yaml");
+        } catch (const InputError& error) {
+          const std::string message = error.what();
+          return message.find("bomb.yaml:") == 0 && message.find("expands") != std::string::npos ? 0 : 1;
+        }
+        return 2;
+      },
+      std::chrono::seconds(60));
+  INFO("peak resident set " << outcome.peak_rss_kib / 1024 << " MiB");
+  CHECK_FALSE(outcome.timed_out);
+  CHECK(outcome.exit_code == 0);
+  CHECK(outcome.peak_rss_kib < 100 * 1024);
+}
+
+TEST_CASE("aliases within the bound load as if written out") {
+  const auto scenario = sim::parse_scenario(
+      "name: aliases\nhistory: { series: { s: { yearly: { 2021: 100, 2022: 200 } } } }\n"
+      "mix: { endpoints: { issue: 0.5, verify: 0.5 } }\n"
+      "events:\n  - &e { name: e, start: 2022-03-01T09:00, plateau: 1h, multiplier: 2, endpoints: [&v issue, *v] }\n  - *e\n",
+      "aliases.yaml");
+  REQUIRE(scenario.events.size() == 2);
+  CHECK(scenario.events[1].endpoints == std::vector<std::string>{"issue", "issue"});
 }
 
 TEST_CASE("the template loads after its name is set") {

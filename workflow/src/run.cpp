@@ -107,9 +107,14 @@ RunOutcome run_workflow(const RunRequest& request) {
   context.shard = request.shard;
   for (const auto& expression : request.thresholds) sim::parse_threshold_or_throw(expression, {}, "--threshold");  // before any load
   if (request.start_at) {
-    const auto at = std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(Seconds{*request.start_at}));
-    if (at > std::chrono::system_clock::now() + std::chrono::hours(24)) throw InputError({}, "--start-at", "is more than a day ahead", "an epoch time within the next day");
-    context.start_at = *request.start_at;
+    // Judged as a number before it becomes a time point: 1e308 seconds overflow the clock's
+    // nanoseconds, and the run started at once.
+    const double start_at = *request.start_at;
+    const double latest = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count() + 86400;
+    if (!(start_at >= 0 && start_at <= latest)) {
+      throw InputError({}, "--start-at", fmt::format("{:g} is not a Unix time from 0 to a day ahead", start_at), "an epoch time within the next day");
+    }
+    context.start_at = start_at;
   }
   const auto shard = request.shard;
   const auto threads = options.threads;

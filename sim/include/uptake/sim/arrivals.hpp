@@ -30,16 +30,24 @@ struct Shard {
 // "K/N" with 0 <= K < N; std::nullopt otherwise.
 std::optional<Shard> parse_shard(std::string_view text);
 
+// The most requests per second a schedule may ask for: one arrival per nanosecond, the
+// resolution of intended send times. Far beyond any generator; what it guards against is a rate
+// that is infinite or so large that drawing the schedule never advances in time.
+inline constexpr double kMostReplayRate = 1e9;
+
 struct ReplayWindow {
   Instant from = 0;         // scenario time, real instant
   Instant to = 0;
   Seconds duration{0};      // replay time the window is compressed into
   double scale = 1.0;       // share of the modelled traffic to send
+  InputLocation where;      // what asked for it (Replay::where), for a refusal
 
   double compression() const { return (to - from) / duration.count(); }
 };
 
-// The scenario's replay window; peak_hour is resolved with the model's design peak.
+// The scenario's replay window; peak_hour is resolved with the model's design peak. Throws
+// InputError at the scenario's Replay::where when its rate would exceed kMostReplayRate (or is
+// not finite), as an ArrivalSchedule of it would.
 ReplayWindow replay_window(const Scenario& scenario, const RateModel& model);
 
 struct Arrival {
@@ -50,7 +58,9 @@ struct Arrival {
 
 class ArrivalSchedule {
  public:
-  // A schedule for `window` of `model`. The model must outlive the schedule.
+  // A schedule for `window` of `model`. The model must outlive the schedule. Throws InputError
+  // at window.where when the rate anywhere in the window exceeds kMostReplayRate or the
+  // expected number of arrivals is not finite.
   ArrivalSchedule(const RateModel& model, const ReplayWindow& window, std::uint64_t seed, Shard shard = {});
 
   // A constant rate (requests per second) over `duration`, for one endpoint: ad hoc runs.

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "uptake/base/civil_time.hpp"
+#include "uptake/base/csv.hpp"
 #include "uptake/base/input_error.hpp"
 #include "uptake/sim/time_zone.hpp"
 
@@ -187,9 +188,8 @@ struct Feeder {
   std::string name;
   std::string file;                  // as resolved against the scenario's folder
   FeederOrder order = FeederOrder::sequential;
-  std::vector<std::string> columns;
-  std::vector<std::string> cells;    // row-major, rows() * columns.size()
-  std::size_t rows() const { return columns.empty() ? 0 : cells.size() / columns.size(); }
+  CsvTable table;                     // its columns and rows, held compactly
+  std::size_t rows() const { return table.rows(); }
 };
 
 struct Synthetic {
@@ -207,8 +207,18 @@ struct Replay {
   std::chrono::sys_seconds from{};                // day and interval: real start instant
   std::chrono::sys_seconds to{};                  // day and interval: real end instant
   std::optional<Seconds> duration;                // replay length; empty: the window's own length
-  double scale = 1.0;                             // > 0
+  double scale = 1.0;                             // > 0, at most kMostFactor
+  // Where its demand is asked for, for a replay beyond what any generator can send: the replay
+  // block, or the driving series when the file has none.
+  InputLocation where;
 };
+
+// Bounds on the factors of the rate model, each checked where it is read, so that no single one
+// makes demand infinite (1e308 was accepted) or, like a weight of 1e308 among others, makes the
+// rest vanish; what they give together is bounded by the replay's rate (sim::kMostReplayRate).
+inline constexpr double kMostVolume = 1e15;   // a series' volume in a year or period
+inline constexpr double kMostWeight = 1e6;    // a calendar weight (month, weekday, holiday, hour)
+inline constexpr double kMostFactor = 1000;   // an event's multiplier, requests per use, replay scale
 
 struct Scenario {
   std::string file;         // path it was loaded from
