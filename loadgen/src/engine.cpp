@@ -19,6 +19,7 @@
 #include <deque>
 #include <future>
 #include <latch>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -40,10 +41,13 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+// How much of a failed answer's body describe_failed_answer shows.
+constexpr std::size_t kShownBodyBytes = 160;
+
 // A failed answer for people: its status, endpoint and the start of its body, with anything
 // unprintable (and line breaks) shown as '.', so that it fits on one line of a report.
 std::string describe_failed_answer(int status, std::string_view body, const std::string& endpoint) {
-  constexpr std::size_t kShown = 160;
+  constexpr std::size_t kShown = kShownBodyBytes;
   std::string shown;
   for (const char c : body.substr(0, kShown)) shown += (static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f) ? c : '.';
   if (body.size() > kShown) shown += "...";
@@ -116,13 +120,19 @@ class StreamConnection final : public Connection {
   bool reusable(Clock::time_point now) override {
     // A server may close a keep-alive connection while it is idle (its keep-alive timeout); a
     // request sent on it would then fail through no fault of the target. Nothing may arrive on
-    // an idle HTTP/1.1 connection, so a peek that finds a close or any byte (a TLS alert, stray
-    // data) ends it. Back-to-back reuse, within a millisecond of the last send, skips the call.
+    // an idle HTTP/1.1 connection, so a peek that finds a close ends it. Bytes found over plain
+    // TCP answer a request not yet written (an unsolicited response): the connection stays in
+    // the pool only for the next exchange on it to fail as a protocol error (send()), rather
+    // than take them as its answer. Over TLS they may be a record that is no answer (an alert, a
+    // session ticket), so the connection just ends. Back-to-back reuse, within a millisecond of
+    // the last send, skips the call: a syscall per request costs more than the rest of the
+    // exchange's bookkeeping, and bytes that came with the last response were refused already.
     if (!open_) return false;
-    if (now - sent_at_ < std::chrono::milliseconds(1)) return true;
+    if (early_answer_ || now - sent_at_ < std::chrono::milliseconds(1)) return true;
     char byte;
     const auto peeked = ::recv(socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     if (peeked < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+    if (peeked > 0 && !kTls) return early_answer_ = true;
     close();
     return false;
   }
@@ -160,6 +170,7 @@ class StreamConnection final : public Connection {
   bool open_ = false;
   std::size_t written_ = 0;        // plain TCP: bytes of the request sent before the composed write
   bool speculative_read_ = false;  // after a composed write, read at once (the wait may have missed the edge)
+  bool early_answer_ = false;      // bytes arrived while idle: the next exchange fails (reusable())
 };
 
 class Worker {
@@ -292,6 +303,12 @@ class Worker {
 
   net::io_context& io() { return io_; }
   bool is_head_request(std::uint32_t endpoint) const { return plan_.endpoints[endpoint].head_method; }
+  // How much of a response body to keep: all of it where captures read it, else only what a
+  // failure's description shows (one more byte tells it there was more). Keeping every body
+  // would let each connection hold the largest one it ever read.
+  std::size_t kept_body_bytes(std::uint32_t endpoint) const {
+    return plan_.endpoints[endpoint].captures.empty() ? kShownBodyBytes + 1 : std::numeric_limits<std::size_t>::max();
+  }
   const std::vector<tcp::endpoint>& endpoints() const { return endpoints_; }
   const EngineOptions& options() const { return options_; }
   void connection_opened() { ++result_.connections_opened; }
@@ -731,6 +748,7 @@ StreamConnection<Stream>::StreamConnection(Worker& worker, net::io_context& io, 
 template <class Stream>
 void StreamConnection<Stream>::send(std::unique_ptr<Pending> pending) {
   pending_ = std::move(pending);
+  if (early_answer_) return fail(ErrorClass::protocol);  // its answer came before it was written
   if (open_) return write();
   deadline_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(worker_.options().connect_timeout);
   net::async_connect(socket(), worker_.endpoints(), [self = self()](const boost::system::error_code& ec, const tcp::endpoint&) { self->on_connect(ec); });
@@ -761,7 +779,7 @@ template <class Stream>
 void StreamConnection<Stream>::write() {
   sent_at_ = Clock::now();
   deadline_ = sent_at_ + std::chrono::duration_cast<Clock::duration>(worker_.options().request_timeout);
-  parser_.start(worker_.is_head_request(pending_->endpoint));
+  parser_.start(worker_.is_head_request(pending_->endpoint), worker_.kept_body_bytes(pending_->endpoint));
   if constexpr (!kTls) {
     // Plain TCP: send at once (a request fits the socket buffer), then wait for readability and
     // read. Asio's speculative read right after a send would nearly always find nothing and
@@ -784,7 +802,6 @@ void StreamConnection<Stream>::write() {
 template <class Stream>
 void StreamConnection<Stream>::on_write(const boost::system::error_code& ec) {
   if (ec) return fail(timed_out_ ? ErrorClass::timeout : ErrorClass::reset);
-  if (parser_.state() == ResponseParser::State::complete) return on_response();  // it had arrived ahead
   read();
 }
 
