@@ -6,7 +6,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <fmt/format.h>
 #include <sys/prctl.h>
@@ -34,7 +33,6 @@ namespace uptake::loadgen {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
-namespace http = beast::http;
 using tcp = net::ip::tcp;
 namespace ssl = net::ssl;
 using Clock = std::chrono::steady_clock;
@@ -77,6 +75,8 @@ double thread_cpu_seconds() {
 
 // With Pacing::spin, how long before a send the thread stops sleeping and polls.
 constexpr auto kSpinWindow = std::chrono::microseconds(200);
+// During the warm-up, how often a thread looks for a stop.
+constexpr auto kWarmUpStopPoll = std::chrono::milliseconds(50);
 // After a stop, how long a thread may spend counting the unsent rest of its schedule.
 constexpr auto kUnsentCountBudget = std::chrono::seconds(1);
 
@@ -373,38 +373,57 @@ class Worker {
   }
 
   // One request and its response, synchronously, on a connection of its own: warm-up only,
-  // before the measured run. Returns the body of a 2xx or 3xx answer, or nothing.
-  std::optional<std::string> exchange(const std::string& request) {
+  // before the measured run. Returns the body of a 2xx or 3xx answer, or nothing. The response
+  // is read by the same parser as the run's, with the same bounds.
+  std::optional<std::string> exchange(const std::string& request, bool head_request) {
     // Asynchronous on the worker's own io_context (not yet running), run to completion here:
     // only asynchronous operations honour tcp_stream's deadline, and a stuck target must not
     // hold the warm-up forever.
     std::optional<std::string> answer;
-    beast::flat_buffer buffer;
-    http::response<http::string_body> response;
+    ResponseParser parser;
+    parser.start(head_request);
     auto roundtrip = [&](auto& stream) {
       auto& lowest = beast::get_lowest_layer(stream);
       lowest.expires_after(std::chrono::duration_cast<std::chrono::nanoseconds>(options_.connect_timeout + options_.request_timeout));
-      auto read = [&] {
+      const auto respond = [&] {
+        if (parser.status() < 400) answer = std::string(parser.body());
+      };
+      std::function<void()> read = [&] {
+        const auto space = parser.prepare();
+        stream.async_read_some(net::buffer(space.data(), space.size()), [&](const boost::system::error_code& ec, std::size_t bytes) {
+          if (ec) {
+            const bool closed = ec == net::error::eof || ec == ssl::error::stream_truncated;
+            if (closed && parser.end_of_stream() == ResponseParser::State::complete) respond();
+            return;
+          }
+          const auto state = parser.commit(bytes);
+          if (state == ResponseParser::State::need_more) return read();
+          if (state == ResponseParser::State::complete) respond();
+        });
+      };
+      const auto write = [&] {
         net::async_write(stream, net::buffer(request), [&](const boost::system::error_code& ec, std::size_t) {
-          if (ec) return;
-          http::async_read(stream, buffer, response, [&](const boost::system::error_code& read_ec, std::size_t) {
-            if (!read_ec && response.result_int() < 400) answer = std::move(response.body());
-          });
+          if (!ec) read();
         });
       };
       lowest.async_connect(endpoints_, [&](const boost::system::error_code& ec, const tcp::endpoint&) {
         if (ec) return;
         if constexpr (std::is_same_v<std::decay_t<decltype(stream)>, beast::tcp_stream>) {
-          read();
+          write();
         } else {
           SSL_set_tlsext_host_name(stream.native_handle(), options_.target.host.c_str());
           stream.async_handshake(ssl::stream_base::client, [&](const boost::system::error_code& handshake_ec) {
-            if (!handshake_ec) read();
+            if (!handshake_ec) write();
           });
         }
       });
+      // Until the exchange is over, or a stop: a stop during the warm-up must not wait for the
+      // connect and request time-outs. Closing the socket ends the pending operation.
       io_.restart();
-      io_.run();
+      while (!io_.stopped()) {
+        io_.run_for(kWarmUpStopPoll);
+        if (stopped()) lowest.close();
+      }
       io_.restart();
     };
     if (tls_) {
@@ -428,7 +447,7 @@ class Worker {
     }
     CapturePool response_captures(plan_.variable_names.size(), 1);
     std::string warm_up_bytes;
-    for (std::uint32_t e = 0; e < plan_.endpoints.size(); ++e) {
+    for (std::uint32_t e = 0; e < plan_.endpoints.size() && !stopped(); ++e) {
       const auto& captures = plan_.endpoints[e].captures;
       if (captures.empty()) continue;
       // The revoking rules whose variable this endpoint captures.
@@ -437,12 +456,12 @@ class Worker {
         if (std::any_of(captures.begin(), captures.end(), [&](const CaptureRule& capture) { return capture.variable == rule->variable; })) revokes_here.push_back(rule);
       }
       const unsigned requests = options_.warmup_requests * (revokes_here.empty() ? 1 : 2);
-      for (unsigned i = 0; i < requests; ++i) {
+      for (unsigned i = 0; i < requests && !stopped(); ++i) {
         auto pending = take_buffer();
         pending->endpoint = e;
         pending->sequence = ~0ULL - i;
         const bool rendered = prepare(*pending);
-        const auto body = rendered ? exchange(pending->bytes) : std::nullopt;
+        const auto body = rendered ? exchange(pending->bytes, plan_.endpoints[e].head_method) : std::nullopt;
         recycle(std::move(pending));
         if (!body) break;
         for (const auto& capture : captures) {
@@ -460,7 +479,7 @@ class Worker {
           int missing = -1;
           const auto& revoke = plan_.warm_up_requests[static_cast<std::size_t>(rule->revoke_request)];
           if (!render_request(revoke, plan_, response_captures, random_, ~0ULL - i, body_scratch_, warm_up_bytes, missing)) continue;
-          if (exchange(warm_up_bytes)) captures_.put(rule->revoked_variable, *response_captures.pick(rule->variable, random_));
+          if (exchange(warm_up_bytes, revoke.head_method)) captures_.put(rule->revoked_variable, *response_captures.pick(rule->variable, random_));
         }
       }
     }

@@ -281,6 +281,21 @@ TEST_CASE("run: a first SIGINT drains for at most about two seconds, a second en
   CHECK_FALSE(fs::exists(folder / "ended" / "summary.json"));  // nothing half-written
 }
 
+TEST_CASE("run: a SIGINT during a scenario's warm-up against a silent target stops at once too", "[timing]") {
+  // smoke.yaml captures from its issuances, so the run warms up first; the target never answers
+  // and the timeout is 30 s: a warm-up that waited for it would take 35 s.
+  const SilentListener silent;
+  const auto folder = scratch_folder("run-command-warm-up-stop");
+  const auto base = "run scenarios/smoke.yaml --target " + silent.url + " --timeout 30 --lag-bound 1000 ";
+  const auto [stopped_code, stopped_seconds] = interrupted_run(base + "--out " + (folder / "stopped").string(), 1);
+  CHECK(stopped_code == 3);
+  CHECK(stopped_seconds < 4.5);
+  CHECK(summary_of(folder / "stopped")["interrupted"] == true);
+  const auto [ended_code, ended_seconds] = interrupted_run(base + "--out " + (folder / "ended").string(), 1, 0.3);
+  CHECK(ended_code == 3);
+  CHECK(ended_seconds < 1.5);
+}
+
 TEST_CASE("gate --baseline on real runs: an identical rerun passes, a 20% slower service fails", "[timing]") {
   // The reference service in synthetic mode: verify is an M/M/4 station whose service time is
   // an exponential wait, so the service time is the target's and not the machine's noise.

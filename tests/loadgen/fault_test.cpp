@@ -21,6 +21,8 @@
 #include "test_server.hpp"
 #include "uptake/loadgen/engine.hpp"
 #include "uptake/loadgen/histogram_log.hpp"
+#include "uptake/sim/forecast.hpp"
+#include "uptake/sim/scenario_loader.hpp"
 
 using namespace uptake;
 using namespace uptake::loadgen;
@@ -342,6 +344,23 @@ double peak_growth_mib(Run&& run) {
 
 constexpr std::size_t kHostileBytes = 200u << 20;
 
+// A plan whose first endpoint captures from its answers (smoke.yaml: issue, then verify), and a
+// short schedule of it: a run of it warms up first.
+struct CapturingRun {
+  sim::Scenario scenario = sim::load_scenario("scenarios/smoke.yaml");
+  sim::Forecast forecast = sim::make_forecast(scenario, scenario.growth.project_to_year, scenario.growth.project_to_year);
+  EngineOptions options(std::uint16_t port) {
+    auto engine = open_loop(port, 1, 1, 1);
+    const auto window = sim::replay_window(scenario, *forecast.rate_model);
+    engine.warmup_requests = 1;
+    engine.make_schedule = [this, window](sim::Shard shard) {
+      return sim::ArrivalSchedule(*forecast.rate_model, sim::ReplayWindow{window.from, window.to, Seconds{1}, 1.0}, scenario.seed, shard);
+    };
+    return engine;
+  }
+  RequestPlan plan(const EngineOptions& engine) { return plan_from_scenario(scenario, forecast.rate_model->endpoints(), engine.target); }
+};
+
 }  // namespace
 
 TEST_CASE("a hostile target's endless response parts leave the generator's memory bounded") {
@@ -372,6 +391,16 @@ TEST_CASE("a hostile target's endless response parts leave the generator's memor
     CHECK(result.total().ok == 0);
     CHECK(count(result, flood.error) == result.total().sent);
   }
+}
+
+TEST_CASE("during the warm-up too, an endless chunk extension leaves memory bounded") {
+  CapturingRun capturing;
+  test::TestServer server({.flood_head = "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n1;", .flood_unit = "e", .flood_bytes = kHostileBytes});
+  auto options = capturing.options(server.port());
+  options.request_timeout = Seconds{10};
+  const auto grown = peak_growth_mib([&] { (void)run_engine(options, capturing.plan(options)); });
+  INFO("resident memory grew by " << grown << " MiB; the target sent " << server.flooded_bytes() / (1 << 20) << " MiB");
+  CHECK(grown < 100);
 }
 
 TEST_CASE("bodies that nothing captures are not kept: many connections of large bodies stay small") {
@@ -432,4 +461,25 @@ TEST_CASE("101 Switching Protocols to a plain request is a protocol error, and t
   CHECK(result.total().ok == 0);
   CHECK(count(result, ErrorClass::protocol) == result.total().sent);
   CHECK(server.connections() == result.total().sent);
+}
+
+TEST_CASE("a stop during the warm-up against a silent target ends the run within the drain, not the time-outs") {
+  // The warm-up's requests go to a target that never answers, with a 30-second timeout.
+  CapturingRun capturing;
+  test::TestServer server({.silent = true});
+  auto options = capturing.options(server.port());
+  options.request_timeout = Seconds{30};
+  std::atomic<bool> stop{false};
+  options.stop = &stop;
+  std::thread stopper([&stop] {
+    std::this_thread::sleep_for(300ms);
+    stop = true;
+  });
+  const auto begun = std::chrono::steady_clock::now();
+  const auto result = run_engine(options, capturing.plan(options));
+  const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begun).count();
+  stopper.join();
+  CHECK(result.interrupted);
+  CHECK(result.total().sent == 0);
+  CHECK(seconds < 2.3 + 0.3);  // generous: the drain is 2 s; the time-out would be 30 s
 }
