@@ -775,14 +775,17 @@ void StreamConnection<Stream>::send(std::unique_ptr<Pending> pending) {
 
 template <class Stream>
 void StreamConnection<Stream>::on_connect(const boost::system::error_code& ec) {
-  if (ec) return fail(timed_out_ ? ErrorClass::timeout : ErrorClass::connect);
+  // Past --connect-timeout too, a connection that could not be made is a connect error: timeout
+  // is kept for requests sent and not answered in time.
+  if (ec) return fail(ErrorClass::connect);
   boost::system::error_code ignored;
   socket().set_option(tcp::no_delay(true), ignored);
   socket().non_blocking(true, ignored);  // read_some and write_some return would_block, never wait
   if constexpr (kTls) {
     SSL_set_tlsext_host_name(stream_.native_handle(), worker_.options().target.host.c_str());
     stream_.async_handshake(ssl::stream_base::client, [self = self()](const boost::system::error_code& handshake_ec) {
-      if (handshake_ec) return self->fail(self->timed_out_ ? ErrorClass::timeout : ErrorClass::tls);
+      // The handshake is part of the connection and of its --connect-timeout.
+      if (handshake_ec) return self->fail(self->timed_out_ ? ErrorClass::connect : ErrorClass::tls);
       self->open_ = true;
       self->worker_.connection_opened();
       self->write();

@@ -6,7 +6,9 @@
 // No timing assertions: rates are low and runs short, and only counts are checked.
 #include <catch2/catch.hpp>
 
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -461,6 +463,47 @@ TEST_CASE("101 Switching Protocols to a plain request is a protocol error, and t
   CHECK(result.total().ok == 0);
   CHECK(count(result, ErrorClass::protocol) == result.total().sent);
   CHECK(server.connections() == result.total().sent);
+}
+
+TEST_CASE("connect and TLS handshake time-outs count as connect errors") {
+  SECTION("a TLS handshake that never ends") {
+    test::TestServer server({.silent = true});
+    auto options = open_loop("https://127.0.0.1:" + std::to_string(server.port()) + "/fault", 5, 1, 2);
+    options.connect_timeout = Seconds{0.3};
+    const auto result = run_engine(options, plan_ad_hoc(options.target, "GET", "", {}));
+    check_consistent(result);
+    CHECK(result.total().sent > 1);
+    CHECK(count(result, ErrorClass::connect) == result.total().sent);
+    CHECK(count(result, ErrorClass::timeout) == 0);
+  }
+  SECTION("a listener whose backlog is full: the connection is never accepted") {
+    // Linux drops a SYN to a listener whose accept queue is full; the client's connect then
+    // waits and retries until its own time-out.
+    const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(listener >= 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(::listen(listener, 0) == 0);
+    REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+    std::vector<int> fillers;
+    for (int i = 0; i < 4; ++i) {
+      fillers.push_back(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
+      (void)::connect(fillers.back(), reinterpret_cast<sockaddr*>(&address), sizeof address);
+    }
+    std::this_thread::sleep_for(100ms);
+    auto options = open_loop(ntohs(address.sin_port), 5, 1, 2);
+    options.connect_timeout = Seconds{0.3};
+    const auto result = run_engine(options, plan_ad_hoc(options.target, "GET", "", {}));
+    for (const int filler : fillers) ::close(filler);
+    ::close(listener);
+    check_consistent(result);
+    CHECK(result.total().sent > 1);
+    CHECK(count(result, ErrorClass::connect) == result.total().sent);
+    CHECK(count(result, ErrorClass::timeout) == 0);
+  }
 }
 
 TEST_CASE("a stop during the warm-up against a silent target ends the run within the drain, not the time-outs") {
