@@ -526,3 +526,13 @@ TEST_CASE("a stop during the warm-up against a silent target ends the run within
   CHECK(result.total().sent == 0);
   CHECK(seconds < 2.3 + 0.3);  // generous: the drain is 2 s; the time-out would be 30 s
 }
+
+TEST_CASE("a URL with user information reaches its host (the request plan test shows its Basic authorization)") {
+  test::TestServer server({});
+  auto options = open_loop("http://user:p%40ss@127.0.0.1:" + std::to_string(server.port()) + "/fault", 20, 1);
+  CHECK(options.target.host == "127.0.0.1");
+  const auto result = run_engine(options, plan_ad_hoc(options.target, "GET", "", {}));
+  check_consistent(result);
+  CHECK(result.total().sent > 5);
+  CHECK(result.total().ok == result.total().sent);
+}
