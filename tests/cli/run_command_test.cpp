@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "cli/cli_helpers.hpp"
+#include "loopback_listener.hpp"
 #include "reference_service.hpp"
 
 namespace fs = std::filesystem;
@@ -35,25 +36,7 @@ namespace {
 
 json summary_of(const fs::path& folder) { return json::parse(read(folder / "summary.json")); }
 
-// A listener that never accepts: the kernel completes connections into its backlog and takes the
-// requests, and no answer ever comes. Closed when destroyed.
-struct SilentListener {
-  int descriptor = -1;
-  std::string url;
-  SilentListener() {
-    descriptor = ::socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(descriptor >= 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    REQUIRE(::bind(descriptor, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-    REQUIRE(::listen(descriptor, 64) == 0);
-    REQUIRE(::getsockname(descriptor, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-    url = "http://127.0.0.1:" + std::to_string(ntohs(address.sin_port)) + "/";
-  }
-  ~SilentListener() { ::close(descriptor); }
-};
+using uptake::test::SilentListener;
 
 // Runs `arguments` in the background, sends SIGINT after `first` seconds (and again after
 // `second` more, when given), and returns the exit code and the seconds from the first signal

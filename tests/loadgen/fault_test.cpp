@@ -6,9 +6,7 @@
 // No timing assertions: rates are low and runs short, and only counts are checked.
 #include <catch2/catch.hpp>
 
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,10 +14,10 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <numeric>
 #include <thread>
 
+#include "loopback_listener.hpp"
 #include "test_server.hpp"
 #include "uptake/loadgen/engine.hpp"
 #include "uptake/loadgen/histogram_log.hpp"
@@ -316,25 +314,15 @@ TEST_CASE("out of file descriptors: connections that cannot be opened count as c
 
 namespace {
 
-// This process's resident memory, from /proc/self/status.
-std::size_t resident_bytes() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
-  }
-  return 0;
-}
-
 // Runs `run` while a thread samples resident memory every 5 ms; returns the most it grew by.
 template <class Run>
 double peak_growth_mib(Run&& run) {
-  const auto before = resident_bytes();
+  const auto before = test::resident_bytes();
   std::atomic<bool> done{false};
   std::atomic<std::size_t> peak{before};
   std::thread sampler([&] {
     while (!done) {
-      peak = std::max(peak.load(), resident_bytes());
+      peak = std::max(peak.load(), test::resident_bytes());
       std::this_thread::sleep_for(5ms);
     }
   });
@@ -479,26 +467,17 @@ TEST_CASE("connect and TLS handshake time-outs count as connect errors") {
   SECTION("a listener whose backlog is full: the connection is never accepted") {
     // Linux drops a SYN to a listener whose accept queue is full; the client's connect then
     // waits and retries until its own time-out.
-    const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(listener >= 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-    REQUIRE(::listen(listener, 0) == 0);
-    REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+    const test::SilentListener listener(0);
     std::vector<int> fillers;
     for (int i = 0; i < 4; ++i) {
       fillers.push_back(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
-      (void)::connect(fillers.back(), reinterpret_cast<sockaddr*>(&address), sizeof address);
+      (void)::connect(fillers.back(), reinterpret_cast<const sockaddr*>(&listener.address), sizeof listener.address);
     }
     std::this_thread::sleep_for(100ms);
-    auto options = open_loop(ntohs(address.sin_port), 5, 1, 2);
+    auto options = open_loop(listener.port(), 5, 1, 2);
     options.connect_timeout = Seconds{0.3};
     const auto result = run_engine(options, plan_ad_hoc(options.target, "GET", "", {}));
     for (const int filler : fillers) ::close(filler);
-    ::close(listener);
     check_consistent(result);
     CHECK(result.total().sent > 1);
     CHECK(count(result, ErrorClass::connect) == result.total().sent);

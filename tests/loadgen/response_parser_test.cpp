@@ -1,9 +1,9 @@
 #include <catch2/catch.hpp>
 
 #include <cstring>
-#include <fstream>
 #include <string>
 
+#include "loopback_listener.hpp"
 #include "uptake/base/random.hpp"
 #include "uptake/loadgen/response_parser.hpp"
 
@@ -176,20 +176,6 @@ TEST_CASE("a body nothing captures is read and counted, but only its start is ke
   CHECK(parser.body() == "unt");
 }
 
-namespace {
-
-// This process's resident memory, from /proc/self/status.
-std::size_t resident_bytes() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
-  }
-  return 0;
-}
-
-}  // namespace
-
 TEST_CASE("hostile input of 200 MB leaves the parser's memory bounded") {
   // Each stream is sent in 64 KiB reads, as a fast target would deliver it; the parser must
   // refuse it or drop what it has read, never hold it.
@@ -214,7 +200,7 @@ TEST_CASE("hostile input of 200 MB leaves the parser's memory bounded") {
   };
   for (const auto& stream : streams) {
     INFO(stream.what);
-    const auto before = resident_bytes();
+    const auto before = test::resident_bytes();
     ResponseParser parser(kHostile, 64 * 1024);
     parser.start(false, stream.kept_body);
     State state = feed(parser, stream.head);
@@ -223,7 +209,7 @@ TEST_CASE("hostile input of 200 MB leaves the parser's memory bounded") {
       state = feed(parser, stream.block);
       sent += stream.block.size();
     }
-    const auto grown = static_cast<double>(resident_bytes()) - static_cast<double>(before);
+    const auto grown = static_cast<double>(test::resident_bytes()) - static_cast<double>(before);
     INFO("resident memory grew by " << grown / (1 << 20) << " MiB after " << sent / (1 << 20) << " MiB of input");
     CHECK(grown < 100.0 * (1 << 20));
   }
