@@ -6,7 +6,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <fmt/format.h>
 #include <sys/prctl.h>
@@ -19,6 +18,7 @@
 #include <deque>
 #include <future>
 #include <latch>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -33,17 +33,19 @@ namespace uptake::loadgen {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
-namespace http = beast::http;
 using tcp = net::ip::tcp;
 namespace ssl = net::ssl;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
+// How much of a failed answer's body describe_failed_answer shows.
+constexpr std::size_t kShownBodyBytes = 160;
+
 // A failed answer for people: its status, endpoint and the start of its body, with anything
 // unprintable (and line breaks) shown as '.', so that it fits on one line of a report.
 std::string describe_failed_answer(int status, std::string_view body, const std::string& endpoint) {
-  constexpr std::size_t kShown = 160;
+  constexpr std::size_t kShown = kShownBodyBytes;
   std::string shown;
   for (const char c : body.substr(0, kShown)) shown += (static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f) ? c : '.';
   if (body.size() > kShown) shown += "...";
@@ -73,6 +75,8 @@ double thread_cpu_seconds() {
 
 // With Pacing::spin, how long before a send the thread stops sleeping and polls.
 constexpr auto kSpinWindow = std::chrono::microseconds(200);
+// During the warm-up, how often a thread looks for a stop.
+constexpr auto kWarmUpStopPoll = std::chrono::milliseconds(50);
 // After a stop, how long a thread may spend counting the unsent rest of its schedule.
 constexpr auto kUnsentCountBudget = std::chrono::seconds(1);
 
@@ -116,13 +120,19 @@ class StreamConnection final : public Connection {
   bool reusable(Clock::time_point now) override {
     // A server may close a keep-alive connection while it is idle (its keep-alive timeout); a
     // request sent on it would then fail through no fault of the target. Nothing may arrive on
-    // an idle HTTP/1.1 connection, so a peek that finds a close or any byte (a TLS alert, stray
-    // data) ends it. Back-to-back reuse, within a millisecond of the last send, skips the call.
+    // an idle HTTP/1.1 connection, so a peek that finds a close ends it. Bytes found over plain
+    // TCP answer a request not yet written (an unsolicited response): the connection stays in
+    // the pool only for the next exchange on it to fail as a protocol error (send()), rather
+    // than take them as its answer. Over TLS they may be a record that is no answer (an alert, a
+    // session ticket), so the connection just ends. Back-to-back reuse, within a millisecond of
+    // the last send, skips the call: a syscall per request costs more than the rest of the
+    // exchange's bookkeeping, and bytes that came with the last response were refused already.
     if (!open_) return false;
-    if (now - sent_at_ < std::chrono::milliseconds(1)) return true;
+    if (early_answer_ || now - sent_at_ < std::chrono::milliseconds(1)) return true;
     char byte;
     const auto peeked = ::recv(socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     if (peeked < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+    if (peeked > 0 && !kTls) return early_answer_ = true;
     close();
     return false;
   }
@@ -160,6 +170,7 @@ class StreamConnection final : public Connection {
   bool open_ = false;
   std::size_t written_ = 0;        // plain TCP: bytes of the request sent before the composed write
   bool speculative_read_ = false;  // after a composed write, read at once (the wait may have missed the edge)
+  bool early_answer_ = false;      // bytes arrived while idle: the next exchange fails (reusable())
 };
 
 class Worker {
@@ -292,6 +303,12 @@ class Worker {
 
   net::io_context& io() { return io_; }
   bool is_head_request(std::uint32_t endpoint) const { return plan_.endpoints[endpoint].head_method; }
+  // How much of a response body to keep: all of it where captures read it, else only what a
+  // failure's description shows (one more byte tells it there was more). Keeping every body
+  // would let each connection hold the largest one it ever read.
+  std::size_t kept_body_bytes(std::uint32_t endpoint) const {
+    return plan_.endpoints[endpoint].captures.empty() ? kShownBodyBytes + 1 : std::numeric_limits<std::size_t>::max();
+  }
   const std::vector<tcp::endpoint>& endpoints() const { return endpoints_; }
   const EngineOptions& options() const { return options_; }
   void connection_opened() { ++result_.connections_opened; }
@@ -356,38 +373,57 @@ class Worker {
   }
 
   // One request and its response, synchronously, on a connection of its own: warm-up only,
-  // before the measured run. Returns the body of a 2xx or 3xx answer, or nothing.
-  std::optional<std::string> exchange(const std::string& request) {
+  // before the measured run. Returns the body of a 2xx or 3xx answer, or nothing. The response
+  // is read by the same parser as the run's, with the same bounds.
+  std::optional<std::string> exchange(const std::string& request, bool head_request) {
     // Asynchronous on the worker's own io_context (not yet running), run to completion here:
     // only asynchronous operations honour tcp_stream's deadline, and a stuck target must not
     // hold the warm-up forever.
     std::optional<std::string> answer;
-    beast::flat_buffer buffer;
-    http::response<http::string_body> response;
+    ResponseParser parser;
+    parser.start(head_request);
     auto roundtrip = [&](auto& stream) {
       auto& lowest = beast::get_lowest_layer(stream);
       lowest.expires_after(std::chrono::duration_cast<std::chrono::nanoseconds>(options_.connect_timeout + options_.request_timeout));
-      auto read = [&] {
+      const auto respond = [&] {
+        if (parser.status() < 400) answer = std::string(parser.body());
+      };
+      std::function<void()> read = [&] {
+        const auto space = parser.prepare();
+        stream.async_read_some(net::buffer(space.data(), space.size()), [&](const boost::system::error_code& ec, std::size_t bytes) {
+          if (ec) {
+            const bool closed = ec == net::error::eof || ec == ssl::error::stream_truncated;
+            if (closed && parser.end_of_stream() == ResponseParser::State::complete) respond();
+            return;
+          }
+          const auto state = parser.commit(bytes);
+          if (state == ResponseParser::State::need_more) return read();
+          if (state == ResponseParser::State::complete) respond();
+        });
+      };
+      const auto write = [&] {
         net::async_write(stream, net::buffer(request), [&](const boost::system::error_code& ec, std::size_t) {
-          if (ec) return;
-          http::async_read(stream, buffer, response, [&](const boost::system::error_code& read_ec, std::size_t) {
-            if (!read_ec && response.result_int() < 400) answer = std::move(response.body());
-          });
+          if (!ec) read();
         });
       };
       lowest.async_connect(endpoints_, [&](const boost::system::error_code& ec, const tcp::endpoint&) {
         if (ec) return;
         if constexpr (std::is_same_v<std::decay_t<decltype(stream)>, beast::tcp_stream>) {
-          read();
+          write();
         } else {
           SSL_set_tlsext_host_name(stream.native_handle(), options_.target.host.c_str());
           stream.async_handshake(ssl::stream_base::client, [&](const boost::system::error_code& handshake_ec) {
-            if (!handshake_ec) read();
+            if (!handshake_ec) write();
           });
         }
       });
+      // Until the exchange is over, or a stop: a stop during the warm-up must not wait for the
+      // connect and request time-outs. Closing the socket ends the pending operation.
       io_.restart();
-      io_.run();
+      while (!io_.stopped()) {
+        io_.run_for(kWarmUpStopPoll);
+        if (stopped()) lowest.close();
+      }
       io_.restart();
     };
     if (tls_) {
@@ -411,7 +447,7 @@ class Worker {
     }
     CapturePool response_captures(plan_.variable_names.size(), 1);
     std::string warm_up_bytes;
-    for (std::uint32_t e = 0; e < plan_.endpoints.size(); ++e) {
+    for (std::uint32_t e = 0; e < plan_.endpoints.size() && !stopped(); ++e) {
       const auto& captures = plan_.endpoints[e].captures;
       if (captures.empty()) continue;
       // The revoking rules whose variable this endpoint captures.
@@ -420,12 +456,12 @@ class Worker {
         if (std::any_of(captures.begin(), captures.end(), [&](const CaptureRule& capture) { return capture.variable == rule->variable; })) revokes_here.push_back(rule);
       }
       const unsigned requests = options_.warmup_requests * (revokes_here.empty() ? 1 : 2);
-      for (unsigned i = 0; i < requests; ++i) {
+      for (unsigned i = 0; i < requests && !stopped(); ++i) {
         auto pending = take_buffer();
         pending->endpoint = e;
         pending->sequence = ~0ULL - i;
         const bool rendered = prepare(*pending);
-        const auto body = rendered ? exchange(pending->bytes) : std::nullopt;
+        const auto body = rendered ? exchange(pending->bytes, plan_.endpoints[e].head_method) : std::nullopt;
         recycle(std::move(pending));
         if (!body) break;
         for (const auto& capture : captures) {
@@ -443,7 +479,7 @@ class Worker {
           int missing = -1;
           const auto& revoke = plan_.warm_up_requests[static_cast<std::size_t>(rule->revoke_request)];
           if (!render_request(revoke, plan_, response_captures, random_, ~0ULL - i, body_scratch_, warm_up_bytes, missing)) continue;
-          if (exchange(warm_up_bytes)) captures_.put(rule->revoked_variable, *response_captures.pick(rule->variable, random_));
+          if (exchange(warm_up_bytes, revoke.head_method)) captures_.put(rule->revoked_variable, *response_captures.pick(rule->variable, random_));
         }
       }
     }
@@ -732,6 +768,7 @@ StreamConnection<Stream>::StreamConnection(Worker& worker, net::io_context& io, 
 template <class Stream>
 void StreamConnection<Stream>::send(std::unique_ptr<Pending> pending) {
   pending_ = std::move(pending);
+  if (early_answer_) return fail(ErrorClass::protocol);  // its answer came before it was written
   if (open_) return write();
   deadline_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(worker_.options().connect_timeout);
   net::async_connect(socket(), worker_.endpoints(), [self = self()](const boost::system::error_code& ec, const tcp::endpoint&) { self->on_connect(ec); });
@@ -739,14 +776,17 @@ void StreamConnection<Stream>::send(std::unique_ptr<Pending> pending) {
 
 template <class Stream>
 void StreamConnection<Stream>::on_connect(const boost::system::error_code& ec) {
-  if (ec) return fail(timed_out_ ? ErrorClass::timeout : ErrorClass::connect);
+  // Past --connect-timeout too, a connection that could not be made is a connect error: timeout
+  // is kept for requests sent and not answered in time.
+  if (ec) return fail(ErrorClass::connect);
   boost::system::error_code ignored;
   socket().set_option(tcp::no_delay(true), ignored);
   socket().non_blocking(true, ignored);  // read_some and write_some return would_block, never wait
   if constexpr (kTls) {
     SSL_set_tlsext_host_name(stream_.native_handle(), worker_.options().target.host.c_str());
     stream_.async_handshake(ssl::stream_base::client, [self = self()](const boost::system::error_code& handshake_ec) {
-      if (handshake_ec) return self->fail(self->timed_out_ ? ErrorClass::timeout : ErrorClass::tls);
+      // The handshake is part of the connection and of its --connect-timeout.
+      if (handshake_ec) return self->fail(self->timed_out_ ? ErrorClass::connect : ErrorClass::tls);
       self->open_ = true;
       self->worker_.connection_opened();
       self->write();
@@ -762,7 +802,7 @@ template <class Stream>
 void StreamConnection<Stream>::write() {
   sent_at_ = Clock::now();
   deadline_ = sent_at_ + std::chrono::duration_cast<Clock::duration>(worker_.options().request_timeout);
-  parser_.start(worker_.is_head_request(pending_->endpoint));
+  parser_.start(worker_.is_head_request(pending_->endpoint), worker_.kept_body_bytes(pending_->endpoint));
   if constexpr (!kTls) {
     // Plain TCP: send at once (a request fits the socket buffer), then wait for readability and
     // read. Asio's speculative read right after a send would nearly always find nothing and
@@ -785,7 +825,6 @@ void StreamConnection<Stream>::write() {
 template <class Stream>
 void StreamConnection<Stream>::on_write(const boost::system::error_code& ec) {
   if (ec) return fail(timed_out_ ? ErrorClass::timeout : ErrorClass::reset);
-  if (parser_.state() == ResponseParser::State::complete) return on_response();  // it had arrived ahead
   read();
 }
 

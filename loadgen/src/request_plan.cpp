@@ -1,5 +1,6 @@
 #include "uptake/loadgen/request_plan.hpp"
 
+#include <boost/url/grammar/ci_string.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -49,6 +50,9 @@ EndpointRequest compile(const std::string& endpoint, const std::string& method, 
                         const std::vector<std::pair<std::string, std::string>>& headers, const Target& target,
                         const std::vector<std::string>& names) {
   std::string head = fmt::format("{} {}{} HTTP/1.1\r\nHost: {}\r\nUser-Agent: uptake\r\n", method, target.base_path, path, target.host_header());
+  // The URL's user information, unless an Authorization header of the user's own says otherwise.
+  const bool own_authorization = std::any_of(headers.begin(), headers.end(), [](const auto& header) { return boost::urls::grammar::ci_is_equal(header.first, "Authorization"); });
+  if (!target.authorization.empty() && !own_authorization) head += "Authorization: " + target.authorization + "\r\n";
   for (const auto& [name, value] : headers) head += name + ": " + value + "\r\n";
   EndpointRequest request{endpoint, Template(head, names), Template(body, names), !body.empty() || method == "POST" || method == "PUT" || method == "PATCH", {}, {}, {}, method == "HEAD"};
   for (const auto* part_list : {&request.head.parts(), &request.body.parts()}) {

@@ -47,30 +47,42 @@ bool has_token(std::string_view value, std::string_view token) {
 ResponseParser::ResponseParser(std::size_t max_body_bytes, std::size_t max_header_bytes)
     : buffer_(8192), max_body_(max_body_bytes), max_header_(max_header_bytes) {}
 
-void ResponseParser::start(bool head_request) {
-  // Keep what arrived beyond the previous response, at the front.
-  const auto leftover = end_ - parsed_;
-  if (leftover && parsed_) std::memmove(buffer_.data(), buffer_.data() + parsed_, leftover);
-  end_ = leftover;
-  parsed_ = scanned_ = body_begin_ = body_size_ = remaining_ = content_length_ = 0;
+void ResponseParser::start(bool head_request, std::size_t kept_body_bytes) {
+  // Nothing carries over: bytes beyond the previous response made it an error already.
+  end_ = parsed_ = scanned_ = section_bytes_ = body_begin_ = body_size_ = body_read_ = remaining_ = content_length_ = 0;
   has_content_length_ = chunked_ = false;
   phase_ = Phase::head;
   state_ = State::need_more;
   status_ = 0;
   keep_alive_ = true;
   head_request_ = head_request;
+  kept_body_ = kept_body_bytes;
   server_time_ns_ = -1;
   error_ = {};
-  if (leftover) parse();
 }
 
 std::span<char> ResponseParser::prepare(std::size_t minimum) {
-  if (buffer_.size() - end_ < minimum) buffer_.resize(std::max(buffer_.size() * 2, end_ + minimum));
+  if (buffer_.size() - end_ < minimum) {
+    reclaim();
+    if (buffer_.size() - end_ < minimum) buffer_.resize(std::max(buffer_.size() * 2, end_ + minimum));
+  }
   return {buffer_.data() + end_, buffer_.size() - end_};
+}
+
+// Drops the bytes already parsed that nothing needs any more (interim heads, chunk size lines,
+// trailers, body bytes not kept) by moving the unparsed rest down behind the kept body. Only
+// when a read would otherwise grow the buffer, so its cost is amortised over the bytes dropped.
+void ResponseParser::reclaim() {
+  const auto keep_end = phase_ == Phase::head ? 0 : body_begin_ + body_size_;
+  if (parsed_ <= keep_end) return;
+  std::memmove(buffer_.data() + keep_end, buffer_.data() + parsed_, end_ - parsed_);
+  end_ -= parsed_ - keep_end;
+  parsed_ = keep_end;
 }
 
 ResponseParser::State ResponseParser::commit(std::size_t bytes) {
   end_ += bytes;
+  if (state_ == State::complete && bytes) return fail("bytes arrived beyond the end of the response");
   if (state_ != State::need_more) return state_;
   return parse();
 }
@@ -91,10 +103,28 @@ ResponseParser::State ResponseParser::fail(std::string_view why) {
   return state_ = State::error;
 }
 
-std::size_t ResponseParser::find_line_end(std::size_t from) const {
+// The end of the line that starts at parsed_, or npos; what was searched is not searched again.
+std::size_t ResponseParser::find_line_end() {
+  const auto from = parsed_ + (scanned_ ? scanned_ - 1 : 0);  // a '\r' may end the searched part
   const std::string_view data(buffer_.data() + from, end_ - from);
   const auto at = data.find("\r\n");
-  return at == std::string_view::npos ? std::string_view::npos : from + at;
+  if (at == std::string_view::npos) {
+    scanned_ = end_ - parsed_;
+    return std::string_view::npos;
+  }
+  scanned_ = 0;
+  return from + at;
+}
+
+// `bytes` of body at parsed_: the first kept_body_ of the body are stored, contiguous from
+// body_begin_ (chunked bodies are de-chunked in place); the rest is only counted.
+void ResponseParser::take_body(std::size_t bytes) {
+  const auto keep = std::min(bytes, kept_body_ - body_size_);
+  const auto kept_end = body_begin_ + body_size_;
+  if (keep && kept_end != parsed_) std::memmove(buffer_.data() + kept_end, buffer_.data() + parsed_, keep);
+  body_size_ += keep;
+  body_read_ += bytes;
+  parsed_ += bytes;
 }
 
 bool ResponseParser::parse_head(std::string_view head) {
@@ -160,23 +190,31 @@ ResponseParser::State ResponseParser::parse() {
   for (;;) {
     switch (phase_) {
       case Phase::head: {
-        const std::string_view data(buffer_.data() + parsed_, end_ - parsed_);
+        // Interim heads before this one count towards its limit: an endless stream of 100
+        // Continue is one head too large, not a wait for ever.
+        const auto limit = max_header_ - section_bytes_;
+        const std::string_view data(buffer_.data() + parsed_, std::min(end_ - parsed_, limit));
         const auto from = scanned_ > 3 ? scanned_ - 3 : 0;
         const auto blank = data.find("\r\n\r\n", from);
         if (blank == std::string_view::npos) {
           scanned_ = data.size();
-          if (data.size() > max_header_) return fail("the response head is larger than the limit");
+          if (end_ - parsed_ >= limit) return fail("the response head is larger than the limit");
           return State::need_more;
         }
-        if (blank + 4 > max_header_) return fail("the response head is larger than the limit");
         has_content_length_ = chunked_ = false;
         if (!parse_head(data.substr(0, blank + 4))) return state_;
         parsed_ += blank + 4;
         scanned_ = 0;
-        if (status_ < 200 && status_ != 101) continue;  // an interim response (100 Continue): the real one follows
+        // uptake asks for no upgrade, and could not speak the protocol switched to.
+        if (status_ == 101) return fail("101 Switching Protocols answers a request that asked for no upgrade");
+        if (status_ < 200) {  // an interim response (100 Continue): the real one follows
+          section_bytes_ += blank + 4;
+          continue;
+        }
+        section_bytes_ = 0;
         body_begin_ = parsed_;
-        body_size_ = 0;
-        if (head_request_ || status_ == 204 || status_ == 304 || status_ == 101) {
+        body_size_ = body_read_ = 0;
+        if (head_request_ || status_ == 204 || status_ == 304) {
           phase_ = Phase::done;
         } else if (chunked_) {
           phase_ = Phase::chunk_size;
@@ -192,15 +230,14 @@ ResponseParser::State ResponseParser::parse() {
       }
       case Phase::fixed_body: {
         const auto take = std::min(end_ - parsed_, remaining_);
-        body_size_ += take;
-        parsed_ += take;
+        take_body(take);
         remaining_ -= take;
         if (remaining_) return State::need_more;
         phase_ = Phase::done;
         break;
       }
       case Phase::chunk_size: {
-        const auto line_end = find_line_end(parsed_);
+        const auto line_end = find_line_end();
         // The same limit whether or not the line's end has arrived yet: the verdict must not
         // depend on where the reads were cut.
         if ((line_end == std::string_view::npos ? end_ : line_end) - parsed_ > 1024) return fail("a chunk size line is too long");
@@ -222,17 +259,14 @@ ResponseParser::State ResponseParser::parse() {
           phase_ = Phase::trailers;
           break;
         }
-        if (body_size_ + size > max_body_) return fail("the body is larger than the limit");
+        if (body_read_ + size > max_body_) return fail("the body is larger than the limit");
         remaining_ = size;
         phase_ = Phase::chunk_data;
         break;
       }
       case Phase::chunk_data: {
-        // De-chunk in place: the body's bytes move down to follow the ones before them.
         const auto take = std::min(end_ - parsed_, remaining_);
-        if (body_begin_ + body_size_ != parsed_) std::memmove(buffer_.data() + body_begin_ + body_size_, buffer_.data() + parsed_, take);
-        body_size_ += take;
-        parsed_ += take;
+        take_body(take);
         remaining_ -= take;
         if (remaining_) return State::need_more;
         phase_ = Phase::chunk_data_end;
@@ -246,21 +280,24 @@ ResponseParser::State ResponseParser::parse() {
         break;
       }
       case Phase::trailers: {
-        const auto line_end = find_line_end(parsed_);
-        if ((line_end == std::string_view::npos ? end_ : line_end) - parsed_ > max_header_) return fail("the trailers are larger than the limit");
+        // All trailer lines together share the head limit, as the lines of a head do.
+        const auto line_end = find_line_end();
+        const auto line_bytes = (line_end == std::string_view::npos ? end_ : line_end) - parsed_;
+        if (section_bytes_ + line_bytes > max_header_) return fail("the trailers are larger than the limit");
         if (line_end == std::string_view::npos) return State::need_more;
-        const bool last = line_end == parsed_;
+        section_bytes_ += line_bytes + 2;
         parsed_ = line_end + 2;
-        if (last) phase_ = Phase::done;
+        if (line_bytes == 0) phase_ = Phase::done;
         break;
       }
       case Phase::until_close: {
-        body_size_ += end_ - parsed_;
-        parsed_ = end_;
-        if (body_size_ > max_body_) return fail("the body is larger than the limit");
+        take_body(end_ - parsed_);
+        if (body_read_ > max_body_) return fail("the body is larger than the limit");
         return State::need_more;
       }
-      case Phase::done: return state_ = State::complete;
+      case Phase::done:
+        if (end_ != parsed_) return fail("bytes arrived beyond the end of the response");
+        return state_ = State::complete;
     }
   }
 }

@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "cli/cli_helpers.hpp"
+#include "loopback_listener.hpp"
 #include "reference_service.hpp"
 
 namespace fs = std::filesystem;
@@ -35,25 +36,7 @@ namespace {
 
 json summary_of(const fs::path& folder) { return json::parse(read(folder / "summary.json")); }
 
-// A listener that never accepts: the kernel completes connections into its backlog and takes the
-// requests, and no answer ever comes. Closed when destroyed.
-struct SilentListener {
-  int descriptor = -1;
-  std::string url;
-  SilentListener() {
-    descriptor = ::socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(descriptor >= 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    REQUIRE(::bind(descriptor, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-    REQUIRE(::listen(descriptor, 64) == 0);
-    REQUIRE(::getsockname(descriptor, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-    url = "http://127.0.0.1:" + std::to_string(ntohs(address.sin_port)) + "/";
-  }
-  ~SilentListener() { ::close(descriptor); }
-};
+using uptake::test::SilentListener;
 
 // Runs `arguments` in the background, sends SIGINT after `first` seconds (and again after
 // `second` more, when given), and returns the exit code and the seconds from the first signal
@@ -279,6 +262,21 @@ TEST_CASE("run: a first SIGINT drains for at most about two seconds, a second en
   CHECK(ended_code == 3);
   CHECK(ended_seconds < 1.5);
   CHECK_FALSE(fs::exists(folder / "ended" / "summary.json"));  // nothing half-written
+}
+
+TEST_CASE("run: a SIGINT during a scenario's warm-up against a silent target stops at once too", "[timing]") {
+  // smoke.yaml captures from its issuances, so the run warms up first; the target never answers
+  // and the timeout is 30 s: a warm-up that waited for it would take 35 s.
+  const SilentListener silent;
+  const auto folder = scratch_folder("run-command-warm-up-stop");
+  const auto base = "run scenarios/smoke.yaml --target " + silent.url + " --timeout 30 --lag-bound 1000 ";
+  const auto [stopped_code, stopped_seconds] = interrupted_run(base + "--out " + (folder / "stopped").string(), 1);
+  CHECK(stopped_code == 3);
+  CHECK(stopped_seconds < 4.5);
+  CHECK(summary_of(folder / "stopped")["interrupted"] == true);
+  const auto [ended_code, ended_seconds] = interrupted_run(base + "--out " + (folder / "ended").string(), 1, 0.3);
+  CHECK(ended_code == 3);
+  CHECK(ended_seconds < 1.5);
 }
 
 TEST_CASE("gate --baseline on real runs: an identical rerun passes, a 20% slower service fails", "[timing]") {

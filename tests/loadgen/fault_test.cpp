@@ -17,9 +17,12 @@
 #include <numeric>
 #include <thread>
 
+#include "loopback_listener.hpp"
 #include "test_server.hpp"
 #include "uptake/loadgen/engine.hpp"
 #include "uptake/loadgen/histogram_log.hpp"
+#include "uptake/sim/forecast.hpp"
+#include "uptake/sim/scenario_loader.hpp"
 
 using namespace uptake;
 using namespace uptake::loadgen;
@@ -307,4 +310,208 @@ TEST_CASE("out of file descriptors: connections that cannot be opened count as c
   CHECK(numbers[2] > 0);      // ... and the ones that could carried requests
   CHECK(numbers[4] == 0);     // nothing else went wrong
   CHECK(numbers[5] == 1);     // the counts add up
+}
+
+namespace {
+
+// Runs `run` while a thread samples resident memory every 5 ms; returns the most it grew by.
+template <class Run>
+double peak_growth_mib(Run&& run) {
+  const auto before = test::resident_bytes();
+  std::atomic<bool> done{false};
+  std::atomic<std::size_t> peak{before};
+  std::thread sampler([&] {
+    while (!done) {
+      peak = std::max(peak.load(), test::resident_bytes());
+      std::this_thread::sleep_for(5ms);
+    }
+  });
+  run();
+  done = true;
+  sampler.join();
+  return static_cast<double>(peak.load() - before) / (1 << 20);
+}
+
+constexpr std::size_t kHostileBytes = 200u << 20;
+
+// A plan whose first endpoint captures from its answers (smoke.yaml: issue, then verify), and a
+// short schedule of it: a run of it warms up first.
+struct CapturingRun {
+  sim::Scenario scenario = sim::load_scenario("scenarios/smoke.yaml");
+  sim::Forecast forecast = sim::make_forecast(scenario, scenario.growth.project_to_year, scenario.growth.project_to_year);
+  EngineOptions options(std::uint16_t port) {
+    auto engine = open_loop(port, 1, 1, 1);
+    const auto window = sim::replay_window(scenario, *forecast.rate_model);
+    engine.warmup_requests = 1;
+    engine.make_schedule = [this, window](sim::Shard shard) {
+      return sim::ArrivalSchedule(*forecast.rate_model, sim::ReplayWindow{window.from, window.to, Seconds{1}, 1.0}, scenario.seed, shard);
+    };
+    return engine;
+  }
+  RequestPlan plan(const EngineOptions& engine) { return plan_from_scenario(scenario, forecast.rate_model->endpoints(), engine.target); }
+};
+
+}  // namespace
+
+TEST_CASE("a hostile target's endless response parts leave the generator's memory bounded") {
+  // Each flood is 200 MB. Interim heads and trailers are refused at the head limit; chunks behind
+  // long extensions are each valid, so the response is read (and dropped) until it times out.
+  struct Flood {
+    const char* what;
+    std::string head;
+    std::string unit;
+    ErrorClass error;
+  };
+  const Flood floods[] = {
+      {"endless interim heads", "", "HTTP/1.1 100 Continue\r\n\r\n", ErrorClass::protocol},
+      {"endless trailers", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n", "X-Trailer: 1\r\n", ErrorClass::protocol},
+      {"one-byte chunks behind long extensions", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "1;" + std::string(1000, 'e') + "\r\nx\r\n",
+       ErrorClass::timeout},
+  };
+  for (const auto& flood : floods) {
+    INFO(flood.what);
+    test::TestServer server({.flood_head = flood.head, .flood_unit = flood.unit, .flood_bytes = kHostileBytes});
+    auto options = open_loop(server.port(), 2, 1, 1);
+    options.request_timeout = Seconds{3};
+    RunResult result;
+    const auto grown = peak_growth_mib([&] { result = run_engine(options, plan_ad_hoc(options.target, "GET", "", {})); });
+    INFO("resident memory grew by " << grown << " MiB; the target sent " << server.flooded_bytes() / (1 << 20) << " MiB");
+    check_consistent(result);
+    CHECK(grown < 100);
+    CHECK(result.total().ok == 0);
+    CHECK(count(result, flood.error) == result.total().sent);
+  }
+}
+
+TEST_CASE("during the warm-up too, an endless chunk extension leaves memory bounded") {
+  CapturingRun capturing;
+  test::TestServer server({.flood_head = "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n1;", .flood_unit = "e", .flood_bytes = kHostileBytes});
+  auto options = capturing.options(server.port());
+  options.request_timeout = Seconds{10};
+  const auto grown = peak_growth_mib([&] { (void)run_engine(options, capturing.plan(options)); });
+  INFO("resident memory grew by " << grown << " MiB; the target sent " << server.flooded_bytes() / (1 << 20) << " MiB");
+  CHECK(grown < 100);
+}
+
+TEST_CASE("bodies that nothing captures are not kept: many connections of large bodies stay small") {
+  // 16 connections, each answered with a 15 MiB body (240 MB in all): before, each connection
+  // kept the largest body it had read.
+  constexpr std::size_t kBody = 15u << 20;
+  const std::string head = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(kBody) + "\r\n\r\n";
+  test::TestServer server({.delay = 100ms, .flood_head = head, .flood_unit = std::string(4096, 'x'), .flood_bytes = head.size() + kBody});
+  EngineOptions options = open_loop(server.port(), 1, 1, 16);
+  options.request_timeout = Seconds{20};
+  // All 16 at once: each holds its connection while the others are read.
+  options.make_schedule = [](sim::Shard shard) { return sim::ArrivalSchedule::constant(1000, Seconds{0.016}, 42, shard); };
+  RunResult result;
+  const auto grown = peak_growth_mib([&] { result = run_engine(options, plan_ad_hoc(options.target, "GET", "", {})); });
+  INFO("resident memory grew by " << grown << " MiB; the target sent " << server.flooded_bytes() / (1 << 20) << " MiB");
+  check_consistent(result);
+  CHECK(result.total().ok == result.total().sent);
+  CHECK(server.flooded_bytes() >= 10 * kBody);
+  CHECK(grown < 100);
+}
+
+TEST_CASE("bytes beyond a response are a protocol error of that exchange, never the next request's answer") {
+  // Every answer is followed by a stray 503, or by bytes beyond its Content-Length: crediting
+  // them to the next request would record 503s (or garbage) that no request was answered with.
+  for (const std::string stray : {"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n", "extra"}) {
+    INFO(stray);
+    test::TestServer server({.after_answer = stray});
+    auto options = open_loop(server.port(), 100, 1, 4);
+    const auto result = run_engine(options, plan_ad_hoc(options.target, "GET", "", {}));
+    check_consistent(result);
+    CHECK(result.total().sent > 50);
+    CHECK(count(result, ErrorClass::http_5xx) == 0);
+    CHECK(count(result, ErrorClass::protocol) == result.total().sent);
+    CHECK(server.connections() == result.total().sent);  // each such connection is closed
+  }
+}
+
+TEST_CASE("a response that arrives before its request was written is a protocol error of that request") {
+  // An unsolicited 503 comes 30 ms after each answer, while the connection is idle; the next
+  // request on that connection must not take it as its answer.
+  test::TestServer server({.after_answer = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n", .after_answer_delay = 30ms});
+  auto options = open_loop(server.port(), 10, 2, 1);
+  const auto result = run_engine(options, plan_ad_hoc(options.target, "GET", "", {}));
+  check_consistent(result);
+  const auto total = result.total();
+  CHECK(total.sent > 10);
+  CHECK(count(result, ErrorClass::http_5xx) == 0);
+  CHECK(count(result, ErrorClass::protocol) > 0);
+  CHECK(total.ok + count(result, ErrorClass::protocol) == total.sent);
+}
+
+TEST_CASE("101 Switching Protocols to a plain request is a protocol error, and the connection is not reused") {
+  test::TestServer server({.status = "101 Switching Protocols"});
+  auto options = open_loop(server.port(), 50, 1, 2);
+  const auto result = run_engine(options, plan_ad_hoc(options.target, "GET", "", {}));
+  check_consistent(result);
+  CHECK(result.total().sent > 20);
+  CHECK(result.total().ok == 0);
+  CHECK(count(result, ErrorClass::protocol) == result.total().sent);
+  CHECK(server.connections() == result.total().sent);
+}
+
+TEST_CASE("connect and TLS handshake time-outs count as connect errors") {
+  SECTION("a TLS handshake that never ends") {
+    test::TestServer server({.silent = true});
+    auto options = open_loop("https://127.0.0.1:" + std::to_string(server.port()) + "/fault", 5, 1, 2);
+    options.connect_timeout = Seconds{0.3};
+    const auto result = run_engine(options, plan_ad_hoc(options.target, "GET", "", {}));
+    check_consistent(result);
+    CHECK(result.total().sent > 1);
+    CHECK(count(result, ErrorClass::connect) == result.total().sent);
+    CHECK(count(result, ErrorClass::timeout) == 0);
+  }
+  SECTION("a listener whose backlog is full: the connection is never accepted") {
+    // Linux drops a SYN to a listener whose accept queue is full; the client's connect then
+    // waits and retries until its own time-out.
+    const test::SilentListener listener(0);
+    std::vector<int> fillers;
+    for (int i = 0; i < 4; ++i) {
+      fillers.push_back(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
+      (void)::connect(fillers.back(), reinterpret_cast<const sockaddr*>(&listener.address), sizeof listener.address);
+    }
+    std::this_thread::sleep_for(100ms);
+    auto options = open_loop(listener.port(), 5, 1, 2);
+    options.connect_timeout = Seconds{0.3};
+    const auto result = run_engine(options, plan_ad_hoc(options.target, "GET", "", {}));
+    for (const int filler : fillers) ::close(filler);
+    check_consistent(result);
+    CHECK(result.total().sent > 1);
+    CHECK(count(result, ErrorClass::connect) == result.total().sent);
+    CHECK(count(result, ErrorClass::timeout) == 0);
+  }
+}
+
+TEST_CASE("a stop during the warm-up against a silent target ends the run within the drain, not the time-outs") {
+  // The warm-up's requests go to a target that never answers, with a 30-second timeout.
+  CapturingRun capturing;
+  test::TestServer server({.silent = true});
+  auto options = capturing.options(server.port());
+  options.request_timeout = Seconds{30};
+  std::atomic<bool> stop{false};
+  options.stop = &stop;
+  std::thread stopper([&stop] {
+    std::this_thread::sleep_for(300ms);
+    stop = true;
+  });
+  const auto begun = std::chrono::steady_clock::now();
+  const auto result = run_engine(options, capturing.plan(options));
+  const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begun).count();
+  stopper.join();
+  CHECK(result.interrupted);
+  CHECK(result.total().sent == 0);
+  CHECK(seconds < 2.3 + 0.3);  // generous: the drain is 2 s; the time-out would be 30 s
+}
+
+TEST_CASE("a URL with user information reaches its host (the request plan test shows its Basic authorization)") {
+  test::TestServer server({});
+  auto options = open_loop("http://user:p%40ss@127.0.0.1:" + std::to_string(server.port()) + "/fault", 20, 1);
+  CHECK(options.target.host == "127.0.0.1");
+  const auto result = run_engine(options, plan_ad_hoc(options.target, "GET", "", {}));
+  check_consistent(result);
+  CHECK(result.total().sent > 5);
+  CHECK(result.total().ok == result.total().sent);
 }

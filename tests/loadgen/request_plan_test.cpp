@@ -26,6 +26,41 @@ TEST_CASE("targets parse, with ports, IPv6 and base paths") {
   CHECK_FALSE(parse_target("http://h:99999", problem));
 }
 
+TEST_CASE("URLs with user information: only the host is the host, and the rest is Basic authorization") {
+  std::string problem;
+  const auto target = parse_target("http://user:p%40ss@127.0.0.1:8080/api/?q=1", problem);
+  REQUIRE(target);
+  CHECK(target->host == "127.0.0.1");
+  CHECK(target->port == 8080);
+  CHECK(target->path == "/api/?q=1");
+  CHECK(target->authorization == "Basic dXNlcjpwQHNz");  // "user:p@ss", percent-decoded
+  CHECK(target->to_string() == "http://127.0.0.1:8080/api/?q=1");  // no password in results
+  const auto v6 = parse_target("https://admin@[::1]/", problem);
+  REQUIRE(v6);
+  CHECK(v6->host == "::1");
+  CHECK(v6->authorization == "Basic YWRtaW46");  // "admin:"
+  CHECK_FALSE(parse_target("http://127.0.0.1:8080", problem)->authorization.size());
+  // What is not a URL stays refused, with a reason.
+  CHECK_FALSE(parse_target("http://a b/", problem));
+  CHECK_FALSE(parse_target("http://[::1/", problem));
+  CHECK_FALSE(parse_target("http://user@:80/", problem));
+  CHECK_FALSE(parse_target("http://h:0/", problem));
+
+  Random random(1);
+  CapturePool pool(3);
+  std::string body, out;
+  int missing = -1;
+  const auto plan = plan_ad_hoc(*target, "GET", "", {});
+  REQUIRE(render_request(plan.endpoints[0], plan, pool, random, 1, body, out, missing));
+  CHECK_THAT(out, Catch::StartsWith("GET /api/?q=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"));
+  CHECK_THAT(out, Catch::Contains("\r\nAuthorization: Basic dXNlcjpwQHNz\r\n"));
+  // An Authorization header of the user's own wins: there is never a second one.
+  const auto own = plan_ad_hoc(*target, "GET", "", {{"authorization", "Bearer t"}});
+  REQUIRE(render_request(own.endpoints[0], own, pool, random, 2, body, out, missing));
+  CHECK_THAT(out, !Catch::Contains("Basic"));
+  CHECK_THAT(out, Catch::Contains("\r\nauthorization: Bearer t\r\n"));
+}
+
 TEST_CASE("flows render into complete requests, with captures from earlier answers") {
   const auto scenario = sim::load_scenario("scenarios/smoke.yaml");
   std::string problem;

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <string>
 
+#include "loopback_listener.hpp"
 #include "uptake/base/random.hpp"
 #include "uptake/loadgen/response_parser.hpp"
 
@@ -12,11 +13,12 @@ using State = ResponseParser::State;
 
 namespace {
 
-// Feeds `wire` in pieces of the given sizes (cycled), as reads from a socket would deliver it.
+// Feeds `wire` in pieces of the given sizes (cycled), as reads from a socket would deliver it,
+// to its end or an error: bytes after a complete response still arrive.
 State feed(ResponseParser& parser, std::string_view wire, const std::vector<std::size_t>& pieces = {1 << 20}) {
   State state = parser.state();
   std::size_t at = 0, piece = 0;
-  while (at < wire.size() && state == State::need_more) {
+  while (at < wire.size() && state != State::error) {
     const auto size = std::min(pieces[piece++ % pieces.size()], wire.size() - at);
     auto space = parser.prepare(size);
     std::memcpy(space.data(), wire.data() + at, size);
@@ -105,15 +107,112 @@ TEST_CASE("Server-Timing: the first metric's duration, in nanoseconds") {
   CHECK(server_time("") == -1);
 }
 
-TEST_CASE("bytes beyond one response start the next") {
+TEST_CASE("bytes beyond the end of a response are an error, whether they came with it or after it") {
+  // An unsolicited second response, or more bytes than Content-Length said: they belong to no
+  // request, and crediting them to the next one would record its answer before it was sent.
+  for (const std::string beyond : {"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n", "x"}) {
+    for (std::size_t piece : {std::size_t{1}, std::size_t{7}, std::size_t{1 << 20}}) {
+      INFO(beyond << " in pieces of " << piece);
+      ResponseParser parser;
+      parser.start();
+      CHECK(feed(parser, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" + beyond, {piece}) == State::error);
+      CHECK(parser.error() == "bytes arrived beyond the end of the response");
+      CHECK_FALSE(parser.keep_alive());
+    }
+  }
+  // The next response starts empty: nothing is carried over.
   ResponseParser parser;
   parser.start();
-  REQUIRE(feed(parser, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\nnope") == State::complete);
-  CHECK(parser.body() == "ok");
+  REQUIRE(feed(parser, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok") == State::complete);
   parser.start();
-  REQUIRE(parser.state() == State::complete);
+  CHECK(parser.idle());
+  CHECK(feed(parser, "HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\nnope") == State::complete);
   CHECK(parser.status() == 404);
-  CHECK(parser.body() == "nope");
+}
+
+TEST_CASE("101 Switching Protocols answers a request that asked for no upgrade: an error") {
+  ResponseParser parser;
+  parser.start();
+  CHECK(feed(parser, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n") == State::error);
+  CHECK_FALSE(parser.keep_alive());
+}
+
+TEST_CASE("interim heads and trailers count towards the head limit, however many lines they take") {
+  // Each of them is small; an endless stream of them is not.
+  auto outcome = [](const std::string& head, const std::string& repeated) {
+    ResponseParser parser(1 << 20, 1024);
+    parser.start();
+    State state = feed(parser, head);
+    for (int i = 0; i < 10'000 && state == State::need_more; ++i) state = feed(parser, repeated);
+    return std::pair{state, std::string(parser.error())};
+  };
+  CHECK(outcome("", "HTTP/1.1 100 Continue\r\n\r\n") == std::pair{State::error, std::string("the response head is larger than the limit")});
+  CHECK(outcome("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n", "X-Trailer: 1\r\n") ==
+        std::pair{State::error, std::string("the trailers are larger than the limit")});
+  // A few of them, as real servers send, are fine.
+  ResponseParser parser(1 << 20, 1024);
+  parser.start();
+  CHECK(feed(parser, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+                     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nA: 1\r\nB: 2\r\n\r\n") == State::complete);
+  CHECK(parser.status() == 200);
+  CHECK(parser.body() == "ok");
+}
+
+TEST_CASE("a body nothing captures is read and counted, but only its start is kept") {
+  const std::string wire = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n, worl\r\n1\r\nd\r\n0\r\n\r\n";
+  for (std::size_t piece : {std::size_t{1}, std::size_t{4}, wire.size()}) {
+    ResponseParser parser;
+    parser.start(false, 7);
+    REQUIRE(feed(parser, wire, {piece}) == State::complete);
+    CHECK(parser.body() == "hello, ");
+  }
+  ResponseParser parser;
+  parser.start(false, 3);
+  REQUIRE(feed(parser, "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world", {2}) == State::complete);
+  CHECK(parser.body() == "hel");
+  parser.start(false, 3);
+  REQUIRE(feed(parser, "HTTP/1.0 200 OK\r\n\r\nuntil the end", {5}) == State::need_more);
+  REQUIRE(parser.end_of_stream() == State::complete);
+  CHECK(parser.body() == "unt");
+}
+
+TEST_CASE("hostile input of 200 MB leaves the parser's memory bounded") {
+  // Each stream is sent in 64 KiB reads, as a fast target would deliver it; the parser must
+  // refuse it or drop what it has read, never hold it.
+  constexpr std::size_t kHostile = 200u << 20;
+  auto repeat = [](std::string_view unit) {
+    std::string block;
+    while (block.size() < (64u << 10)) block += unit;
+    return block;
+  };
+  struct Stream {
+    const char* what;
+    std::string head;
+    std::string block;
+    std::size_t kept_body;
+  };
+  const Stream streams[] = {
+      {"endless interim heads", "", repeat("HTTP/1.1 100 Continue\r\n\r\n"), ~std::size_t{0}},
+      {"endless trailers", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n", repeat("X-Trailer: 1\r\n"), ~std::size_t{0}},
+      {"chunks of one byte behind long extensions", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+       repeat("1;" + std::string(1000, 'e') + "\r\nx\r\n"), ~std::size_t{0}},
+      {"a body nothing captures", "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(kHostile) + "\r\n\r\n", std::string(64u << 10, 'x'), 256},
+  };
+  for (const auto& stream : streams) {
+    INFO(stream.what);
+    const auto before = test::resident_bytes();
+    ResponseParser parser(kHostile, 64 * 1024);
+    parser.start(false, stream.kept_body);
+    State state = feed(parser, stream.head);
+    std::size_t sent = stream.head.size();
+    while (state == State::need_more && sent < kHostile) {
+      state = feed(parser, stream.block);
+      sent += stream.block.size();
+    }
+    const auto grown = static_cast<double>(test::resident_bytes()) - static_cast<double>(before);
+    INFO("resident memory grew by " << grown / (1 << 20) << " MiB after " << sent / (1 << 20) << " MiB of input");
+    CHECK(grown < 100.0 * (1 << 20));
+  }
 }
 
 TEST_CASE("garbage, truncation and oversize are errors, never crashes") {

@@ -1,8 +1,9 @@
 #pragma once
 // A loopback HTTP server for the engine's tests, with behaviour a test can set: a fixed delay,
-// periodic stalls, resets, silence. Built on Asio alone, apart from the engine under test.
+// periodic stalls, resets, silence, and the hostile kind: floods, stray bytes. Built on Asio alone, apart from the engine under test.
 #include <boost/asio.hpp>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -23,6 +24,16 @@ struct ServerBehaviour {
   std::chrono::milliseconds idle_close{0};   // close a keep-alive connection idle this long (no Connection: close)
   std::string raw_answer;                    // send these bytes as the answer (garbage HTTP), then close
   std::string status = "200 OK";             // the status line's code and reason of every answer
+  // Bytes that follow every answer (a stray second response, bytes beyond Content-Length): in
+  // the answer's own write, or on their own this long after it, while the connection is idle.
+  std::string after_answer;
+  std::chrono::milliseconds after_answer_delay{0};
+  // A flood instead of the answer: `flood_head`, then `flood_unit` again and again until
+  // `flood_bytes` in all are written (endless interim heads, trailers or chunk extensions; a
+  // large body); then the next request is read. A client that closes ends it early.
+  std::string flood_head;
+  std::string flood_unit;
+  std::size_t flood_bytes = 0;
 };
 
 class TestServer {
@@ -30,6 +41,7 @@ class TestServer {
   explicit TestServer(ServerBehaviour behaviour)
       : behaviour_(behaviour),
         response_("HTTP/1.1 " + behaviour_.status + "\r\nContent-Type: application/json\r\nContent-Length: 18\r\n\r\n" + std::string(kBody)),
+        answer_(response_ + (behaviour_.after_answer_delay.count() ? "" : behaviour_.after_answer)),
         acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
     started_ = std::chrono::steady_clock::now();
     accept();
@@ -42,6 +54,7 @@ class TestServer {
   std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
   std::uint64_t requests() const { return requests_; }
   std::uint64_t connections() const { return connections_; }
+  std::uint64_t flooded_bytes() const { return flooded_; }
 
  private:
   struct Session : std::enable_shared_from_this<Session> {
@@ -113,10 +126,39 @@ class TestServer {
           return;
         }
         if (b.byte_by_byte) return self->write_byte(0);
-        boost::asio::async_write(self->socket, boost::asio::buffer(self->server.response_),
+        if (b.flood_bytes) return self->flood();
+        boost::asio::async_write(self->socket, boost::asio::buffer(self->server.answer_),
                                  [self](boost::system::error_code ec, std::size_t) {
-                                   if (!ec) self->read();
+                                   if (ec) return;
+                                   if (self->server.behaviour_.after_answer_delay.count()) self->send_stray();
+                                   self->read();
                                  });
+      });
+    }
+    void send_stray() {
+      stray_timer.expires_after(server.behaviour_.after_answer_delay);
+      stray_timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+        if (ec) return;
+        boost::asio::async_write(self->socket, boost::asio::buffer(self->server.behaviour_.after_answer), [self](boost::system::error_code, std::size_t) {});
+      });
+    }
+    void flood() {
+      const auto& b = server.behaviour_;
+      if (flood_block.empty()) {
+        while (flood_block.size() < (64u << 10)) flood_block += b.flood_unit;
+      }
+      boost::asio::async_write(socket, boost::asio::buffer(b.flood_head), [self = shared_from_this()](boost::system::error_code ec, std::size_t written) {
+        self->server.flooded_ += written;
+        if (!ec) self->flood_more(self->server.behaviour_.flood_head.size());
+      });
+    }
+    void flood_more(std::size_t sent) {
+      const auto total = server.behaviour_.flood_bytes;
+      if (sent >= total) return read();
+      const auto size = std::min(flood_block.size(), total - sent);
+      boost::asio::async_write(socket, boost::asio::buffer(flood_block.data(), size), [self = shared_from_this(), sent](boost::system::error_code ec, std::size_t written) {
+        self->server.flooded_ += written;
+        if (!ec) self->flood_more(sent + written);
       });
     }
     // Whatever arrives first (a request, a TLS ClientHello) gets the raw bytes, then a close: the
@@ -147,6 +189,8 @@ class TestServer {
     std::array<char, 4096> scratch;
     boost::asio::steady_timer timer;
     boost::asio::steady_timer idle_timer{server.io_};
+    boost::asio::steady_timer stray_timer{server.io_};
+    std::string flood_block;  // flood_unit repeated to 64 KiB
     std::uint64_t reads_started = 0;
     bool request_arrived = false;  // since the current read started
   };
@@ -167,12 +211,14 @@ class TestServer {
   static constexpr std::string_view kBody = R"({"credential":"c"})";
   ServerBehaviour behaviour_;
   const std::string response_;  // every answer, whole
+  const std::string answer_;    // what is written for it: the answer and what follows it at once
   boost::asio::io_context io_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::chrono::steady_clock::time_point started_;
   std::thread thread_;
   std::atomic<std::uint64_t> requests_{0};
   std::atomic<std::uint64_t> connections_{0};
+  std::atomic<std::uint64_t> flooded_{0};
 };
 
 }  // namespace uptake::test

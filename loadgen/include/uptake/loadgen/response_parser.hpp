@@ -6,9 +6,16 @@
 // to the largest response seen. Beast's general parser builds a field container per response,
 // which costs more than the rest of a request's work in closed-loop runs.
 //
+// Every part of a response is bounded, so a hostile target cannot grow the buffer: the head
+// together with any interim (1xx) heads before it and the trailers by max_header_bytes, each
+// chunk size line by 1 KiB, the body by max_body_bytes, and of the body only the start the
+// caller asks to keep is stored (bytes already parsed and not kept are reclaimed before the
+// buffer grows). One exchange, one response: bytes beyond its end are an error.
+//
 // Thread-safety: none; one parser per connection.
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -21,13 +28,16 @@ class ResponseParser {
 
   explicit ResponseParser(std::size_t max_body_bytes = 16 * 1024 * 1024, std::size_t max_header_bytes = 64 * 1024);
 
-  // Starts the next response. Bytes read beyond the previous one (a server sending ahead) are
-  // kept. `head_request`: the request was HEAD, so the response has no body whatever it says.
-  void start(bool head_request = false);
+  // Starts the next response, with an empty buffer. `head_request`: the request was HEAD, so the
+  // response has no body whatever it says. `kept_body_bytes`: how much of the body body() keeps;
+  // the rest is still read and held to the body limit, then dropped.
+  void start(bool head_request = false, std::size_t kept_body_bytes = std::numeric_limits<std::size_t>::max());
 
   // Where the next read goes: free space of at least `minimum` bytes at the end of the buffer.
   std::span<char> prepare(std::size_t minimum = 4096);
-  // `bytes` were read into the span prepare() returned; parses as far as they allow.
+  // `bytes` were read into the span prepare() returned; parses as far as they allow. Bytes beyond
+  // the end of the response, in this read or a later one, make it an error: they answer no
+  // request (an unsolicited response, more than Content-Length said).
   State commit(std::size_t bytes);
   // The connection reached end of file: completes a body delimited by the close, else an error
   // (a response cut short).
@@ -38,7 +48,7 @@ class ResponseParser {
   // Whether the connection may carry another request (HTTP/1.1 without "Connection: close",
   // HTTP/1.0 with "Connection: keep-alive"; never after a body delimited by the close).
   bool keep_alive() const noexcept { return keep_alive_; }
-  // The body, de-chunked; valid until the next start().
+  // The body, de-chunked, as far as start() asked to keep it; valid until the next start().
   std::string_view body() const noexcept { return {buffer_.data() + body_begin_, body_size_}; }
   // The target's own time for the response, from its Server-Timing header: the first metric's
   // `dur` (milliseconds, as the header writes it) in nanoseconds; -1 when the response has no
@@ -54,15 +64,20 @@ class ResponseParser {
   State fail(std::string_view why);
   State parse();
   bool parse_head(std::string_view head);
-  std::size_t find_line_end(std::size_t from) const;
+  std::size_t find_line_end();
+  void take_body(std::size_t bytes);
+  void reclaim();
 
   std::vector<char> buffer_;
   std::size_t end_ = 0;          // bytes in buffer_
   std::size_t parsed_ = 0;       // bytes of buffer_ consumed by the parse so far
   std::size_t body_begin_ = 0;
-  std::size_t body_size_ = 0;    // de-chunked body bytes, stored from body_begin_
+  std::size_t body_size_ = 0;    // de-chunked body bytes kept, stored from body_begin_
+  std::size_t body_read_ = 0;    // de-chunked body bytes read, kept or not (for the body limit)
+  std::size_t kept_body_ = 0;    // how many body bytes to keep
   std::size_t remaining_ = 0;    // fixed body or current chunk: bytes still to come
-  std::size_t scanned_ = 0;      // head: bytes already searched for the blank line
+  std::size_t scanned_ = 0;      // head or line: bytes after parsed_ already searched for its end
+  std::size_t section_bytes_ = 0;  // interim heads, or trailers, parsed so far (they share the head limit)
   std::size_t content_length_ = 0;
   bool has_content_length_ = false;
   bool chunked_ = false;
