@@ -10,6 +10,7 @@
 #include "uptake/base/civil_time.hpp"
 #include "uptake/base/files.hpp"
 #include "uptake/base/input_error.hpp"
+#include "uptake/base/limits.hpp"
 
 namespace uptake::loadgen {
 namespace {
@@ -418,6 +419,17 @@ Summary summary_from_json(const ordered_json& json, const std::string& file) {
   in.read(root, "", "duration_s", summary.duration_s, Need::required);
   in.read(root, "", "schedule_s", summary.schedule_s, Need::required);
   in.read(root, "", "interrupted", summary.interrupted, Need::required);
+  for (const auto& [field, seconds] : {std::pair{"duration_s", summary.duration_s}, std::pair{"schedule_s", summary.schedule_s}}) {
+    if (!(seconds >= 0 && seconds <= kLongestRunSeconds)) {
+      in.refuse(field, fmt::format("is {:g}", seconds), fmt::format("seconds from 0 to {:.0f} (31 days)", kLongestRunSeconds));
+    }
+  }
+  if (summary.started_at_ns < 0) in.refuse("started_at_ns", fmt::format("is {}", summary.started_at_ns), "nanoseconds since 1970-01-01, 0 or more");
+  // The same instant twice (seconds for people and tools, nanoseconds for merging): an edit of
+  // one shows as a disagreement, and a merge must not align shards by a time that was edited.
+  if (const double from_ns = static_cast<double>(summary.started_at_ns) / 1e9; !(std::abs(summary.started_at - from_ns) <= 1)) {
+    in.refuse("started_at", fmt::format("is {:.3f}, but started_at_ns says {:.3f}", summary.started_at, from_ns), "the instant of started_at_ns, in seconds");
+  }
   if (const auto found = json.find("aborted"); found != json.end() && !found->is_null()) {
     if (!found->is_object()) in.refuse("aborted", fmt::format("is {}", found->dump()), "an object, or null");
     summary.aborted.emplace();

@@ -14,6 +14,7 @@
 
 #include "uptake/base/csv.hpp"
 #include "uptake/base/files.hpp"
+#include "uptake/base/limits.hpp"
 #include "uptake/sim/journey.hpp"
 #include "uptake/sim/projection.hpp"
 #include "uptake/sim/threshold.hpp"
@@ -935,9 +936,16 @@ void load_replay(const Reader& reader, const YAML::Node& root, Scenario& scenari
   } else {
     reader.fail(node["window"], "replay.window", fmt::format("'{}' is not a window", window), "peak_hour, day or interval");
   }
+  const auto longest = fmt::format("a run of at most {:.0f}s (31 days)", kLongestRunSeconds);
   if (node["duration"]) {
     replay.duration = reader.duration(node["duration"], "replay.duration");
     if (replay.duration->count() < 1) reader.fail(node["duration"], "replay.duration", "is shorter than 1s", "a replay of at least 1s");
+    if (replay.duration->count() > kLongestRunSeconds) reader.fail(node["duration"], "replay.duration", "is too long", longest);
+  } else if (replay.window == ReplayWindowKind::interval &&
+             std::chrono::duration<double>(replay.to - replay.from).count() > kLongestRunSeconds) {
+    // Replayed in real time, the interval is the run's length.
+    reader.fail(node["to"], "replay.to", "makes the interval, replayed in real time, too long a run",
+                longest + ", or a replay.duration that compresses the interval");
   }
   if (node["scale"]) replay.scale = reader.at_most(node["scale"], "replay.scale", reader.positive(node["scale"], "replay.scale"), kMostFactor);
 }

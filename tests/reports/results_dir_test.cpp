@@ -1,6 +1,7 @@
 // Reading a results folder back: what the writer wrote comes back whole, and a missing,
 // truncated, corrupt or wrong-schema file is refused with an error that names it.
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <filesystem>
 #include <fstream>
@@ -141,6 +142,25 @@ TEST_CASE("a truncated or corrupt summary.json is refused, naming the file and f
   json["generator"]["pacing"] = "nap";
   write(summary_file, json.dump());
   check_refused(folder.path(), {"field 'generator.pacing': is \"nap\"", "\"sleep\" or \"spin\""});
+
+  // Durations size the readers' per-second grids: an edited one must not make them huge.
+  for (const char* field : {"duration_s", "schedule_s"}) {
+    for (const double value : {-5.0, 1e308, 40.0 * 86400}) {
+      json = nlohmann::ordered_json::parse(summary);
+      json[field] = value;
+      write(summary_file, json.dump());
+      check_refused(folder.path(), {fmt::format("field '{}'", field), "seconds from 0 to 2678400 (31 days)"});
+    }
+  }
+  // The two start times are one instant; an edit of one shows.
+  json = nlohmann::ordered_json::parse(summary);
+  json["started_at"] = json["started_at"].get<double>() + 86400;
+  write(summary_file, json.dump());
+  check_refused(folder.path(), {"field 'started_at'", "started_at_ns"});
+  json = nlohmann::ordered_json::parse(summary);
+  json["started_at_ns"] = -1;
+  write(summary_file, json.dump());
+  check_refused(folder.path(), {"field 'started_at_ns'"});
 }
 
 TEST_CASE("a truncated or corrupt timeseries.csv is refused, naming the file and line") {
