@@ -89,6 +89,16 @@ MergedRun merge_shards(const std::vector<RunResults>& shards) {
   // The merged run starts with its earliest shard; the others' seconds shift by whole seconds.
   std::int64_t start_ns = shards.front().started_at_ns();
   for (const auto& shard : shards) start_ns = std::min(start_ns, shard.started_at_ns());
+  // Shards of one schedule start together (--start-at); one that started much later belongs to
+  // another run, and its offset would stretch every merged series over the gap.
+  constexpr std::int64_t kLatestStartNs = 3600'000'000'000;
+  for (const auto& shard : shards) {
+    if (shard.started_at_ns() - start_ns > kLatestStartNs) {
+      throw InputError(summary_of(shard), "started_at_ns",
+                       fmt::format("is {:.0f} s after the earliest shard's start", static_cast<double>(shard.started_at_ns() - start_ns) / 1e9),
+                       "shards of one schedule, started within an hour of each other (uptake run --start-at)");
+    }
+  }
   result.started_at = std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(start_ns)));
   result.closed_loop = first.mode == "closed_loop";
 

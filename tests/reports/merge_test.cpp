@@ -94,7 +94,10 @@ TEST_CASE("shards of different runs, or the same shard twice, are refused naming
   other_seed.context.seed = 8;
   auto other_scenario = shard(1, 2, endpoints);
   other_scenario.context.scenario = "other";
-  const auto folders = write_all(root, {shard(0, 2, endpoints), other_seed, other_scenario, shard(1, 3, endpoints), shard(0, 2, endpoints)});
+  // Shards of one schedule start together; one two hours later is part of another run (and
+  // would stretch every series over the gap).
+  const auto much_later = shard(1, 2, endpoints, kStart + 7200'000'000'000);
+  const auto folders = write_all(root, {shard(0, 2, endpoints), other_seed, other_scenario, shard(1, 3, endpoints), shard(0, 2, endpoints), much_later});
   const auto out = (root.path() / "merged").string();
   auto refused = [&](std::size_t second, const std::vector<std::string>& parts) {
     try {
@@ -111,6 +114,7 @@ TEST_CASE("shards of different runs, or the same shard twice, are refused naming
   refused(2, {"field 'scenario'", "'other'"});
   refused(3, {"field 'shard_count'"});
   refused(4, {"field 'shard_index'", "the same shard twice"});
+  refused(5, {"field 'started_at_ns'", "7200 s after", "within an hour"});
   CHECK_THROWS_WITH(reports::merge_folders({folders[0]}, folders[0]), Catch::Contains("is one of the shard folders"));
 
   // A merged folder is not a shard.
