@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "child_process.hpp"
 #include "ecert/service_process.hpp"
 #include "http_client.hpp"
 #include "running_server.hpp"
@@ -207,49 +208,37 @@ TEST_CASE("a read the store cannot serve for want of descriptors is a 503, and t
     return;
   }
   test::TemporaryDirectory data("hostile-store-descriptors");
-  // In a child process, since it spends every descriptor it has.
-  int answer[2];
-  REQUIRE(::pipe(answer) == 0);
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    ::close(answer[0]);
-    // Whatever escapes ends the child here, not in this test's runner.
-    try {
-      ecert::ServiceConfig config;
-      config.data_dir = data.path();
-      ecert::Service service(config, [](std::chrono::nanoseconds, std::function<void()> task) { task(); });
-      // The answer to an issuance comes from the store's commit thread.
-      std::promise<std::string> issued;
-      service.handle({"POST", "/v1/certificates", R"({"holder":"h","type":"t"})"}, [&](ecert::HttpResponse response) {
-        const auto at = response.body.find(R"("credential":")");
-        issued.set_value(at == std::string::npos ? "" : response.body.substr(at + 14, response.body.find('"', at + 14) - at - 14));
-      });
-      const auto credential = issued.get_future().get();
-      const rlimit limit{64, 64};
-      ::setrlimit(RLIMIT_NOFILE, &limit);
-      while (::open("/dev/null", O_RDONLY) >= 0) {
-      }
-      std::string statuses;
-      service.handle({"GET", "/v1/certificates/0123456789abcdef", ""},
-                     [&](ecert::HttpResponse response) { statuses += std::to_string(response.status) + " "; });
-      service.handle({"POST", "/v1/verify", R"({"credential":")" + credential + R"("})"},
-                     [&](ecert::HttpResponse response) { statuses += std::to_string(response.status) + " "; });
-      ::write(answer[1], statuses.data(), statuses.size());
-    } catch (...) {
-      ::_exit(3);
-    }
-    ::_exit(0);
-  }
-  ::close(answer[1]);
-  std::string statuses;
-  char buffer[64];
-  for (ssize_t n; (n = ::read(answer[0], buffer, sizeof buffer)) > 0;) statuses.append(buffer, static_cast<std::size_t>(n));
-  ::close(answer[0]);
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  INFO("the child " << (WIFSIGNALED(status) ? "died of signal " + std::to_string(WTERMSIG(status)) : "exited with " + std::to_string(WEXITSTATUS(status))));
-  CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  // In a child process, since it spends every descriptor it has; it writes the two statuses.
+  const auto statuses_file = data.path() / "statuses";
+  const auto outcome = test::run_in_child(
+      [&] {
+        ecert::ServiceConfig config;
+        config.data_dir = data.path() / "store";
+        ecert::Service service(config, [](std::chrono::nanoseconds, std::function<void()> task) { task(); });
+        // The answer to an issuance comes from the store's commit thread.
+        std::promise<std::string> issued;
+        service.handle({"POST", "/v1/certificates", R"({"holder":"h","type":"t"})"}, [&](ecert::HttpResponse response) {
+          const auto at = response.body.find(R"("credential":")");
+          issued.set_value(at == std::string::npos ? "" : response.body.substr(at + 14, response.body.find('"', at + 14) - at - 14));
+        });
+        const auto credential = issued.get_future().get();
+        const int out = ::open(statuses_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        const rlimit limit{64, 64};
+        ::setrlimit(RLIMIT_NOFILE, &limit);
+        while (::open("/dev/null", O_RDONLY) >= 0) {
+        }
+        std::string statuses;
+        service.handle({"GET", "/v1/certificates/0123456789abcdef", ""},
+                       [&](ecert::HttpResponse response) { statuses += std::to_string(response.status) + " "; });
+        service.handle({"POST", "/v1/verify", R"({"credential":")" + credential + R"("})"},
+                       [&](ecert::HttpResponse response) { statuses += std::to_string(response.status) + " "; });
+        return ::write(out, statuses.data(), statuses.size()) == static_cast<ssize_t>(statuses.size()) ? 0 : 4;
+      },
+      30s);
+  INFO("the child " << (outcome.signal ? "died of signal " + std::to_string(outcome.signal) : "exited with " + std::to_string(outcome.exit_code)));
+  CHECK(outcome.exit_code == 0);
+  std::ifstream written(statuses_file);
+  const std::string statuses((std::istreambuf_iterator<char>(written)), {});
   CHECK(statuses == "503 503 ");
 }
 
@@ -336,29 +325,22 @@ TEST_CASE("a data directory the service cannot write to is named in the message"
     }
   }
   REQUIRE(::chmod(store.c_str(), 0555) == 0);
-  int err[2];
-  REQUIRE(::pipe(err) == 0);
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    ::dup2(err[1], STDERR_FILENO);
-    ::close(err[0]);
-    if (::geteuid() == 0 && ::setuid(user) != 0) ::_exit(126);
-    const std::string binary = std::string(UPTAKE_BINARY_DIR) + "/cli/uptake";
-    ::execl(binary.c_str(), binary.c_str(), "serve", "--listen", "127.0.0.1:0", "--data", store.c_str(), nullptr);
-    ::_exit(127);
-  }
-  ::close(err[1]);
-  std::string message;
-  char buffer[512];
-  for (ssize_t n; (n = ::read(err[0], buffer, sizeof buffer)) > 0;) message.append(buffer, static_cast<std::size_t>(n));
-  ::close(err[0]);
-  int status = 0;
-  ::waitpid(child, &status, 0);
+  const auto output = data.path() / "output";
+  const auto outcome = test::run_in_child(
+      [&] {
+        const int out = ::open(output.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        ::dup2(out, STDERR_FILENO);
+        if (::geteuid() == 0 && ::setuid(user) != 0) return 126;
+        const std::string binary = std::string(UPTAKE_BINARY_DIR) + "/cli/uptake";
+        ::execl(binary.c_str(), binary.c_str(), "serve", "--listen", "127.0.0.1:0", "--data", store.c_str(), nullptr);
+        return 127;
+      },
+      30s);
+  std::ifstream written(output);
+  const std::string message((std::istreambuf_iterator<char>(written)), {});
   ::chmod(store.c_str(), 0755);
   INFO(message);
-  REQUIRE(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 2);
+  CHECK(outcome.exit_code == 2);
   CHECK_THAT(message, Catch::StartsWith("error: " + store.string() + ": "));
   CHECK_THAT(message, Catch::Contains("not writable"));
 }
