@@ -90,6 +90,12 @@ inline ChildOutcome run_program(const std::string& program, const std::vector<st
       deadline, signal_after, signal_to_send);
 }
 
+// The peak resident set of a child that does nothing: what it holds of this process from the
+// fork. A child's own growth is its peak less this (a sanitizer's runtime makes it hundreds of MiB).
+inline long idle_child_peak_rss_kib() {
+  return run_in_child([] { return 0; }, std::chrono::seconds(10)).peak_rss_kib;
+}
+
 // This process's peak resident set so far (as VmHWM in /proc/self/status), in KiB.
 inline long own_peak_rss_kib() {
   rusage usage{};
