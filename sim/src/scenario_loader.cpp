@@ -9,6 +9,7 @@
 #include <cctype>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -83,22 +84,18 @@ class Reader {
     return value;
   }
 
-  double positive(const YAML::Node& node, const std::string& field) const {
+  // Above 0, and at most `most` where a larger value could not be meant (and would overflow
+  // the rates built from it).
+  double positive(const YAML::Node& node, const std::string& field, double most = kUnbounded) const {
     const double value = number(node, field);
     if (value <= 0) fail(node, field, fmt::format("is {}", value), "a number above 0");
-    return value;
+    return at_most(node, field, value, most);
   }
 
-  // A value already read from `node`, refused above `most`.
-  double at_most(const YAML::Node& node, const std::string& field, double value, double most) const {
-    if (value > most) fail(node, field, fmt::format("is {}", value), fmt::format("a number of at most {:g}", most));
-    return value;
-  }
-
-  double non_negative(const YAML::Node& node, const std::string& field) const {
+  double non_negative(const YAML::Node& node, const std::string& field, double most = kUnbounded) const {
     const double value = number(node, field);
     if (value < 0) fail(node, field, fmt::format("is {}", value), "a number of 0 or more");
-    return value;
+    return at_most(node, field, value, most);
   }
 
   // A share of requests: a fraction from 0 to 1, or a percentage such as 2% or 0.5%.
@@ -165,7 +162,7 @@ class Reader {
     double total = 0;
     for (std::size_t i = 0; i < node.size(); ++i) {
       const auto value_field = fmt::format("{}[{}]", field, i);
-      values.push_back(at_most(node[i], value_field, non_negative(node[i], value_field), kMostWeight));
+      values.push_back(non_negative(node[i], value_field, kMostWeight));
       total += values.back();
     }
     if (total <= 0) fail(node, field, "are all zero", "at least one weight above 0");
@@ -177,6 +174,14 @@ class Reader {
   const std::string& file() const { return file_; }
 
  private:
+  static constexpr double kUnbounded = std::numeric_limits<double>::infinity();
+
+  // A value already read from `node`, refused above `most`.
+  double at_most(const YAML::Node& node, const std::string& field, double value, double most) const {
+    if (value > most) fail(node, field, fmt::format("is {}", value), fmt::format("a number of at most {:g}", most));
+    return value;
+  }
+
   std::string file_;
 };
 
@@ -253,7 +258,7 @@ void load_periods(const Reader& reader, const YAML::Node& node, const std::strin
     for (const auto& point : monthly) {
       const auto month_field = fmt::format("{}.monthly.{}", field, point.first.Scalar());
       const auto [year, month] = year_month(reader, point.first, month_field);
-      periods.push_back({{year, month, year, month, reader.at_most(point.second, month_field, reader.positive(point.second, month_field), kMostVolume)}, point.first});
+      periods.push_back({{year, month, year, month, reader.positive(point.second, month_field, kMostVolume)}, point.first});
     }
   }
   if (const auto list = node["periods"]) {
@@ -266,9 +271,8 @@ void load_periods(const Reader& reader, const YAML::Node& node, const std::strin
       if (std::tie(last_year, last_month) < std::tie(first_year, first_month)) {
         reader.fail(list[i]["to"], item_field + ".to", "is before 'from'", "a last month on or after the first");
       }
-      const auto volume = reader.require(list[i], item_field, "volume");
       periods.push_back({{first_year, first_month, last_year, last_month,
-                          reader.at_most(volume, item_field + ".volume", reader.positive(volume, item_field + ".volume"), kMostVolume)}, list[i]});
+                          reader.positive(reader.require(list[i], item_field, "volume"), item_field + ".volume", kMostVolume)}, list[i]});
     }
   }
   std::sort(periods.begin(), periods.end(), [](const auto& a, const auto& b) {
@@ -334,7 +338,7 @@ void load_history(const Reader& reader, const YAML::Node& root, Scenario& scenar
       const int year = reader.year(point.first, field + ".yearly");
       const auto year_field = fmt::format("{}.yearly.{}", field, year);
       if (series.yearly.count(year)) reader.fail(point.first, year_field, "is given twice");
-      series.yearly[year] = reader.at_most(point.second, year_field, reader.positive(point.second, year_field), kMostVolume);
+      series.yearly[year] = reader.positive(point.second, year_field, kMostVolume);
     }
     load_periods(reader, node, field, series);
     if (node["cumulative"]) {
@@ -496,8 +500,7 @@ void load_calendar(const Reader& reader, const YAML::Node& root, Scenario& scena
   if (node["weekday_factors"]) calendar.weekday_factors = reader.factors(node["weekday_factors"], "calendar.weekday_factors", {7});
   if (node["hour_profile"]) calendar.hour_profile = reader.factors(node["hour_profile"], "calendar.hour_profile", {24, 96});
   if (node["holiday_factor"]) {
-    calendar.holiday_factor = reader.at_most(node["holiday_factor"], "calendar.holiday_factor",
-                                             reader.non_negative(node["holiday_factor"], "calendar.holiday_factor"), kMostWeight);
+    calendar.holiday_factor = reader.non_negative(node["holiday_factor"], "calendar.holiday_factor", kMostWeight);
   }
   if (const auto holidays = node["holidays"]) {
     if (!holidays.IsSequence()) reader.fail(holidays, "calendar.holidays", "is not a list", "a list of dates [YYYY-MM-DD, MM-DD, ...]");
@@ -627,8 +630,7 @@ void load_events(const Reader& reader, const YAML::Node& root, Scenario& scenari
     if ((event.ramp_up + event.plateau + event.decay).count() <= 0) {
       reader.fail(node, field, "lasts no time", "a ramp_up, plateau or decay longer than 0");
     }
-    const auto multiplier = reader.require(node, field, "multiplier");
-    event.multiplier = reader.at_most(multiplier, field + ".multiplier", reader.positive(multiplier, field + ".multiplier"), kMostFactor);
+    event.multiplier = reader.positive(reader.require(node, field, "multiplier"), field + ".multiplier", kMostFactor);
     if (node["additive"]) event.additive = reader.boolean(node["additive"], field + ".additive");
     if (const auto endpoints = node["endpoints"]) {
       if (!endpoints.IsSequence()) reader.fail(endpoints, field + ".endpoints", "is not a list", "a list of endpoint names");
@@ -715,8 +717,7 @@ void load_mix(const Reader& reader, const YAML::Node& root, Scenario& scenario) 
   reader.expect_map(mix, "mix", {"series", "requests_per_use", "endpoints"});
   scenario.mix.series = driving_series_name(reader, mix, "mix", scenario);
   if (mix["requests_per_use"]) {
-    scenario.mix.requests_per_use = reader.at_most(mix["requests_per_use"], "mix.requests_per_use",
-                                                   reader.positive(mix["requests_per_use"], "mix.requests_per_use"), kMostFactor);
+    scenario.mix.requests_per_use = reader.positive(mix["requests_per_use"], "mix.requests_per_use", kMostFactor);
   }
   const auto endpoints = reader.require(mix, "mix", "endpoints");
   if (!endpoints.IsMap() || endpoints.size() == 0) reader.fail(endpoints, "mix.endpoints", "has no endpoints", "{ endpoint: share, ... }");
@@ -947,7 +948,7 @@ void load_replay(const Reader& reader, const YAML::Node& root, Scenario& scenari
     reader.fail(node["to"], "replay.to", "makes the interval, replayed in real time, too long a run",
                 longest + ", or a replay.duration that compresses the interval");
   }
-  if (node["scale"]) replay.scale = reader.at_most(node["scale"], "replay.scale", reader.positive(node["scale"], "replay.scale"), kMostFactor);
+  if (node["scale"]) replay.scale = reader.positive(node["scale"], "replay.scale", kMostFactor);
 }
 
 void load_slo(const Reader& reader, const YAML::Node& root, Scenario& scenario) {
