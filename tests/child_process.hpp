@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <fcntl.h>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <thread>
@@ -101,6 +102,16 @@ inline long own_peak_rss_kib() {
   rusage usage{};
   ::getrusage(RUSAGE_SELF, &usage);
   return usage.ru_maxrss;
+}
+
+// A memory figure of a running process from /proc/PROCESS/status, in bytes: `process` is a pid
+// or "self", `field` such as "VmRSS" (resident now) or "VmHWM" (the most resident so far).
+inline std::size_t process_status_bytes(const std::string& process, const std::string& field) {
+  std::ifstream status("/proc/" + process + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind(field + ":", 0) == 0) return std::stoull(line.substr(field.size() + 1)) * 1024;  // stated in kB
+  }
+  return 0;
 }
 
 }  // namespace uptake::test

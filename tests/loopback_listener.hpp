@@ -8,8 +8,9 @@
 #include <unistd.h>
 
 #include <cstdint>
-#include <fstream>
 #include <string>
+
+#include "child_process.hpp"
 
 namespace uptake::test {
 
@@ -37,14 +38,7 @@ struct SilentListener {
   std::uint16_t port() const { return ntohs(address.sin_port); }
 };
 
-// This process's resident memory in bytes, from /proc/self/status (VmRSS).
-inline std::size_t resident_bytes() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
-  }
-  return 0;
-}
+// This process's resident memory in bytes.
+inline std::size_t resident_bytes() { return process_status_bytes("self", "VmRSS"); }
 
 }  // namespace uptake::test

@@ -10,8 +10,9 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <string>
+
+#include "child_process.hpp"
 
 namespace uptake::test {
 
@@ -69,13 +70,7 @@ class ServiceProcess {
   pid_t pid() const { return pid_; }
 
   // The most resident memory the service has had so far (VmHWM), in bytes.
-  std::size_t peak_memory_bytes() const {
-    std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
-    for (std::string line; std::getline(status, line);) {
-      if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;  // stated in kB
-    }
-    return 0;
-  }
+  std::size_t peak_memory_bytes() const { return process_status_bytes(std::to_string(pid_), "VmHWM"); }
 
  private:
   pid_t pid_ = -1;
