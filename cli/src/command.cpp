@@ -83,16 +83,22 @@ po::variables_map parse_arguments(const Command& command, const std::vector<std:
   return values;
 }
 
+std::optional<double> decimal_number(std::string_view text) {
+  double value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
 double percentage_of(const po::variables_map& values, const char* name) {
-  auto text = values[name].as<std::string>();
-  const auto given = text;
-  if (!text.empty() && text.back() == '%') text.pop_back();
-  double percent = -1;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), percent);
-  if (error != std::errc{} || end != text.data() + text.size() || text.empty() || !(percent >= 0 && percent <= 1000)) {
+  const auto given = values[name].as<std::string>();
+  std::string_view text = given;
+  if (!text.empty() && text.back() == '%') text.remove_suffix(1);
+  const auto percent = decimal_number(text);
+  if (!percent || !(*percent >= 0 && *percent <= 1000)) {
     throw InputError({}, fmt::format("--{}", name), fmt::format("'{}' is not a percentage", given), "a percentage from 0 to 1000, such as 10 or 2.5%");
   }
-  return percent / 100;
+  return *percent / 100;
 }
 
 }  // namespace uptake::cli

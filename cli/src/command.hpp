@@ -4,7 +4,9 @@
 #include <boost/program_options.hpp>
 
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "uptake/reports/gate.hpp"
@@ -42,6 +44,10 @@ std::vector<Command> report_commands();
 // The verdict a results folder ended with (run, merge, capacity), when it has something to say:
 // thresholds, or results that are untrusted or partial.
 void print_verdict(const reports::GateResult& verdict);
+
+// `text` as a decimal number and nothing else: no hex (std::stod takes "0x10" as 16), no
+// trailing characters, no leading space; std::nullopt otherwise. Ranges are the caller's.
+std::optional<double> decimal_number(std::string_view text);
 
 // Option `name` as a percentage ("10", "10%" or "2.5%"), returned as a fraction; from 0 to 1000%
 // (a command checks its own narrower range).

@@ -1,5 +1,4 @@
 // uptake run: replay a scenario's arrival schedule (or an ad hoc rate) as open-loop traffic.
-#include <charconv>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -97,25 +96,18 @@ int run(const po::variables_map& values) {
     load.headers = headers_of(values);
     const auto rate = values["rate"].as<std::string>();
     if (rate != "max") {
-      double rps = -1;
-      // A decimal number and nothing else (std::stod would take "0x10" as 16); its range is the
-      // workflow's to check.
-      const auto [end, error] = std::from_chars(rate.data(), rate.data() + rate.size(), rps);
-      if (rate.empty() || error != std::errc{} || end != rate.data() + rate.size()) {
-        throw InputError({}, "--rate", fmt::format("'{}' is not a rate", rate), "requests per second above 0, or max");
-      }
-      load.rate_rps = rps;
+      // Its range is the workflow's to check.
+      const auto rps = decimal_number(rate);
+      if (!rps) throw InputError({}, "--rate", fmt::format("'{}' is not a rate", rate), "requests per second above 0, or max");
+      load.rate_rps = *rps;
     }
   }
   if (values.count("start-at")) {
-    // A decimal number and nothing else, as --rate; its range is the workflow's to check.
+    // Its range is the workflow's to check.
     const auto text = values["start-at"].as<std::string>();
-    double epoch = -1;
-    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), epoch);
-    if (text.empty() || error != std::errc{} || end != text.data() + text.size()) {
-      throw InputError({}, "--start-at", fmt::format("'{}' is not a Unix time", text), "seconds since the epoch, such as 1790000000");
-    }
-    request.start_at = epoch;
+    const auto epoch = decimal_number(text);
+    if (!epoch) throw InputError({}, "--start-at", fmt::format("'{}' is not a Unix time", text), "seconds since the epoch, such as 1790000000");
+    request.start_at = *epoch;
   }
   if (values.count("out")) request.out_folder = values["out"].as<std::string>();
   request.force = values.count("force") > 0;
