@@ -116,6 +116,15 @@ std::size_t ResponseParser::find_line_end() {
   return from + at;
 }
 
+// How long the line at parsed_ is, as far as it has arrived: up to `line_end`, or, while its end
+// has not arrived, the bytes so far less a last '\r' (the first half of a CRLF cut by a read).
+// The same figure either way, so that no limit's verdict depends on where the reads were cut.
+std::size_t ResponseParser::line_bytes(std::size_t line_end) const {
+  if (line_end != std::string_view::npos) return line_end - parsed_;
+  const auto so_far = end_ - parsed_;
+  return so_far && buffer_[end_ - 1] == '\r' ? so_far - 1 : so_far;
+}
+
 // `bytes` of body at parsed_: the first kept_body_ of the body are stored, contiguous from
 // body_begin_ (chunked bodies are de-chunked in place); the rest is only counted.
 void ResponseParser::take_body(std::size_t bytes) {
@@ -238,9 +247,7 @@ ResponseParser::State ResponseParser::parse() {
       }
       case Phase::chunk_size: {
         const auto line_end = find_line_end();
-        // The same limit whether or not the line's end has arrived yet: the verdict must not
-        // depend on where the reads were cut.
-        if ((line_end == std::string_view::npos ? end_ : line_end) - parsed_ > 1024) return fail("a chunk size line is too long");
+        if (line_bytes(line_end) > 1024) return fail("a chunk size line is too long");
         if (line_end == std::string_view::npos) return State::need_more;
         std::size_t size = 0;
         std::size_t digits = 0;
@@ -282,12 +289,12 @@ ResponseParser::State ResponseParser::parse() {
       case Phase::trailers: {
         // All trailer lines together share the head limit, as the lines of a head do.
         const auto line_end = find_line_end();
-        const auto line_bytes = (line_end == std::string_view::npos ? end_ : line_end) - parsed_;
-        if (section_bytes_ + line_bytes > max_header_) return fail("the trailers are larger than the limit");
+        const auto bytes = line_bytes(line_end);
+        if (section_bytes_ + bytes > max_header_) return fail("the trailers are larger than the limit");
         if (line_end == std::string_view::npos) return State::need_more;
-        section_bytes_ += line_bytes + 2;
+        section_bytes_ += bytes + 2;
         parsed_ = line_end + 2;
-        if (line_bytes == 0) phase_ = Phase::done;
+        if (bytes == 0) phase_ = Phase::done;
         break;
       }
       case Phase::until_close: {

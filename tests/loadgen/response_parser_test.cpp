@@ -158,6 +158,23 @@ TEST_CASE("interim heads and trailers count towards the head limit, however many
   CHECK(parser.body() == "ok");
 }
 
+TEST_CASE("a line exactly at its limit is accepted however the reads cut it, even between CR and LF") {
+  // A chunk size line of 1,024 bytes and trailers of exactly the head limit are within the
+  // limits; a read that ends on the line's '\r' must not count that '\r' as a byte of the line.
+  const std::string chunk_line = "2;" + std::string(1022, 'x');
+  const std::string trailer = "X-T: " + std::string(1024 - 5 - 2, 'y');  // with its CRLF, 1,024 bytes
+  const std::string head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (const auto& wire : {head + chunk_line + "\r\nok\r\n0\r\n\r\n", head + "2\r\nok\r\n0\r\n" + trailer + "\r\n\r\n"}) {
+    for (std::size_t piece = 1; piece <= wire.size(); piece += 1) {
+      ResponseParser parser(1 << 20, 1024);
+      parser.start();
+      INFO("pieces of " << piece);
+      REQUIRE(feed(parser, wire, {piece}) == State::complete);
+      CHECK(parser.body() == "ok");
+    }
+  }
+}
+
 TEST_CASE("a body nothing captures is read and counted, but only its start is kept") {
   const std::string wire = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n, worl\r\n1\r\nd\r\n0\r\n\r\n";
   for (std::size_t piece : {std::size_t{1}, std::size_t{4}, wire.size()}) {

@@ -65,6 +65,7 @@ class ResponseParser {
   State parse();
   bool parse_head(std::string_view head);
   std::size_t find_line_end();
+  std::size_t line_bytes(std::size_t line_end) const;
   void take_body(std::size_t bytes);
   void reclaim();
 
