@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -34,11 +35,11 @@ class Reader {
  public:
   explicit Reader(std::string file) : file_(std::move(file)) {}
 
-  InputLocation at(const YAML::Node& node) const {
-    const auto mark = node.Mark();
+  InputLocation at(const YAML::Mark& mark) const {
     if (mark.is_null()) return {file_, 0, 0};
     return {file_, mark.line + 1, mark.column + 1};
   }
+  InputLocation at(const YAML::Node& node) const { return at(node.Mark()); }
 
   [[noreturn]] void fail(const YAML::Node& node, const std::string& field, const std::string& problem,
                          const std::string& expected = {}) const {
@@ -971,18 +972,59 @@ void load_slo(const Reader& reader, const YAML::Node& root, Scenario& scenario) 
 
 }  // namespace
 
-Scenario parse_scenario(const std::string& text, const std::string& file_name) {
-  const Reader reader(file_name);
-  std::vector<YAML::Node> documents;
+namespace {
+
+// Notes where a document's first node starts, and whether it has one that is not null.
+class FirstNodeOfDocument : public YAML::EventHandler {
+ public:
+  bool has_node() const { return has_node_; }
+  const YAML::Mark& mark() const { return mark_; }
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { note(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string&) override { note(mark); }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override { note(mark); }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override { note(mark); }
+  void OnMapEnd() override {}
+
+ private:
+  void note(const YAML::Mark& mark) {
+    if (!has_node_) mark_ = mark;
+    has_node_ = true;
+  }
+  bool has_node_ = false;
+  YAML::Mark mark_;
+};
+
+// The file's one YAML document. A second one would be ignored, so that the scenario that runs
+// would not be all the file says: it is refused. yaml-cpp 0.7's LoadAll is not used: on a stray
+// ',' where a document may start it yields empty documents for ever (yaml-cpp #1040, fixed in
+// 0.8), so the parser is asked for two documents at most.
+YAML::Node load_one_document(const std::string& text, const Reader& reader) {
   try {
-    documents = YAML::LoadAll(text);
+    const auto root = YAML::Load(text);
+    std::istringstream stream(text);
+    YAML::Parser parser(stream);
+    FirstNodeOfDocument first, second;
+    if (parser.HandleNextDocument(first) && parser.HandleNextDocument(second) && second.has_node()) {
+      throw InputError(reader.at(second.mark()), "", "holds a second YAML document",
+                       "one scenario per file, without a second '---'");
+    }
+    return root;
   } catch (const YAML::ParserException& error) {
-    throw InputError({file_name, error.mark.line + 1, error.mark.column + 1}, "", "is not valid YAML: " + error.msg,
+    throw InputError(reader.at(error.mark), "", "is not valid YAML: " + error.msg,
                      "a YAML document (see scenarios/README.md)");
   }
-  // A second document would be ignored: the scenario that runs would not be all the file says.
-  if (documents.size() > 1) reader.fail(documents[1], "", "holds a second YAML document", "one scenario per file, without a second '---'");
-  const YAML::Node root = documents.empty() ? YAML::Node() : documents.front();
+}
+
+}  // namespace
+
+Scenario parse_scenario(const std::string& text, const std::string& file_name) {
+  const Reader reader(file_name);
+  const YAML::Node root = load_one_document(text, reader);
   ExpandedWalk(reader).visit(root, "");
   if (!root.IsMap()) throw InputError({file_name, 1, 1}, "", "does not hold a mapping at the top", "a scenario with name, history, mix, ...");
   reader.expect_map(root, "", {"name", "description", "seed", "history", "growth", "calendar", "events", "mix", "journeys",
