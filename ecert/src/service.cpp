@@ -90,24 +90,7 @@ class Station {
   }
 
   // Called with the mutex held: the random stream is shared by the station's servers.
-  std::chrono::nanoseconds draw() {
-    double seconds = distribution_.mean_seconds;
-    switch (distribution_.kind) {
-      case ServiceTimeDistribution::Kind::constant: break;
-      case ServiceTimeDistribution::Kind::exponential: seconds = distribution_.mean_seconds * random_.exponential(); break;
-      case ServiceTimeDistribution::Kind::lognormal: {
-        // Parameters of the underlying normal from the mean m and sd s of the service time.
-        const double m = distribution_.mean_seconds, s = distribution_.sd_seconds;
-        const double sigma2 = std::log1p((s * s) / (m * m));
-        const double mu = std::log(m) - sigma2 / 2;
-        const double u1 = random_.uniform_open_zero(), u2 = random_.uniform();
-        const double normal = std::sqrt(-2 * std::log(u1)) * std::cos(2 * M_PI * u2);
-        seconds = std::exp(mu + std::sqrt(sigma2) * normal);
-        break;
-      }
-    }
-    return std::chrono::nanoseconds{static_cast<std::int64_t>(seconds * 1e9)};
-  }
+  std::chrono::nanoseconds draw() { return distribution_.draw(random_); }
 
   ServiceTimeDistribution distribution_;
   unsigned workers_;
@@ -125,51 +108,6 @@ Endpoint endpoint_named(std::string_view name) {
 }
 
 }  // namespace
-
-std::optional<ServiceTimeDistribution> ServiceTimeDistribution::parse(std::string_view text, std::string& problem) {
-  ServiceTimeDistribution distribution;
-  distribution.text = std::string(text);
-  const auto colon = text.find(':');
-  const auto kind = text.substr(0, colon);
-  const auto arguments = colon == std::string_view::npos ? std::string_view{} : text.substr(colon + 1);
-  const auto comma = arguments.find(',');
-  const auto mean = parse_duration(arguments.substr(0, comma));
-  if (kind == "exp") distribution.kind = Kind::exponential;
-  else if (kind == "const") distribution.kind = Kind::constant;
-  else if (kind == "lognormal") distribution.kind = Kind::lognormal;
-  else {
-    problem = fmt::format("'{}' names no distribution; expected exp:MEAN, const:VALUE or lognormal:MEAN,SD (e.g. exp:2ms)", text);
-    return std::nullopt;
-  }
-  if (!mean || mean->count() <= 0) {
-    problem = fmt::format("'{}' has no valid mean; expected a duration above 0 such as 2ms", text);
-    return std::nullopt;
-  }
-  // A synthetic service time is a few milliseconds to seconds; an hour bounds it well inside what
-  // the nanosecond timers can hold (1e308 s overflowed them and answered at once).
-  constexpr double kLongest = 3600;
-  if (mean->count() > kLongest) {
-    problem = fmt::format("'{}' has a mean of {:g} s; expected at most 1h", text, mean->count());
-    return std::nullopt;
-  }
-  distribution.mean_seconds = mean->count();
-  if (distribution.kind == Kind::lognormal) {
-    const auto sd = comma == std::string_view::npos ? std::nullopt : parse_duration(arguments.substr(comma + 1));
-    if (!sd || sd->count() <= 0) {
-      problem = fmt::format("'{}' needs a standard deviation; expected lognormal:MEAN,SD such as lognormal:2ms,1ms", text);
-      return std::nullopt;
-    }
-    if (sd->count() > kLongest) {
-      problem = fmt::format("'{}' has a standard deviation of {:g} s; expected at most 1h", text, sd->count());
-      return std::nullopt;
-    }
-    distribution.sd_seconds = sd->count();
-  } else if (comma != std::string_view::npos) {
-    problem = fmt::format("'{}' takes one duration", text);
-    return std::nullopt;
-  }
-  return distribution;
-}
 
 struct Service::State {
   ServiceConfig config;

@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "uptake/base/duration_distribution.hpp"
+
 namespace uptake::ecert {
 
 struct HttpRequest {
@@ -41,16 +43,7 @@ using ScheduleAfter = std::function<void(std::chrono::nanoseconds delay, std::fu
 
 // A service-time distribution of the synthetic mode: "exp:2ms", "const:1ms", "lognormal:2ms,1ms"
 // (mean and standard deviation of the service time itself).
-struct ServiceTimeDistribution {
-  enum class Kind { exponential, constant, lognormal };
-  Kind kind = Kind::constant;
-  double mean_seconds = 0;
-  double sd_seconds = 0;
-  std::string text;
-
-  // std::nullopt with `problem` set when the text is not a distribution.
-  static std::optional<ServiceTimeDistribution> parse(std::string_view text, std::string& problem);
-};
+using ServiceTimeDistribution = DurationDistribution;
 
 struct SyntheticEndpoint {
   std::string endpoint;  // "issue", "verify", "get", "revoke"
