@@ -71,4 +71,67 @@ std::optional<std::string> step_that_cannot_exit(const Journeys& journeys) {
   return std::nullopt;
 }
 
+SessionChain::SessionChain(const Journeys& journeys, const std::vector<std::string>& endpoint_order) {
+  const auto index = step_indices(journeys);
+  const auto visits = expected_step_visits(journeys);
+  for (std::size_t i = 0; i < journeys.steps.size(); ++i) {
+    const auto& from = journeys.steps[i];
+    Step step;
+    if (!from.endpoint.empty()) {
+      const auto found = std::find(endpoint_order.begin(), endpoint_order.end(), from.endpoint);
+      step.endpoint = static_cast<int>(found - endpoint_order.begin());
+      requests_per_session_ += visits[i];
+    }
+    step.think = from.think_time.value_or(journeys.think_time);
+    double cumulative = 0;
+    for (const auto& [name, probability] : from.next) {
+      if (probability <= 0) continue;
+      cumulative += probability;
+      step.next.emplace_back(cumulative, name == "exit" ? -1 : static_cast<int>(index.at(name)));
+    }
+    steps_.push_back(std::move(step));
+  }
+  start_ = static_cast<int>(index.at(journeys.start));
+}
+
+SessionWalk::SessionWalk(const SessionChain& chain, std::uint64_t seed, std::uint64_t session)
+    : chain_(&chain), random_(seed * 0x9E3779B97F4A7C15ULL + session) {}
+
+int SessionWalk::successor() {
+  const auto& next = chain_->steps_[static_cast<std::size_t>(step_)].next;
+  // The last successor takes what rounding leaves of the total: the probabilities sum to 1 only
+  // to within 1e-6.
+  const double draw = random_.uniform() * next.back().first;
+  for (const auto& [cumulative, step] : next) {
+    if (draw < cumulative) return step;
+  }
+  return next.back().second;
+}
+
+bool SessionWalk::next(SessionVisit& visit) {
+  visit.think = std::chrono::nanoseconds{0};
+  if (!started_) {
+    started_ = true;
+    step_ = chain_->start_;
+  } else {
+    if (step_ < 0) return false;
+    step_ = successor();
+    if (step_ < 0) return false;
+    visit.think += chain_->steps_[static_cast<std::size_t>(step_)].think.draw(random_);
+  }
+  // Steps that send nothing (reading a screen) pass their pause on to the next request.
+  while (chain_->steps_[static_cast<std::size_t>(step_)].endpoint < 0) {
+    step_ = successor();
+    if (step_ < 0) return false;
+    visit.think += chain_->steps_[static_cast<std::size_t>(step_)].think.draw(random_);
+  }
+  visit.endpoint = static_cast<std::uint32_t>(chain_->steps_[static_cast<std::size_t>(step_)].endpoint);
+  return true;
+}
+
+ReplayWindow session_window(ReplayWindow window, const SessionChain& chain) {
+  window.scale /= chain.requests_per_session();
+  return window;
+}
+
 }  // namespace uptake::sim

@@ -141,6 +141,14 @@ class Reader {
     return *value;
   }
 
+  // A pause of a session: a duration (constant) or a distribution of durations.
+  DurationDistribution think_time(const YAML::Node& node, const std::string& field) const {
+    std::string problem;
+    const auto value = DurationDistribution::parse(text(node, field), problem, true);
+    if (!value) fail(node, field, problem, "a duration (3s) or a distribution: const:3s, exp:3s, lognormal:MEAN,SD such as lognormal:3s,2s");
+    return *value;
+  }
+
   sys_days date(const YAML::Node& node, const std::string& field) const {
     const auto value = parse_date(text(node, field));
     if (!value) fail(node, field, fmt::format("'{}' is not a valid date", node.Scalar()), "YYYY-MM-DD");
@@ -663,7 +671,7 @@ Journeys load_journeys(const Reader& reader, const YAML::Node& node) {
   reader.expect_map(node, "journeys", {"series", "start", "think_time", "steps"});
   Journeys journeys;
   journeys.start = reader.nonempty_text(reader.require(node, "journeys", "start"), "journeys.start");
-  if (node["think_time"]) journeys.think_time = reader.duration(node["think_time"], "journeys.think_time");
+  if (node["think_time"]) journeys.think_time = reader.think_time(node["think_time"], "journeys.think_time");
   const auto steps = reader.require(node, "journeys", "steps");
   if (!steps.IsMap() || steps.size() == 0) reader.fail(steps, "journeys.steps", "has no steps", "a mapping of step names to { endpoint, next }");
   std::set<std::string> names;
@@ -673,8 +681,9 @@ Journeys load_journeys(const Reader& reader, const YAML::Node& node) {
     JourneyStep step;
     step.name = entry.first.Scalar();
     const auto field = "journeys.steps." + step.name;
-    reader.expect_map(entry.second, field, {"endpoint", "next"});
+    reader.expect_map(entry.second, field, {"endpoint", "think_time", "next"});
     if (entry.second["endpoint"]) step.endpoint = reader.nonempty_text(entry.second["endpoint"], field + ".endpoint");
+    if (entry.second["think_time"]) step.think_time = reader.think_time(entry.second["think_time"], field + ".think_time");
     const auto next = reader.require(entry.second, field, "next");
     if (!next.IsMap() || next.size() == 0) reader.fail(next, field + ".next", "has no successors", "{ step: probability, ... } with 'exit' to end");
     double total = 0;
@@ -691,6 +700,9 @@ Journeys load_journeys(const Reader& reader, const YAML::Node& node) {
     }
     if (std::abs(total - 1.0) > 1e-6) reader.fail(next, field + ".next", fmt::format("probabilities sum to {:.6g}", total), "probabilities that sum to 1");
     journeys.steps.push_back(std::move(step));
+  }
+  if (std::all_of(journeys.steps.begin(), journeys.steps.end(), [](const JourneyStep& step) { return step.endpoint.empty(); })) {
+    reader.fail(steps, "journeys.steps", "has no step with an endpoint: its sessions would send nothing", "at least one step that sends a request (endpoint: NAME)");
   }
   if (!names.count(journeys.start)) reader.fail(node["start"], "journeys.start", fmt::format("names no step '{}'", journeys.start), "one of the steps under journeys.steps");
   // A chain from which some step can never reach exit would make journeys endless.

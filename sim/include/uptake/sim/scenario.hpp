@@ -10,6 +10,7 @@
 
 #include "uptake/base/civil_time.hpp"
 #include "uptake/base/csv.hpp"
+#include "uptake/base/duration_distribution.hpp"
 #include "uptake/base/input_error.hpp"
 #include "uptake/sim/time_zone.hpp"
 
@@ -129,17 +130,20 @@ struct Event {
   std::vector<std::chrono::local_seconds> occurrences(int first_year, int last_year) const;
 };
 
-// A user journey as an absorbing Markov chain. "exit" is the absorbing state.
+// A user journey as an absorbing Markov chain. "exit" is the absorbing state. The load
+// generator runs each journey as a session: its steps one after another, each entered a think
+// time after the previous step ended (the previous response, for a step that sends a request).
 struct JourneyStep {
   std::string name;
   std::string endpoint;                      // empty: a step that sends no request (reading a screen)
   std::vector<std::pair<std::string, double>> next;  // successor step -> probability; sums to 1
+  std::optional<DurationDistribution> think_time;    // the pause before this step; empty: the journeys' own
 };
 
 struct Journeys {
-  std::string start;
+  std::string start;                         // entered when the session arrives, without a pause
   std::vector<JourneyStep> steps;
-  Seconds think_time{0};                     // mean pause between steps (used by the load generator)
+  DurationDistribution think_time;           // the pause before each later step, unless the step has its own
 };
 
 // How each unit of the driving series' volume becomes requests.
