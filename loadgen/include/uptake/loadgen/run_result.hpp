@@ -126,6 +126,17 @@ struct RunResult {
   // The first failure a thread saw, for people: "HTTP 404 on verify: {\"error\":...}" (the
   // start of the body, printable), or the class and endpoint of one that had no answer.
   std::string sample_failure;
+  // The first answer a thread saw that its flow's checks refused (check_failed), for people:
+  // which flow, which check, the status and the start of the body (printable; environment
+  // values removed). Empty when no check failed.
+  struct CheckFailure {
+    std::string flow;
+    std::string check;   // as describe_check names it: "json /credential exists"
+    int status = 0;
+    std::string body;    // its first 160 bytes, anything unprintable as '.', "..." when cut
+    bool operator==(const CheckFailure&) const = default;
+  };
+  std::optional<CheckFailure> check_failure;
   std::uint64_t waited_for_connection = 0;  // requests that found every connection busy
   std::uint64_t connections_opened = 0;
   // The busiest generator thread's CPU time over its wall time from the start to its last
