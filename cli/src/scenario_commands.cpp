@@ -9,6 +9,7 @@
 #include "command.hpp"
 #include "uptake/base/files.hpp"
 #include "uptake/base/input_error.hpp"
+#include "uptake/loadgen/request_plan.hpp"
 #include "uptake/reports/forecast_report.hpp"
 #include "uptake/reports/text_table.hpp"
 #include "uptake/sim/arrivals.hpp"
@@ -72,6 +73,9 @@ int run_check(const po::variables_map& values) {
   for (const auto& path : values["scenario"].as<std::vector<std::string>>()) {
     const auto scenario = sim::load_scenario(path);
     print_warnings(scenario.warnings);
+    // The environment a run would read ({{env.NAME}}): a missing variable fails here as it would
+    // before a run's load. Only whether each is set is looked at; no value is printed.
+    loadgen::environment_values(scenario);
     // Fitting belongs to checking: a series that no model can fit is an invalid scenario.
     const auto forecast = sim::make_forecast(scenario, scenario.growth.project_to_year, scenario.growth.project_to_year);
     print_warnings(forecast.warnings);

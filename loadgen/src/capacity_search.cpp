@@ -270,7 +270,9 @@ bool load_independent(ErrorClass error) {
     case ErrorClass::tls:
     case ErrorClass::protocol:
     case ErrorClass::http_4xx:
-    case ErrorClass::missing_capture: return true;
+    case ErrorClass::missing_capture:
+    case ErrorClass::check_failed:
+    case ErrorClass::unsafe_value: return true;
     default: return false;
   }
 }

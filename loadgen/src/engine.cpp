@@ -44,12 +44,20 @@ constexpr std::size_t kShownBodyBytes = 160;
 
 // A failed answer for people: its status, endpoint and the start of its body, with anything
 // unprintable (and line breaks) shown as '.', so that it fits on one line of a report.
-std::string describe_failed_answer(int status, std::string_view body, const std::string& endpoint) {
+std::string shown_body(std::string_view body) {
   constexpr std::size_t kShown = kShownBodyBytes;
   std::string shown;
   for (const char c : body.substr(0, kShown)) shown += (static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f) ? c : '.';
   if (body.size() > kShown) shown += "...";
-  return fmt::format("HTTP {} on {}{}{}", status, endpoint, shown.empty() ? "" : ": ", shown);
+  return shown;
+}
+
+// Environment values are never shown: a target may echo the request that carried them.
+std::string describe_failed_answer(int status, std::string_view body, const std::string& endpoint, const RequestPlan& plan) {
+  const auto shown = shown_body(body);
+  auto described = fmt::format("HTTP {} on {}{}{}", status, endpoint, shown.empty() ? "" : ": ", shown);
+  redact_environment(plan, described);
+  return described;
 }
 
 std::int64_t nanoseconds_between(Clock::time_point from, Clock::time_point to) {
@@ -253,11 +261,24 @@ class Worker {
   }
 
   // From the connection: a response arrived (or the request failed).
-  void finished(std::unique_ptr<Pending> pending, Clock::time_point sent_at, int status, std::string_view body, std::int64_t server_time_ns,
-                std::optional<ErrorClass> error, const std::shared_ptr<Connection>& connection) {
+  void finished(std::unique_ptr<Pending> pending, Clock::time_point sent_at, int status, std::string_view head, std::string_view body,
+                std::int64_t server_time_ns, std::optional<ErrorClass> error, const std::shared_ptr<Connection>& connection) {
     const auto now = Clock::now();
     auto& endpoint = result_.endpoints[pending->endpoint];
-    if (error && status && result_.sample_failure.empty()) result_.sample_failure = describe_failed_answer(status, body, plan_.endpoints[pending->endpoint].endpoint);
+    const auto& request = plan_.endpoints[pending->endpoint];
+    if (status) {
+      const auto verdict = judge_response(request.checks, status, head, body);
+      error = verdict.error;
+      if (error == ErrorClass::check_failed && !result_.check_failure) {
+        result_.check_failure = RunResult::CheckFailure{request.endpoint, describe_check(request.checks, verdict.failed_check), status, shown_body(body)};
+        redact_environment(plan_, result_.check_failure->body);
+        if (result_.sample_failure.empty()) {
+          result_.sample_failure = fmt::format("check failed on {}: {}; {}", request.endpoint, result_.check_failure->check,
+                                               describe_failed_answer(status, body, request.endpoint, plan_));
+        }
+      }
+    }
+    if (error && status && result_.sample_failure.empty()) result_.sample_failure = describe_failed_answer(status, body, request.endpoint, plan_);
     if (error) count_error(*error, pending->endpoint, now);
     if (status) {
       ++endpoint.completed;
@@ -269,11 +290,9 @@ class Worker {
       if (server_time_ns >= 0) endpoint.server_time.record(server_time_ns);
       current_interval_histograms_[0].record(response_ns);
       current_interval_histograms_[1 + pending->endpoint].record(response_ns);
-      if (status < 400) {
+      if (!error) {
         ++endpoint.ok;
-        for (const auto& capture : plan_.endpoints[pending->endpoint].captures) {
-          if (const auto value = extract_json_pointer(body, capture.json_pointer, capture_scratch_)) captures_.put(capture.variable, *value);
-        }
+        capture_values(request.captures, head, body, captures_, capture_scratch_);
       }
     }
     --in_flight_;
@@ -303,11 +322,11 @@ class Worker {
 
   net::io_context& io() { return io_; }
   bool is_head_request(std::uint32_t endpoint) const { return plan_.endpoints[endpoint].head_method; }
-  // How much of a response body to keep: all of it where captures read it, else only what a
+  // How much of a response body to keep: all of it where captures or checks read it, else only what a
   // failure's description shows (one more byte tells it there was more). Keeping every body
   // would let each connection hold the largest one it ever read.
   std::size_t kept_body_bytes(std::uint32_t endpoint) const {
-    return plan_.endpoints[endpoint].captures.empty() ? kShownBodyBytes + 1 : std::numeric_limits<std::size_t>::max();
+    return plan_.endpoints[endpoint].reads_body() ? std::numeric_limits<std::size_t>::max() : kShownBodyBytes + 1;
   }
   const std::vector<tcp::endpoint>& endpoints() const { return endpoints_; }
   const EngineOptions& options() const { return options_; }
@@ -351,14 +370,15 @@ class Worker {
   bool prepare(Pending& pending) {
     int missing = -1;
     auto negative_case = NegativeCase::none;
+    auto problem = RenderProblem::missing_capture;
     if (render_request(plan_.endpoints[pending.endpoint], plan_, captures_, random_, pending.sequence, body_scratch_, pending.bytes, missing,
-                       &negative_case)) {
+                       &negative_case, &problem)) {
       auto& endpoint = result_.endpoints[pending.endpoint];
       if (negative_case == NegativeCase::tampered) ++endpoint.tampered;
       else if (negative_case == NegativeCase::revoked) ++endpoint.revoked;
       return true;
     }
-    count_error(ErrorClass::missing_capture, pending.endpoint, Clock::now());
+    count_error(problem == RenderProblem::unsafe_value ? ErrorClass::unsafe_value : ErrorClass::missing_capture, pending.endpoint, Clock::now());
     return false;
   }
 
@@ -373,20 +393,26 @@ class Worker {
   }
 
   // One request and its response, synchronously, on a connection of its own: warm-up only,
-  // before the measured run. Returns the body of a 2xx or 3xx answer, or nothing. The response
-  // is read by the same parser as the run's, with the same bounds.
-  std::optional<std::string> exchange(const std::string& request, bool head_request) {
+  // before the measured run. Returns the head and body of an answer that `request`'s checks
+  // pass (without checks: 2xx or 3xx), or nothing. The response is read by the same parser as
+  // the run's, with the same bounds.
+  struct Answer {
+    std::string head;
+    std::string body;
+  };
+  std::optional<Answer> exchange(const std::string& request_bytes, const EndpointRequest& request) {
     // Asynchronous on the worker's own io_context (not yet running), run to completion here:
     // only asynchronous operations honour tcp_stream's deadline, and a stuck target must not
     // hold the warm-up forever.
-    std::optional<std::string> answer;
+    const bool head_request = request.head_method;
+    std::optional<Answer> answer;
     ResponseParser parser;
     parser.start(head_request);
     auto roundtrip = [&](auto& stream) {
       auto& lowest = beast::get_lowest_layer(stream);
       lowest.expires_after(std::chrono::duration_cast<std::chrono::nanoseconds>(options_.connect_timeout + options_.request_timeout));
       const auto respond = [&] {
-        if (parser.status() < 400) answer = std::string(parser.body());
+        if (!judge_response(request.checks, parser.status(), parser.head(), parser.body()).error) answer = Answer{std::string(parser.head()), std::string(parser.body())};
       };
       std::function<void()> read = [&] {
         const auto space = parser.prepare();
@@ -402,7 +428,7 @@ class Worker {
         });
       };
       const auto write = [&] {
-        net::async_write(stream, net::buffer(request), [&](const boost::system::error_code& ec, std::size_t) {
+        net::async_write(stream, net::buffer(request_bytes), [&](const boost::system::error_code& ec, std::size_t) {
           if (!ec) read();
         });
       };
@@ -461,12 +487,10 @@ class Worker {
         pending->endpoint = e;
         pending->sequence = ~0ULL - i;
         const bool rendered = prepare(*pending);
-        const auto body = rendered ? exchange(pending->bytes, plan_.endpoints[e].head_method) : std::nullopt;
+        const auto answer = rendered ? exchange(pending->bytes, plan_.endpoints[e]) : std::nullopt;
         recycle(std::move(pending));
-        if (!body) break;
-        for (const auto& capture : captures) {
-          if (const auto value = extract_json_pointer(*body, capture.json_pointer, capture_scratch_)) response_captures.put(capture.variable, *value);
-        }
+        if (!answer) break;
+        capture_values(captures, answer->head, answer->body, response_captures, capture_scratch_);
         // Every other response seeds the revoked pools instead of the normal ones: a revoked
         // value must never be sent as a normal one.
         const bool revoke_this = !revokes_here.empty() && i % 2 == 1;
@@ -479,7 +503,7 @@ class Worker {
           int missing = -1;
           const auto& revoke = plan_.warm_up_requests[static_cast<std::size_t>(rule->revoke_request)];
           if (!render_request(revoke, plan_, response_captures, random_, ~0ULL - i, body_scratch_, warm_up_bytes, missing)) continue;
-          if (exchange(warm_up_bytes, revoke.head_method)) captures_.put(rule->revoked_variable, *response_captures.pick(rule->variable, random_));
+          if (exchange(warm_up_bytes, revoke)) captures_.put(rule->revoked_variable, *response_captures.pick(rule->variable, random_));
         }
       }
     }
@@ -875,16 +899,14 @@ template <class Stream>
 void StreamConnection<Stream>::on_response() {
   deadline_ = Clock::time_point::max();
   const int status = parser_.status();
-  std::optional<ErrorClass> error;
-  if (status >= 500) error = ErrorClass::http_5xx;
-  else if (status >= 400) error = ErrorClass::http_4xx;
   const bool keep = parser_.keep_alive();
   auto connection = shared_from_this();
   if (!keep) {
     close();
     worker_.connection_lost(connection);
   }
-  worker_.finished(std::move(pending_), sent_at_, status, parser_.body(), parser_.server_time_ns(), error, keep ? connection : nullptr);
+  // The worker judges the answer: its class depends on the flow's checks.
+  worker_.finished(std::move(pending_), sent_at_, status, parser_.head(), parser_.body(), parser_.server_time_ns(), std::nullopt, keep ? connection : nullptr);
 }
 
 template <class Stream>
@@ -893,7 +915,7 @@ void StreamConnection<Stream>::fail(ErrorClass error) {
   close();
   auto connection = shared_from_this();
   worker_.connection_lost(connection);
-  worker_.finished(std::move(pending_), sent_at_, 0, {}, -1, error, nullptr);
+  worker_.finished(std::move(pending_), sent_at_, 0, {}, {}, -1, error, nullptr);
 }
 
 std::vector<tcp::endpoint> resolve(const Target& target) {
@@ -1020,6 +1042,7 @@ RunResult run_engine(const EngineOptions& options, const RequestPlan& plan) {
     merged.schedule_lag.add(part.schedule_lag);
     for (std::size_t i = 0; i < merged.errors.size(); ++i) merged.errors[i] += part.errors[i];
     if (merged.sample_failure.empty()) merged.sample_failure = part.sample_failure;
+    if (!merged.check_failure) merged.check_failure = part.check_failure;
     merged.waited_for_connection += part.waited_for_connection;
     merged.connections_opened += part.connections_opened;
     merge_intervals(merged.intervals, part.intervals);

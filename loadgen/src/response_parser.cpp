@@ -44,12 +44,30 @@ bool has_token(std::string_view value, std::string_view token) {
 
 }  // namespace
 
+std::optional<std::string_view> find_header(std::string_view head, std::string_view name) noexcept {
+  const auto status_line_end = head.find("\r\n");
+  if (status_line_end == std::string_view::npos) return std::nullopt;
+  auto rest = head.substr(status_line_end + 2);
+  while (!rest.empty()) {
+    const auto line_end = rest.find("\r\n");
+    const auto line = rest.substr(0, line_end);
+    rest.remove_prefix(line_end == std::string_view::npos ? rest.size() : line_end + 2);
+    const auto colon = line.find(':');
+    if (colon == std::string_view::npos || !iequals(line.substr(0, colon), name)) continue;
+    auto value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    return value;
+  }
+  return std::nullopt;
+}
+
 ResponseParser::ResponseParser(std::size_t max_body_bytes, std::size_t max_header_bytes)
     : buffer_(8192), max_body_(max_body_bytes), max_header_(max_header_bytes) {}
 
 void ResponseParser::start(bool head_request, std::size_t kept_body_bytes) {
   // Nothing carries over: bytes beyond the previous response made it an error already.
-  end_ = parsed_ = scanned_ = section_bytes_ = body_begin_ = body_size_ = body_read_ = remaining_ = content_length_ = 0;
+  end_ = parsed_ = scanned_ = section_bytes_ = head_begin_ = head_size_ = body_begin_ = body_size_ = body_read_ = remaining_ = content_length_ = 0;
   has_content_length_ = chunked_ = false;
   phase_ = Phase::head;
   state_ = State::need_more;
@@ -99,7 +117,7 @@ ResponseParser::State ResponseParser::end_of_stream() {
 ResponseParser::State ResponseParser::fail(std::string_view why) {
   error_ = why;
   keep_alive_ = false;
-  body_size_ = 0;  // a refused response has no body to look at
+  head_size_ = body_size_ = 0;  // a refused response has no head or body to look at
   return state_ = State::error;
 }
 
@@ -221,6 +239,8 @@ ResponseParser::State ResponseParser::parse() {
           continue;
         }
         section_bytes_ = 0;
+        head_begin_ = parsed_ - (blank + 4);
+        head_size_ = blank + 2;  // the last header line's CRLF, not the blank line's
         body_begin_ = parsed_;
         body_size_ = body_read_ = 0;
         if (head_request_ || status_ == 204 || status_ == 304) {

@@ -35,6 +35,8 @@ const char* to_string(ErrorClass error) {
     case ErrorClass::http_5xx: return "http_5xx";
     case ErrorClass::missing_capture: return "missing_capture";
     case ErrorClass::wait_timeout: return "wait_timeout";
+    case ErrorClass::check_failed: return "check_failed";
+    case ErrorClass::unsafe_value: return "unsafe_value";
     case ErrorClass::count: break;
   }
   return "?";

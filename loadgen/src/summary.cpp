@@ -309,6 +309,7 @@ Summary make_summary(const RunResult& result, const RunContext& context, const V
   summary.schedule_lag_ms = latency_summary(result.schedule_lag);
   summary.error_rate = error_rate(total.ok, total.errors);
   for (std::size_t i = 0; i < result.errors.size(); ++i) summary.errors.emplace_back(to_string(static_cast<ErrorClass>(i)), result.errors[i]);
+  summary.check_failure = result.check_failure;
   for (const auto& endpoint : result.endpoints) {
     summary.endpoints.push_back({endpoint.name, static_cast<const RequestCounts&>(endpoint), static_cast<double>(endpoint.completed) / seconds, latency_summary(endpoint.response_time),
                                  latency_summary(endpoint.service_time), {endpoint.tampered, endpoint.revoked}});
@@ -353,6 +354,9 @@ ordered_json to_json(const Summary& summary) {
   root["error_rate"] = summary.error_rate;
   root["errors"] = ordered_json::object();
   for (const auto& [error_class, count] : summary.errors) root["errors"][error_class] = count;
+  const auto& failure = summary.check_failure;
+  root["check_failure"] = failure ? ordered_json{{"flow", failure->flow}, {"check", failure->check}, {"status", failure->status}, {"body", failure->body}}
+                                  : ordered_json(nullptr);
   for (const auto& endpoint : summary.endpoints) {
     root["endpoints"][endpoint.name] = {{"requests", counters_json(endpoint.requests)},
                                         {"achieved_rps", endpoint.achieved_rps},
@@ -450,6 +454,14 @@ Summary summary_from_json(const ordered_json& json, const std::string& file) {
   in.read(root, "", "error_rate", summary.error_rate, Need::optional);
   for (const auto& [error_class, count] : in.member(root, "", "errors", Kind::object, Need::required)->items()) {
     summary.errors.emplace_back(error_class, in.value_of<std::uint64_t>(count, "errors." + error_class));
+  }
+  if (const auto found = json.find("check_failure"); found != json.end() && !found->is_null()) {
+    if (!found->is_object()) in.refuse("check_failure", fmt::format("is {}", found->dump()), "an object, or null");
+    auto& failure = summary.check_failure.emplace();
+    in.read(&*found, "check_failure", "flow", failure.flow, Need::required);
+    in.read(&*found, "check_failure", "check", failure.check, Need::required);
+    in.read(&*found, "check_failure", "status", failure.status, Need::required);
+    in.read(&*found, "check_failure", "body", failure.body, Need::required);
   }
   // A run whose schedule came due for nothing has no endpoints block at all.
   if (const auto* endpoints = in.member(root, "", "endpoints", Kind::object, Need::optional)) {

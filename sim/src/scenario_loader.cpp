@@ -4,15 +4,19 @@
 #include <fmt/ranges.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
+#include <boost/regex.hpp>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <limits>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "uptake/base/csv.hpp"
 #include "uptake/base/files.hpp"
@@ -806,18 +810,149 @@ void load_negative(const Reader& reader, const YAML::Node& node, const std::stri
   flow.negative = std::move(negative);
 }
 
+// Whether `name` can name an environment variable: a letter or '_', then letters, digits, '_'.
+bool environment_name(std::string_view name) {
+  const auto word = [](char c, bool first) { return c == '_' || std::isalpha(static_cast<unsigned char>(c)) || (!first && std::isdigit(static_cast<unsigned char>(c))); };
+  if (name.empty() || !word(name.front(), true)) return false;
+  return std::all_of(name.begin() + 1, name.end(), [&](char c) { return word(c, false); });
+}
+
+// Checks every {{variable}} of a template; {{env.NAME}} is recorded in `environment` (its value
+// is only read when a run's plan is compiled).
 void check_template(const Reader& reader, const YAML::Node& node, const std::string& field, const std::string& text,
-                    const std::set<std::string>& variables) {
+                    const std::set<std::string>& variables, std::vector<EnvironmentUse>& environment) {
   std::size_t at = 0;
   while ((at = text.find("{{", at)) != std::string::npos) {
     const auto close = text.find("}}", at);
     if (close == std::string::npos) reader.fail(node, field, "has '{{' without a closing '}}'", "{{variable}}");
     const auto name = text.substr(at + 2, close - at - 2);
+    if (name.starts_with("env.")) {
+      const auto variable = name.substr(4);
+      if (!environment_name(variable)) {
+        reader.fail(node, field, fmt::format("'{{{{{}}}}}' does not name an environment variable", name), "{{env.NAME}}, NAME of letters, digits and '_'");
+      }
+      const bool seen = std::any_of(environment.begin(), environment.end(), [&](const EnvironmentUse& use) { return use.name == variable && use.field == field; });
+      if (!seen) environment.push_back({variable, field, reader.at(node)});
+      at = close + 2;
+      continue;
+    }
     if (!variables.count(name)) {
       reader.fail(node, field, fmt::format("uses an unknown variable '{{{{{}}}}}'", name),
-                  fmt::format("one of: {}", fmt::join(variables, ", ")));
+                  fmt::format("one of: {}, or env.NAME", fmt::join(variables, ", ")));
     }
     at = close + 2;
+  }
+}
+
+// A regular expression as the run will compile it (loadgen: Boost.Regex, ECMAScript syntax), so
+// that one the run could not use is refused here, with its line. `groups`: at least this many
+// marked subexpressions.
+void check_regex(const Reader& reader, const YAML::Node& node, const std::string& field, const std::string& pattern, unsigned groups) {
+  if (pattern.empty()) reader.fail(node, field, "is empty", "a regular expression");
+  try {
+    const boost::regex compiled(pattern, boost::regex::ECMAScript);
+    if (compiled.mark_count() < groups) {
+      reader.fail(node, field, fmt::format("'{}' has no group to capture", pattern), "a regular expression with a group around the value, such as 'ticket=([A-Za-z0-9]+)'");
+    }
+  } catch (const boost::regex_error& error) {
+    reader.fail(node, field, fmt::format("'{}' is not a regular expression: {}", pattern, error.what()), "ECMAScript regular expression syntax");
+  }
+}
+
+void check_pointer(const Reader& reader, const YAML::Node& node, const std::string& field, const std::string& pointer) {
+  if (!pointer.empty() && pointer.front() != '/') {
+    reader.fail(node, field, fmt::format("'{}' is not a JSON pointer", pointer), "a pointer such as /credential or /data/0/id");
+  }
+}
+
+// A YAML value as the JSON value a check compares with: a quoted scalar is a string; a plain one
+// is a JSON number, true, false or null when it reads as one, else a string; mappings and
+// sequences become objects and arrays.
+nlohmann::json json_of(const Reader& reader, const YAML::Node& node, const std::string& field) {
+  if (node.IsMap()) {
+    auto object = nlohmann::json::object();
+    for (const auto& entry : node) object[entry.first.Scalar()] = json_of(reader, entry.second, field + "." + entry.first.Scalar());
+    return object;
+  }
+  if (node.IsSequence()) {
+    auto array = nlohmann::json::array();
+    for (std::size_t i = 0; i < node.size(); ++i) array.push_back(json_of(reader, node[i], fmt::format("{}[{}]", field, i)));
+    return array;
+  }
+  if (!node.IsScalar()) return nullptr;  // an empty value: null
+  if (node.Tag() != "!") {
+    const auto parsed = nlohmann::json::parse(node.Scalar(), nullptr, false);
+    if (!parsed.is_discarded() && (parsed.is_number() || parsed.is_boolean() || parsed.is_null())) return parsed;
+  }
+  return node.Scalar();
+}
+
+// status: 201, 200-299, or a list of those.
+std::vector<StatusRange> load_status(const Reader& reader, const YAML::Node& node, const std::string& field) {
+  std::vector<StatusRange> ranges;
+  const auto one = [&](const YAML::Node& item, const std::string& item_field) {
+    const auto text = reader.text(item, item_field);
+    const auto dash = text.find('-');
+    const auto read = [&](std::string_view digits) {
+      int value = 0;
+      const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+      if (error != std::errc{} || end != digits.data() + digits.size() || digits.empty() || value < 100 || value > 599) {
+        reader.fail(item, item_field, fmt::format("'{}' is not a status or a range of statuses", text), "a status from 100 to 599 such as 201, or a range such as 200-299");
+      }
+      return value;
+    };
+    StatusRange range;
+    range.from = read(std::string_view(text).substr(0, dash));
+    range.to = dash == std::string::npos ? range.from : read(std::string_view(text).substr(dash + 1));
+    if (range.to < range.from) reader.fail(item, item_field, fmt::format("'{}' ends before it starts", text), "a range FROM-TO with FROM <= TO, such as 200-299");
+    ranges.push_back(range);
+  };
+  if (node.IsSequence()) {
+    if (node.size() == 0) reader.fail(node, field, "is an empty list", "statuses such as [200, 201] or ranges such as [200-299]");
+    for (std::size_t i = 0; i < node.size(); ++i) one(node[i], fmt::format("{}[{}]", field, i));
+  } else {
+    one(node, field);
+  }
+  return ranges;
+}
+
+void load_checks(const Reader& reader, const YAML::Node& node, const std::string& field, Checks& checks) {
+  reader.expect_map(node, field, {"status", "json", "body"});
+  if (const auto status = node["status"]) checks.status = load_status(reader, status, field + ".status");
+  if (const auto json = node["json"]) {
+    if (!json.IsMap()) reader.fail(json, field + ".json", "is not a mapping", "{ /pointer: exists, /pointer: value, ... }");
+    for (const auto& entry : json) {
+      const auto pointer = entry.first.Scalar();
+      const auto entry_field = field + ".json." + pointer;
+      check_pointer(reader, entry.first, entry_field, pointer);
+      JsonCheck check{pointer, {}};
+      // The word exists, unquoted, asks only that the value be there; "exists" quoted is a string.
+      const bool exists = entry.second.IsScalar() && entry.second.Tag() != "!" && entry.second.Scalar() == "exists";
+      if (!exists) check.equals_json = json_of(reader, entry.second, entry_field).dump();
+      checks.json.push_back(std::move(check));
+    }
+  }
+  if (const auto body = node["body"]) {
+    checks.body_regex = reader.text(body, field + ".body");
+    check_regex(reader, body, field + ".body", checks.body_regex, 0);
+  }
+}
+
+void load_capture(const Reader& reader, const YAML::Node& node, const std::string& field, Capture& capture) {
+  if (node.IsScalar()) {
+    capture.json_pointer = node.Scalar();
+    return check_pointer(reader, node, field, capture.json_pointer);
+  }
+  if (!node.IsMap()) reader.fail(node, field, "is neither a JSON pointer nor a mapping", "/json/pointer, { header: NAME }, { regex: '...' } or { header: NAME, regex: '...' }");
+  reader.expect_map(node, field, {"header", "regex"});
+  if (!node["header"] && !node["regex"]) reader.fail(node, field, "names no source", "header: NAME, regex: '...' or both");
+  if (const auto header = node["header"]) {
+    capture.header = reader.nonempty_text(header, field + ".header");
+    if (capture.header.find_first_of(": \t\r\n") != std::string::npos) reader.fail(header, field + ".header", fmt::format("'{}' is not a header name", capture.header), "a name such as Location");
+  }
+  if (const auto regex = node["regex"]) {
+    capture.regex = reader.text(regex, field + ".regex");
+    check_regex(reader, regex, field + ".regex", capture.regex, 1);
   }
 }
 
@@ -834,7 +969,8 @@ void load_flows(const Reader& reader, const YAML::Node& root, Scenario& scenario
       warm_up_flows.insert(entry.second["negative"]["revoke_with"].Scalar());
     }
   }
-  std::vector<std::pair<YAML::Node, std::string>> template_fields;
+  // Each template with its field and the index of its flow.
+  std::vector<std::tuple<YAML::Node, std::string, std::size_t>> template_fields;
   std::vector<YAML::Node> negative_nodes;
   for (const auto& entry : flows) {
     Flow flow;
@@ -847,40 +983,42 @@ void load_flows(const Reader& reader, const YAML::Node& root, Scenario& scenario
       flow.warm_up_only = true;
     }
     const auto& node = entry.second;
-    reader.expect_map(node, field, {"method", "path", "headers", "body", "capture", "negative"});
+    reader.expect_map(node, field, {"method", "path", "headers", "body", "capture", "check", "negative"});
     flow.method = reader.nonempty_text(reader.require(node, field, "method"), field + ".method");
     static const std::set<std::string> methods{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"};
     if (!methods.count(flow.method)) reader.fail(node["method"], field + ".method", fmt::format("'{}' is not an HTTP method", flow.method), "GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS");
     flow.path = reader.nonempty_text(reader.require(node, field, "path"), field + ".path");
     if (flow.path.front() != '/') reader.fail(node["path"], field + ".path", fmt::format("'{}' does not start with '/'", flow.path), "a path such as /v1/verify");
-    template_fields.emplace_back(node["path"], field + ".path");
+    const auto index = scenario.flows.size();
+    template_fields.emplace_back(node["path"], field + ".path", index);
     if (const auto headers = node["headers"]) {
       if (!headers.IsMap()) reader.fail(headers, field + ".headers", "is not a mapping", "{ Header-Name: value, ... }");
       for (const auto& header : headers) {
         flow.headers.emplace_back(header.first.Scalar(), reader.text(header.second, field + ".headers." + header.first.Scalar()));
-        template_fields.emplace_back(header.second, field + ".headers." + header.first.Scalar());
+        template_fields.emplace_back(header.second, field + ".headers." + header.first.Scalar(), index);
       }
     }
     if (node["body"]) {
       flow.body = reader.text(node["body"], field + ".body");
-      template_fields.emplace_back(node["body"], field + ".body");
+      template_fields.emplace_back(node["body"], field + ".body", index);
     }
     if (const auto captures = node["capture"]) {
-      if (!captures.IsMap()) reader.fail(captures, field + ".capture", "is not a mapping", "{ variable: /json/pointer, ... }");
-      for (const auto& capture : captures) {
-        const auto pointer = reader.text(capture.second, field + ".capture." + capture.first.Scalar());
-        if (!pointer.empty() && pointer.front() != '/') {
-          reader.fail(capture.second, field + ".capture." + capture.first.Scalar(), fmt::format("'{}' is not a JSON pointer", pointer), "a pointer such as /credential or /data/0/id");
-        }
-        flow.captures.push_back({capture.first.Scalar(), pointer});
+      if (!captures.IsMap()) reader.fail(captures, field + ".capture", "is not a mapping", "{ variable: /json/pointer, variable: { header: NAME }, variable: { regex: '...' }, ... }");
+      for (const auto& item : captures) {
+        Capture capture;
+        capture.name = item.first.Scalar();
+        if (capture.name.starts_with("env.")) reader.fail(item.first, field + ".capture." + capture.name, "takes the name space of environment variables", "a name that does not start with env.");
+        load_capture(reader, item.second, field + ".capture." + capture.name, capture);
+        flow.captures.push_back(std::move(capture));
       }
     }
+    if (const auto checks = node["check"]) load_checks(reader, checks, field + ".check", flow.checks);
     if (const auto negative = node["negative"]) load_negative(reader, negative, field + ".negative", flow);
     negative_nodes.push_back(node["negative"]);
     scenario.flows.push_back(std::move(flow));
   }
   const auto variables = template_variables(scenario.flows, scenario.feeders);
-  for (const auto& [node, field] : template_fields) check_template(reader, node, field, node.Scalar(), variables);
+  for (const auto& [node, field, index] : template_fields) check_template(reader, node, field, node.Scalar(), variables, scenario.flows[index].environment);
   // A negative block must replace a value this flow uses and some flow captures, and revoke it
   // with a flow that exists.
   for (std::size_t i = 0; i < scenario.flows.size(); ++i) {

@@ -17,6 +17,7 @@ using loadgen::ResponseParser;
 struct Outcome {
   int status = 0;  // of the complete response
   std::string body;
+  std::string head;
   bool keep_alive = false;
   ResponseParser::State last = ResponseParser::State::need_more;
 };
@@ -48,11 +49,20 @@ Outcome feed(std::string_view stream, const std::vector<std::size_t>& pieces, bo
   if (state == ResponseParser::State::error) {
     fuzz_require(!parser.error().empty(), "a refused response says why");
     fuzz_require(!parser.keep_alive(), "a refused response ends its connection");
+    fuzz_require(parser.head().empty(), "a refused response has no head to look at");
   }
   if (state == ResponseParser::State::complete) {
     outcome.status = parser.status();
     outcome.body = parser.body();
     outcome.keep_alive = parser.keep_alive();
+    outcome.head = parser.head();
+    // The final head survives the reclaiming of parsed bytes: it is the status line the status
+    // came from, whole, and a header lookup in it never fails or reads beyond it.
+    const auto head = parser.head();
+    fuzz_require(head.size() >= 14 && head.substr(0, 7) == "HTTP/1." && head.substr(head.size() - 2) == "\r\n", "the head is a status line and header lines");
+    fuzz_require(std::stoi(std::string(head.substr(9, 3))) == parser.status(), "the head is the final response's");
+    fuzz_require(head.size() <= 1024, "the head stays within the limit");
+    if (const auto length = loadgen::find_header(head, "content-length")) fuzz_require(head.find(*length) != std::string_view::npos, "a header value lies within the head");
     fuzz_require(parser.status() >= 100 && parser.status() <= 999 && parser.status() != 101, "a complete response has a final three-digit status");
     fuzz_require(parser.body().size() <= std::min<std::size_t>(4096, kept_body), "a body stays within the limit and what is kept");
   }
@@ -75,6 +85,7 @@ void response_parser(std::string_view input) {
   const auto cut = feed(stream, pieces, head_request, kept_body);
   fuzz_require(whole.status == cut.status, "the status does not depend on how reads are cut");
   fuzz_require(whole.body == cut.body, "the body does not depend on how reads are cut");
+  fuzz_require(whole.head == cut.head, "the head does not depend on how reads are cut");
   fuzz_require(whole.keep_alive == cut.keep_alive, "keep-alive does not depend on how reads are cut");
   fuzz_require(whole.last == cut.last, "the verdict does not depend on how reads are cut");
 }

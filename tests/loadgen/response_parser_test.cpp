@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <cstring>
+#include <limits>
 #include <string>
 
 #include "loopback_listener.hpp"
@@ -26,6 +28,12 @@ State feed(ResponseParser& parser, std::string_view wire, const std::vector<std:
     state = parser.commit(size);
   }
   return state;
+}
+
+std::string fmt_chunk(std::string_view data) {
+  char size[20];
+  std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+  return size + std::string(data) + "\r\n";
 }
 
 }  // namespace
@@ -70,6 +78,39 @@ TEST_CASE("responses without a body, interim responses and bodies delimited by t
   CHECK(parser.end_of_stream() == State::complete);
   CHECK(parser.body() == "until the end");
   CHECK_FALSE(parser.keep_alive());
+}
+
+TEST_CASE("the final head stays readable beside the body, and its fields are found by name") {
+  // An interim head first, a chunked body larger than the buffer, and a body kept only in part:
+  // the bytes reclaimed as the body arrives never include the head.
+  const std::string body(20000, 'b');
+  std::string chunked;
+  for (std::size_t at = 0; at < body.size(); at += 3000) chunked += fmt_chunk(body.substr(at, 3000));
+  const std::string final_head = "HTTP/1.1 201 Created\r\nLocation:  /v1/certificates/c-42 \r\nSet-Cookie: a=1\r\ntransfer-encoding: chunked\r\n";
+  const std::string wire = "HTTP/1.1 100 Continue\r\nX-Interim: yes\r\n\r\n" + final_head + "\r\n" + chunked + "0\r\n\r\n";
+  for (const std::size_t kept : {std::size_t{0}, std::size_t{10}, std::numeric_limits<std::size_t>::max()}) {
+    for (const std::size_t piece : {std::size_t{1}, std::size_t{100}, wire.size()}) {
+      ResponseParser parser;
+      parser.start(false, kept);
+      INFO("kept " << kept << ", pieces of " << piece);
+      REQUIRE(feed(parser, wire, {piece}) == State::complete);
+      CHECK(parser.head() == final_head);
+      CHECK(parser.body().size() == std::min(kept, body.size()));
+      CHECK(find_header(parser.head(), "location") == "/v1/certificates/c-42");
+      CHECK(find_header(parser.head(), "SET-COOKIE") == "a=1");
+      CHECK_FALSE(find_header(parser.head(), "X-Interim"));  // the interim head's, not this one's
+      CHECK_FALSE(find_header(parser.head(), "Locatio"));
+    }
+  }
+  // Nothing before a head is parsed, nothing after an error.
+  ResponseParser parser;
+  parser.start();
+  CHECK(feed(parser, "HTTP/1.1 200 OK\r\nContent-Len") == State::need_more);
+  CHECK(parser.head().empty());
+  CHECK(feed(parser, "gth: x\r\n\r\n") == State::error);
+  CHECK(parser.head().empty());
+  CHECK_FALSE(find_header("HTTP/1.1 200 OK", "HTTP/1.1 200 OK"));  // a status line is never a field
+  CHECK_FALSE(find_header("", "a"));
 }
 
 TEST_CASE("keep-alive follows the version and the Connection header") {

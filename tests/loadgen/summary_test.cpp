@@ -62,8 +62,17 @@ TEST_CASE("a run's summary reads back to the same JSON, in the writer's order") 
   CHECK(keys_of(json) == std::vector<std::string>{"schema", "scenario", "scenario_file", "target", "mode", "seed", "shard", "shard_index", "shard_count",
                                                   "start_at", "started_at", "started_at_utc", "started_at_ns", "duration_s", "schedule_s", "interrupted",
                                                   "aborted", "requests", "rate", "latency_ms", "service_time_ms", "schedule_lag_ms", "error_rate", "errors",
-                                                  "endpoints", "connections", "generator", "slo", "thresholds"});
+                                                  "check_failure", "endpoints", "connections", "generator", "slo", "thresholds"});
   CHECK(json["shard"] == "0/1");
+  CHECK(json["check_failure"].is_null());
+  CHECK(json["errors"]["check_failed"] == 0);
+  CHECK(json["errors"]["unsafe_value"] == 0);
+  // A failed check's sample reads back as written.
+  auto failed = run.result;
+  failed.check_failure = loadgen::RunResult::CheckFailure{"issue", "json /credential exists", 201, R"({"state":"revoked"})"};
+  const auto with_failure = loadgen::make_summary(failed, run.context, run.verdict);
+  check_round_trip(with_failure);
+  CHECK(loadgen::summary_from_json(loadgen::to_json(with_failure), "summary.json").check_failure == failed.check_failure);
   CHECK(json["aborted"].is_null());
   CHECK(json["endpoints"]["verify.v2"]["negative"] == ordered_json{{"tampered", 4}, {"revoked", 2}});
   CHECK(keys_of(json["latency_ms"]) == std::vector<std::string>{"count", "min", "mean", "p50", "p90", "p95", "p99", "p999", "max"});

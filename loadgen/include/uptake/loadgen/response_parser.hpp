@@ -3,7 +3,8 @@
 // growable read buffer per connection (reads go straight into it), finds the status, the body's
 // framing (Content-Length, chunked, or until close) and keep-alive, and hands out the body as a
 // view. It keeps no header fields: nothing is allocated per response once the buffer has grown
-// to the largest response seen. Beast's general parser builds a field container per response,
+// to the largest response seen; the final head's bytes stay in the buffer, before the body, for
+// the header lookups of checks and captures (find_header). Beast's general parser builds a field container per response,
 // which costs more than the rest of a request's work in closed-loop runs.
 //
 // Every part of a response is bounded, so a hostile target cannot grow the buffer: the head
@@ -16,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -50,6 +52,10 @@ class ResponseParser {
   bool keep_alive() const noexcept { return keep_alive_; }
   // The body, de-chunked, as far as start() asked to keep it; valid until the next start().
   std::string_view body() const noexcept { return {buffer_.data() + body_begin_, body_size_}; }
+  // The final (not interim) response's head: its status line and header lines, each ending in
+  // CRLF, without the blank line. Empty until the head is parsed, and after an error; valid until
+  // the next start(). Reclaiming parsed bytes never moves it: it lies before the kept body.
+  std::string_view head() const noexcept { return {buffer_.data() + head_begin_, head_size_}; }
   // The target's own time for the response, from its Server-Timing header: the first metric's
   // `dur` (milliseconds, as the header writes it) in nanoseconds; -1 when the response has no
   // such header, or its duration is not a number from 0 to an hour. Valid until the next start().
@@ -72,6 +78,8 @@ class ResponseParser {
   std::vector<char> buffer_;
   std::size_t end_ = 0;          // bytes in buffer_
   std::size_t parsed_ = 0;       // bytes of buffer_ consumed by the parse so far
+  std::size_t head_begin_ = 0;
+  std::size_t head_size_ = 0;
   std::size_t body_begin_ = 0;
   std::size_t body_size_ = 0;    // de-chunked body bytes kept, stored from body_begin_
   std::size_t body_read_ = 0;    // de-chunked body bytes read, kept or not (for the body limit)
@@ -92,5 +100,10 @@ class ResponseParser {
   std::int64_t server_time_ns_ = -1;
   std::string_view error_;
 };
+
+// The value of the first header field named `name` (case-insensitive) in a response head as
+// ResponseParser::head() gives it, without surrounding spaces and tabs; std::nullopt when the
+// head has no such field. The status line is never taken for a field.
+std::optional<std::string_view> find_header(std::string_view head, std::string_view name) noexcept;
 
 }  // namespace uptake::loadgen

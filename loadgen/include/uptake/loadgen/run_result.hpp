@@ -17,8 +17,24 @@ namespace uptake::loadgen {
 // Latencies are recorded in nanoseconds, from 1 ns to one hour, at 3 significant digits.
 HdrHistogram make_latency_histogram();
 
-// Failure classes: counted, and the run goes on.
-enum class ErrorClass : std::size_t { connect, timeout, reset, tls, protocol, http_4xx, http_5xx, missing_capture, wait_timeout, count };
+// Failure classes: counted, and the run goes on. check_failed: an answer that a flow's checks
+// refused (an unexpected status below 400, or an expected status with a body that fails a JSON
+// or body check). unsafe_value: a request not sent because a value inserted into a header held
+// CR, LF or NUL, which would have injected a header line.
+enum class ErrorClass : std::size_t {
+  connect,
+  timeout,
+  reset,
+  tls,
+  protocol,
+  http_4xx,
+  http_5xx,
+  missing_capture,
+  wait_timeout,
+  check_failed,
+  unsafe_value,
+  count
+};
 const char* to_string(ErrorClass error);
 
 // How an open-loop thread waits for the next send time.
@@ -38,9 +54,10 @@ std::optional<Pacing> parse_pacing(std::string_view text);
 std::size_t achieved_window_seconds(double schedule_seconds, double duration_seconds);
 double achieved_ratio(std::uint64_t completed_in_window, std::uint64_t planned);
 
-// The share of attempted requests that failed. Every attempt ends either answered below 400
-// (ok) or as an error of some class, whether it was sent or failed before sending
-// (missing_capture, wait_timeout), so ok + errors counts the attempts exactly; requests that a
+// The share of attempted requests that failed. Every attempt ends either answered below 400, or
+// as its flow's checks expect (ok), or as an error of some class, whether it was sent or failed
+// before sending (missing_capture, wait_timeout, unsafe_value), so ok + errors counts the
+// attempts exactly; requests that a
 // stop dropped while they waited were never attempted. 0 when nothing was attempted.
 double error_rate(std::uint64_t ok, std::uint64_t errors);
 
@@ -50,7 +67,7 @@ struct RequestCounts {
   std::uint64_t planned = 0;     // arrivals in the schedule (this run's shard); by intended send time per second
   std::uint64_t sent = 0;        // taken by a connection
   std::uint64_t completed = 0;   // a response was read (any status)
-  std::uint64_t ok = 0;          // completed with a 2xx or 3xx status
+  std::uint64_t ok = 0;          // completed with a 2xx or 3xx status, or as its flow's checks expect
   std::uint64_t errors = 0;      // failed: an error class, including 4xx and 5xx answers
 
   RequestCounts& operator+=(const RequestCounts& other) {
@@ -109,6 +126,17 @@ struct RunResult {
   // The first failure a thread saw, for people: "HTTP 404 on verify: {\"error\":...}" (the
   // start of the body, printable), or the class and endpoint of one that had no answer.
   std::string sample_failure;
+  // The first answer a thread saw that its flow's checks refused (check_failed), for people:
+  // which flow, which check, the status and the start of the body (printable; environment
+  // values removed). Empty when no check failed.
+  struct CheckFailure {
+    std::string flow;
+    std::string check;   // as describe_check names it: "json /credential exists"
+    int status = 0;
+    std::string body;    // its first 160 bytes, anything unprintable as '.', "..." when cut
+    bool operator==(const CheckFailure&) const = default;
+  };
+  std::optional<CheckFailure> check_failure;
   std::uint64_t waited_for_connection = 0;  // requests that found every connection busy
   std::uint64_t connections_opened = 0;
   // The busiest generator thread's CPU time over its wall time from the start to its last

@@ -132,6 +132,9 @@ struct Summary {
   double error_rate = 0;
   // By error class name, in the file's order (ErrorClass order, as the writer writes them).
   std::vector<std::pair<std::string, std::uint64_t>> errors;
+  // The first answer a flow's checks refused (RunResult::check_failure); null when none did, in
+  // summaries written before checks existed, and in merged summaries.
+  std::optional<RunResult::CheckFailure> check_failure;
   std::vector<SummaryEndpoint> endpoints;  // in the file's order; none when the schedule came due for nothing (no endpoints key)
   SummaryConnections connections;
   SummaryGenerator generator;

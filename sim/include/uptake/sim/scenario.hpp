@@ -154,9 +154,43 @@ struct Mix {
   std::optional<Journeys> journeys;            // when set, each unit of volume is one journey
 };
 
+// Where a captured value comes from: a JSON pointer into the body (the default), a header's
+// value, or the first group of a regular expression searched in the body, or in a header's value
+// when both are given.
 struct Capture {
   std::string name;           // variable name later templates use ("credential")
-  std::string json_pointer;   // RFC 6901 pointer into the JSON response body ("/credential")
+  std::string json_pointer;   // RFC 6901 pointer into the JSON response body ("/credential"); used when header and regex are empty
+  std::string header;         // a response header's name ("Location"); matched case-insensitively
+  std::string regex;          // ECMAScript syntax with at least one group; the first group's match is the value
+};
+
+// What an answer must be for its request to count as ok. Without a status check, a status
+// below 400 is expected, as without checks; with one, only the statuses it names (which may be
+// 400 or more: a negative path that expects 401).
+struct StatusRange {
+  int from = 200;  // inclusive, 100 to 599
+  int to = 299;    // inclusive, from or more
+};
+
+struct JsonCheck {
+  std::string pointer;      // RFC 6901 pointer into the JSON response body
+  std::string equals_json;  // the expected value as JSON text ("\"active\"", "3", "true"); empty: the value need only exist
+};
+
+struct Checks {
+  std::vector<StatusRange> status;  // empty: below 400
+  std::vector<JsonCheck> json;      // in the file's order
+  std::string body_regex;           // ECMAScript syntax, searched in the body; empty: none
+  bool empty() const { return status.empty() && json.empty() && body_regex.empty(); }
+};
+
+// A use of {{env.NAME}} in a flow's template, kept with where it was written: the value is read
+// from the environment when the run's plan is compiled, and a variable missing then is an error
+// that names the field and the line.
+struct EnvironmentUse {
+  std::string name;      // NAME of {{env.NAME}}
+  std::string field;     // "flows.issue.headers.Authorization"
+  InputLocation where;
 };
 
 // Negative paths of one flow: a share of its requests send a captured value that the target
@@ -170,7 +204,8 @@ struct Negative {
 };
 
 // The HTTP request of one endpoint. Templates may use {{citizen_id}}, {{certificate_type}},
-// {{request_id}}, any capture name of another flow, and FEEDER.COLUMN of a CSV feeder.
+// {{request_id}}, any capture name of another flow, FEEDER.COLUMN of a CSV feeder and
+// env.NAME of an environment variable.
 struct Flow {
   std::string endpoint;
   std::string method = "GET";
@@ -178,6 +213,8 @@ struct Flow {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::vector<Capture> captures;
+  Checks checks;
+  std::vector<EnvironmentUse> environment;  // first use of each variable per field
   std::optional<Negative> negative;
   bool warm_up_only = false;   // named by another flow's revoke_with and not part of the mix
 };
