@@ -136,8 +136,9 @@ class Reader {
   }
 
   Seconds duration(const YAML::Node& node, const std::string& field) const {
-    const auto value = parse_duration(text(node, field));
-    if (!value) fail(node, field, fmt::format("'{}' is not a duration", node.Scalar()), "a number with a unit: 500ms, 30s, 10m, 2h, 1d");
+    // Where the file expects seconds, a bare number is seconds, as on the command line.
+    const auto value = parse_duration(text(node, field), BareNumber::seconds);
+    if (!value) fail(node, field, fmt::format("'{}' is not a duration", node.Scalar()), duration_forms(BareNumber::seconds));
     return *value;
   }
 
