@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <charconv>
-#include <cmath>
 
 namespace uptake {
 namespace {
@@ -64,25 +62,6 @@ std::optional<seconds> parse_utc_offset(std::string_view text) {
   return text[0] == '+' ? magnitude : -magnitude;
 }
 
-std::optional<Seconds> parse_duration(std::string_view text) {
-  double value = 0;
-  const auto* begin = text.data();
-  const auto* end = text.data() + text.size();
-  const auto [stop, ec] = std::from_chars(begin, end, value);
-  if (ec != std::errc{} || stop == begin || !std::isfinite(value) || value < 0) return std::nullopt;
-  const std::string_view unit(stop, static_cast<std::size_t>(end - stop));
-  double scale = 0;
-  if (unit == "ns") scale = 1e-9;
-  else if (unit == "us" || unit == "µs") scale = 1e-6;
-  else if (unit == "ms") scale = 1e-3;
-  else if (unit == "s") scale = 1;
-  else if (unit == "m" || unit == "min") scale = 60;
-  else if (unit == "h") scale = 3600;
-  else if (unit == "d") scale = 86400;
-  else return std::nullopt;
-  return Seconds{value * scale};
-}
-
 std::string format_date(sys_days day) {
   const year_month_day ymd{day};
   return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
@@ -108,16 +87,6 @@ std::string format_rfc3339(sys_time<std::chrono::milliseconds> instant) {
   auto text = format_date_time(whole);
   text[10] = 'T';
   return milliseconds ? fmt::format("{}.{:03}Z", text, milliseconds) : text + "Z";
-}
-
-std::string format_duration(Seconds duration) {
-  const double s = duration.count();
-  if (s < 1e-3) return fmt::format("{:.0f} µs", s * 1e6);
-  if (s < 1) return fmt::format("{:.3g} ms", s * 1e3);
-  if (s < 120) return fmt::format("{:.3g} s", s);
-  const auto total_minutes = static_cast<long long>(std::llround(s / 60));
-  if (total_minutes < 60) return fmt::format("{}m {:02}s", total_minutes, static_cast<long long>(std::llround(s)) % 60);
-  return fmt::format("{}h {:02}m", total_minutes / 60, total_minutes % 60);
 }
 
 }  // namespace uptake

@@ -31,7 +31,7 @@ loadgen::CapacitySearchOptions search_options_of(const po::variables_map& values
   search.min_rps = std::min(1.0, search.start_rps);
   search.precision = positive(values, "precision", "a fraction such as 0.02 (2%)");
   if (search.precision >= 1) throw InputError({}, "--precision", fmt::format("{} is not below 1", search.precision), "a fraction such as 0.02 (2%)");
-  search.step_duration = Seconds{positive(values, "step-seconds", "seconds per look, at least 1")};
+  search.step_duration = duration_of(values, "step-seconds");
   if (search.step_duration.count() < 1) {
     throw InputError({}, "--step-seconds", "is below 1 s", "whole seconds or more: the engine counts completions per second");
   }
@@ -43,10 +43,8 @@ loadgen::CapacitySearchOptions search_options_of(const po::variables_map& values
   if (!(search.confidence >= 0.5 && search.confidence < 1)) {
     throw InputError({}, "--confidence", fmt::format("{} is out of range", search.confidence), "a fraction from 0.5 to below 1, such as 0.9");
   }
-  const auto budget = values["budget"].as<std::string>();
-  const auto parsed = parse_duration(budget);
-  if (!parsed || !(parsed->count() >= 1)) throw InputError({}, "--budget", fmt::format("'{}' is not a duration of a second or more", budget), "a duration such as 15m, 900s or 1h");
-  search.max_elapsed = *parsed;
+  search.max_elapsed = duration_of(values, "budget");
+  if (!(search.max_elapsed.count() >= 1)) throw InputError({}, "--budget", fmt::format("'{}' is shorter than a second", values["budget"].as<std::string>()), "a duration such as 15m, 900s or 1h");
   return search;
 }
 
@@ -101,14 +99,16 @@ int capacity(const po::variables_map& values) {
 
 std::vector<Command> capacity_commands() {
   return {{"capacity", "Find the highest rate the target carries within its SLO, and when the forecast demand outgrows it",
-           "uptake capacity SCENARIO [--target URL] [--slo EXPR]... [--out DIR] [--servers N] [--instances N]\n"
-           "       uptake capacity --url URL [--method M] [--body TEXT] [--header H]... --slo EXPR [--out DIR]",
+           "uptake capacity SCENARIO [--target URL] [--slo EXPR]... [--out DIR] [--servers N] [--instances N] [--utilisation F] [--risk PCT]\n"
+           "       uptake capacity --url URL [--method M] [--body TEXT] [--header H]... --slo EXPR [--out DIR]\n"
+           "  Durations (--step-seconds, --budget, --timeout...) are 500ms, 30s, 5m, 2h, 1d, or a number of seconds. An option of the other form is refused.",
            {"uptake capacity scenarios/ecert-korea.yaml              # the embedded reference service, the scenario's SLO",
             "uptake capacity scenarios/smoke.yaml --slo 'p99<20ms' --slo 'error_rate<0.1%' --out results/smoke-capacity",
             "uptake capacity --url http://127.0.0.1:8080/healthz --slo 'p99<5ms' --start 500",
             "uptake capacity scenarios/ecert-korea.yaml --target http://127.0.0.1:8080 --instances 3 --utilisation 0.7",
             "uptake capacity scenarios/ecert-korea.yaml --risk 5%       # instances that carry each year's peak in 95% of futures",
-            "uptake capacity --url http://127.0.0.1:8080/healthz --slo 'p90<20ms' --budget 5m --confidence 0.8   # a quicker, looser search"},
+            "uptake capacity --url http://127.0.0.1:8080/healthz --slo 'p90<20ms' --budget 5m --confidence 0.8   # a quicker, looser search",
+            "uptake capacity scenarios/smoke.yaml --step-seconds 10s --timeout 500ms   # longer looks; answers later than 500 ms count as timeouts"},
            [](po::options_description& options, po::positional_options_description& positional) {
              options.add_options()("scenario", po::value<std::string>(), "scenario file (positional): its mix at the design peak hour, its SLO, its forecast")(
                  "target", po::value<std::string>(), "base URL of the service under test (default: the embedded reference service)")(
@@ -119,10 +119,10 @@ std::vector<Command> capacity_commands() {
                  "start", po::value<double>()->default_value(100), "requests per second of the first step")(
                  "max", po::value<double>()->default_value(1e6), "the highest rate the search offers")(
                  "precision", po::value<double>()->default_value(0.02), "bisection ends when the bracket is this fraction of its lower end")(
-                 "step-seconds", po::value<double>()->default_value(3), "seconds of a step's first look (longer when the rate brings too few responses to decide)")(
+                 "step-seconds", po::value<std::string>()->default_value("3s"), "how long a step's first look is, such as 3s (longer when the rate brings too few responses to decide)")(
                  "looks", po::value<int>()->default_value(5), "looks per step before it counts as undecided (not passed)")(
                  "confidence", po::value<double>()->default_value(0.9, "0.9"), "of the capacity interval; each step's verdict errs at most half of the rest")(
-                 "budget", po::value<std::string>()->default_value("15m"), "trial time after which the search stops (exit 3): 15m, 900s, 1h")(
+                 "budget", po::value<std::string>()->default_value("15m"), "trial time after which the search stops (exit 3): 15m, 900s, 1h (a bare number is seconds)")(
                  "servers", po::value<int>()->default_value(0), "the target's servers, for the queueing models (0: estimate from Erlang C)")(
                  "instances", po::value<int>()->default_value(1), "instances deployed today, for the plan")(
                  "utilisation", po::value<double>()->default_value(1.0), "share of its capacity an instance is planned to run at (0 to 1)")(

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "uptake/base/duration.hpp"
 #include "uptake/reports/gate.hpp"
 
 namespace uptake::cli {
@@ -29,7 +30,9 @@ const std::vector<Command>& commands();
 // The help text of one command.
 std::string help_text(const Command& command);
 
-// Parses `arguments` (after the command name) for `command`. Throws InputError on bad usage.
+// Parses `arguments` (after the command name) for `command`. Throws InputError on bad usage,
+// and on an option that the form of the command chosen does not take (the table of forms in
+// command.cpp): `run SCENARIO --duration 5` is refused, not run for the scenario's length.
 po::variables_map parse_arguments(const Command& command, const std::vector<std::string>& arguments);
 
 // Registers the commands of a file; each file defines one of these.
@@ -45,9 +48,10 @@ std::vector<Command> report_commands();
 // thresholds, or results that are untrusted or partial.
 void print_verdict(const reports::GateResult& verdict);
 
-// `text` as a decimal number and nothing else: no hex (std::stod takes "0x10" as 16), no
-// trailing characters, no leading space; std::nullopt otherwise. Ranges are the caller's.
-std::optional<double> decimal_number(std::string_view text);
+// Option `name` as a duration (uptake::parse_duration: 500ms, 30s, 5m, 2h, 1d), a bare number
+// read as `bare` says; InputError naming the option and the accepted forms when it is not one.
+// Ranges are the caller's.
+Seconds duration_of(const po::variables_map& values, const char* name, BareNumber bare = BareNumber::seconds);
 
 // Option `name` as a percentage ("10", "10%" or "2.5%"), returned as a fraction; from 0 to 1000%
 // (a command checks its own narrower range).

@@ -13,6 +13,7 @@
 #include "uptake/loadgen/engine.hpp"
 #include "uptake/reports/gate.hpp"
 #include "uptake/reports/text_table.hpp"
+#include "uptake/sim/replay_override.hpp"
 #include "uptake/workflow/run.hpp"
 
 namespace uptake::cli {
@@ -65,6 +66,21 @@ void print_summary(const loadgen::RunResult& result, const loadgen::Verdict& ver
   fmt::print("  results in {}/ (summary.json, latency.hlog, timeseries.csv)\n", folder);
 }
 
+// --window, --year, --replay-duration and --scale: the scenario's replay block, overridden. Their
+// bounds are the scenario loader's, checked by sim::override_replay once the scenario is loaded.
+sim::ReplayOverride replay_override_of(const po::variables_map& values) {
+  sim::ReplayOverride replay;
+  if (values.count("window")) replay.window = values["window"].as<std::string>();
+  if (values.count("year")) replay.year = values["year"].as<int>();
+  if (values.count("replay-duration")) replay.duration = duration_of(values, "replay-duration");
+  if (values.count("scale")) {
+    const auto text = values["scale"].as<std::string>();
+    replay.scale = decimal_number(text);
+    if (!replay.scale) throw InputError({}, "--scale", fmt::format("'{}' is not a number", text), "a share of the modelled demand above 0, such as 0.02 or 2");
+  }
+  return replay;
+}
+
 int run(const po::variables_map& values) {
   // From the start: a SIGINT while the embedded service starts still ends in partial results.
   const StopOnSignal stop_on_signal;
@@ -80,9 +96,10 @@ int run(const po::variables_map& values) {
     request.shard = *parsed;
   }
   if (values.count("scenario")) {
-    if (values.count("url") || values.count("rate")) throw InputError({}, "--url/--rate", "are given together with a scenario", "either SCENARIO or --url with --rate");
+    if (values.count("url")) throw InputError({}, "--url", "is given together with a scenario", "either SCENARIO or --url with --rate");
     request.scenario_file = values["scenario"].as<std::string>();
     if (values.count("target")) request.target_url = values["target"].as<std::string>();
+    request.replay = replay_override_of(values);
   } else {
     if (!values.count("url") || !values.count("rate") || !values.count("duration")) {
       throw InputError({}, "SCENARIO", "is missing", "a scenario file, or ad hoc: --url URL --rate RPS|max --duration SECONDS");
@@ -90,7 +107,7 @@ int run(const po::variables_map& values) {
     auto& load = request.ad_hoc.emplace();
     refuse_line_breaks(values);
     load.url = values["url"].as<std::string>();
-    load.duration = Seconds{values["duration"].as<double>()};
+    load.duration = duration_of(values, "duration");
     load.method = values["method"].as<std::string>();
     if (values.count("body")) load.body = values["body"].as<std::string>();
     load.headers = headers_of(values);
@@ -112,7 +129,7 @@ int run(const po::variables_map& values) {
   if (values.count("out")) request.out_folder = values["out"].as<std::string>();
   request.force = values.count("force") > 0;
   request.abort_on_fail = values.count("abort-on-fail") > 0;
-  request.abort_grace = Seconds{values["abort-grace"].as<double>()};
+  request.abort_grace = duration_of(values, "abort-grace");
   request.notice = [](std::string_view text) {
     fmt::print(text.starts_with("warning:") ? stderr : stdout, "uptake run: {}\n", text);
     std::fflush(stdout);  // before the progress lines on standard error
@@ -129,28 +146,39 @@ int run(const po::variables_map& values) {
 
 std::vector<Command> run_commands() {
   return {{"run", "Replay a scenario's demand (or an ad hoc rate) as open-loop traffic and measure it",
-           "uptake run SCENARIO [--target URL] [--out DIR] [--seed N] [--shard K/N] [--start-at EPOCH]\n"
-           "       uptake run --url URL --rate RPS|max --duration SECONDS [--method M] [--body TEXT] [--header H]... [--connections N] [--threads N] [--out DIR]",
+           "uptake run SCENARIO [--target URL] [--window W] [--year YYYY] [--replay-duration D] [--scale X] [--out DIR] [--seed N] [--shard K/N] [--start-at EPOCH]\n"
+           "       uptake run --url URL --rate RPS|max --duration D [--method M] [--body TEXT] [--header H]... [--connections N] [--threads N] [--out DIR]\n"
+           "  A duration D is 500ms, 30s, 5m, 2h, 1d, or a number of seconds. An option of the other form is refused.",
            {"uptake run scenarios/ecert-korea.yaml                 # against the embedded reference service",
             "uptake run scenarios/smoke.yaml --target http://127.0.0.1:8080 --out results/smoke",
-            "uptake run --url http://127.0.0.1:8080/healthz --rate 2000 --duration 30",
-            "uptake run --url http://127.0.0.1:8080/healthz --rate max --connections 50 --duration 10   # closed-loop ceiling, as wrk",
+            "uptake run scenarios/ecert-korea.yaml --replay-duration 5m --scale 0.1   # the peak hour in five minutes, a tenth of it",
+            "uptake run scenarios/ecert-korea.yaml --window peak_hour --year 2026    # another year's design peak hour",
+            "uptake run scenarios/gov24.yaml --window day:2027-03-31 --replay-duration 10m   # a whole day, compressed",
+            "uptake run scenarios/gov24.yaml --window 2027-03-31T09:00..2027-03-31T10:00   # an hour of local time, in real time",
+            "uptake run --url http://127.0.0.1:8080/healthz --rate 2000 --duration 30s",
+            "uptake run --url http://127.0.0.1:8080/healthz --rate max --connections 50 --duration 10s   # closed-loop ceiling, as wrk",
             "uptake run scenarios/gov24.yaml --shard 0/4 --start-at 1790000000   # one shard of four, aligned start",
-            "uptake run --url http://127.0.0.1:8080/healthz --rate 10000 --duration 30 --pacing spin   # sub-100-us pacing, one busy core",
+            "uptake run --url http://127.0.0.1:8080/healthz --rate 10000 --duration 30s --pacing spin   # sub-100-us pacing, one busy core",
             "uptake run scenarios/smoke.yaml --threshold 'verify.p99<50ms' --threshold 'error_rate<0.1%'   # exit 1 when one fails",
             "uptake run scenarios/ecert-korea.yaml --abort-on-fail   # stop at once when the SLO can no longer hold (exit 1)",
-            "uptake run --url https://127.0.0.1:8443/v1/verify --method POST --header 'Content-Type: application/json' --body '{\"credential\":\"x\"}' --rate 500 --duration 20 --timeout 2"},
+            "uptake run --url https://127.0.0.1:8443/v1/verify --method POST --header 'Content-Type: application/json' --body '{\"credential\":\"x\"}' --rate 500 --duration 20s --timeout 2s"},
            [](po::options_description& options, po::positional_options_description& positional) {
              options.add_options()("scenario", po::value<std::string>(), "scenario file (positional)")(
                  "target", po::value<std::string>(), "base URL of the service under test (default: the embedded reference service)")(
                  "url", po::value<std::string>(), "ad hoc: the URL to load")("rate", po::value<std::string>(), "ad hoc: requests per second, or max (closed loop)")(
-                 "duration", po::value<double>(), "ad hoc: seconds")(
+                 "duration", po::value<std::string>(), "ad hoc: how long to send, such as 30s or 5m (a bare number is seconds)")(
+                 "window", po::value<std::string>(), "scenario: the window of the forecast to replay instead of the file's replay.window: peak_hour, "
+                                                     "day:YYYY-MM-DD, or FROM..TO in local time (2027-03-31T09:00..2027-03-31T12:00)")(
+                 "year", po::value<int>(), "scenario: the year of a peak_hour window (replay.year)")(
+                 "replay-duration", po::value<std::string>(), "scenario: the replay's length, into which the window is compressed (replay.duration), such as 10m")(
+                 "scale", po::value<std::string>(), "scenario: the share of the modelled demand to send (replay.scale), such as 0.02")(
                  "out", po::value<std::string>(), "results folder (default: results/NAME-TIME)")("seed", po::value<std::uint64_t>(), "random seed (default: the scenario's)")(
                  "shard", po::value<std::string>(), "K/N: send only shard K of N of the schedule")(
                  "start-at", po::value<std::string>(), "start at this Unix time (aligns shards on many machines)")(
                  "threshold", po::value<std::vector<std::string>>()->composing(), "threshold judged at the end, such as p99<300ms or verify.error_rate<1% (repeatable; added to the scenario's slo)");
              options.add_options()("abort-on-fail", "stop early, with exit 1, once a threshold can no longer hold whatever the rest of the run brings")(
-                 "abort-grace", po::value<double>()->default_value(workflow::RunRequest{}.abort_grace.count()), "seconds from the start before --abort-on-fail judges");
+                 "abort-grace", po::value<std::string>()->default_value(fmt::format("{:g}s", workflow::RunRequest{}.abort_grace.count())),
+                 "with --abort-on-fail: how long from the start before it judges, such as 5s");
              declare_engine_options(options);
              declare_force_option(options);
              declare_ad_hoc_request(options);

@@ -104,6 +104,13 @@ int run_forecast(const po::variables_map& values) {
     return kExitOk;
   }
   auto [from, to] = values.count("years") ? parse_years(values["years"].as<std::string>()) : std::pair<int, int>{0, 0};
+  if (values.count("years")) {
+    const auto [first, last] = sim::forecast_years(scenario);
+    if (from < first || to > last) {
+      throw InputError({}, "--years", fmt::format("'{}' reaches beyond the history and projection of {}", values["years"].as<std::string>(), scenario.file),
+                       fmt::format("years from {} (its first year of history) to {} (its growth.project_to)", first, last));
+    }
+  }
   // The report carries the warnings itself, beside the series they concern.
   const auto forecast = sim::make_forecast(scenario, from, to);
   emit(format == "json" ? reports::render_forecast_json(forecast) : reports::render_forecast_text(forecast), out);

@@ -36,9 +36,6 @@ int run_serve(const po::variables_map& values) {
   options.tls = values.count("tls") > 0;
   if (values.count("tls-cert")) options.tls_certificate = values["tls-cert"].as<std::string>();
   if (values.count("tls-key")) options.tls_key = values["tls-key"].as<std::string>();
-  if (!options.tls && (!options.tls_certificate.empty() || !options.tls_key.empty())) {
-    throw InputError({}, "--tls-cert/--tls-key", "given without --tls", "--tls together with them");
-  }
   ecert::ServiceConfig service;
   service.data_dir = values["data"].as<std::string>();
   service.workers = values["workers"].as<unsigned>();

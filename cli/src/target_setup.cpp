@@ -76,11 +76,12 @@ void declare_engine_options(po::options_description& options) {
   options.add_options()("threads", po::value<unsigned>()->default_value(defaults.threads), "generator threads (one io_context each)")(
       "connections", po::value<unsigned>()->default_value(defaults.connections), "cap on open connections over all threads")(
       "warmup", po::value<unsigned>()->default_value(defaults.warmup_requests), "requests per capturing endpoint and thread before the clock starts, to seed captures")(
-      "lag-bound", po::value<double>()->default_value(lag_bound_ms, fmt::format("{:g}", lag_bound_ms)), "ms of schedule lag (p99) beyond which a run is untrusted (exit 3)")(
-      "connect-timeout", po::value<double>()->default_value(defaults.connect_timeout.count(), fmt::format("{:g}", defaults.connect_timeout.count())),
-      "seconds a connection (and TLS handshake) may take before it counts as a connect error")(
-      "timeout", po::value<double>()->default_value(defaults.request_timeout.count(), fmt::format("{:g}", defaults.request_timeout.count())),
-      "seconds from sending a request to its whole response before it counts as a timeout (and that a request may wait for a free connection)")(
+      "lag-bound", po::value<std::string>()->default_value(fmt::format("{:g}ms", lag_bound_ms)),
+      "schedule lag (p99) beyond which a run is untrusted (exit 3), such as 10ms (a bare number is milliseconds)")(
+      "connect-timeout", po::value<std::string>()->default_value(fmt::format("{:g}s", defaults.connect_timeout.count())),
+      "how long a connection (and TLS handshake) may take before it counts as a connect error, such as 500ms or 5s")(
+      "timeout", po::value<std::string>()->default_value(fmt::format("{:g}s", defaults.request_timeout.count())),
+      "how long from sending a request to its whole response before it counts as a timeout (and that a request may wait for a free connection), such as 2s")(
       "pacing", po::value<std::string>()->default_value(loadgen::to_string(defaults.pacing)),
       "open loop: 'sleep' until each send time, or 'spin' (poll the last 200 us: the least schedule lag, one busy core per thread)");
 }
@@ -91,18 +92,18 @@ double engine_options_of(const po::variables_map& values, loadgen::EngineOptions
   engine.warmup_requests = values["warmup"].as<unsigned>();
   if (engine.threads == 0 || engine.connections == 0) throw InputError({}, "--threads/--connections", "is 0", "at least 1");
   if (engine.threads > 256) throw InputError({}, "--threads", fmt::format("{} is too many", engine.threads), "at most 256 (one per core is the useful most)");
-  auto seconds_of = [&](const char* name, double low, double high, const char* expected) {
-    const double value = values[name].as<double>();
-    if (!(value > low && value <= high)) throw InputError({}, fmt::format("--{}", name), fmt::format("{} is out of range", value), expected);
+  auto seconds_of = [&](const char* name, BareNumber bare, double most, const char* expected) {
+    const double value = duration_of(values, name, bare).count();
+    if (!(value > 0 && value <= most)) throw InputError({}, fmt::format("--{}", name), fmt::format("{} is out of range", values[name].as<std::string>()), expected);
     return value;
   };
-  engine.connect_timeout = Seconds{seconds_of("connect-timeout", 0, 300, "seconds above 0, at most 300")};
-  engine.request_timeout = Seconds{seconds_of("timeout", 0, 3600, "seconds above 0, at most 3600")};
+  engine.connect_timeout = Seconds{seconds_of("connect-timeout", BareNumber::seconds, 300, "a duration above 0, at most 300s")};
+  engine.request_timeout = Seconds{seconds_of("timeout", BareNumber::seconds, 3600, "a duration above 0, at most 3600s (1h)")};
   const auto pacing_text = values["pacing"].as<std::string>();
   const auto pacing = loadgen::parse_pacing(pacing_text);
   if (!pacing) throw InputError({}, "--pacing", fmt::format("'{}' is not a pacing", pacing_text), "sleep or spin");
   engine.pacing = *pacing;
-  return seconds_of("lag-bound", 0, 60'000, "milliseconds above 0, at most 60000") / 1e3;
+  return seconds_of("lag-bound", BareNumber::milliseconds, 60, "a duration above 0, at most 60s (60000 milliseconds)");
 }
 
 void declare_force_option(po::options_description& options) {

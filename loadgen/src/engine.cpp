@@ -406,12 +406,15 @@ class Worker {
     // hold the warm-up forever.
     const bool head_request = request.head_method;
     std::optional<Answer> answer;
+    warm_up_answer_status_ = 0;
     ResponseParser parser;
     parser.start(head_request);
     auto roundtrip = [&](auto& stream) {
       auto& lowest = beast::get_lowest_layer(stream);
       lowest.expires_after(std::chrono::duration_cast<std::chrono::nanoseconds>(options_.connect_timeout + options_.request_timeout));
       const auto respond = [&] {
+        warm_up_answer_status_ = parser.status();
+        warm_up_answer_start_.assign(parser.body().substr(0, kShownBodyBytes + 1));
         if (!judge_response(request.checks, parser.status(), parser.head(), parser.body()).error) answer = Answer{std::string(parser.head()), std::string(parser.body())};
       };
       std::function<void()> read = [&] {
@@ -473,6 +476,7 @@ class Worker {
     }
     CapturePool response_captures(plan_.variable_names.size(), 1);
     std::string warm_up_bytes;
+    std::vector<std::string> last_answer(plan_.endpoints.size());  // per endpoint, described: for unfilled_capture
     for (std::uint32_t e = 0; e < plan_.endpoints.size() && !stopped(); ++e) {
       const auto& captures = plan_.endpoints[e].captures;
       if (captures.empty()) continue;
@@ -489,6 +493,7 @@ class Worker {
         const bool rendered = prepare(*pending);
         const auto answer = rendered ? exchange(pending->bytes, plan_.endpoints[e]) : std::nullopt;
         recycle(std::move(pending));
+        if (rendered && warm_up_answer_status_) last_answer[e] = describe_failed_answer(warm_up_answer_status_, warm_up_answer_start_, plan_.endpoints[e].endpoint, plan_);
         if (!answer) break;
         capture_values(captures, answer->head, answer->body, response_captures, capture_scratch_);
         // Every other response seeds the revoked pools instead of the normal ones: a revoked
@@ -507,9 +512,35 @@ class Worker {
         }
       }
     }
+    if (!stopped()) warm_up_failure_ = unfilled_capture(last_answer);
     result_.errors.fill(0);
     for (auto& endpoint : result_.endpoints) endpoint.errors = endpoint.tampered = endpoint.revoked = 0;
     error_count_ = 0;
+  }
+
+  // After the warm-up: a capture that a flow needs and that none of the answers filled, named
+  // with its pointer and an answer of the endpoint that should have filled it. Every request of
+  // that flow would fail as missing_capture for the whole run. A target that never answered is
+  // left to the run's own verdict (unreachable: exit 3).
+  std::optional<InputError> unfilled_capture(const std::vector<std::string>& last_answer) const {
+    for (const auto& needing : plan_.endpoints) {
+      for (const int variable : needing.needs) {
+        if (captures_.size(variable)) continue;
+        for (std::size_t e = 0; e < plan_.endpoints.size(); ++e) {
+          for (const auto& capture : plan_.endpoints[e].captures) {
+            if (capture.variable != variable || last_answer[e].empty()) continue;
+            const auto& name = plan_.variable_names[static_cast<std::size_t>(variable)];
+            const auto& endpoint = plan_.endpoints[e].endpoint;
+            return InputError({}, fmt::format("flows.{}.capture.{}", endpoint, name),
+                              fmt::format("the warm-up captured nothing at JSON pointer {} of {}'s answers, and flow {} needs {{{{{}}}}}; "
+                                          "the run stopped before its measured part. The last answer: {}",
+                                          capture.json_pointer, endpoint, needing.endpoint, name, last_answer[e]),
+                              fmt::format("a pointer to a value that {}'s successful answers hold, or a target that answers {} as the scenario expects", endpoint, endpoint));
+          }
+        }
+      }
+    }
+    return std::nullopt;
   }
 
   // Open loop: sleep until the next intended send time, then send everything that is due.
@@ -745,6 +776,7 @@ class Worker {
  public:
   Clock::time_point finish_time_;
   double busy_fraction_ = 0;  // this thread's CPU time over its wall time, from the start
+  std::optional<InputError> warm_up_failure_;  // unfilled_capture's finding: the run must not start
 
  private:
   const EngineOptions& options_;
@@ -765,6 +797,8 @@ class Worker {
   CapturePool captures_;
   std::string body_scratch_;
   std::string capture_scratch_;
+  int warm_up_answer_status_ = 0;      // the last warm-up exchange's status (0: no answer) and the start of its body
+  std::string warm_up_answer_start_;
   RunResult result_;
   std::vector<HdrHistogram> current_interval_histograms_;  // [0]: the whole run; [1 + e]: endpoint e
   std::unique_ptr<IntervalEncoder> interval_encoder_;       // compresses each second's set off this thread
@@ -970,6 +1004,15 @@ RunResult run_engine(const EngineOptions& options, const RequestPlan& plan) {
     });
   }
   warmed_up.wait();
+  // A capture the warm-up never filled would fail every request that needs it, for the whole
+  // run: the workers stop from a start that sends nothing, and the error says why.
+  for (auto& worker : workers) {
+    if (!worker->warm_up_failure_) continue;
+    aborted = true;
+    start_promise.set_value(Clock::now());
+    for (auto& thread : running) thread.join();
+    throw InputError(*worker->warm_up_failure_);
+  }
   const auto start = Clock::now() + std::chrono::milliseconds(50);
   const auto started_at = std::chrono::system_clock::now() + (start - Clock::now());
   start_promise.set_value(start);

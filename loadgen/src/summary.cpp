@@ -269,6 +269,7 @@ Summary make_summary(const RunResult& result, const RunContext& context, const V
   Summary summary;
   summary.scenario = context.scenario;
   summary.scenario_file = context.scenario_file;
+  if (!context.replay_overridden_by.empty()) summary.replay_overridden_by = context.replay_overridden_by;
   summary.target = result.target;
   summary.mode = result.closed_loop ? "closed_loop" : "open_loop";
   summary.seed = context.seed;
@@ -325,6 +326,7 @@ ordered_json to_json(const Summary& summary) {
   root["schema"] = kSummarySchema;
   root["scenario"] = summary.scenario;
   root["scenario_file"] = summary.scenario_file;
+  if (summary.replay_overridden_by) root["replay_overridden_by"] = *summary.replay_overridden_by;
   root["target"] = summary.target;
   root["mode"] = summary.mode;
   root["seed"] = summary.seed;
@@ -393,6 +395,10 @@ Summary summary_from_json(const ordered_json& json, const std::string& file) {
   }
   in.read(root, "", "scenario", summary.scenario, Need::required);
   in.read(root, "", "scenario_file", summary.scenario_file, Need::optional);
+  if (in.member(root, "", "replay_overridden_by", Kind::string, Need::optional)) {
+    summary.replay_overridden_by.emplace();
+    in.read(root, "", "replay_overridden_by", *summary.replay_overridden_by, Need::required);
+  }
   in.read(root, "", "target", summary.target, Need::required);
   in.read(root, "", "mode", summary.mode, Need::required);
   in.read(root, "", "seed", summary.seed, Need::required);

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <numeric>
 
+#include "uptake/base/civil_time.hpp"
+
 namespace uptake::sim {
 
 std::optional<Shard> parse_shard(std::string_view text) {
@@ -36,8 +38,23 @@ ReplayWindow replay_window(const Scenario& scenario, const RateModel& model) {
   window.scale = replay.scale;
   window.where = replay.where;
   // Drawn once to be refused here, before anything starts, rather than in an engine thread.
-  ArrivalSchedule(model, window, 0);
+  const ArrivalSchedule schedule(model, window, 0);
+  refuse_replay_without_demand(scenario, window, schedule.expected_arrivals());
   return window;
+}
+
+void refuse_replay_without_demand(const Scenario& scenario, const ReplayWindow& window, double expected_arrivals) {
+  if (expected_arrivals >= 0.5) return;
+  const auto local = [&](Instant instant) {
+    return format_date_time(std::chrono::sys_seconds{std::chrono::seconds{std::llround(scenario.calendar.time_zone.to_local(instant))}});
+  };
+  const auto& replay = scenario.replay;
+  const auto field = replay.window == ReplayWindowKind::peak_hour ? "replay.year" : replay.window == ReplayWindowKind::day ? "replay.day" : "replay.from";
+  throw InputError(window.where, field,
+                   fmt::format("the window {} to {} local at scale {:g}{} models about {:.2g} requests in all: a run of it would send none",
+                               local(window.from), local(window.to), window.scale,
+                               replay.overridden_by.empty() ? "" : fmt::format(" (overridden by {})", replay.overridden_by), expected_arrivals),
+                   "a replay window with demand (another day, interval or year of the forecast), or a larger scale");
 }
 
 ArrivalSchedule::ArrivalSchedule(std::uint64_t seed, Shard shard, std::size_t endpoints)

@@ -6,13 +6,18 @@
 
 namespace uptake::sim {
 
+std::pair<int, int> forecast_years(const Scenario& scenario) {
+  int first_history_year = scenario.series.front().first_year();
+  for (const auto& series : scenario.series) first_history_year = std::min(first_history_year, series.first_year());
+  return {first_history_year, scenario.growth.project_to_year};
+}
+
 Forecast make_forecast(const Scenario& scenario, int from_year, int to_year) {
   Forecast forecast;
   forecast.scenario = &scenario;
-  int first_history_year = scenario.series.front().first_year();
-  for (const auto& series : scenario.series) first_history_year = std::min(first_history_year, series.first_year());
-  forecast.from_year = from_year ? from_year : first_history_year;
-  forecast.to_year = to_year ? to_year : scenario.growth.project_to_year;
+  const auto [first_forecast_year, last_forecast_year] = forecast_years(scenario);
+  forecast.from_year = from_year ? from_year : first_forecast_year;
+  forecast.to_year = to_year ? to_year : last_forecast_year;
 
   for (const auto& series : scenario.series) {
     SeriesForecast result;

@@ -23,6 +23,7 @@
 #include "uptake/base/limits.hpp"
 #include "uptake/sim/journey.hpp"
 #include "uptake/sim/projection.hpp"
+#include "uptake/sim/replay_override.hpp"
 #include "uptake/sim/threshold.hpp"
 
 namespace uptake::sim {
@@ -140,8 +141,9 @@ class Reader {
   }
 
   Seconds duration(const YAML::Node& node, const std::string& field) const {
-    const auto value = parse_duration(text(node, field));
-    if (!value) fail(node, field, fmt::format("'{}' is not a duration", node.Scalar()), "a number with a unit: 500ms, 30s, 10m, 2h, 1d");
+    // Where the file expects seconds, a bare number is seconds, as on the command line.
+    const auto value = parse_duration(text(node, field), BareNumber::seconds);
+    if (!value) fail(node, field, fmt::format("'{}' is not a duration", node.Scalar()), duration_forms(BareNumber::seconds));
     return *value;
   }
 
@@ -1068,10 +1070,7 @@ void load_replay(const Reader& reader, const YAML::Node& root, Scenario& scenari
   reader.expect_map(node, "replay", {"window", "year", "day", "from", "to", "duration", "scale"});
   const auto window = node["window"] ? reader.text(node["window"], "replay.window") : std::string("peak_hour");
   // Local times in the file; the replay works in real instants.
-  const auto real = [&](sys_seconds local) {
-    const double instant = scenario.calendar.time_zone.to_real(static_cast<double>(local.time_since_epoch().count()));
-    return sys_seconds{seconds{std::llround(instant)}};
-  };
+  const auto real = [&](sys_seconds local) { return real_instant(scenario, local); };
   if (window == "peak_hour") {
     replay.window = ReplayWindowKind::peak_hour;
     if (node["year"]) replay.year = reader.year(node["year"], "replay.year");
@@ -1088,16 +1087,13 @@ void load_replay(const Reader& reader, const YAML::Node& root, Scenario& scenari
   } else {
     reader.fail(node["window"], "replay.window", fmt::format("'{}' is not a window", window), "peak_hour, day or interval");
   }
-  const auto longest = fmt::format("a run of at most {:.0f}s (31 days)", kLongestRunSeconds);
+  // The bounds are those of `run SCENARIO`'s overrides too (replay_override.hpp).
   if (node["duration"]) {
     replay.duration = reader.duration(node["duration"], "replay.duration");
-    if (replay.duration->count() < 1) reader.fail(node["duration"], "replay.duration", "is shorter than 1s", "a replay of at least 1s");
-    if (replay.duration->count() > kLongestRunSeconds) reader.fail(node["duration"], "replay.duration", "is too long", longest);
-  } else if (replay.window == ReplayWindowKind::interval &&
-             std::chrono::duration<double>(replay.to - replay.from).count() > kLongestRunSeconds) {
+    if (const auto problem = replay_duration_problem(*replay.duration)) reader.fail(node["duration"], "replay.duration", problem->problem, problem->expected);
+  } else if (const auto problem = replay_real_time_problem(replay, "replay.duration")) {
     // Replayed in real time, the interval is the run's length.
-    reader.fail(node["to"], "replay.to", "makes the interval, replayed in real time, too long a run",
-                longest + ", or a replay.duration that compresses the interval");
+    reader.fail(node["to"], "replay.to", problem->problem, problem->expected);
   }
   if (node["scale"]) replay.scale = reader.positive(node["scale"], "replay.scale", kMostFactor);
 }
@@ -1221,11 +1217,11 @@ Scenario parse_scenario(const std::string& text, const std::string& file_name) {
   load_replay(reader, root, scenario);
   load_slo(reader, root, scenario);
   const auto& replay = scenario.replay;
-  const int first_year = scenario.driving_series().first_year();
-  if (replay.window == ReplayWindowKind::peak_hour && (replay.year < first_year || replay.year > scenario.growth.project_to_year)) {
-    const auto replay_node = root["replay"];
-    reader.fail(replay_node && replay_node["year"] ? replay_node["year"] : root, "replay.year", fmt::format("{} is outside the history and projection", replay.year),
-                fmt::format("a year from {} to {}", first_year, scenario.growth.project_to_year));
+  if (replay.window == ReplayWindowKind::peak_hour) {
+    if (const auto problem = replay_year_problem(scenario, replay.year)) {
+      const auto replay_node = root["replay"];
+      reader.fail(replay_node && replay_node["year"] ? replay_node["year"] : root, "replay.year", problem->problem, problem->expected);
+    }
   }
   return scenario;
 }

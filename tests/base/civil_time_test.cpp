@@ -32,17 +32,3 @@ TEST_CASE("UTC offsets are fixed and signed") {
   CHECK_FALSE(parse_utc_offset("Asia/Seoul"));
   CHECK_FALSE(parse_utc_offset("+9"));
 }
-
-TEST_CASE("durations need a unit") {
-  CHECK(parse_duration("250ms")->count() == Approx(0.25));
-  CHECK(parse_duration("1.5s")->count() == Approx(1.5));
-  CHECK(parse_duration("10m")->count() == Approx(600));
-  CHECK(parse_duration("2h")->count() == Approx(7200));
-  CHECK(parse_duration("1d")->count() == Approx(86400));
-  CHECK(parse_duration("300us")->count() == Approx(300e-6));
-  CHECK_FALSE(parse_duration("300"));
-  CHECK_FALSE(parse_duration("-1s"));
-  CHECK_FALSE(parse_duration("ms"));
-  CHECK(format_duration(Seconds{0.0123}) == "12.3 ms");
-  CHECK(format_duration(Seconds{3900}) == "1h 05m");
-}

@@ -107,11 +107,11 @@ TEST_CASE("capacity --url searches one endpoint with the given method, headers a
 
 TEST_CASE("capacity refuses bad options with exit 2 before sending anything") {
   check_refused("capacity --url http://127.0.0.1:9/", "field '--slo': is missing");
-  // The plan's options too, before the search rather than after it.
-  check_refused("capacity --url http://127.0.0.1:9/ --slo 'p99<5ms' --instances 0", "field '--instances'");
-  check_refused("capacity --url http://127.0.0.1:9/ --slo 'p99<5ms' --utilisation 1.5", "field '--utilisation'");
-  check_refused("capacity --url http://127.0.0.1:9/ --slo 'p99<5ms' --risk 100%", "field '--risk': 100% is out of range");
-  check_refused("capacity --url http://127.0.0.1:9/ --slo 'p99<5ms' --risk often", "field '--risk': 'often' is not a percentage");
+  // The plan's options too, before the search rather than after it (a plan needs a scenario's forecast).
+  check_refused("capacity scenarios/smoke.yaml --target http://127.0.0.1:9/ --instances 0", "field '--instances': 0 is below 1");
+  check_refused("capacity scenarios/smoke.yaml --target http://127.0.0.1:9/ --utilisation 1.5", "field '--utilisation': 1.5 is out of range");
+  check_refused("capacity scenarios/smoke.yaml --target http://127.0.0.1:9/ --risk 100%", "field '--risk': 100% is out of range");
+  check_refused("capacity scenarios/smoke.yaml --target http://127.0.0.1:9/ --risk often", "field '--risk': 'often' is not a percentage");
   check_refused("capacity --url http://127.0.0.1:9/ --slo 'p99<5ms' --out /dev/null/x", "field '--out'");
   check_refused("capacity --url http://127.0.0.1:9/ --slo 'rps>=100'", "--slo");
   check_refused("capacity --url http://127.0.0.1:9/ --slo 'p99<<5ms'", "--slo");

@@ -87,11 +87,13 @@ TEST_CASE("serve refuses bad options with exit code 2") {
   check_refused("serve --listen nowhere", "is not HOST:PORT");
   check_refused("serve --listen 127.0.0.1:0 --service-time verify=gamma:2ms", "names no distribution");
   check_refused("serve --listen 127.0.0.1:0 --service-time sign=exp:2ms", "ENDPOINT=DIST");
-  check_refused("serve --listen 127.0.0.1:0 --tls-cert x.pem", "without --tls");
+  check_refused("serve --listen 127.0.0.1:0 --tls-cert x.pem", "field '--tls-cert': applies to HTTPS (--tls) only");
   // Numbers that used to wrap, overflow or parse as something else (issue #16, cases 5, 6, 18).
   check_refused("serve --listen 127.0.0.1:0 --threads -1", "field '--threads': '-1' is negative");
   check_refused("serve --listen 127.0.0.1:0 --threads 5000", "field '--threads': 5000 is too many");
-  check_refused("serve --listen 127.0.0.1:0 --service-time verify=const:1e308s", "expected at most 1h");
+  check_refused("serve --listen 127.0.0.1:0 --service-time verify=const:99999999999999999999s", "expected at most 1h");
+  // A duration is digits and a unit: an exponent is not one of its forms.
+  check_refused("serve --listen 127.0.0.1:0 --service-time verify=const:1e308s", "field '--service-time': 'const:1e308s' has no valid mean");
   check_refused("run --url http://127.0.0.1:1/ --rate 0x10 --duration 1", "field '--rate': '0x10' is not a rate");
   check_refused("run --url http://127.0.0.1:1/ --rate 10 --duration 1 --connections -1", "field '--connections': '-1' is negative");
   check_refused("run --url http://127.0.0.1:1/ --rate 10 --duration 1 --seed -1", "field '--seed': '-1' is negative");

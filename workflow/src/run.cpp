@@ -126,6 +126,7 @@ RunOutcome run_workflow(const RunRequest& request) {
   double schedule_seconds = 0;
   if (!request.scenario_file.empty()) {
     scenario = sim::load_scenario(request.scenario_file);
+    sim::override_replay(*scenario, request.replay);
     options.seed = request.seed.value_or(scenario->seed);
     forecast.emplace(sim::make_forecast(*scenario, scenario->growth.project_to_year, scenario->growth.project_to_year));
     if (request.notice) {
@@ -137,6 +138,7 @@ RunOutcome run_workflow(const RunRequest& request) {
     schedule_seconds = window.duration.count();
     context.scenario = scenario->name;
     context.scenario_file = scenario->file;
+    context.replay_overridden_by = scenario->replay.overridden_by;
     context.slo = scenario->slo;
     // Without a target, the embedded default: the reference service on an ephemeral loopback port.
     if (request.target_url.empty()) {
@@ -152,13 +154,14 @@ RunOutcome run_workflow(const RunRequest& request) {
       return sim::ArrivalSchedule(model, window, seed, sim::Shard{shard.index + shard.count * thread.index, shard.count * threads});
     };
   } else if (request.ad_hoc) {
+    if (!request.replay.empty()) throw InputError({}, "--window/--year/--replay-duration/--scale", "apply to scenario runs only", "--rate and --duration for an ad hoc run");
     const auto& load = *request.ad_hoc;
     options.seed = request.seed.value_or(1);
     context.scenario = "ad hoc";
     options.target = loadgen::parse_target_or_throw(load.url, "--url");
     plan = loadgen::plan_ad_hoc(options.target, load.method, load.body, load.headers);
     const double duration = load.duration.count();
-    if (!(duration > 0 && duration <= 86400)) throw InputError({}, "--duration", fmt::format("{} is out of range", duration), "seconds from 0 to 86400");
+    if (!(duration > 0 && duration <= 86400)) throw InputError({}, "--duration", fmt::format("{:g}s is out of range", duration), "a duration above 0 and at most 1d (86400s)");
     if (!load.rate_rps) {
       options.closed_loop = true;
       options.closed_loop_duration = load.duration;
@@ -177,7 +180,7 @@ RunOutcome run_workflow(const RunRequest& request) {
   if (request.abort_on_fail) {
     if (options.closed_loop) throw InputError({}, "--abort-on-fail", "is given with --rate max", "an open-loop run: a closed loop plans no requests to judge against");
     const double grace = request.abort_grace.count();
-    if (!(grace >= 0 && grace <= 86400)) throw InputError({}, "--abort-grace", fmt::format("{} is out of range", grace), "seconds from 0 to 86400");
+    if (!(grace >= 0 && grace <= 86400)) throw InputError({}, "--abort-grace", fmt::format("{:g}s is out of range", grace), "a duration from 0s to 1d (86400s)");
     options.abort_after = request.abort_grace;
     options.abort_when = abort_rule(context.slo, request.thresholds, plan, options);
   }

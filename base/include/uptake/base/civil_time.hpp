@@ -1,5 +1,6 @@
 #pragma once
-// Dates, times of day, UTC offsets and durations as people write them in scenarios and options.
+// Dates, times of day and UTC offsets as people write them in scenarios and options (durations
+// are uptake/base/duration.hpp's, included here for the Seconds they share).
 // Every parser returns std::nullopt on malformed text; the caller knows the field and builds
 // the InputError, so the message can name where the text came from.
 #include <chrono>
@@ -7,9 +8,9 @@
 #include <string>
 #include <string_view>
 
-namespace uptake {
+#include "uptake/base/duration.hpp"
 
-using Seconds = std::chrono::duration<double>;
+namespace uptake {
 
 // "2022-07-15" -> days since the epoch. Rejects impossible dates (2022-02-30).
 std::optional<std::chrono::sys_days> parse_date(std::string_view text);
@@ -22,10 +23,6 @@ std::optional<std::chrono::sys_seconds> parse_date_time(std::string_view text);
 // daylight-saving changes ("Europe/Berlin") are sim::TimeZone's.
 std::optional<std::chrono::seconds> parse_utc_offset(std::string_view text);
 
-// "250ms", "1.5s", "10m", "2h", "1d", "300us", "800ns"; a bare number is rejected because
-// its unit would be a guess.
-std::optional<Seconds> parse_duration(std::string_view text);
-
 // "2022-07-15"
 std::string format_date(std::chrono::sys_days day);
 // "2022-07-15 10:00:00"
@@ -34,7 +31,5 @@ std::string format_date_time(std::chrono::sys_seconds instant);
 // milliseconds ("2022-07-15T10:00:00.250Z") when the instant has them.
 std::string format_rfc3339(std::chrono::sys_seconds instant);
 std::string format_rfc3339(std::chrono::sys_time<std::chrono::milliseconds> instant);
-// Human-friendly duration: "850 µs", "12.3 ms", "4.20 s", "1h 05m".
-std::string format_duration(Seconds duration);
 
 }  // namespace uptake

@@ -62,7 +62,9 @@ struct EngineOptions {
 };
 
 // Runs to the end of the schedule (or the closed-loop duration, or a stop) and returns the
-// merged result. Throws InputError when the target cannot be resolved.
+// merged result. Throws InputError when the target cannot be resolved, and, before the measured
+// part, when the warm-up left a capture that a flow needs empty although the target answered
+// (the error names the capture, its JSON pointer and the flow, and shows an answer).
 RunResult run_engine(const EngineOptions& options, const RequestPlan& plan);
 
 }  // namespace uptake::loadgen

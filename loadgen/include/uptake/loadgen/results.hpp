@@ -36,6 +36,7 @@ void claim_results_folder(const std::string& folder, const char* field, bool for
 struct RunContext {
   std::string scenario;        // name, or "ad hoc"
   std::string scenario_file;   // empty for ad hoc runs
+  std::string replay_overridden_by;  // the options that overrode the scenario's replay block (sim::Replay::overridden_by)
   std::uint64_t seed = 0;
   sim::Shard shard;            // this run's part of the schedule
   double lag_bound_seconds = 0.010;  // schedule lag p99 beyond this: the generator fell behind

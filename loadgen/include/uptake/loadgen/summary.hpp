@@ -107,6 +107,9 @@ struct MergedShard {
 struct Summary {
   std::string scenario;       // "ad hoc" for --url runs
   std::string scenario_file;  // empty for --url runs
+  // Present exactly when options of `run SCENARIO` overrode its replay block: those options, as
+  // "--window day:2027-03-31 --scale 0.5".
+  std::optional<std::string> replay_overridden_by;
   std::string target;
   std::string mode;           // "open_loop" or "closed_loop"
   std::uint64_t seed = 0;

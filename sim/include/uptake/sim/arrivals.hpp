@@ -48,7 +48,15 @@ struct ReplayWindow {
 // The scenario's replay window; peak_hour is resolved with the model's design peak. Throws
 // InputError at the scenario's Replay::where when its rate would exceed kMostReplayRate (or is
 // not finite), as an ArrivalSchedule of it would.
+// Also refuses a window with no demand to replay (refuse_replay_without_demand): `check`, `run`
+// and `schedule` all take their window from here.
 ReplayWindow replay_window(const Scenario& scenario, const RateModel& model);
+
+// A window whose whole (unsharded) schedule expects fewer than half a request models no demand
+// to replay: `check` would say "about 0 requests", and a run of it would spend its whole
+// duration sending nothing and end untrusted. InputError at window.where naming the replay
+// field and the window, before any load.
+void refuse_replay_without_demand(const Scenario& scenario, const ReplayWindow& window, double expected_arrivals);
 
 struct Arrival {
   std::chrono::nanoseconds intended_offset{0};  // intended send time, from the schedule's start

@@ -4,6 +4,7 @@
 // planning of later commands builds on.
 #include <map>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "uptake/sim/growth.hpp"
@@ -41,5 +42,10 @@ struct Forecast {
 // (0 for either: the first year of history / the last projected year). The scenario must
 // outlive the forecast.
 Forecast make_forecast(const Scenario& scenario, int from_year = 0, int to_year = 0);
+
+// The years a forecast of `scenario` covers: from the first year of any series' history to
+// growth.project_to. Design peaks of years outside it have no demand to peak (a peak hour of
+// 1970-01-01 was printed for them), so a command refuses them.
+std::pair<int, int> forecast_years(const Scenario& scenario);
 
 }  // namespace uptake::sim

@@ -252,6 +252,9 @@ struct Replay {
   // Where its demand is asked for, for a replay beyond what any generator can send: the replay
   // block, or the driving series when the file has none.
   InputLocation where;
+  // The command-line options that changed the block (sim::override_replay), as given:
+  // "--window day:2027-03-31 --scale 0.5"; empty when the file's block is replayed as written.
+  std::string overridden_by;
 };
 
 // Bounds on the factors of the rate model, each checked where it is read, so that no single one

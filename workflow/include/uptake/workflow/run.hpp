@@ -17,6 +17,7 @@
 #include "uptake/reports/gate.hpp"
 #include "uptake/reports/report_files.hpp"
 #include "uptake/sim/arrivals.hpp"
+#include "uptake/sim/replay_override.hpp"
 
 namespace uptake::workflow {
 
@@ -42,6 +43,7 @@ struct RunRequest {
   std::string scenario_file;               // a scenario run; empty for an ad hoc one
   std::optional<AdHocLoad> ad_hoc;         // an ad hoc run (exactly one of the two)
   std::string target_url;                  // scenario runs: the service under test; empty: the embedded reference service
+  sim::ReplayOverride replay;              // scenario runs: parts of the replay block replaced (--window, --scale...)
   std::optional<std::uint64_t> seed;       // empty: the scenario's (1 for ad hoc runs)
   sim::Shard shard;                        // this run's part of the schedule
   std::optional<double> start_at;          // Unix seconds to wait for (aligns shards); within the next day
@@ -69,8 +71,9 @@ struct RunOutcome {
 };
 
 // Throws InputError (exit 2) for bad input, before any load where it can be known then: a
-// scenario that does not load, thresholds that do not parse or name no endpoint, a results
-// folder that cannot be used, out-of-range values.
+// scenario that does not load, a replay (as overridden) with no demand, thresholds that do not
+// parse or name no endpoint, a results folder that cannot be used, out-of-range values; and,
+// after the warm-up but before the measured run, a capture that the warm-up never filled.
 RunOutcome run_workflow(const RunRequest& request);
 
 // "results/NAME-YYYYMMDD-HHMMSS" (UTC), with "-2", "-3"... when that folder exists: a new
