@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Opens report.html in headless Chromium, as a person would, and checks that it works: no script
 // errors, no console errors, and data in every chart (each <figure data-chart> has
-// data-points > 0, as the page's script records them in window.__reportStatus).
+// data-points > 0, as the page's script records them in window.__reportStatus). A scenario
+// run's report must also shade the events that overlap its window on the request-rate chart,
+// and redraw without errors with its time axis in the modelled local time.
 //
 //   node tools/check-report.mjs REPORT.html [--screenshot FILE.png] [--dark] [--width PX]
 //   node tools/check-report.mjs --run UPTAKE_BINARY SCENARIO   # run a short scenario first, then check its report
@@ -145,6 +147,33 @@ async function checkInBrowser(chromium, reportPath, options) {
     for (const chart of charts) {
       if (!(chart.points > 0)) problems.push(`chart ${chart.id} has no data (data-points ${chart.points})`);
       if (chart.canvases < 1) problems.push(`chart ${chart.id} was not drawn (no canvas)`);
+    }
+    // A replay: its events shaded, and the time axis switched to the modelled local time.
+    const { result: replayResult } = await page('Runtime.evaluate', {
+      expression: `(() => {
+        const data = JSON.parse(document.getElementById('report-data').textContent);
+        if (!data.replay) return 'null';
+        const box = document.getElementById('local-time-axis');
+        if (!box) return JSON.stringify({ missing: true });
+        const events = (data.replay.events || []).length;
+        const bands = window.__reportStatus.bands.rate || 0;
+        box.checked = true;
+        box.dispatchEvent(new Event('change'));
+        const after = window.__reportStatus;
+        return JSON.stringify({ events, bands, axis: after.axis, label: after.firstLocalLabel, errors: after.errors, points: after.charts.rate || 0 });
+      })()`,
+      returnByValue: true,
+    });
+    const replay = JSON.parse(replayResult.value);
+    if (replay) {
+      if (replay.missing) problems.push('the report has a replay but no #local-time-axis checkbox');
+      else {
+        if (replay.events > 0 && !(replay.bands > 0)) problems.push(`the replay has ${replay.events} event(s) but the rate chart shades none`);
+        if (replay.axis !== 'local' || !replay.label) problems.push(`the time axis did not switch to the modelled local time (axis ${replay.axis})`);
+        if (!(replay.points > 0)) problems.push('the rate chart lost its data when the time axis switched');
+        for (const error of replay.errors) if (!problems.includes(`report error: ${error}`)) problems.push(`report error after switching the axis: ${error}`);
+        console.log(`replay: ${replay.events} event(s), ${replay.bands} band(s) on the rate chart; local axis from ${replay.label}`);
+      }
     }
     if (options.screenshot) {
       const { result: height } = await page('Runtime.evaluate', { expression: 'document.documentElement.scrollHeight', returnByValue: true });

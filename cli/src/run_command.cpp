@@ -12,6 +12,7 @@
 #include "uptake/base/input_error.hpp"
 #include "uptake/loadgen/engine.hpp"
 #include "uptake/reports/gate.hpp"
+#include "uptake/reports/replay_text.hpp"
 #include "uptake/reports/text_table.hpp"
 #include "uptake/sim/replay_override.hpp"
 #include "uptake/workflow/run.hpp"
@@ -30,7 +31,8 @@ void print_progress(const loadgen::Progress& progress) {
   else fmt::print(stderr, "{}\n", line);
 }
 
-void print_summary(const loadgen::RunResult& result, const loadgen::Verdict& verdict, const std::string& folder) {
+void print_summary(const loadgen::RunResult& result, const loadgen::Verdict& verdict, const std::string& folder, const std::optional<sim::ReplayContext>& replay,
+                   std::uint32_t shard_count) {
   if (::isatty(STDERR_FILENO)) fmt::print(stderr, "\n");
   using reports::TextTable;
   TextTable table({"endpoint", "planned", "completed", "errors", "p50 ms", "p90 ms", "p95 ms", "p99 ms", "p99.9 ms", "max ms"}, {TextTable::Align::left});
@@ -48,6 +50,7 @@ void print_summary(const loadgen::RunResult& result, const loadgen::Verdict& ver
              reports::group_thousands(static_cast<double>(total.completed)), "responses", result.duration_seconds,
              static_cast<double>(total.completed) / std::max(result.duration_seconds, 1e-9), result.interrupted ? ", interrupted: partial results" : "");
   fmt::print("{}", table.render());
+  if (replay) fmt::print("  {}.\n", reports::replay_sentence(*replay, shard_count));
   const auto& lag = result.schedule_lag;
   if (lag.total_count()) {
     fmt::print("  schedule lag p50 {:.3f} ms, p99 {:.3f} ms, max {:.3f} ms ({} pacing; busiest generator thread {:.0f}% busy); {} request(s) waited for a connection\n",
@@ -136,7 +139,7 @@ int run(const po::variables_map& values) {
   };
 
   const auto outcome = workflow::run_workflow(request);
-  print_summary(outcome.result, outcome.generator, outcome.folder);
+  print_summary(outcome.result, outcome.generator, outcome.folder, outcome.replay, request.shard.count);
   print_verdict(outcome.verdict);
   fmt::print("  reports: {} (charts, opens offline) and {}\n", outcome.reports.html.string(), outcome.reports.markdown.string());
   return outcome.exit_code();

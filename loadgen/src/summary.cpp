@@ -79,6 +79,61 @@ ordered_json threshold_json(const SummaryThreshold& threshold) {
   return entry;
 }
 
+// ---- the replay block ----
+
+// Instants as the file holds them: whole milliseconds.
+double whole_milliseconds(double instant) { return static_cast<double>(std::llround(instant * 1e3)) / 1e3; }
+
+std::chrono::sys_time<std::chrono::milliseconds> time_point_of(double instant) {
+  return std::chrono::sys_time<std::chrono::milliseconds>{std::chrono::milliseconds{std::llround(instant * 1e3)}};
+}
+
+// "+09:00", "-03:30", "+00:00".
+std::string utc_offset_text(double offset_seconds) {
+  const auto minutes = std::llround(offset_seconds / 60);
+  const auto magnitude = minutes < 0 ? -minutes : minutes;
+  return fmt::format("{}{:02}:{:02}", minutes < 0 ? '-' : '+', magnitude / 60, magnitude % 60);
+}
+
+// "2027-03-30T15:00:00Z"
+std::string utc_text(double instant) { return format_rfc3339(time_point_of(instant)); }
+
+// The local wall-clock time of `instant` with its offset: "2027-03-31T00:00:00+09:00".
+std::string local_text(double instant, double offset_seconds) {
+  auto text = format_rfc3339(time_point_of(instant + offset_seconds));
+  text.pop_back();  // the 'Z'
+  return text + utc_offset_text(offset_seconds);
+}
+
+ordered_json replay_json(const sim::ReplayContext& replay) {
+  ordered_json clock_changes = ordered_json::array();
+  for (const auto& change : replay.clock_changes) {
+    clock_changes.push_back({{"at", utc_text(change.at)}, {"utc_offset", utc_offset_text(change.utc_offset_seconds)}});
+  }
+  ordered_json events = ordered_json::array();
+  for (const auto& event : replay.events) {
+    events.push_back({{"name", event.name}, {"from", utc_text(event.from)}, {"to", utc_text(event.to)}, {"multiplier", event.multiplier}});
+  }
+  return {{"window", sim::to_string(replay.window)},
+          {"year", or_null(replay.year)},
+          {"from", utc_text(replay.from)},
+          {"to", utc_text(replay.to)},
+          {"from_local", local_text(replay.from, replay.utc_offset_seconds)},
+          {"to_local", local_text(replay.to, replay.utc_offset_at(replay.to))},
+          {"time_zone", replay.time_zone},
+          {"clock_changes", std::move(clock_changes)},
+          {"window_s", replay.window_seconds()},
+          {"duration_s", replay.duration.count()},
+          {"compression", replay.compression()},
+          {"scale", replay.scale},
+          {"combined_factor", replay.combined_factor()},
+          {"modelled_mean_rps", replay.modelled_mean_rps},
+          {"modelled_peak_rps", replay.modelled_peak_rps},
+          {"replay_mean_rps", replay.replay_mean_rps()},
+          {"replay_peak_rps", replay.replay_peak_rps()},
+          {"events", std::move(events)}};
+}
+
 // ---- reading ----
 
 enum class Kind { object, array, string, boolean, number, count };
@@ -251,6 +306,156 @@ SummaryEndpoint read_endpoint(const Reader& in, const std::string& name, const o
   return endpoint;
 }
 
+// An RFC 3339 time as the replay block writes it: "2027-03-30T15:00:00Z" (or with .mmm), or,
+// local, "2027-03-31T00:00:00+09:00". The instant, and the offset it was written with.
+std::optional<std::pair<double, double>> parse_instant(std::string_view text, bool utc) {
+  std::string_view offset_text;
+  if (utc) {
+    if (text.empty() || text.back() != 'Z') return std::nullopt;
+    offset_text = "Z";
+    text.remove_suffix(1);
+  } else {
+    if (text.size() < 6) return std::nullopt;
+    offset_text = text.substr(text.size() - 6);
+    text.remove_suffix(6);
+  }
+  const auto offset = parse_utc_offset(offset_text);
+  if (!offset || text.size() < 19 || text[10] != 'T') return std::nullopt;
+  const auto wall_clock = parse_date_time(text.substr(0, 19));
+  if (!wall_clock) return std::nullopt;
+  double milliseconds = 0;
+  if (text.size() > 19) {
+    const auto fraction = text.substr(19);
+    if (fraction.size() != 4 || fraction[0] != '.') return std::nullopt;
+    for (const char digit : fraction.substr(1)) {
+      if (digit < '0' || digit > '9') return std::nullopt;
+      milliseconds = milliseconds * 10 + (digit - '0');
+    }
+  }
+  const double local = static_cast<double>(wall_clock->time_since_epoch().count()) + milliseconds / 1e3;
+  return std::pair{local - static_cast<double>(offset->count()), static_cast<double>(offset->count())};
+}
+
+// Whether a figure the writer derived from others is the one they give (to rounding).
+bool agrees(double written, double derived) { return std::abs(written - derived) <= 1e-9 * std::max(std::abs(written), std::abs(derived)) + 1e-12; }
+
+std::optional<sim::ReplayContext> read_replay(const Reader& in, const ordered_json& root) {
+  const auto found = root.find("replay");
+  if (found == root.end() || found->is_null()) return std::nullopt;
+  if (!found->is_object()) in.refuse("replay", fmt::format("is {}", found->dump()), "an object, or null (an ad hoc run, a capacity search)");
+  const auto* block = &*found;
+  const std::string at = "replay";
+  sim::ReplayContext replay;
+  const auto instant = [&](const std::string& key, bool utc) {
+    std::string text;
+    in.read(block, at, key, text, Need::required);
+    const auto parsed = parse_instant(text, utc);
+    if (!parsed) {
+      in.refuse(at + "." + key, fmt::format("is {}", ordered_json(text).dump()),
+                utc ? "an RFC 3339 time in UTC, such as \"2027-03-30T15:00:00Z\"" : "an RFC 3339 local time with its offset, such as \"2027-03-31T00:00:00+09:00\"");
+    }
+    return *parsed;
+  };
+  const auto number = [&](const std::string& key) {
+    double value = 0;
+    in.read(block, at, key, value, Need::required);
+    return value;
+  };
+  const auto derived = [&](const std::string& key, double value, const std::string& from_what) {
+    if (const double written = number(key); !agrees(written, value)) {
+      in.refuse(at + "." + key, fmt::format("is {:g}, but {} gives {:g}", written, from_what, value), fmt::format("{:g} ({})", value, from_what));
+    }
+  };
+
+  std::string window;
+  in.read(block, at, "window", window, Need::required);
+  const auto kind = sim::parse_replay_window_kind(window);
+  if (!kind) in.refuse("replay.window", fmt::format("is {}", ordered_json(window).dump()), "\"peak_hour\", \"day\" or \"interval\"");
+  replay.window = *kind;
+  in.read_nullable(block, at, "year", replay.year, Need::required);
+  if (replay.window == sim::ReplayWindowKind::peak_hour && !(replay.year && *replay.year >= 1 && *replay.year <= 9999)) {
+    in.refuse("replay.year", replay.year ? fmt::format("is {}", *replay.year) : "is null", "the year whose peak hour is replayed, 1 to 9999");
+  }
+  if (replay.window != sim::ReplayWindowKind::peak_hour && replay.year) {
+    in.refuse("replay.year", fmt::format("is {} with window {}", *replay.year, ordered_json(window).dump()), "null: only a peak_hour window has a year");
+  }
+  replay.from = instant("from", true).first;
+  replay.to = instant("to", true).first;
+  if (!(replay.to > replay.from)) in.refuse("replay.to", "is not after replay.from", "the end of the replayed window, after its start");
+  in.read(block, at, "time_zone", replay.time_zone, Need::required);
+  if (replay.time_zone.empty()) in.refuse("replay.time_zone", "is empty", "the scenario's time zone, such as \"+09:00\" or \"Europe/Berlin\"");
+  const auto& changes = *in.member(block, at, "clock_changes", Kind::array, Need::required);
+  for (std::size_t i = 0; i < changes.size(); ++i) {
+    const auto change_at = fmt::format("replay.clock_changes[{}]", i);
+    in.check(changes[i], change_at, Kind::object);
+    std::string when, offset;
+    in.read(&changes[i], change_at, "at", when, Need::required);
+    in.read(&changes[i], change_at, "utc_offset", offset, Need::required);
+    const auto parsed = parse_instant(when, true);
+    const double earliest = replay.clock_changes.empty() ? replay.from : replay.clock_changes.back().at;
+    if (!parsed || !(parsed->first > earliest && parsed->first < replay.to)) {
+      in.refuse(change_at + ".at", fmt::format("is {}", ordered_json(when).dump()), "an RFC 3339 time in UTC inside the window, after the change before it");
+    }
+    const auto seconds = parse_utc_offset(offset);
+    if (!seconds || offset.size() != 6) in.refuse(change_at + ".utc_offset", fmt::format("is {}", ordered_json(offset).dump()), "an offset such as \"+02:00\"");
+    replay.clock_changes.push_back({parsed->first, static_cast<double>(seconds->count())});
+  }
+  const auto from_local = instant("from_local", false);
+  const auto to_local = instant("to_local", false);
+  replay.utc_offset_seconds = from_local.second;
+  if (from_local.first != replay.from) in.refuse("replay.from_local", "is not the instant of replay.from", "replay.from in the scenario's local time, with its offset");
+  if (to_local.first != replay.to || to_local.second != replay.utc_offset_at(replay.to)) {
+    in.refuse("replay.to_local", "is not the instant of replay.to with the offset in force then", "replay.to in the scenario's local time, with its offset");
+  }
+  derived("window_s", replay.window_seconds(), "replay.to - replay.from");
+  const double duration = number("duration_s");
+  if (!(duration > 0 && duration <= kLongestRunSeconds)) {
+    in.refuse("replay.duration_s", fmt::format("is {:g}", duration), fmt::format("seconds above 0, to {:.0f} (31 days)", kLongestRunSeconds));
+  }
+  replay.duration = Seconds{duration};
+  derived("compression", replay.compression(), "window_s / duration_s");
+  replay.scale = number("scale");
+  if (!(replay.scale > 0 && replay.scale <= sim::kMostFactor)) in.refuse("replay.scale", fmt::format("is {:g}", replay.scale), fmt::format("a share above 0, at most {:g}", sim::kMostFactor));
+  derived("combined_factor", replay.combined_factor(), "compression x scale");
+  replay.modelled_mean_rps = number("modelled_mean_rps");
+  replay.modelled_peak_rps = number("modelled_peak_rps");
+  if (!(replay.modelled_mean_rps >= 0 && std::isfinite(replay.modelled_mean_rps))) {
+    in.refuse("replay.modelled_mean_rps", fmt::format("is {:g}", replay.modelled_mean_rps), "requests per second, 0 or more");
+  }
+  if (!(replay.modelled_peak_rps >= replay.modelled_mean_rps * (1 - 1e-9) && replay.replay_peak_rps() <= sim::kMostReplayRate)) {
+    in.refuse("replay.modelled_peak_rps", fmt::format("is {:g}", replay.modelled_peak_rps),
+              fmt::format("requests per second, at least modelled_mean_rps ({:g}), and at most {:g} once compressed and scaled", replay.modelled_mean_rps,
+                          sim::kMostReplayRate));
+  }
+  derived("replay_mean_rps", replay.replay_mean_rps(), "modelled_mean_rps x combined_factor");
+  derived("replay_peak_rps", replay.replay_peak_rps(), "modelled_peak_rps x combined_factor");
+  const auto& events = *in.member(block, at, "events", Kind::array, Need::required);
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const auto event_at = fmt::format("replay.events[{}]", i);
+    in.check(events[i], event_at, Kind::object);
+    sim::ReplayEvent event;
+    in.read(&events[i], event_at, "name", event.name, Need::required);
+    std::string from, to;
+    in.read(&events[i], event_at, "from", from, Need::required);
+    in.read(&events[i], event_at, "to", to, Need::required);
+    in.read(&events[i], event_at, "multiplier", event.multiplier, Need::required);
+    const auto parsed_from = parse_instant(from, true), parsed_to = parse_instant(to, true);
+    if (!parsed_from || parsed_from->first < replay.from || parsed_from->first >= replay.to) {
+      in.refuse(event_at + ".from", fmt::format("is {}", ordered_json(from).dump()), "an RFC 3339 time in UTC within the window");
+    }
+    if (!parsed_to || parsed_to->first <= parsed_from->first || parsed_to->first > replay.to) {
+      in.refuse(event_at + ".to", fmt::format("is {}", ordered_json(to).dump()), "an RFC 3339 time in UTC after the event's from, within the window");
+    }
+    if (!(event.multiplier > 0 && event.multiplier <= sim::kMostFactor)) {
+      in.refuse(event_at + ".multiplier", fmt::format("is {:g}", event.multiplier), fmt::format("a factor above 0, at most {:g}", sim::kMostFactor));
+    }
+    event.from = parsed_from->first;
+    event.to = parsed_to->first;
+    replay.events.push_back(std::move(event));
+  }
+  return replay;
+}
+
 }  // namespace
 
 const SummaryEndpoint* Summary::endpoint(std::string_view name) const {
@@ -298,6 +503,14 @@ Summary make_summary(const RunResult& result, const RunContext& context, const V
   summary.schedule_s = result.schedule_seconds;
   summary.interrupted = result.interrupted;
   if (!result.aborted_threshold.empty()) summary.aborted = SummaryAborted{result.aborted_threshold, result.aborted_reason, result.aborted_at_seconds};
+  if (context.replay) {
+    // As the file will hold it, so that what is read back equals what was written.
+    auto& replay = summary.replay.emplace(*context.replay);
+    replay.from = whole_milliseconds(replay.from);
+    replay.to = whole_milliseconds(replay.to);
+    for (auto& change : replay.clock_changes) change.at = whole_milliseconds(change.at);
+    for (auto& event : replay.events) event.from = whole_milliseconds(event.from), event.to = whole_milliseconds(event.to);
+  }
   static_cast<RequestCounts&>(summary.requests) = total;
   summary.requests.planned_is_lower_bound = result.planned_is_lower_bound;
   const double seconds = result.duration_seconds > 0 ? result.duration_seconds : 1;
@@ -347,6 +560,7 @@ ordered_json to_json(const Summary& summary) {
   root["interrupted"] = summary.interrupted;
   root["aborted"] = summary.aborted ? ordered_json{{"threshold", summary.aborted->threshold}, {"reason", summary.aborted->reason}, {"at_s", summary.aborted->at_s}}
                                     : ordered_json(nullptr);
+  root["replay"] = summary.replay ? replay_json(*summary.replay) : ordered_json(nullptr);
   root["requests"] = counters_json(summary.requests);
   root["requests"]["planned_is_lower_bound"] = summary.requests.planned_is_lower_bound;
   root["rate"] = {{"planned_rps", summary.rate.planned_rps}, {"achieved_rps", summary.rate.achieved_rps}, {"achieved_ratio", summary.rate.achieved_ratio}};
@@ -447,6 +661,7 @@ Summary summary_from_json(const ordered_json& json, const std::string& file) {
     in.read(&*found, "aborted", "reason", summary.aborted->reason, Need::required);
     in.read(&*found, "aborted", "at_s", summary.aborted->at_s, Need::required);
   }
+  summary.replay = read_replay(in, json);
   const auto* requests = in.member(root, "", "requests", Kind::object, Need::optional);
   read_counters(in, requests, "requests", summary.requests);
   in.read(requests, "requests", "planned_is_lower_bound", summary.requests.planned_is_lower_bound, Need::optional);

@@ -10,6 +10,7 @@
 #include "report_assets.hpp"
 #include "run_overview.hpp"
 #include "uptake/base/civil_time.hpp"
+#include "uptake/reports/replay_text.hpp"
 #include "uptake/reports/text_table.hpp"
 #include "uptake/sim/threshold.hpp"
 
@@ -331,6 +332,42 @@ void add_capacity_chart(Page& page, const loadgen::Summary& summary) {
                "trial are in the capacity table above.");
 }
 
+// What report.js needs to label the per-second charts' time axis in the modelled local time and
+// to shade the events: replay seconds (the charts' x, from the schedule's start) mapped onto the
+// scenario's clock.
+ordered_json replay_island(const sim::ReplayContext& replay) {
+  const double compression = replay.compression();
+  ordered_json changes = ordered_json::array();
+  double offset = replay.utc_offset_seconds;
+  for (const auto& change : replay.clock_changes) {
+    changes.push_back({{"at_s", replay.replay_seconds_of(change.at)}, {"shift_s", change.utc_offset_seconds - offset}});
+    offset = change.utc_offset_seconds;
+  }
+  ordered_json events = ordered_json::array();
+  for (const auto& event : replay.events) {
+    events.push_back({{"name", fmt::format("{} ×{:g}", event.name, event.multiplier)},
+                      {"from_s", replay.replay_seconds_of(event.from)},
+                      {"to_s", replay.replay_seconds_of(event.to)}});
+  }
+  return {{"local_origin_s", replay.from + replay.utc_offset_seconds},
+          {"compression", compression},
+          {"window_s", replay.window_seconds()},
+          {"clock_changes", std::move(changes)},
+          {"time_zone", time_zone_text(replay)},
+          {"events", std::move(events)}};
+}
+
+std::string replay_header(const RunResults& results) {
+  const auto& summary = results.summary;
+  if (!summary.replay) return "";
+  const auto& replay = *summary.replay;
+  std::string html = "<p class=\"replay\" id=\"replay\">" + escape_html(replay_sentence(replay, summary.shard_index ? summary.shard_count : 1)) + ".</p>\n";
+  if (const auto events = replay_events_text(replay); !events.empty()) {
+    html += "<p class=\"meta\" id=\"replay-events\">Events in the window (shaded on the per-second charts): " + escape_html(events) + "</p>\n";
+  }
+  return html;
+}
+
 std::string count_text(std::uint64_t value) { return group_thousands(static_cast<double>(value)); }
 std::string rate_text(double value) { return readable_number(value) + "/s"; }
 
@@ -494,16 +531,24 @@ std::string render_html_report(const RunResults& results) {
   // last trial, and its verdict says so.
   const bool capacity = summary.capacity.has_value();
   html += "<header>\n<h1>uptake " + std::string(capacity ? "capacity" : "report") + ": " + escape_html(name) + "</h1>\n<p class=\"meta\">" + escape_html(meta) + "</p>\n";
+  html += replay_header(results);
   if (capacity) html += capacity_section(summary);
   html += fmt::format("<div class=\"verdict {}\" id=\"verdict\">{}{}</div>\n", outcome_class, capacity ? "The last trial: " : "", escape_html(overview.verdict));
   html += fmt::format("<p class=\"meta\">Generator: <span class=\"{}\">{}</span></p>\n</header>\n<main>\n",
                       overview.generator_trusted ? "pass" : "untrusted", escape_html((overview.generator_trusted ? "trusted: " : "not trusted: ") + overview.generator_note));
   html += summary_section(results, overview);
   html += thresholds_section(overview);
-  html += "<section id=\"charts\"><h2>Charts</h2>\n<noscript><p>The charts need JavaScript.</p></noscript>\n<div class=\"charts\">\n" + page.figures + "</div>\n</section>\n";
+  html += "<section id=\"charts\"><h2>Charts</h2>\n<noscript><p>The charts need JavaScript.</p></noscript>\n";
+  if (summary.replay) {
+    html += "<p class=\"axis-choice\"><label><input type=\"checkbox\" id=\"local-time-axis\"> label the per-second charts' time axis in the modelled local time (" +
+            escape_html(time_zone_text(*summary.replay)) + ")</label></p>\n";
+  }
+  html += "<div class=\"charts\">\n" + page.figures + "</div>\n</section>\n";
   html += "</main>\n<footer>Written by uptake from " + escape_html(results.folder.string()) +
           fmt::format(". Charts drawn with uPlot {} (MIT licence, copyright Leon Sorokin, https://github.com/leeoniya/uPlot), embedded in this file.</footer>\n", uplot_version());
-  html += "<script type=\"application/json\" id=\"report-data\">" + json_for_script(ordered_json{{"charts", page.charts}}) + "</script>\n";
+  ordered_json island{{"charts", page.charts}};
+  if (summary.replay) island["replay"] = replay_island(*summary.replay);
+  html += "<script type=\"application/json\" id=\"report-data\">" + json_for_script(island) + "</script>\n";
   html += fmt::format("<script>\n/*! uPlot {} | MIT licence | copyright (c) Leon Sorokin | https://github.com/leeoniya/uPlot */\n{}\n</script>\n", uplot_version(),
                       inline_text(uplot_script(), "script"));
   html += "<script>\n" + inline_text(report_script(), "script") + "</script>\n</body>\n</html>\n";

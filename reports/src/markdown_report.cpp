@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "run_overview.hpp"
+#include "uptake/reports/replay_text.hpp"
 #include "uptake/reports/text_table.hpp"
 
 namespace uptake::reports {
@@ -84,6 +85,11 @@ std::string render_markdown_report(const RunResults& results) {
     md += fmt::format("\n**The last trial** {} {}\n\n", icon, escape_markdown(overview.verdict));
   } else {
     md = fmt::format("### {} uptake run of {}: {}\n\n", icon, escape_markdown(run_name(results)), escape_markdown(overview.verdict));
+  }
+  if (summary.replay) {
+    md += escape_markdown(replay_sentence(*summary.replay, summary.shard_index ? summary.shard_count : 1)) + ".\n";
+    if (const auto events = replay_events_text(*summary.replay); !events.empty()) md += "Events in the window: " + escape_markdown(events) + ".\n";
+    md += "\n";
   }
 
   md += table_row({"", "requests", "achieved rate", "p50", "p95", "p99", "p99.9", "errors"});

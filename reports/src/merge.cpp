@@ -19,6 +19,11 @@ InputLocation summary_of(const RunResults& shard) { return {(shard.folder / load
 
 std::string describe(const std::string& text) { return fmt::format("'{}'", text); }
 std::string describe(std::uint64_t number) { return fmt::format("{}", number); }
+std::string describe(const std::optional<sim::ReplayContext>& replay) {
+  if (!replay) return "null (no replayed window)";
+  return fmt::format("{} {:.3f}..{:.3f} into {:g} s at scale {:g} (modelled mean {:g}/s, peak {:g}/s, {} event(s))", sim::to_string(replay->window), replay->from,
+                     replay->to, replay->duration.count(), replay->scale, replay->modelled_mean_rps, replay->modelled_peak_rps, replay->events.size());
+}
 
 // Every shard must agree with the first on `field` (`member` of its summary): they are parts of
 // one seeded schedule.
@@ -60,6 +65,7 @@ MergedRun merge_shards(const std::vector<RunResults>& shards) {
   require_same(shards, "seed", &loadgen::Summary::seed, "one seed, or the shards are parts of different schedules");
   require_same(shards, "shard_count", &loadgen::Summary::shard_count, "one count N of --shard K/N");
   require_same(shards, "mode", &loadgen::Summary::mode, "one mode (open or closed loop)");
+  require_same(shards, "replay", &loadgen::Summary::replay, "one replayed window, compression, scale and demand model");
 
   MergedRun merged;
   auto& result = merged.result;
@@ -84,6 +90,7 @@ MergedRun merge_shards(const std::vector<RunResults>& shards) {
   context.shard = {0, count};
   context.lag_bound_seconds = first.generator.lag_bound_ms / 1e3;
   context.slo = first.slo;
+  context.replay = first.replay;
   if (std::all_of(shards.begin(), shards.end(), [&](const RunResults& s) { return s.summary.start_at == first.start_at; })) context.start_at = first.start_at;
 
   // The merged run starts with its earliest shard; the others' seconds shift by whole seconds.

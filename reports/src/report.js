@@ -4,11 +4,17 @@
 //   { id, kind: "years" | "seconds" | "percentiles" | "rate", title, x_label, y_label, y2_label?,
 //     x: [...], series: [{ label, values: [...], style?: "line" | "points" | "dashed" | "line_points",
 //                          axis?: "y" | "y2", color?, span_gaps? }], band?: [upper series index, lower series index] }
+// A scenario run's island also has `replay`: { local_origin_s (the modelled local wall clock at
+// replay second 0, in seconds as if it were UTC), compression, window_s, clock_changes: [{ at_s,
+// shift_s }], time_zone, events: [{ name, from_s, to_s }] }, with which the "seconds" charts
+// label their time axis in the modelled local time (the #local-time-axis checkbox) and shade
+// the events that overlap the window.
 // window.__reportStatus tells a headless browser what was drawn: points per chart id (values
-// that are numbers, over every series), errors, and ready once every chart has been tried.
+// that are numbers, over every series), event bands per chart id, the time axis ('since start'
+// or 'local', with the first local label), errors, and ready once every chart has been tried.
 (function () {
   'use strict';
-  const status = (window.__reportStatus = { ready: false, charts: {}, errors: [] });
+  const status = (window.__reportStatus = { ready: false, charts: {}, bands: {}, axis: 'since start', errors: [] });
   window.addEventListener('error', (event) => status.errors.push(String(event.message || event)));
 
   // Tableau 10: distinguishable on light and dark backgrounds alike.
@@ -37,6 +43,62 @@
     percentiles: { scale: { time: false, distr: 3, log: 10 }, axis: { splits: percentileSplits, filter: (u, splits) => splits, values: (u, splits) => splits.map(percentileLabel) }, value: (u, v) => percentileLabel(v) },
     rate: { scale: { time: false }, axis: { values: (u, splits) => splits.map((v) => showNumber(v) + '/s') }, value: (u, v) => (v == null ? '—' : showNumber(v) + '/s') },
   };
+
+  // The replayed window, when the run replayed one; the time axis then reads in its local time
+  // while the checkbox is ticked.
+  let replay = null;
+  let localAxis = false;
+
+  // Replay second v's modelled local wall clock: the window's start, plus v compressed seconds,
+  // plus any clock change (daylight saving) passed by then.
+  function localSeconds(v) {
+    let local = replay.local_origin_s + v * replay.compression;
+    for (const change of replay.clock_changes || []) if (v >= change.at_s) local += change.shift_s;
+    return local;
+  }
+  // "09:30" (a window of a day or less), "03-31 09:30" (longer), "09:30:15" (under ten minutes);
+  // the legend gives the date too.
+  function localLabel(v, withDate) {
+    if (v == null || !Number.isFinite(v)) return '—';
+    const iso = new Date(Math.round(localSeconds(v)) * 1000).toISOString();
+    const clock = replay.window_s < 600 ? iso.slice(11, 19) : iso.slice(11, 16);
+    if (withDate) return iso.slice(0, 10) + ' ' + clock;
+    return replay.window_s > 90000 ? iso.slice(5, 10) + ' ' + clock : clock;
+  }
+
+  // The events overlapping the window, each a shaded band with its name, under the grid and lines.
+  function eventBands(spec, colours) {
+    const events = replay && spec.kind === 'seconds' ? replay.events || [] : [];
+    const first = spec.x.length ? spec.x[0] : 0;
+    const last = spec.x.length ? spec.x[spec.x.length - 1] + 1 : 0;
+    const shown = events.filter((event) => event.to_s > first && event.from_s < last);
+    status.bands[spec.id] = shown.length;
+    if (!shown.length) return null;
+    return {
+      hooks: {
+        drawClear: [
+          (u) => {
+            const ctx = u.ctx;
+            const ratio = window.devicePixelRatio || 1;
+            const { left, top, width, height } = u.bbox;
+            ctx.save();
+            shown.forEach((event, index) => {
+              const from = Math.max(left, u.valToPos(event.from_s, 'x', true));
+              const to = Math.min(left + width, u.valToPos(event.to_s, 'x', true));
+              if (!(to > from)) return;
+              ctx.fillStyle = withAlpha(palette[5], 0.22);
+              ctx.fillRect(from, top, to - from, height);
+              ctx.fillStyle = colours.muted;
+              ctx.font = `${11 * ratio}px sans-serif`;
+              ctx.textBaseline = 'top';
+              ctx.fillText(event.name, from + 3 * ratio, top + (3 + 14 * (index % 3)) * ratio);
+            });
+            ctx.restore();
+          },
+        ],
+      },
+    };
+  }
 
   function themeColours() {
     const style = getComputedStyle(document.documentElement);
@@ -103,6 +165,12 @@
       cursor: { drag: { x: true, y: false } },
     };
     spec.series.forEach((series, index) => options.series.push(seriesOption(spec, index)));
+    if (spec.kind === 'seconds' && replay && localAxis) {
+      options.axes[0] = axisOption(colours, `modelled local time (${replay.time_zone})`, { values: (u, splits) => splits.map((v) => localLabel(v, false)) });
+      options.series[0] = { label: 'modelled local time', value: (u, v) => localLabel(v, true) };
+    }
+    const bands = eventBands(spec, colours);
+    if (bands) options.plugins = [bands];
     if (spec.series.some((series) => series.axis === 'y2')) {
       options.scales.y2 = { range: fromZero };
       options.axes.push(axisOption(colours, spec.y2_label, { scale: 'y2', side: 1, size: 64, grid: { show: false }, values: (u, splits) => splits.map(showNumber) }));
@@ -141,6 +209,8 @@
 
   function drawAll(charts) {
     while (drawn.length) drawn.pop().chart.destroy();
+    status.axis = replay && localAxis ? 'local' : 'since start';
+    if (replay && localAxis) status.firstLocalLabel = localLabel(0, true);
     for (const spec of charts) {
       try {
         draw(spec);
@@ -168,6 +238,15 @@
     return;
   }
   const charts = data.charts || [];
+  replay = data.replay || null;
+  const axisChoice = document.getElementById('local-time-axis');
+  if (axisChoice && replay) {
+    localAxis = axisChoice.checked;
+    axisChoice.addEventListener('change', () => {
+      localAxis = axisChoice.checked;
+      drawAll(charts);
+    });
+  }
   drawAll(charts);
 
   // Charts follow the width of their figure, and the colour scheme when it changes.

@@ -74,6 +74,7 @@ TEST_CASE("run --url: open loop sends the plan with the given method, headers an
   CHECK(open["requests"]["completed"] == planned);
   CHECK(open["requests"]["ok"] == planned);
   CHECK(open["rate"]["planned_rps"].get<double>() == Approx(100).epsilon(0.01));
+  CHECK(open["replay"].is_null());  // an ad hoc run replays no window, and says so
   CHECK(fs::exists(folder / "issue" / "report.html"));
   CHECK(fs::exists(folder / "issue" / "report.md"));
 
@@ -103,6 +104,58 @@ TEST_CASE("run --url: open loop sends the plan with the given method, headers an
   CHECK(not_found["errors"]["http_4xx"] == not_found["requests"]["completed"]);
   CHECK(not_found["requests"]["ok"] == 0);
   CHECK(not_found["error_rate"].get<double>() == Approx(1.0));
+}
+
+TEST_CASE("run SCENARIO: summary.json, both reports and the terminal say what the replay stands for") {
+  const auto folder = scratch_folder("run-command-replay");
+  // tests/cli/replayed-day.yaml: 50 requests per second all year (flat calendar), the local day
+  // 2024-03-04 at +09:00 compressed into 4 s (x21600) at scale 0.0001: 2.16x the modelled rate.
+  // A surge triples it from 12:00 to 15:00 local (replay seconds 2.0 to 2.5) on top of the year.
+  const auto out = folder / "results";
+  const auto run = cli_test::uptake("run tests/cli/replayed-day.yaml --lag-bound 1000 --out " + out.string());
+  INFO(run.output);
+  REQUIRE(run.exit_code == 0);
+
+  const auto summary = summary_of(out);
+  const auto& replay = summary["replay"];
+  REQUIRE(replay.is_object());
+  CHECK(replay["window"] == "day");
+  CHECK(replay["year"].is_null());
+  CHECK(replay["from"] == "2024-03-03T15:00:00Z");
+  CHECK(replay["to"] == "2024-03-04T15:00:00Z");
+  CHECK(replay["from_local"] == "2024-03-04T00:00:00+09:00");
+  CHECK(replay["to_local"] == "2024-03-05T00:00:00+09:00");
+  CHECK(replay["time_zone"] == "+09:00");
+  CHECK(replay["duration_s"] == 4.0);
+  CHECK(replay["compression"].get<double>() == Approx(21600));
+  CHECK(replay["scale"].get<double>() == Approx(0.0001));
+  CHECK(replay["combined_factor"].get<double>() == Approx(2.16));
+  // The model's figures, worked out by hand: 50/s all day, 150/s for 3 of its 24 hours.
+  CHECK(replay["modelled_mean_rps"].get<double>() == Approx(50 * (21 + 3 * 3) / 24.0).epsilon(1e-9));
+  CHECK(replay["modelled_peak_rps"].get<double>() == Approx(150).epsilon(1e-9));
+  // run rate = real-world rate x compression x scale, from the file alone.
+  const double combined = replay["compression"].get<double>() * replay["scale"].get<double>();
+  CHECK(replay["replay_mean_rps"].get<double>() == Approx(replay["modelled_mean_rps"].get<double>() * combined).epsilon(1e-12));
+  CHECK(replay["replay_peak_rps"].get<double>() == Approx(replay["modelled_peak_rps"].get<double>() * combined).epsilon(1e-12));
+  CHECK(replay["replay_mean_rps"].get<double>() == Approx(135).epsilon(1e-9));
+  REQUIRE(replay["events"].size() == 1);
+  CHECK(replay["events"][0] == json{{"name", "surge"}, {"from", "2024-03-04T03:00:00Z"}, {"to", "2024-03-04T06:00:00Z"}, {"multiplier", 3.0}});
+  // The schedule the run drew: 540 arrivals expected (135/s for 4 s); its count is a Poisson
+  // draw, within five standard deviations (23) of that.
+  const double planned = summary["requests"]["planned"].get<double>();
+  CHECK(std::abs(planned - 540) < 5 * std::sqrt(540.0));
+  CHECK(summary["rate"]["planned_rps"].get<double>() == Approx(planned / 4));
+
+  const auto sentence =
+      "Replays 2024-03-04 00:00–24:00 (+09:00) compressed ×21600 into 4 s at scale 0.0001: 2.16× the modelled real-world rate; "
+      "modelled mean 62.50/s and peak 150.0/s real-world ⇒ 135.0/s and 324.0/s planned";
+  CHECK_THAT(run.output, Catch::Contains(std::string("  ") + sentence + ".\n"));
+  const auto html = read(out / "report.html");
+  CHECK_THAT(html, Catch::Contains(std::string("<p class=\"replay\" id=\"replay\">") + sentence + ".</p>"));
+  CHECK_THAT(html, Catch::Contains("Events in the window (shaded on the per-second charts): surge ×3 2024-03-04 12:00–15:00"));
+  // The band report.js shades: 12:00 to 15:00 local is 2.0 s to 2.5 s into the replay.
+  CHECK_THAT(html, Catch::Contains("\"events\":[{\"name\":\"surge ×3\",\"from_s\":2.0,\"to_s\":2.5}]"));
+  CHECK_THAT(read(out / "report.md"), Catch::Contains(std::string(sentence) + ".\n"));
 }
 
 TEST_CASE("run: exit 1 when a threshold fails, 3 when the generator fell behind its schedule") {

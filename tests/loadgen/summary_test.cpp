@@ -61,7 +61,7 @@ TEST_CASE("a run's summary reads back to the same JSON, in the writer's order") 
   const auto json = loadgen::to_json(summary);
   CHECK(keys_of(json) == std::vector<std::string>{"schema", "scenario", "scenario_file", "target", "mode", "seed", "shard", "shard_index", "shard_count",
                                                   "start_at", "started_at", "started_at_utc", "started_at_ns", "duration_s", "schedule_s", "interrupted",
-                                                  "aborted", "requests", "rate", "latency_ms", "service_time_ms", "schedule_lag_ms", "error_rate", "errors",
+                                                  "aborted", "replay", "requests", "rate", "latency_ms", "service_time_ms", "schedule_lag_ms", "error_rate", "errors",
                                                   "check_failure", "endpoints", "connections", "generator", "slo", "thresholds"});
   CHECK(json["shard"] == "0/1");
   CHECK(json["check_failure"].is_null());
@@ -74,6 +74,7 @@ TEST_CASE("a run's summary reads back to the same JSON, in the writer's order") 
   check_round_trip(with_failure);
   CHECK(loadgen::summary_from_json(loadgen::to_json(with_failure), "summary.json").check_failure == failed.check_failure);
   CHECK(json["aborted"].is_null());
+  CHECK(json["replay"].is_null());  // said, not left out: this run replayed no window
   CHECK(json["endpoints"]["verify.v2"]["negative"] == ordered_json{{"tampered", 4}, {"revoked", 2}});
   CHECK(keys_of(json["latency_ms"]) == std::vector<std::string>{"count", "min", "mean", "p50", "p90", "p95", "p99", "p999", "max"});
 
@@ -230,4 +231,118 @@ TEST_CASE("fields an older summary lacks read as their defaults") {
   CHECK(summary.connections.opened == 0);
   CHECK_FALSE(summary.trust);
   CHECK_FALSE(summary.capacity);
+}
+
+TEST_CASE("a scenario run's replay block reads back to the same JSON, and its figures check against each other") {
+  auto run = two_endpoints();
+  run.context.replay = test::replay_of_a_day();
+  const auto summary = loadgen::make_summary(run.result, run.context, run.verdict);
+  check_round_trip(summary);
+
+  const auto json = loadgen::to_json(summary);
+  const auto& replay = json["replay"];
+  CHECK(keys_of(replay) == std::vector<std::string>{"window", "year", "from", "to", "from_local", "to_local", "time_zone", "clock_changes", "window_s",
+                                                    "duration_s", "compression", "scale", "combined_factor", "modelled_mean_rps", "modelled_peak_rps",
+                                                    "replay_mean_rps", "replay_peak_rps", "events"});
+  CHECK(replay["window"] == "day");
+  CHECK(replay["year"].is_null());
+  CHECK(replay["from"] == "2027-03-30T15:00:00Z");
+  CHECK(replay["to"] == "2027-03-31T15:00:00Z");
+  CHECK(replay["from_local"] == "2027-03-31T00:00:00+09:00");
+  CHECK(replay["to_local"] == "2027-04-01T00:00:00+09:00");
+  CHECK(replay["window_s"] == 86400.0);
+  CHECK(replay["compression"].get<double>() == Approx(7200));
+  CHECK(replay["combined_factor"].get<double>() == Approx(144));
+  // run rate = real-world rate x compression x scale, from the file alone.
+  CHECK(replay["replay_mean_rps"].get<double>() == Approx(5.05 * 7200 * 0.02));
+  CHECK(replay["replay_peak_rps"].get<double>() == Approx(12.59 * 144));
+  CHECK(replay["events"] == ordered_json::array({{{"name", "deadline-day"}, {"from", "2027-03-31T00:00:00Z"}, {"to", "2027-03-31T09:00:00Z"}, {"multiplier", 3.0}}}));
+
+  const auto back = loadgen::summary_from_json(json, "summary.json");
+  REQUIRE(back.replay);
+  CHECK(*back.replay == test::replay_of_a_day());
+}
+
+TEST_CASE("a peak hour's replay names its year; a clock change inside the window is kept with its offset") {
+  auto run = two_endpoints();
+  auto& replay = run.context.replay.emplace();
+  replay.window = sim::ReplayWindowKind::peak_hour;
+  replay.year = 2023;
+  // Berlin's local day 2023-03-26: 23 hours, the clock goes from +01:00 to +02:00 at 01:00 UTC.
+  replay.from = 1'679'785'200;  // 2023-03-25T23:00:00Z
+  replay.to = replay.from + 23 * 3600;
+  replay.time_zone = "Europe/Berlin";
+  replay.utc_offset_seconds = 3600;
+  replay.clock_changes = {{1'679'792'400, 7200}};
+  replay.duration = Seconds{23};
+  replay.scale = 1;
+  replay.modelled_mean_rps = replay.modelled_peak_rps = 50;
+  const auto summary = loadgen::make_summary(run.result, run.context, run.verdict);
+  check_round_trip(summary);
+  const auto json = loadgen::to_json(summary);
+  CHECK(json["replay"]["year"] == 2023);
+  CHECK(json["replay"]["from_local"] == "2023-03-26T00:00:00+01:00");
+  CHECK(json["replay"]["to_local"] == "2023-03-27T00:00:00+02:00");
+  CHECK(json["replay"]["clock_changes"] == ordered_json::array({{{"at", "2023-03-26T01:00:00Z"}, {"utc_offset", "+02:00"}}}));
+  CHECK(loadgen::summary_from_json(json, "summary.json").replay == summary.replay);
+}
+
+TEST_CASE("a malformed replay block is refused, naming the field") {
+  auto run = two_endpoints();
+  run.context.replay = test::replay_of_a_day();
+  const auto json = loadgen::to_json(loadgen::make_summary(run.result, run.context, run.verdict));
+  const auto refused = [&](const char* key, ordered_json value, const std::vector<std::string>& parts) {
+    auto wrong = json;
+    if (value.is_discarded()) wrong["replay"].erase(key);
+    else wrong["replay"][key] = std::move(value);
+    INFO("replay." << key);
+    check_refused(wrong, parts);
+  };
+  auto wrong = json;
+  wrong["replay"] = 5;
+  check_refused(wrong, {"field 'replay': is 5", "an object, or null"});
+  refused("window", "week", {"field 'replay.window': is \"week\"", "\"peak_hour\", \"day\" or \"interval\""});
+  refused("year", 2027, {"field 'replay.year'", "only a peak_hour window has a year"});
+  refused("year", "2027", {"field 'replay.year': is \"2027\"", "a whole number"});
+  refused("scale", ordered_json(ordered_json::value_t::discarded), {"field 'replay.scale': is missing"});
+  refused("from", "2027-03-30 15:00", {"field 'replay.from'", "an RFC 3339 time in UTC"});
+  refused("from", "2027-03-31T00:00:00+09:00", {"field 'replay.from'", "an RFC 3339 time in UTC"});
+  refused("to", "2027-03-30T14:00:00Z", {"field 'replay.to': is not after replay.from"});
+  refused("from_local", "2027-03-31T01:00:00+09:00", {"field 'replay.from_local': is not the instant of replay.from"});
+  refused("to_local", "2027-04-01T00:00", {"field 'replay.to_local'", "an RFC 3339 local time with its offset"});
+  refused("window_s", 3600, {"field 'replay.window_s': is 3600, but replay.to - replay.from gives 86400"});
+  refused("duration_s", 0, {"field 'replay.duration_s': is 0", "seconds above 0"});
+  refused("compression", 7000, {"field 'replay.compression': is 7000, but window_s / duration_s gives 7200"});
+  refused("scale", -0.02, {"field 'replay.scale': is -0.02", "a share above 0"});
+  refused("combined_factor", 7200, {"field 'replay.combined_factor': is 7200", "compression x scale"});
+  refused("modelled_mean_rps", "5", {"field 'replay.modelled_mean_rps': is \"5\"", "a number"});
+  refused("modelled_peak_rps", 1, {"field 'replay.modelled_peak_rps': is 1", "at least modelled_mean_rps"});
+  refused("replay_mean_rps", 5.05, {"field 'replay.replay_mean_rps': is 5.05", "modelled_mean_rps x combined_factor"});
+  refused("replay_peak_rps", 1813, {"field 'replay.replay_peak_rps': is 1813", "modelled_peak_rps x combined_factor"});
+  refused("time_zone", "", {"field 'replay.time_zone': is empty"});
+  refused("clock_changes", ordered_json::array({{{"at", "2027-03-29T00:00:00Z"}, {"utc_offset", "+10:00"}}}), {"field 'replay.clock_changes[0].at'", "inside the window"});
+  refused("clock_changes", "none", {"field 'replay.clock_changes': is \"none\"", "an array"});
+  auto event = json["replay"]["events"][0];
+  event["from"] = "2027-03-29T00:00:00Z";
+  refused("events", ordered_json::array({event}), {"field 'replay.events[0].from'", "within the window"});
+  event = json["replay"]["events"][0];
+  event["to"] = "2027-03-30T23:00:00Z";
+  refused("events", ordered_json::array({event}), {"field 'replay.events[0].to'", "after the event's from"});
+  event = json["replay"]["events"][0];
+  event["multiplier"] = 0;
+  refused("events", ordered_json::array({event}), {"field 'replay.events[0].multiplier': is 0", "a factor above 0"});
+  event = json["replay"]["events"][0];
+  event.erase("name");
+  refused("events", ordered_json::array({event}), {"field 'replay.events[0].name': is missing"});
+  auto peak_hour = json;
+  peak_hour["replay"]["window"] = "peak_hour";
+  check_refused(peak_hour, {"field 'replay.year': is null", "the year whose peak hour is replayed"});
+}
+
+TEST_CASE("a summary written before replays were recorded reads as replaying nothing") {
+  auto run = two_endpoints();
+  run.context.replay = test::replay_of_a_day();
+  auto json = loadgen::to_json(loadgen::make_summary(run.result, run.context, run.verdict));
+  json.erase("replay");
+  CHECK_FALSE(loadgen::summary_from_json(json, "summary.json").replay);
 }

@@ -227,3 +227,42 @@ TEST_CASE("an untrusted run says so before anything else") {
   const auto html = reports::render_html_report(written_and_read(run, folder.path()));
   CHECK_THAT(html, Catch::Contains("class=\"verdict untrusted\" id=\"verdict\">untrusted: the generator fell behind its schedule"));
 }
+
+TEST_CASE("a scenario run's header says what it replays; its per-second charts get the local clock and the events") {
+  const test::TemporaryDirectory folder("html-report-replay");
+  auto run = test::synthetic_run({{"issue", test::one_to(120)}}, 12);
+  run.context.replay = test::replay_of_a_day();
+  const auto html = reports::render_html_report(written_and_read(run, folder.path()));
+
+  CHECK_THAT(html, Catch::Contains("<p class=\"replay\" id=\"replay\">Replays 2027-03-31 00:00–24:00 (+09:00) compressed ×7200 into 12 s at scale 0.02: "
+                                   "144× the modelled real-world rate; modelled mean 5.05/s and peak 12.59/s real-world ⇒ 727.2/s and 1,813/s planned.</p>"));
+  CHECK_THAT(html, Catch::Contains("Events in the window (shaded on the per-second charts): deadline-day ×3 2027-03-31 09:00–18:00"));
+  CHECK_THAT(html, Catch::Contains("<input type=\"checkbox\" id=\"local-time-axis\"> label the per-second charts' time axis in the modelled local time (+09:00)"));
+  // The header comes before the verdict: it frames every figure below it.
+  CHECK(html.find("id=\"replay\"") < html.find("id=\"verdict\""));
+
+  const auto island = data_island(html);
+  const auto& replay = island["replay"];
+  CHECK(replay["local_origin_s"].get<double>() == test::replay_of_a_day().from + 9 * 3600);
+  CHECK(replay["compression"].get<double>() == Approx(7200));
+  CHECK(replay["time_zone"] == "+09:00");
+  CHECK(replay["clock_changes"].empty());
+  // 09:00 to 18:00 local is 4.5 s to 9 s into the 12 s replay.
+  REQUIRE(replay["events"].size() == 1);
+  CHECK(replay["events"][0]["name"] == "deadline-day ×3");
+  CHECK(replay["events"][0]["from_s"].get<double>() == Approx(4.5));
+  CHECK(replay["events"][0]["to_s"].get<double>() == Approx(9.0));
+  CHECK((*chart(island, "rate"))["kind"] == "seconds");
+
+  // The script draws the bands and the local axis from the island.
+  CHECK_THAT(html, Catch::Contains("function eventBands(spec, colours)"));
+  CHECK_THAT(html, Catch::Contains("function localLabel(v, withDate)"));
+}
+
+TEST_CASE("an ad hoc run's report says nothing of a replay") {
+  const test::TemporaryDirectory folder("html-report-ad-hoc");
+  const auto html = reports::render_html_report(written_and_read(test::synthetic_run({{"issue", test::one_to(30)}}), folder.path()));
+  CHECK_THAT(html, !Catch::Contains("id=\"replay\""));
+  CHECK_THAT(html, !Catch::Contains("id=\"local-time-axis\""));
+  CHECK_FALSE(data_island(html).contains("replay"));
+}

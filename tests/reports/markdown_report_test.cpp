@@ -68,3 +68,16 @@ TEST_CASE("report.md: a capacity search's trials, folded under the headline") {
   CHECK_THAT(markdown, Catch::Contains("| 2.1 | grow | 800.0/s | 610.0/s |"));
   CHECK_THAT(markdown, Catch::Contains("| 2.00% | fail |"));
 }
+
+TEST_CASE("report.md: a scenario run says what it replays under its verdict line") {
+  const test::TemporaryDirectory folder("markdown-report-replay");
+  auto run = test::synthetic_run({{"issue", test::one_to(100)}}, 12);
+  run.context.replay = test::replay_of_a_day();
+  run.write(folder.path().string());
+  const auto markdown = reports::render_markdown_report(reports::read_results(folder.path()));
+  CHECK_THAT(markdown, Catch::StartsWith("### ✅ uptake run of synthetic: completed: no thresholds to judge\n\n"
+                                         "Replays 2027-03-31 00:00–24:00 (+09:00) compressed ×7200 into 12 s at scale 0.02: 144× the modelled real-world rate; "
+                                         "modelled mean 5.05/s and peak 12.59/s real-world ⇒ 727.2/s and 1,813/s planned.\n"
+                                         "Events in the window: deadline-day ×3 2027-03-31 09:00–18:00.\n\n"));
+  CHECK(std::count(markdown.begin(), markdown.end(), '\n') < 30);
+}

@@ -122,6 +122,48 @@ TEST_CASE("shards of different runs, or the same shard twice, are refused naming
   CHECK_THROWS_WITH(reports::merge_folders({out}, root.path() / "again"), Catch::Contains("field 'shard_index'") && Catch::Contains("merged folder"));
 }
 
+TEST_CASE("shards of one replay merge keeping its block; shards of different replays are refused") {
+  test::TemporaryDirectory root("merge-replay");
+  const std::vector<test::SyntheticEndpoint> endpoints{{"issue", test::one_to(10), 0}};
+  const auto replaying = [&](std::uint32_t index, std::optional<sim::ReplayContext> replay) {
+    auto run = shard(index, 2, endpoints);
+    run.context.replay = std::move(replay);
+    return run;
+  };
+  auto other_scale = test::replay_of_a_day();
+  other_scale.scale = 0.05;
+  auto other_demand = test::replay_of_a_day();
+  other_demand.modelled_peak_rps = 13;
+  auto other_events = test::replay_of_a_day();
+  other_events.events.clear();
+  const auto folders = write_all(root, {replaying(0, test::replay_of_a_day()), replaying(1, test::replay_of_a_day()), replaying(1, other_scale),
+                                        replaying(1, other_demand), replaying(1, other_events), replaying(1, std::nullopt)});
+
+  const auto out = root.path() / "merged";
+  reports::merge_folders({folders[0], folders[1]}, out);
+  const auto merged = reports::read_results(out);
+  REQUIRE(merged.summary.replay);
+  CHECK(*merged.summary.replay == test::replay_of_a_day());
+
+  for (const std::size_t second : {2, 3, 4, 5}) {
+    INFO("shard folder " << second);
+    const auto again = root.path() / ("merged-" + std::to_string(second));
+    try {
+      reports::merge_folders({folders[0], folders[second]}, again);
+      FAIL("merged");
+    } catch (const InputError& error) {
+      INFO(error.what());
+      CHECK_THAT(error.what(), Catch::Contains((folders[second] / "summary.json").string()));
+      CHECK_THAT(error.what(), Catch::Contains("field 'replay'"));
+      CHECK_THAT(error.what(), Catch::Contains("one replayed window"));
+    }
+    CHECK_FALSE(fs::exists(again));
+  }
+  // Ad hoc shards have no replay on either side, and merge as before.
+  reports::merge_folders({folders[5]}, root.path() / "merged-ad-hoc");
+  CHECK_FALSE(reports::read_results(root.path() / "merged-ad-hoc").summary.replay);
+}
+
 TEST_CASE("missing shards make the merge partial, and trust needs every shard") {
   test::TemporaryDirectory root("merge-missing");
   const std::vector<test::SyntheticEndpoint> endpoints{{"issue", test::one_to(10), 0}};

@@ -84,6 +84,24 @@ inline SyntheticRun synthetic_run(const std::vector<SyntheticEndpoint>& endpoint
   return run;
 }
 
+// What a scenario run of the whole local day 2027-03-31 (+09:00) replays: compressed x7200 into
+// 12 s at scale 0.02 (144x the modelled rate), a modelled mean of 5.05/s and peak of 12.59/s,
+// and a deadline-day surge from 09:00 to 18:00 local time.
+inline sim::ReplayContext replay_of_a_day() {
+  sim::ReplayContext replay;
+  replay.window = sim::ReplayWindowKind::day;
+  replay.from = 1'806'418'800;  // 2027-03-30T15:00:00Z
+  replay.to = replay.from + 86400;
+  replay.time_zone = "+09:00";
+  replay.utc_offset_seconds = 9 * 3600;
+  replay.duration = Seconds{12};
+  replay.scale = 0.02;
+  replay.modelled_mean_rps = 5.05;
+  replay.modelled_peak_rps = 12.59;
+  replay.events = {{"deadline-day", replay.from + 9 * 3600, replay.from + 18 * 3600, 3.0}};
+  return replay;
+}
+
 // 1, 2, ..., n milliseconds.
 inline std::vector<double> one_to(int n, double scale = 1.0) {
   std::vector<double> values;

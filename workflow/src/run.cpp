@@ -136,6 +136,8 @@ RunOutcome run_workflow(const RunRequest& request) {
     }
     const auto window = sim::replay_window(*scenario, *forecast->rate_model);
     schedule_seconds = window.duration.count();
+    // What the schedule stands for, recorded in summary.json and said in the reports.
+    context.replay = sim::replay_context(*scenario, *forecast->rate_model, window);
     context.scenario = scenario->name;
     context.scenario_file = scenario->file;
     context.replay_overridden_by = scenario->replay.overridden_by;
@@ -193,6 +195,7 @@ RunOutcome run_workflow(const RunRequest& request) {
     };
   }
   RunOutcome outcome;
+  outcome.replay = context.replay;
   outcome.folder = request.out_folder.empty() ? default_folder(scenario ? scenario->name : "adhoc") : request.out_folder;
   loadgen::claim_results_folder(outcome.folder, "--out", request.force);
   context.seed = options.seed;

@@ -12,6 +12,7 @@
 
 #include "uptake/loadgen/run_result.hpp"
 #include "uptake/sim/arrivals.hpp"
+#include "uptake/sim/replay_context.hpp"
 
 namespace uptake::loadgen {
 
@@ -42,6 +43,7 @@ struct RunContext {
   double lag_bound_seconds = 0.010;  // schedule lag p99 beyond this: the generator fell behind
   std::vector<std::string> slo;      // the scenario's threshold expressions, as written
   std::optional<double> start_at;    // --start-at, Unix seconds: shards that share it share a start
+  std::optional<sim::ReplayContext> replay;  // what a scenario's schedule replays; empty for ad hoc runs
   // Set by `uptake merge` only: the shard results this one joins (folder, shard), in the order
   // given. When set, `shard` is ignored and the summary says which shards were merged.
   std::vector<std::pair<std::string, sim::Shard>> merged_from;

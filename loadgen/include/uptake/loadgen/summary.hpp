@@ -7,7 +7,7 @@
 //
 // Members are named as the file names them, in its order. A summary written by an older uptake
 // may lack fields that were added since (generator.pacing, requests.planned_is_lower_bound,
-// endpoints.<name>.negative, latency_ms.p95, trust, ...): the reader takes them as the defaults
+// endpoints.<name>.negative, latency_ms.p95, trust, replay, ...): the reader takes them as the defaults
 // below (0, false, empty, sleep pacing, absent), as the readers before it did. Only the fields
 // every summary has had are required.
 #include <cstdint>
@@ -22,6 +22,7 @@
 
 #include "uptake/loadgen/results.hpp"
 #include "uptake/loadgen/run_result.hpp"
+#include "uptake/sim/replay_context.hpp"
 
 namespace uptake::loadgen {
 
@@ -127,6 +128,11 @@ struct Summary {
   double schedule_s = 0;
   bool interrupted = false;
   std::optional<SummaryAborted> aborted;
+  // What the schedule replays: the window of scenario time, its compression and scale, and the
+  // modelled real-world rates over it. Null for ad hoc runs and capacity searches (no window
+  // is replayed); absent from summaries of an older uptake, read as null. Instants are whole
+  // milliseconds, as the file holds them.
+  std::optional<sim::ReplayContext> replay;
   SummaryRequests requests;
   SummaryRate rate;
   LatencySummary latency_ms;

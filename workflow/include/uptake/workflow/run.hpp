@@ -17,6 +17,7 @@
 #include "uptake/reports/gate.hpp"
 #include "uptake/reports/report_files.hpp"
 #include "uptake/sim/arrivals.hpp"
+#include "uptake/sim/replay_context.hpp"
 #include "uptake/sim/replay_override.hpp"
 
 namespace uptake::workflow {
@@ -67,6 +68,7 @@ struct RunOutcome {
   loadgen::Verdict generator;         // whether the generator kept its schedule
   reports::GateResult verdict;        // the thresholds and trust, as `uptake gate` judges them
   reports::ReportFiles reports;       // report.html and report.md
+  std::optional<sim::ReplayContext> replay;  // what a scenario's schedule replayed; empty for ad hoc runs
   int exit_code() const { return verdict.exit_code(); }
 };
 
