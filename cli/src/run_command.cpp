@@ -62,6 +62,11 @@ void print_summary(const loadgen::RunResult& result, const loadgen::Verdict& ver
     if (result.errors[i]) errors += fmt::format(" {}={}", loadgen::to_string(static_cast<loadgen::ErrorClass>(i)), result.errors[i]);
   }
   if (!errors.empty()) fmt::print("  errors by class:{}\n", errors);
+  if (const auto& sessions = result.sessions) {
+    fmt::print("  sessions: {} started, {} completed, {} abandoned (a step lacked a value its session had not captured), {} unfinished at the end{}\n",
+               sessions->started, sessions->completed, sessions->abandoned, sessions->unfinished,
+               sessions->not_started ? fmt::format(", {} not started (stopped)", sessions->not_started) : std::string());
+  }
   if (verdict.generator_behind) fmt::print("  UNTRUSTED: {}\n", verdict.reason);
   if (!result.aborted_threshold.empty()) {
     fmt::print("  ABORTED at {:.1f} s (--abort-on-fail): {} can no longer hold: {}\n", result.aborted_at_seconds, result.aborted_threshold, result.aborted_reason);

@@ -64,7 +64,7 @@ struct EngineTrials {
       window.duration = duration;
       // The window's mean replay rate is expected * scale / duration; this makes it the offered one.
       window.scale = offered_rps * duration.count() / mix_expected_per_second;
-      engine.make_schedule = [model, window, seed](sim::Shard thread) { return sim::ArrivalSchedule(*model, window, seed, thread); };
+      engine.make_schedule = [model, window, seed, this](sim::Shard thread) { return schedule_for(plan, *model, window, seed, thread); };
     } else {
       engine.make_schedule = [offered_rps, duration, seed](sim::Shard thread) { return sim::ArrivalSchedule::constant(offered_rps, duration, seed, thread); };
     }

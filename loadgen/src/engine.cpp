@@ -22,6 +22,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <queue>
 #include <thread>
 
 #include "interval_encoder.hpp"
@@ -65,11 +66,33 @@ std::int64_t nanoseconds_between(Clock::time_point from, Clock::time_point to) {
 }
 
 // A request waiting for, or travelling on, a connection. Its buffer is recycled.
+struct Session;
+
 struct Pending {
   Clock::time_point intended;
   std::uint32_t endpoint = 0;
   std::uint64_t sequence = 0;
+  Session* session = nullptr;  // with journeys: the session whose step this is
   std::string bytes;
+};
+
+// A journey's session on one thread: its walk through the chain and the values it captured.
+struct Session {
+  Session(const CapturePool& shared, const RequestPlan& plan) : values(plan.variable_names.size(), 1) {
+    values.fall_back_to(&shared, &plan.session_scoped);
+  }
+  std::uint64_t number = 0;  // its arrival's number in the unsharded schedule
+  std::optional<sim::SessionWalk> walk;
+  CapturePool values;        // the variables it captures: one value each, its own
+  std::uint64_t requests = 0;
+};
+
+// A session's next request, waiting for its intended time (the previous response plus a pause).
+struct SessionStep {
+  Clock::time_point at;
+  Session* session = nullptr;
+  std::uint32_t endpoint = 0;
+  bool operator>(const SessionStep& other) const { return at > other.at; }
 };
 
 class Worker;
@@ -244,6 +267,7 @@ class Worker {
       });
     } else {
       schedule_.emplace(options_.make_schedule(sim::Shard{index_, static_cast<std::uint32_t>(options_.threads)}));
+      sessions_end_ = start_ + std::chrono::duration_cast<Clock::duration>(schedule_->duration());
       has_next_ = schedule_->next(next_);
       net::post(io_, [this] { arm(); });
     }
@@ -301,23 +325,33 @@ class Worker {
       recycle(std::move(pending));
       if (!sending_stopped(now)) return closed_loop_send(connection);
     } else {
+      auto* session = pending->session;
+      if (session && !error) capture_values(request.captures, head, body, session->values, capture_scratch_);
       recycle(std::move(pending));
-      if (!waiting_.empty() && connection && connection->open()) {
-        auto next = std::move(waiting_.front());
-        waiting_.pop_front();
-        return send_on(*connection, std::move(next), now);
-      }
-      if (connection) {
-        idle_.push_back(connection);
-      } else if (!waiting_.empty() && open_connections_ < connection_cap_) {
-        // The connection closed under a waiting queue: open another for it.
-        ++open_connections_;
-        auto next = std::move(waiting_.front());
-        waiting_.pop_front();
-        return send_on(*new_connection(), std::move(next), now);
-      }
+      release(connection, now);
+      // The session's next step comes a pause after this response, whatever its outcome: a
+      // step that needs a value this one failed to capture ends the session then.
+      if (session) continue_session(*session, now, now);
     }
     maybe_finish();
+  }
+
+  // Hands a connection whose exchange ended the next waiting request, or parks it.
+  void release(const std::shared_ptr<Connection>& connection, Clock::time_point now) {
+    if (!waiting_.empty() && connection && connection->open()) {
+      auto next = std::move(waiting_.front());
+      waiting_.pop_front();
+      return send_on(*connection, std::move(next), now);
+    }
+    if (connection) {
+      idle_.push_back(connection);
+    } else if (!waiting_.empty() && open_connections_ < connection_cap_) {
+      // The connection closed under a waiting queue: open another for it.
+      ++open_connections_;
+      auto next = std::move(waiting_.front());
+      waiting_.pop_front();
+      send_on(*new_connection(), std::move(next), now);
+    }
   }
 
   net::io_context& io() { return io_; }
@@ -363,6 +397,7 @@ class Worker {
     if (free_.empty()) return std::make_unique<Pending>();
     auto pending = std::move(free_.back());
     free_.pop_back();
+    pending->session = nullptr;
     return pending;
   }
   void recycle(std::unique_ptr<Pending> pending) { free_.push_back(std::move(pending)); }
@@ -371,7 +406,8 @@ class Worker {
     int missing = -1;
     auto negative_case = NegativeCase::none;
     auto problem = RenderProblem::missing_capture;
-    if (render_request(plan_.endpoints[pending.endpoint], plan_, captures_, random_, pending.sequence, body_scratch_, pending.bytes, missing,
+    const auto& values = pending.session ? pending.session->values : captures_;
+    if (render_request(plan_.endpoints[pending.endpoint], plan_, values, random_, pending.sequence, body_scratch_, pending.bytes, missing,
                        &negative_case, &problem)) {
       auto& endpoint = result_.endpoints[pending.endpoint];
       if (negative_case == NegativeCase::tampered) ++endpoint.tampered;
@@ -544,18 +580,34 @@ class Worker {
   }
 
   // Open loop: sleep until the next intended send time, then send everything that is due.
+  Clock::time_point arrival_time() const { return start_ + std::chrono::duration_cast<Clock::duration>(next_.intended_offset); }
+
+  // Open loop: sleep until the next intended send time (of the schedule's next arrival or of a
+  // session's next step), then send everything that is due.
   void arm() {
     if (stopped()) return notice_stop(Clock::now());
-    if (!has_next_) {
-      schedule_done_ = true;
+    if (!has_next_) schedule_done_ = true;
+    std::optional<Clock::time_point> next;
+    if (has_next_) next = arrival_time();
+    if (!session_steps_.empty() && (!next || session_steps_.top().at < *next)) next = session_steps_.top().at;
+    if (!next) {
+      armed_for_ = Clock::time_point::max();
       return maybe_finish();
     }
-    const auto due = start_ + std::chrono::duration_cast<Clock::duration>(next_.intended_offset);
+    const auto due = *next;
+    armed_for_ = due;
     if (options_.pacing == Pacing::spin) {
       // The last stretch before a send is polled, not slept: a sleeping thread (above all a
       // virtual CPU that halts) wakes tens to hundreds of microseconds late. Each poll is a
-      // posted handler, so responses are still read between polls.
-      if (due - Clock::now() < kSpinWindow) return net::post(io_, [this] { send_due(); });
+      // posted handler, so responses are still read between polls; one poll at a time.
+      if (due - Clock::now() < kSpinWindow) {
+        if (poll_posted_) return;
+        poll_posted_ = true;
+        return net::post(io_, [this] {
+          poll_posted_ = false;
+          send_due();
+        });
+      }
       dispatch_timer_.expires_at(due - kSpinWindow);
     } else {
       dispatch_timer_.expires_at(due);
@@ -565,28 +617,89 @@ class Worker {
     });
   }
 
-  // Everything that is due goes now: a late timer never delays a request twice, and no request
-  // goes before its time (no catch-up bursts beyond the schedule). A schedule that comes due
-  // faster than it can be sent never lets this loop end by itself: it must see a stop.
+  // Everything that is due goes now, in intended order: a late timer never delays a request
+  // twice, and no request goes before its time (no catch-up bursts beyond the schedule). A
+  // schedule that comes due faster than it can be sent never lets this loop end by itself: it
+  // must see a stop.
   void send_due() {
     const auto now = Clock::now();
-    while (has_next_ && !stopped() && start_ + std::chrono::duration_cast<Clock::duration>(next_.intended_offset) <= now) {
-      dispatch(next_, now);
-      has_next_ = schedule_->next(next_);
+    while (!stopped()) {
+      const bool arrival_first = has_next_ && (session_steps_.empty() || arrival_time() <= session_steps_.top().at);
+      if (arrival_first) {
+        if (arrival_time() > now) break;
+        if (plan_.sessions) start_session(next_, now);
+        else dispatch(arrival_time(), next_.endpoint, next_.sequence, nullptr, now);
+        has_next_ = schedule_->next(next_);
+      } else if (!session_steps_.empty()) {
+        const auto step = session_steps_.top();
+        if (step.at > now) break;
+        session_steps_.pop();
+        send_session_step(*step.session, step.endpoint, step.at, now);
+      } else {
+        break;
+      }
     }
     arm();
   }
 
-  void dispatch(const sim::Arrival& arrival, Clock::time_point now) {
-    const auto intended = start_ + std::chrono::duration_cast<Clock::duration>(arrival.intended_offset);
+  // A session arrives: its first request goes at once or after the pause of steps that send
+  // nothing; the rest follow its responses (continue_session).
+  void start_session(const sim::Arrival& arrival, Clock::time_point now) {
+    Session* session;
+    if (free_sessions_.empty()) {
+      sessions_.push_back(std::make_unique<Session>(captures_, plan_));
+      session = sessions_.back().get();
+    } else {
+      session = free_sessions_.back();
+      free_sessions_.pop_back();
+      session->values.clear();
+    }
+    session->number = arrival.sequence;
+    session->requests = 0;
+    session->walk.emplace(*plan_.sessions, options_.seed, arrival.sequence);
+    ++session_counts_.started;
+    ++active_sessions_;
+    continue_session(*session, arrival_time(), now);
+  }
+
+  // The session's next step, a pause after `after`: sent now if due, else queued. A step due
+  // after the schedule's end is not sent: the session is counted as unfinished.
+  void continue_session(Session& session, Clock::time_point after, Clock::time_point now) {
+    sim::SessionVisit visit;
+    if (!session.walk->next(visit)) return end_session(session, &SessionCounts::completed);
+    const auto at = after + std::chrono::duration_cast<Clock::duration>(visit.think);
+    if (at >= sessions_end_ || stopped()) return end_session(session, &SessionCounts::unfinished);
+    if (at <= now) return send_session_step(session, visit.endpoint, at, now);
+    session_steps_.push({at, &session, visit.endpoint});
+    if (at < armed_for_) arm();
+  }
+
+  void send_session_step(Session& session, std::uint32_t endpoint, Clock::time_point intended, Clock::time_point now) {
+    if (session.requests + 1 >= (1ULL << kSessionRequestBits)) return end_session(session, &SessionCounts::unfinished);
+    dispatch(intended, endpoint, (session.number << kSessionRequestBits) | session.requests++, &session, now);
+  }
+
+  void end_session(Session& session, std::uint64_t SessionCounts::*how) {
+    ++(session_counts_.*how);
+    --active_sessions_;
+    free_sessions_.push_back(&session);
+  }
+
+  void dispatch(Clock::time_point intended, std::uint32_t endpoint, std::uint64_t sequence, Session* session, Clock::time_point now) {
     result_.schedule_lag.record(nanoseconds_between(intended, now));
     auto pending = take_buffer();
     pending->intended = intended;
-    pending->endpoint = arrival.endpoint;
-    pending->sequence = arrival.sequence;
-    ++result_.endpoints[arrival.endpoint].planned;
-    tally(intended, arrival.endpoint, &Interval::planned);
-    if (!prepare(*pending)) return recycle(std::move(pending));
+    pending->endpoint = endpoint;
+    pending->sequence = sequence;
+    pending->session = session;
+    ++result_.endpoints[endpoint].planned;
+    tally(intended, endpoint, &Interval::planned);
+    if (!prepare(*pending)) {
+      recycle(std::move(pending));
+      // A step that lacks a value its session should have captured cannot go on.
+      if (session) end_session(*session, &SessionCounts::abandoned);
+      return;
+    }
     while (!idle_.empty()) {
       auto connection = std::move(idle_.back());
       idle_.pop_back();
@@ -648,11 +761,18 @@ class Worker {
   }
 
   void maybe_finish() {
-    const bool done_sending = options_.closed_loop ? sending_stopped(Clock::now()) : schedule_done_;
+    if (stopped()) {
+      // A stop ends the sessions between steps, and drops the requests still waiting for a
+      // connection: they were never sent.
+      for (; !session_steps_.empty(); session_steps_.pop()) end_session(*session_steps_.top().session, &SessionCounts::unfinished);
+    }
+    const bool done_sending = options_.closed_loop ? sending_stopped(Clock::now()) : schedule_done_ && session_steps_.empty();
     if (!done_sending) return;
     if (stopped()) {
-      // A stop drops the requests still waiting for a connection: they were never sent.
-      for (auto& pending : waiting_) recycle(std::move(pending));
+      for (auto& pending : waiting_) {
+        if (pending->session) end_session(*pending->session, &SessionCounts::unfinished);
+        recycle(std::move(pending));
+      }
       waiting_.clear();
     }
     if (in_flight_ > 0 || !waiting_.empty()) return;
@@ -661,6 +781,11 @@ class Worker {
 
   void finish() {
     finish_time_ = Clock::now();
+    if (plan_.sessions) {
+      // Sessions whose request was still in flight when the drain after a stop ran out.
+      result_.sessions = session_counts_;
+      result_.sessions->unfinished += active_sessions_;
+    }
     flush_interval_histogram();
     dispatch_timer_.cancel();
     tick_timer_.cancel();
@@ -690,6 +815,18 @@ class Worker {
   // day-long schedule stopped in its first minute is counted for a second at most, and the
   // planned count is then marked as a lower bound.
   void count_unsent_rest() {
+    if (plan_.sessions) {
+      // Arrivals are of sessions: what their requests would have been is not drawn until they
+      // run, so the planned requests are a lower bound; the sessions are counted.
+      const auto budget_end = Clock::now() + kUnsentCountBudget;
+      for (std::uint64_t counted = 1; has_next_; ++counted) {
+        ++session_counts_.not_started;
+        has_next_ = schedule_->next(next_);
+        if (has_next_ && counted % 4096 == 0 && Clock::now() >= budget_end) break;
+      }
+      result_.planned_is_lower_bound = session_counts_.not_started > 0 || has_next_;
+      return;
+    }
     const auto budget_end = Clock::now() + kUnsentCountBudget;
     for (std::uint64_t counted = 1; has_next_; ++counted) {
       ++result_.endpoints[next_.endpoint].planned;
@@ -725,7 +862,9 @@ class Worker {
       auto pending = std::move(waiting_.front());
       waiting_.pop_front();
       count_error(ErrorClass::wait_timeout, pending->endpoint, now);
+      auto* session = pending->session;
       recycle(std::move(pending));
+      if (session) continue_session(*session, now, now);  // as after a failed answer
       expired = true;
     }
     if (expired) maybe_finish();  // the last of the schedule may have been among them
@@ -811,6 +950,16 @@ class Worker {
   std::int64_t ticks_ = 0;
   std::vector<std::unique_ptr<Pending>> free_;
   std::deque<std::unique_ptr<Pending>> waiting_;
+  // Sessions (journeys): all this thread ever made, the ones free for reuse, and the steps
+  // waiting for their intended time, earliest first.
+  std::vector<std::unique_ptr<Session>> sessions_;
+  std::vector<Session*> free_sessions_;
+  std::priority_queue<SessionStep, std::vector<SessionStep>, std::greater<>> session_steps_;
+  std::uint64_t active_sessions_ = 0;
+  SessionCounts session_counts_;
+  Clock::time_point sessions_end_ = Clock::time_point::max();  // the schedule's end: no step goes after it
+  Clock::time_point armed_for_ = Clock::time_point::max();     // what the dispatch timer waits for
+  bool poll_posted_ = false;                                   // spin pacing: a poll is queued
   std::vector<std::shared_ptr<Connection>> idle_;
   unsigned open_connections_ = 0;
   std::int64_t in_flight_ = 0;
@@ -981,6 +1130,10 @@ static void merge_intervals(std::vector<Interval>& into_series, const std::vecto
   }
 }
 
+sim::ArrivalSchedule schedule_for(const RequestPlan& plan, const sim::RateModel& model, const sim::ReplayWindow& window, std::uint64_t seed, sim::Shard shard) {
+  return sim::ArrivalSchedule(model, plan.sessions ? sim::session_window(window, *plan.sessions) : window, seed, shard);
+}
+
 RunResult run_engine(const EngineOptions& options, const RequestPlan& plan) {
   const auto endpoints = resolve(options.target);
   const unsigned threads = std::max(1u, options.threads);
@@ -1087,6 +1240,10 @@ RunResult run_engine(const EngineOptions& options, const RequestPlan& plan) {
     if (merged.sample_failure.empty()) merged.sample_failure = part.sample_failure;
     if (!merged.check_failure) merged.check_failure = part.check_failure;
     merged.waited_for_connection += part.waited_for_connection;
+    if (part.sessions) {
+      if (!merged.sessions) merged.sessions.emplace();
+      merged.sessions->add(*part.sessions);
+    }
     merged.connections_opened += part.connections_opened;
     merge_intervals(merged.intervals, part.intervals);
     merged.endpoint_intervals.resize(part.endpoint_intervals.size());

@@ -168,7 +168,7 @@ void redact_environment(const RequestPlan& plan, std::string& text) {
 
 RequestPlan plan_from_scenario(const sim::Scenario& scenario, const std::vector<std::string>& endpoint_order, const Target& target) {
   RequestPlan plan;
-  plan.variable_names = {"citizen_id", "certificate_type", "request_id"};
+  plan.variable_names = kSyntheticVariableNames;
   for (const auto& flow : scenario.flows) {
     for (const auto& capture : flow.captures) {
       if (variable_index(plan.variable_names, capture.name) < 0) plan.variable_names.push_back(capture.name);
@@ -225,13 +225,20 @@ RequestPlan plan_from_scenario(const sim::Scenario& scenario, const std::vector<
     }
     plan.endpoints.push_back(std::move(request));
   }
+  if (scenario.mix.journeys) {
+    plan.sessions.emplace(*scenario.mix.journeys, endpoint_order);
+    plan.session_scoped.assign(plan.variable_names.size(), false);
+    for (const auto& request : plan.endpoints) {
+      for (const auto& capture : request.captures) plan.session_scoped[static_cast<std::size_t>(capture.variable)] = true;
+    }
+  }
   return plan;
 }
 
 RequestPlan plan_ad_hoc(const Target& target, const std::string& method, const std::string& body,
                         const std::vector<std::pair<std::string, std::string>>& headers) {
   RequestPlan plan;
-  plan.variable_names = {"citizen_id", "certificate_type", "request_id"};
+  plan.variable_names = kSyntheticVariableNames;
   plan.certificate_types = {"resident-registration"};
   Target bare = target;
   bare.base_path.clear();
@@ -252,9 +259,17 @@ void CapturePool::put(int variable, std::string_view value) {
 }
 
 const std::string* CapturePool::pick(int variable, Random& random) const {
+  if (shared_ && !(*own_)[static_cast<std::size_t>(variable)]) return shared_->pick(variable, random);
   const auto& ring = rings_[static_cast<std::size_t>(variable)];
   if (ring.values.empty()) return nullptr;
   return &ring.values[random() % ring.values.size()];
+}
+
+void CapturePool::clear() {
+  for (auto& ring : rings_) {
+    ring.values.clear();
+    ring.next = 0;
+  }
 }
 
 std::size_t CapturePool::size(int variable) const { return rings_[static_cast<std::size_t>(variable)].values.size(); }
@@ -427,6 +442,12 @@ bool render(const Template& text, const RequestPlan& plan, const CapturePool& po
       case request_id: {
         char digits[24];
         const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, sequence);
+        if (!put(part, std::string_view(digits, static_cast<std::size_t>(end - digits)))) return false;
+        break;
+      }
+      case session_id: {
+        char digits[24];
+        const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, sequence >> kSessionRequestBits);
         if (!put(part, std::string_view(digits, static_cast<std::size_t>(end - digits)))) return false;
         break;
       }

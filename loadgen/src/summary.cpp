@@ -524,6 +524,7 @@ Summary make_summary(const RunResult& result, const RunContext& context, const V
   summary.error_rate = error_rate(total.ok, total.errors);
   for (std::size_t i = 0; i < result.errors.size(); ++i) summary.errors.emplace_back(to_string(static_cast<ErrorClass>(i)), result.errors[i]);
   summary.check_failure = result.check_failure;
+  summary.sessions = result.sessions;
   for (const auto& endpoint : result.endpoints) {
     summary.endpoints.push_back({endpoint.name, static_cast<const RequestCounts&>(endpoint), static_cast<double>(endpoint.completed) / seconds, latency_summary(endpoint.response_time),
                                  latency_summary(endpoint.service_time), {endpoint.tampered, endpoint.revoked}});
@@ -581,6 +582,10 @@ ordered_json to_json(const Summary& summary) {
                                         {"negative", {{"tampered", endpoint.negative.tampered}, {"revoked", endpoint.negative.revoked}}}};
   }
   root["connections"] = {{"opened", summary.connections.opened}, {"requests_that_waited", summary.connections.requests_that_waited}};
+  const auto& sessions = summary.sessions;
+  root["sessions"] = sessions ? ordered_json{{"started", sessions->started}, {"completed", sessions->completed}, {"abandoned", sessions->abandoned},
+                                             {"unfinished", sessions->unfinished}, {"not_started", sessions->not_started}}
+                              : ordered_json(nullptr);
   root["generator"] = {{"trusted", summary.generator.trusted},
                        {"lag_bound_ms", summary.generator.lag_bound_ms},
                        {"pacing", to_string(summary.generator.pacing)},
@@ -691,6 +696,20 @@ Summary summary_from_json(const ordered_json& json, const std::string& file) {
   const auto* connections = in.member(root, "", "connections", Kind::object, Need::optional);
   in.read(connections, "connections", "opened", summary.connections.opened, Need::optional);
   in.read(connections, "connections", "requests_that_waited", summary.connections.requests_that_waited, Need::optional);
+  if (const auto found = json.find("sessions"); found != json.end() && !found->is_null()) {
+    const auto* sessions = in.member(root, "", "sessions", Kind::object, Need::required);
+    auto& counts = summary.sessions.emplace();
+    in.read(sessions, "sessions", "started", counts.started, Need::required);
+    in.read(sessions, "sessions", "completed", counts.completed, Need::required);
+    in.read(sessions, "sessions", "abandoned", counts.abandoned, Need::required);
+    in.read(sessions, "sessions", "unfinished", counts.unfinished, Need::required);
+    in.read(sessions, "sessions", "not_started", counts.not_started, Need::required);
+    // Every session that started ended in exactly one way.
+    if (counts.completed + counts.abandoned + counts.unfinished != counts.started) {
+      in.refuse("sessions", fmt::format("counts {} started but {} completed, {} abandoned and {} unfinished", counts.started, counts.completed, counts.abandoned, counts.unfinished),
+                "started = completed + abandoned + unfinished");
+    }
+  }
   const auto* generator = in.member(root, "", "generator", Kind::object, Need::optional);
   in.read(generator, "generator", "trusted", summary.generator.trusted, Need::required);
   in.read(generator, "generator", "lag_bound_ms", summary.generator.lag_bound_ms, Need::required);

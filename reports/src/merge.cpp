@@ -159,6 +159,10 @@ MergedRun merge_shards(const std::vector<RunResults>& shards) {
     for (std::size_t i = 0; i < result.errors.size(); ++i) result.errors[i] += summary.errors_of(static_cast<loadgen::ErrorClass>(i));
     result.connections_opened += summary.connections.opened;
     result.waited_for_connection += summary.connections.requests_that_waited;
+    if (summary.sessions) {
+      if (!result.sessions) result.sessions.emplace();
+      result.sessions->add(*summary.sessions);
+    }
     for (const auto& row : shard.timeseries) {
       series[row.endpoint].at(static_cast<std::size_t>(row.second) + offset) += row;
     }

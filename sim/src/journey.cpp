@@ -74,6 +74,7 @@ std::optional<std::string> step_that_cannot_exit(const Journeys& journeys) {
 SessionChain::SessionChain(const Journeys& journeys, const std::vector<std::string>& endpoint_order) {
   const auto index = step_indices(journeys);
   const auto visits = expected_step_visits(journeys);
+  requests_per_endpoint_.assign(endpoint_order.size(), 0.0);
   for (std::size_t i = 0; i < journeys.steps.size(); ++i) {
     const auto& from = journeys.steps[i];
     Step step;
@@ -81,6 +82,7 @@ SessionChain::SessionChain(const Journeys& journeys, const std::vector<std::stri
       const auto found = std::find(endpoint_order.begin(), endpoint_order.end(), from.endpoint);
       step.endpoint = static_cast<int>(found - endpoint_order.begin());
       requests_per_session_ += visits[i];
+      requests_per_endpoint_[static_cast<std::size_t>(step.endpoint)] += visits[i];
     }
     step.think = from.think_time.value_or(journeys.think_time);
     double cumulative = 0;

@@ -750,10 +750,11 @@ void load_mix(const Reader& reader, const YAML::Node& root, Scenario& scenario) 
   if (std::abs(total - 1.0) > 1e-6) reader.fail(endpoints, "mix.endpoints", fmt::format("shares sum to {:.6g}", total), "shares that sum to 1");
 }
 
-// The variables a template may use: the synthetic ones, every capture of any flow and every
-// column of every feeder (as FEEDER.COLUMN).
-std::set<std::string> template_variables(const std::vector<Flow>& flows, const std::vector<Feeder>& feeders) {
+// The variables a template may use: the synthetic ones (session_id with journeys), every capture
+// of any flow and every column of every feeder (as FEEDER.COLUMN).
+std::set<std::string> template_variables(const std::vector<Flow>& flows, const std::vector<Feeder>& feeders, bool sessions) {
   std::set<std::string> names{"citizen_id", "certificate_type", "request_id"};
+  if (sessions) names.insert("session_id");  // the number of a journey's session
   for (const auto& flow : flows) {
     for (const auto& capture : flow.captures) names.insert(capture.name);
   }
@@ -1019,7 +1020,7 @@ void load_flows(const Reader& reader, const YAML::Node& root, Scenario& scenario
     negative_nodes.push_back(node["negative"]);
     scenario.flows.push_back(std::move(flow));
   }
-  const auto variables = template_variables(scenario.flows, scenario.feeders);
+  const auto variables = template_variables(scenario.flows, scenario.feeders, scenario.mix.journeys.has_value());
   for (const auto& [node, field, index] : template_fields) check_template(reader, node, field, node.Scalar(), variables, scenario.flows[index].environment);
   // A negative block must replace a value this flow uses and some flow captures, and revoke it
   // with a flow that exists.

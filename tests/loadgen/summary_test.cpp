@@ -62,7 +62,7 @@ TEST_CASE("a run's summary reads back to the same JSON, in the writer's order") 
   CHECK(keys_of(json) == std::vector<std::string>{"schema", "scenario", "scenario_file", "target", "mode", "seed", "shard", "shard_index", "shard_count",
                                                   "start_at", "started_at", "started_at_utc", "started_at_ns", "duration_s", "schedule_s", "interrupted",
                                                   "aborted", "replay", "requests", "rate", "latency_ms", "service_time_ms", "schedule_lag_ms", "error_rate", "errors",
-                                                  "check_failure", "endpoints", "connections", "generator", "slo", "thresholds"});
+                                                  "check_failure", "endpoints", "connections", "sessions", "generator", "slo", "thresholds"});
   CHECK(json["shard"] == "0/1");
   CHECK(json["check_failure"].is_null());
   CHECK(json["errors"]["check_failed"] == 0);

@@ -42,6 +42,16 @@ std::function<std::optional<loadgen::AbortReason>(const std::vector<loadgen::End
                                                           schedule.expected_arrivals()),
                        fmt::format("a schedule of at most {} arrivals (a shorter or sharded run)", kMostArrivalsCountedAhead));
     }
+    if (plan.sessions) {
+      // Arrivals of sessions: the requests each sends are drawn as it runs, so its part of the
+      // plan is what a session sends on average.
+      std::uint64_t sessions = 0;
+      for (sim::Arrival arrival; schedule.next(arrival);) ++sessions;
+      for (std::size_t e = 0; e < planned.size(); ++e) {
+        planned[e] += static_cast<std::uint64_t>(std::llround(static_cast<double>(sessions) * plan.sessions->requests_per_endpoint()[e]));
+      }
+      continue;
+    }
     for (sim::Arrival arrival; schedule.next(arrival);) ++planned[arrival.endpoint];
   }
   std::vector<std::string> names;
@@ -151,9 +161,9 @@ RunOutcome run_workflow(const RunRequest& request) {
     plan = loadgen::plan_from_scenario(*scenario, forecast->rate_model->endpoints(), options.target);
     const auto& model = *forecast->rate_model;
     const auto seed = options.seed;
-    options.make_schedule = [&model, window, seed, shard, threads](sim::Shard thread) {
+    options.make_schedule = [&model, &plan, window, seed, shard, threads](sim::Shard thread) {
       // Each thread takes its own sub-shard of this run's shard: sequence mod (N*T) = K + N*t.
-      return sim::ArrivalSchedule(model, window, seed, sim::Shard{shard.index + shard.count * thread.index, shard.count * threads});
+      return loadgen::schedule_for(plan, model, window, seed, sim::Shard{shard.index + shard.count * thread.index, shard.count * threads});
     };
   } else if (request.ad_hoc) {
     if (!request.replay.empty()) throw InputError({}, "--window/--year/--replay-duration/--scale", "apply to scenario runs only", "--rate and --duration for an ad hoc run");

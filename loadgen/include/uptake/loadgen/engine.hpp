@@ -61,6 +61,10 @@ struct EngineOptions {
   Seconds abort_after{5};
 };
 
+// The schedule the engine draws for `plan` over `window` of `model`: arrivals of requests, or,
+// with journeys, arrivals of sessions (each then sends its own requests).
+sim::ArrivalSchedule schedule_for(const RequestPlan& plan, const sim::RateModel& model, const sim::ReplayWindow& window, std::uint64_t seed, sim::Shard shard);
+
 // Runs to the end of the schedule (or the closed-loop duration, or a stop) and returns the
 // merged result. Throws InputError when the target cannot be resolved, and, before the measured
 // part, when the warm-up left a capture that a flow needs empty although the target answered

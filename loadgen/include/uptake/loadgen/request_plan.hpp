@@ -13,6 +13,7 @@
 #include "uptake/base/random.hpp"
 #include "uptake/loadgen/response_checks.hpp"
 #include "uptake/loadgen/target.hpp"
+#include "uptake/sim/journey.hpp"
 #include "uptake/sim/scenario.hpp"
 
 namespace uptake::loadgen {
@@ -54,7 +55,12 @@ class Template {
 };
 
 // Synthetic variables have fixed indices; captures follow.
-enum SyntheticVariable : int { citizen_id = 0, certificate_type = 1, request_id = 2, synthetic_variable_count = 3 };
+enum SyntheticVariable : int { citizen_id = 0, certificate_type = 1, request_id = 2, session_id = 3, synthetic_variable_count = 4 };
+inline const std::vector<std::string> kSyntheticVariableNames{"citizen_id", "certificate_type", "request_id", "session_id"};
+
+// A session's requests are numbered (session << kSessionRequestBits) + its request count, so
+// that {{request_id}} stays unique and {{session_id}} is the session's number.
+inline constexpr int kSessionRequestBits = 20;
 
 // Where a captured value comes from (sim::Capture, compiled): a header's value when `header` is
 // set, else the body; of that, the first group of `regex` when set, else (the body only) the
@@ -119,6 +125,11 @@ struct RequestPlan {
   int first_environment_variable = 0;
   std::vector<std::pair<std::string, std::string>> environment;  // NAME, value; [variable - first_environment_variable]
   std::uint64_t seed = 0;                        // salts the random order of feeders
+  // With journeys: requests go in sessions that walk this chain, and the variables a flow of the
+  // journeys captures belong to each session (true at their index); others, such as values
+  // seeded in warm-up for negative paths, come from the thread's pool.
+  std::optional<sim::SessionChain> sessions;
+  std::vector<bool> session_scoped;
 };
 
 // The values of the environment variables the scenario's flows use ({{env.NAME}}), in the order
@@ -147,6 +158,12 @@ class CapturePool {
   // A random stored value, or std::nullopt when none has been captured yet.
   const std::string* pick(int variable, Random& random) const;
   std::size_t size(int variable) const;
+  // A session's pool: the variables not marked in `own` are picked from `shared` instead.
+  void fall_back_to(const CapturePool* shared, const std::vector<bool>* own) {
+    shared_ = shared;
+    own_ = own;
+  }
+  void clear();
 
  private:
   struct Ring {
@@ -155,6 +172,8 @@ class CapturePool {
   };
   std::vector<Ring> rings_;
   std::size_t capacity_;
+  const CapturePool* shared_ = nullptr;
+  const std::vector<bool>* own_ = nullptr;
 };
 
 // Why render_request did not render a request.

@@ -103,6 +103,23 @@ struct Interval : RequestCounts {
 // The counts of the first `window` seconds of a series (achieved_window_seconds).
 RequestCounts counts_in_window(const std::vector<Interval>& seconds, std::size_t window);
 
+// A run of journeys as sessions (loadgen::RunResult::sessions, summary.json "sessions").
+struct SessionCounts {
+  std::uint64_t started = 0;
+  std::uint64_t completed = 0;   // walked to the journey's exit
+  std::uint64_t abandoned = 0;   // ended early: a step needed a value the session never captured
+  std::uint64_t unfinished = 0;  // still going when the schedule ended or a stop came
+  std::uint64_t not_started = 0; // arrivals a stop left unsent
+  void add(const SessionCounts& other) {
+    started += other.started;
+    completed += other.completed;
+    abandoned += other.abandoned;
+    unfinished += other.unfinished;
+    not_started += other.not_started;
+  }
+  bool operator==(const SessionCounts&) const = default;
+};
+
 struct RunResult {
   std::string target;
   bool closed_loop = false;
@@ -138,6 +155,8 @@ struct RunResult {
   };
   std::optional<CheckFailure> check_failure;
   std::uint64_t waited_for_connection = 0;  // requests that found every connection busy
+  // With journeys: how the sessions went. Every session that started ended in exactly one way.
+  std::optional<SessionCounts> sessions;
   std::uint64_t connections_opened = 0;
   // The busiest generator thread's CPU time over its wall time from the start to its last
   // completion (0 to 1): near 1, a thread is saturated and sends late however the lag looks.

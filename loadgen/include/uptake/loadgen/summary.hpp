@@ -144,6 +144,8 @@ struct Summary {
   // The first answer a flow's checks refused (RunResult::check_failure); null when none did, in
   // summaries written before checks existed, and in merged summaries.
   std::optional<RunResult::CheckFailure> check_failure;
+  // With journeys: how the sessions went (RunResult::sessions); null for runs without sessions.
+  std::optional<SessionCounts> sessions;
   std::vector<SummaryEndpoint> endpoints;  // in the file's order; none when the schedule came due for nothing (no endpoints key)
   SummaryConnections connections;
   SummaryGenerator generator;

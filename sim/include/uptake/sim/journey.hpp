@@ -45,6 +45,8 @@ class SessionChain {
   SessionChain(const Journeys& journeys, const std::vector<std::string>& endpoint_order);
   // Expected requests of a session (the sum of the expected visits to steps with an endpoint).
   double requests_per_session() const { return requests_per_session_; }
+  // Expected requests of a session to each endpoint, in the endpoint order given.
+  const std::vector<double>& requests_per_endpoint() const { return requests_per_endpoint_; }
 
  private:
   friend class SessionWalk;
@@ -56,6 +58,7 @@ class SessionChain {
   std::vector<Step> steps_;
   int start_ = 0;
   double requests_per_session_ = 0;
+  std::vector<double> requests_per_endpoint_;
 };
 
 // One session's path through the chain, drawn from a random stream of its own: the session with
