@@ -235,7 +235,8 @@ TEST_CASE("service-time distributions parse and reject bad text") {
   CHECK_FALSE(ecert::ServiceTimeDistribution::parse("lognormal:2ms", problem));
   CHECK_THAT(problem, Catch::Contains("standard deviation"));
   // 1e308 s overflowed the conversion to nanoseconds and answered at once: beyond an hour is refused.
-  CHECK_FALSE(ecert::ServiceTimeDistribution::parse("const:1e308s", problem));
+  CHECK_FALSE(ecert::ServiceTimeDistribution::parse("const:1e308s", problem));  // no exponents in durations
+  CHECK_FALSE(ecert::ServiceTimeDistribution::parse("const:99999999999999999999s", problem));
   CHECK_THAT(problem, Catch::Contains("at most 1h"));
   CHECK_FALSE(ecert::ServiceTimeDistribution::parse("lognormal:2ms,2h", problem));
   CHECK_THAT(problem, Catch::Contains("at most 1h"));
