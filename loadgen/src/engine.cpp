@@ -780,6 +780,9 @@ class Worker {
   }
 
   void finish() {
+    // Once: a stop seen while a session's next step is queued may lead here twice.
+    if (finished_) return;
+    finished_ = true;
     finish_time_ = Clock::now();
     if (plan_.sessions) {
       // Sessions whose request was still in flight when the drain after a stop ran out.
@@ -960,6 +963,7 @@ class Worker {
   Clock::time_point sessions_end_ = Clock::time_point::max();  // the schedule's end: no step goes after it
   Clock::time_point armed_for_ = Clock::time_point::max();     // what the dispatch timer waits for
   bool poll_posted_ = false;                                   // spin pacing: a poll is queued
+  bool finished_ = false;
   std::vector<std::shared_ptr<Connection>> idle_;
   unsigned open_connections_ = 0;
   std::int64_t in_flight_ = 0;
