@@ -4,7 +4,6 @@
 // requests, and the secret reaches the target but no file of the results.
 #include <catch2/catch.hpp>
 
-#include <boost/asio.hpp>
 #include <nlohmann/json.hpp>
 
 #include <atomic>
@@ -17,102 +16,60 @@
 #include <vector>
 
 #include "cli/cli_helpers.hpp"
+#include "cli/loopback_http_server.hpp"
 
 namespace fs = std::filesystem;
-namespace net = boost::asio;
-using net::ip::tcp;
 
 namespace {
 
 const std::string kSecret = "s3cr3t-Zq9/x+y";
 
-// One thread per connection, blocking: enough for a few hundred requests on loopback. Every
-// fourth issuance answers without a credential and echoes the Authorization header it got, as a
-// careless target might.
+// Every fourth issuance answers without a credential and echoes the Authorization header it
+// got, as a careless target might.
 class FlowServer {
  public:
-  FlowServer() : acceptor_(io_, {net::ip::make_address("127.0.0.1"), 0}) {
-    thread_ = std::thread([this] { accept(); });
-  }
-  ~FlowServer() {
-    stopping_ = true;
-    boost::system::error_code ignored;
-    tcp::socket wake(io_);
-    wake.connect(acceptor_.local_endpoint(), ignored);
-    thread_.join();
-    for (auto& connection : connections_) connection.join();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()); }
+  FlowServer() : server_([this](cli_test::HttpExchange& exchange) { answer(exchange); }) {}
+  std::string url() const { return server_.url(); }
   std::uint64_t authorized() const { return authorized_; }
   std::uint64_t status_requests() const { return status_requests_; }
   std::uint64_t malformed_status_requests() const { return malformed_status_requests_; }
 
  private:
-  void accept() {
-    while (!stopping_) {
-      tcp::socket socket(io_);
-      boost::system::error_code ec;
-      acceptor_.accept(socket, ec);
-      if (ec || stopping_) return;
-      connections_.emplace_back([this, s = std::move(socket)]() mutable { serve(std::move(s)); });
-    }
-  }
-  void serve(tcp::socket socket) {
-    net::streambuf buffer;
-    for (int requests = 0; requests < 100000; ++requests) {
-      boost::system::error_code ec;
-      const auto head_size = net::read_until(socket, buffer, "\r\n\r\n", ec);
-      if (ec) return;
-      const std::string head(net::buffers_begin(buffer.data()), net::buffers_begin(buffer.data()) + static_cast<long>(head_size));
-      buffer.consume(head_size);
-      std::smatch match;
-      std::size_t length = 0;
-      if (std::regex_search(head, match, std::regex("\r\nContent-Length: ([0-9]+)\r\n", std::regex::icase))) length = std::stoul(match[1]);
-      if (buffer.size() < length) net::read(socket, buffer, net::transfer_exactly(length - buffer.size()), ec);
-      if (ec) return;
-      buffer.consume(length);
-      std::string authorization;
-      if (std::regex_search(head, match, std::regex("\r\nAuthorization: ([^\r]*)\r\n"))) authorization = match[1];
-      if (authorization == "Bearer " + kSecret) ++authorized_;
-      const auto target = head.substr(head.find(' ') + 1, head.find(" HTTP/1.1") - head.find(' ') - 1);
-      std::string status = "200 OK", headers, body = "{}";
-      if (target == "/v1/issue") {
-        const auto n = issued_++;
-        status = "201 Created";
-        if (n % 4 == 3) {
-          body = R"({"state":"revoked","seen":")" + authorization + R"("})";
-        } else {
-          headers = "Location: /v1/items/it-" + std::to_string(n) + "\r\n";
-          body = R"({"credential":"c)" + std::to_string(n) + R"(","state":"active","note":"ticket=T)" + std::to_string(n) + R"( issued"})";
-        }
-      } else if (target.starts_with("/v1/status/")) {
-        // The ticket from the body's text and the location from the Location header, escaped.
-        ++status_requests_;
-        if (!std::regex_match(target, std::regex(R"(/v1/status/T[0-9]+\?from=%2Fv1%2Fitems%2Fit-[0-9]+)"))) {
-          ++malformed_status_requests_;
-          status = "404 Not Found";
-        }
-      } else if (target == "/v1/deny") {
-        status = "401 Unauthorized";
-        body = R"({"error":"unauthorized"})";
+  void answer(cli_test::HttpExchange& exchange) {
+    std::smatch match;
+    std::string authorization;
+    if (std::regex_search(exchange.head, match, std::regex("\r\nAuthorization: ([^\r]*)\r\n"))) authorization = match[1];
+    if (authorization == "Bearer " + kSecret) ++authorized_;
+    const auto& target = exchange.target;
+    if (target == "/v1/issue") {
+      const auto n = issued_++;
+      exchange.status = "201 Created";
+      if (n % 4 == 3) {
+        exchange.answer_body = R"({"state":"revoked","seen":")" + authorization + R"("})";
       } else {
-        status = "404 Not Found";
+        exchange.headers = "Location: /v1/items/it-" + std::to_string(n) + "\r\n";
+        exchange.answer_body = R"({"credential":"c)" + std::to_string(n) + R"(","state":"active","note":"ticket=T)" + std::to_string(n) + R"( issued"})";
       }
-      const auto answer = "HTTP/1.1 " + status + "\r\nContent-Type: application/json\r\n" + headers + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-      net::write(socket, net::buffer(answer), ec);
-      if (ec) return;
+    } else if (target.starts_with("/v1/status/")) {
+      // The ticket from the body's text and the location from the Location header, escaped.
+      ++status_requests_;
+      if (!std::regex_match(target, std::regex(R"(/v1/status/T[0-9]+\?from=%2Fv1%2Fitems%2Fit-[0-9]+)"))) {
+        ++malformed_status_requests_;
+        exchange.status = "404 Not Found";
+      }
+    } else if (target == "/v1/deny") {
+      exchange.status = "401 Unauthorized";
+      exchange.answer_body = R"({"error":"unauthorized"})";
+    } else {
+      exchange.status = "404 Not Found";
     }
   }
 
-  net::io_context io_;
-  tcp::acceptor acceptor_;
-  std::thread thread_;
-  std::vector<std::thread> connections_;
-  std::atomic<bool> stopping_{false};
   std::atomic<std::uint64_t> issued_{0};
   std::atomic<std::uint64_t> authorized_{0};
   std::atomic<std::uint64_t> status_requests_{0};
   std::atomic<std::uint64_t> malformed_status_requests_{0};
+  cli_test::LoopbackHttpServer server_;  // last: it stops before the counters go
 };
 
 fs::path write_scenario(const fs::path& folder) {

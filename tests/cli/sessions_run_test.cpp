@@ -4,11 +4,9 @@
 // pauses between a session's answer and its next request follow the journey's think time.
 #include <catch2/catch.hpp>
 
-#include <boost/asio.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -17,33 +15,21 @@
 #include <mutex>
 #include <regex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "cli/cli_helpers.hpp"
+#include "cli/loopback_http_server.hpp"
 
 namespace fs = std::filesystem;
-namespace net = boost::asio;
-using net::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// One thread per connection, blocking: enough for a few hundred requests on loopback.
+// Records, for each request, the session it names and the pause since its session's last answer.
 class SessionServer {
  public:
-  SessionServer() : acceptor_(io_, {net::ip::make_address("127.0.0.1"), 0}) {
-    thread_ = std::thread([this] { accept(); });
-  }
-  ~SessionServer() {
-    stopping_ = true;
-    boost::system::error_code ignored;
-    tcp::socket wake(io_);
-    wake.connect(acceptor_.local_endpoint(), ignored);
-    thread_.join();
-    for (auto& connection : connections_) connection.join();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()); }
+  SessionServer() : server_([this](cli_test::HttpExchange& exchange) { answer(exchange); }) {}
+  std::string url() const { return server_.url(); }
 
   struct Tally {
     std::uint64_t issued = 0, verified = 0;
@@ -57,71 +43,36 @@ class SessionServer {
   }
 
  private:
-  void accept() {
-    while (!stopping_) {
-      tcp::socket socket(io_);
-      boost::system::error_code ec;
-      acceptor_.accept(socket, ec);
-      if (ec || stopping_) return;
-      connections_.emplace_back([this, s = std::move(socket)]() mutable { serve(std::move(s)); });
+  void answer(cli_test::HttpExchange& exchange) {
+    std::smatch match;
+    std::string session, credential;
+    if (std::regex_search(exchange.body, match, std::regex(R"re("session":"([0-9]+)")re"))) session = match[1];
+    if (std::regex_search(exchange.body, match, std::regex(R"re("credential":"([^"]*)")re"))) credential = match[1];
+    const std::lock_guard lock(mutex_);
+    if (const auto last = last_answer_.find(session); last != last_answer_.end()) {
+      tally_.pauses.push_back(std::chrono::duration<double>(exchange.arrived - last->second).count());
     }
-  }
-  void serve(tcp::socket socket) {
-    net::streambuf buffer;
-    for (int requests = 0; requests < 100000; ++requests) {
-      boost::system::error_code ec;
-      const auto head_size = net::read_until(socket, buffer, "\r\n\r\n", ec);
-      if (ec) return;
-      const auto arrived = Clock::now();
-      const std::string head(net::buffers_begin(buffer.data()), net::buffers_begin(buffer.data()) + static_cast<long>(head_size));
-      buffer.consume(head_size);
-      std::smatch match;
-      std::size_t length = 0;
-      if (std::regex_search(head, match, std::regex("\r\nContent-Length: ([0-9]+)\r\n", std::regex::icase))) length = std::stoul(match[1]);
-      if (buffer.size() < length) net::read(socket, buffer, net::transfer_exactly(length - buffer.size()), ec);
-      if (ec) return;
-      const std::string body(net::buffers_begin(buffer.data()), net::buffers_begin(buffer.data()) + static_cast<long>(length));
-      buffer.consume(length);
-      std::string session, credential;
-      if (std::regex_search(body, match, std::regex(R"re("session":"([0-9]+)")re"))) session = match[1];
-      if (std::regex_search(body, match, std::regex(R"re("credential":"([^"]*)")re"))) credential = match[1];
-      const auto target = head.substr(head.find(' ') + 1, head.find(" HTTP/1.1") - head.find(' ') - 1);
-      std::string status = "200 OK", answer_body = "{}";
-      {
-        const std::lock_guard lock(mutex_);
-        if (const auto last = last_answer_.find(session); last != last_answer_.end()) {
-          tally_.pauses.push_back(std::chrono::duration<double>(arrived - last->second).count());
-        }
-        if (target == "/v1/issue") {
-          const auto name = "c" + std::to_string(tally_.issued++);
-          credential_session_[name] = session;
-          status = "201 Created";
-          answer_body = R"({"credential":")" + name + R"("})";
-        } else if (target == "/v1/verify") {
-          ++tally_.verified;
-          const auto owner = credential_session_.find(credential);
-          if (owner == credential_session_.end()) ++tally_.unknown_credential;
-          else if (owner->second != session) ++tally_.foreign_credential;
-        } else {
-          status = "404 Not Found";
-        }
-        last_answer_[session] = Clock::now();
-      }
-      const auto answer = "HTTP/1.1 " + status + "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(answer_body.size()) + "\r\n\r\n" + answer_body;
-      net::write(socket, net::buffer(answer), ec);
-      if (ec) return;
+    if (exchange.target == "/v1/issue") {
+      const auto name = "c" + std::to_string(tally_.issued++);
+      credential_session_[name] = session;
+      exchange.status = "201 Created";
+      exchange.answer_body = R"({"credential":")" + name + R"("})";
+    } else if (exchange.target == "/v1/verify") {
+      ++tally_.verified;
+      const auto owner = credential_session_.find(credential);
+      if (owner == credential_session_.end()) ++tally_.unknown_credential;
+      else if (owner->second != session) ++tally_.foreign_credential;
+    } else {
+      exchange.status = "404 Not Found";
     }
+    last_answer_[session] = Clock::now();
   }
 
-  net::io_context io_;
-  tcp::acceptor acceptor_;
-  std::thread thread_;
-  std::vector<std::thread> connections_;
-  std::atomic<bool> stopping_{false};
   mutable std::mutex mutex_;
   Tally tally_;
   std::map<std::string, std::string> credential_session_;
   std::map<std::string, Clock::time_point> last_answer_;
+  cli_test::LoopbackHttpServer server_;  // last: it stops before what its answers use goes
 };
 
 // 50 sessions a second for 3 s: issue, then verify (80%), verified again (30%), with
