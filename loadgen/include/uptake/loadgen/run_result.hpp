@@ -103,6 +103,17 @@ struct Interval : RequestCounts {
 // The counts of the first `window` seconds of a series (achieved_window_seconds).
 RequestCounts counts_in_window(const std::vector<Interval>& seconds, std::size_t window);
 
+// A flow's check that refused an answer (RunResult::check_failure). At namespace scope, not
+// nested in RunResult: clang cannot default-construct a nested class with member initializers
+// inside an optional member of the class that encloses it.
+struct CheckFailure {
+  std::string flow;
+  std::string check;   // as describe_check names it: "json /credential exists"
+  int status = 0;
+  std::string body;    // its first 160 bytes, anything unprintable as '.', "..." when cut
+  bool operator==(const CheckFailure&) const = default;
+};
+
 // A run of journeys as sessions (loadgen::RunResult::sessions, summary.json "sessions").
 struct SessionCounts {
   std::uint64_t started = 0;
@@ -146,13 +157,7 @@ struct RunResult {
   // The first answer a thread saw that its flow's checks refused (check_failed), for people:
   // which flow, which check, the status and the start of the body (printable; environment
   // values removed). Empty when no check failed.
-  struct CheckFailure {
-    std::string flow;
-    std::string check;   // as describe_check names it: "json /credential exists"
-    int status = 0;
-    std::string body;    // its first 160 bytes, anything unprintable as '.', "..." when cut
-    bool operator==(const CheckFailure&) const = default;
-  };
+  using CheckFailure = loadgen::CheckFailure;
   std::optional<CheckFailure> check_failure;
   std::uint64_t waited_for_connection = 0;  // requests that found every connection busy
   // With journeys: how the sessions went. Every session that started ended in exactly one way.
