@@ -316,7 +316,8 @@ class Worker {
       current_interval_histograms_[1 + pending->endpoint].record(response_ns);
       if (!error) {
         ++endpoint.ok;
-        capture_values(request.captures, head, body, captures_, capture_scratch_);
+        // A session's captures are its own; anything else feeds the thread's pool.
+        capture_values(request.captures, head, body, pending->session ? pending->session->values : captures_, capture_scratch_);
       }
     }
     --in_flight_;
@@ -326,7 +327,6 @@ class Worker {
       if (!sending_stopped(now)) return closed_loop_send(connection);
     } else {
       auto* session = pending->session;
-      if (session && !error) capture_values(request.captures, head, body, session->values, capture_scratch_);
       recycle(std::move(pending));
       release(connection, now);
       // The session's next step comes a pause after this response, whatever its outcome: a
@@ -554,6 +554,14 @@ class Worker {
     error_count_ = 0;
   }
 
+  // Where a capture reads an answer, for people: "at JSON pointer /credential", "from header
+  // Location", "by regex from the body".
+  static std::string where_captured(const CaptureRule& capture) {
+    if (!capture.header.empty()) return fmt::format("from header {}{}", capture.header, capture.regex ? " by regex" : "");
+    if (capture.regex) return "by regex from the body";
+    return "at JSON pointer " + capture.json_pointer;
+  }
+
   // After the warm-up: a capture that a flow needs and that none of the answers filled, named
   // with its pointer and an answer of the endpoint that should have filled it. Every request of
   // that flow would fail as missing_capture for the whole run. A target that never answered is
@@ -568,9 +576,9 @@ class Worker {
             const auto& name = plan_.variable_names[static_cast<std::size_t>(variable)];
             const auto& endpoint = plan_.endpoints[e].endpoint;
             return InputError({}, fmt::format("flows.{}.capture.{}", endpoint, name),
-                              fmt::format("the warm-up captured nothing at JSON pointer {} of {}'s answers, and flow {} needs {{{{{}}}}}; "
+                              fmt::format("the warm-up captured nothing {} of {}'s answers, and flow {} needs {{{{{}}}}}; "
                                           "the run stopped before its measured part. The last answer: {}",
-                                          capture.json_pointer, endpoint, needing.endpoint, name, last_answer[e]),
+                                          where_captured(capture), endpoint, needing.endpoint, name, last_answer[e]),
                               fmt::format("a pointer to a value that {}'s successful answers hold, or a target that answers {} as the scenario expects", endpoint, endpoint));
           }
         }
@@ -818,22 +826,17 @@ class Worker {
   // day-long schedule stopped in its first minute is counted for a second at most, and the
   // planned count is then marked as a lower bound.
   void count_unsent_rest() {
-    if (plan_.sessions) {
-      // Arrivals are of sessions: what their requests would have been is not drawn until they
-      // run, so the planned requests are a lower bound; the sessions are counted.
-      const auto budget_end = Clock::now() + kUnsentCountBudget;
-      for (std::uint64_t counted = 1; has_next_; ++counted) {
-        ++session_counts_.not_started;
-        has_next_ = schedule_->next(next_);
-        if (has_next_ && counted % 4096 == 0 && Clock::now() >= budget_end) break;
-      }
-      result_.planned_is_lower_bound = session_counts_.not_started > 0 || has_next_;
-      return;
-    }
     const auto budget_end = Clock::now() + kUnsentCountBudget;
     for (std::uint64_t counted = 1; has_next_; ++counted) {
-      ++result_.endpoints[next_.endpoint].planned;
-      tally(start_ + std::chrono::duration_cast<Clock::duration>(next_.intended_offset), next_.endpoint, &Interval::planned);
+      if (plan_.sessions) {
+        // An arrival of a session: its requests are drawn only as it runs, so it is counted as a
+        // session, and the planned requests become a lower bound.
+        ++session_counts_.not_started;
+        result_.planned_is_lower_bound = true;
+      } else {
+        ++result_.endpoints[next_.endpoint].planned;
+        tally(arrival_time(), next_.endpoint, &Interval::planned);
+      }
       has_next_ = schedule_->next(next_);
       if (has_next_ && counted % 4096 == 0 && Clock::now() >= budget_end) {
         result_.planned_is_lower_bound = true;
