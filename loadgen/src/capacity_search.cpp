@@ -272,7 +272,8 @@ bool load_independent(ErrorClass error) {
     case ErrorClass::http_4xx:
     case ErrorClass::missing_capture:
     case ErrorClass::check_failed:
-    case ErrorClass::unsafe_value: return true;
+    case ErrorClass::unsafe_value:
+    case ErrorClass::redirect: return true;
     default: return false;
   }
 }

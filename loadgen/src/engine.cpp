@@ -27,7 +27,9 @@
 
 #include "interval_encoder.hpp"
 #include "uptake/base/input_error.hpp"
+#include "uptake/loadgen/cookie_jar.hpp"
 #include "uptake/loadgen/histogram_log.hpp"
+#include "uptake/loadgen/redirect.hpp"
 #include "uptake/loadgen/response_parser.hpp"
 
 namespace uptake::loadgen {
@@ -74,16 +76,20 @@ struct Pending {
   std::uint64_t sequence = 0;
   Session* session = nullptr;  // with journeys: the session whose step this is
   std::string bytes;
+  int redirects = 0;           // redirects followed so far: its bytes are the latest hop's
+  Clock::time_point first_sent;  // with redirects: when its first hop went (service time runs from it)
 };
 
 // A journey's session on one thread: its walk through the chain and the values it captured.
 struct Session {
-  Session(const CapturePool& shared, const RequestPlan& plan) : values(plan.variable_names.size(), 1) {
+  Session(const CapturePool& shared, const RequestPlan& plan, const Target& target)
+      : values(plan.variable_names.size(), 1), cookies(target.host, target.tls) {
     values.fall_back_to(&shared, &plan.session_scoped);
   }
   std::uint64_t number = 0;  // its arrival's number in the unsharded schedule
   std::optional<sim::SessionWalk> walk;
   CapturePool values;        // the variables it captures: one value each, its own
+  CookieJar cookies;         // with RequestPlan::cookies: what the target set, sent back
   std::uint64_t requests = 0;
 };
 
@@ -290,7 +296,16 @@ class Worker {
     const auto now = Clock::now();
     auto& endpoint = result_.endpoints[pending->endpoint];
     const auto& request = plan_.endpoints[pending->endpoint];
-    if (status) {
+    // Whatever the answer, the session keeps the cookies it sets (a redirect's among them).
+    if (status && pending->session && plan_.cookies) pending->session->cookies.store(head, request_target_of(pending->bytes), std::chrono::system_clock::now());
+    std::string unfollowed_redirect;
+    if (status && request.max_redirects > 0 && is_followed_redirect(status)) {
+      if (auto next = redirect_to(*pending, request, status, head, unfollowed_redirect)) return follow(std::move(pending), sent_at, status, *next, connection, now);
+    }
+    if (!unfollowed_redirect.empty()) {
+      error = ErrorClass::redirect;
+      if (result_.sample_failure.empty()) result_.sample_failure = fmt::format("redirect not followed on {}: {}", request.endpoint, unfollowed_redirect);
+    } else if (status) {
       const auto verdict = judge_response(request.checks, status, head, body);
       error = verdict.error;
       if (error == ErrorClass::check_failed && !result_.check_failure) {
@@ -310,7 +325,7 @@ class Worker {
       completed_.fetch_add(1, std::memory_order_relaxed);
       const auto response_ns = nanoseconds_between(pending->intended, now);
       endpoint.response_time.record(response_ns);
-      endpoint.service_time.record(nanoseconds_between(sent_at, now));
+      endpoint.service_time.record(nanoseconds_between(pending->redirects ? pending->first_sent : sent_at, now));
       if (server_time_ns >= 0) endpoint.server_time.record(server_time_ns);
       current_interval_histograms_[0].record(response_ns);
       current_interval_histograms_[1 + pending->endpoint].record(response_ns);
@@ -334,6 +349,36 @@ class Worker {
       if (session) continue_session(*session, now, now);
     }
     maybe_finish();
+  }
+
+  // Where a redirect to this request points, when its flow may follow it; std::nullopt with
+  // `problem` set when it may not (another origin, past the limit, no Location).
+  std::optional<std::string> redirect_to(const Pending& pending, const EndpointRequest& request, int status, std::string_view head, std::string& problem) const {
+    const auto location = find_header(head, "location");
+    if (!location) {
+      problem = fmt::format("the {} has no Location", status);
+      return std::nullopt;
+    }
+    if (pending.redirects >= request.max_redirects) {
+      problem = fmt::format("the {} to {} is redirect {}, and the flow follows at most {}", status, *location, pending.redirects + 1, request.max_redirects);
+      return std::nullopt;
+    }
+    return redirect_target(options_.target, request_target_of(pending.bytes), *location, problem);
+  }
+
+  // The next hop of a redirect: the same request (the same intended time, so its response time
+  // runs to the last answer), rewritten for where the redirect points, on the same connection
+  // when it stays open. It is sent once already: not counted again.
+  void follow(std::unique_ptr<Pending> pending, Clock::time_point sent_at, int status, std::string_view next_target,
+              const std::shared_ptr<Connection>& connection, Clock::time_point now) {
+    redirected_request(pending->bytes, status, next_target, redirect_scratch_);
+    std::swap(pending->bytes, redirect_scratch_);
+    if (pending->session && plan_.cookies) add_cookie_header(pending->bytes, pending->session->cookies, std::chrono::system_clock::now());
+    if (pending->redirects++ == 0) pending->first_sent = sent_at;
+    ++result_.endpoints[pending->endpoint].redirects;
+    --in_flight_;
+    if (connection && connection->open()) return send_on(*connection, std::move(pending), now);
+    assign(std::move(pending), now, true);
   }
 
   // Hands a connection whose exchange ended the next waiting request, or parks it.
@@ -398,6 +443,7 @@ class Worker {
     auto pending = std::move(free_.back());
     free_.pop_back();
     pending->session = nullptr;
+    pending->redirects = 0;
     return pending;
   }
   void recycle(std::unique_ptr<Pending> pending) { free_.push_back(std::move(pending)); }
@@ -409,6 +455,7 @@ class Worker {
     const auto& values = pending.session ? pending.session->values : captures_;
     if (render_request(plan_.endpoints[pending.endpoint], plan_, values, random_, pending.sequence, body_scratch_, pending.bytes, missing,
                        &negative_case, &problem)) {
+      if (pending.session && plan_.cookies) add_cookie_header(pending.bytes, pending.session->cookies, std::chrono::system_clock::now());
       auto& endpoint = result_.endpoints[pending.endpoint];
       if (negative_case == NegativeCase::tampered) ++endpoint.tampered;
       else if (negative_case == NegativeCase::revoked) ++endpoint.revoked;
@@ -428,31 +475,54 @@ class Worker {
     error_count_.fetch_add(1, std::memory_order_relaxed);
   }
 
-  // One request and its response, synchronously, on a connection of its own: warm-up only,
-  // before the measured run. Returns the head and body of an answer that `request`'s checks
-  // pass (without checks: 2xx or 3xx), or nothing. The response is read by the same parser as
-  // the run's, with the same bounds.
+  // One warm-up request of `request`'s flow, its redirects followed as the run follows them
+  // (with a cookie jar of its own): the head and body of the last answer when `request`'s checks
+  // pass it (without checks: 2xx or 3xx), or nothing. warm_up_answer_status_ and
+  // warm_up_answer_start_ describe the last answer for a failure's message.
   struct Answer {
+    int status = 0;
     std::string head;
     std::string body;
   };
-  std::optional<Answer> exchange(const std::string& request_bytes, const EndpointRequest& request) {
+  std::optional<Answer> warm_up_exchange(const std::string& request_bytes, const EndpointRequest& request) {
+    warm_up_answer_status_ = 0;
+    CookieJar cookies(options_.target.host, options_.target.tls);
+    std::string bytes = request_bytes;
+    for (int hops = 0;; ++hops) {
+      auto answer = exchange(bytes, request.head_method);
+      if (!answer) return std::nullopt;
+      warm_up_answer_status_ = answer->status;
+      warm_up_answer_start_.assign(std::string_view(answer->body).substr(0, kShownBodyBytes + 1));
+      if (request.max_redirects == 0 || !is_followed_redirect(answer->status)) {
+        if (judge_response(request.checks, answer->status, answer->head, answer->body).error) return std::nullopt;
+        return answer;
+      }
+      std::string problem;
+      const auto location = find_header(answer->head, "location");
+      const auto next = location && hops < request.max_redirects ? redirect_target(options_.target, request_target_of(bytes), *location, problem) : std::nullopt;
+      if (!next) return std::nullopt;  // a redirect the run could not follow either
+      const auto now = std::chrono::system_clock::now();
+      cookies.store(answer->head, request_target_of(bytes), now);
+      redirected_request(bytes, answer->status, *next, redirect_scratch_);
+      bytes = redirect_scratch_;
+      add_cookie_header(bytes, cookies, now);
+    }
+  }
+
+  // One request and its response, synchronously, on a connection of its own: warm-up only,
+  // before the measured run. Returns any complete answer, or nothing (no connection, no
+  // answer, a stop). The response is read by the same parser as the run's, with the same bounds.
+  std::optional<Answer> exchange(const std::string& request_bytes, bool head_request) {
     // Asynchronous on the worker's own io_context (not yet running), run to completion here:
     // only asynchronous operations honour tcp_stream's deadline, and a stuck target must not
     // hold the warm-up forever.
-    const bool head_request = request.head_method;
     std::optional<Answer> answer;
-    warm_up_answer_status_ = 0;
     ResponseParser parser;
     parser.start(head_request);
     auto roundtrip = [&](auto& stream) {
       auto& lowest = beast::get_lowest_layer(stream);
       lowest.expires_after(std::chrono::duration_cast<std::chrono::nanoseconds>(options_.connect_timeout + options_.request_timeout));
-      const auto respond = [&] {
-        warm_up_answer_status_ = parser.status();
-        warm_up_answer_start_.assign(parser.body().substr(0, kShownBodyBytes + 1));
-        if (!judge_response(request.checks, parser.status(), parser.head(), parser.body()).error) answer = Answer{std::string(parser.head()), std::string(parser.body())};
-      };
+      const auto respond = [&] { answer = Answer{parser.status(), std::string(parser.head()), std::string(parser.body())}; };
       std::function<void()> read = [&] {
         const auto space = parser.prepare();
         stream.async_read_some(net::buffer(space.data(), space.size()), [&](const boost::system::error_code& ec, std::size_t bytes) {
@@ -527,7 +597,7 @@ class Worker {
         pending->endpoint = e;
         pending->sequence = ~0ULL - i;
         const bool rendered = prepare(*pending);
-        const auto answer = rendered ? exchange(pending->bytes, plan_.endpoints[e]) : std::nullopt;
+        const auto answer = rendered ? warm_up_exchange(pending->bytes, plan_.endpoints[e]) : std::nullopt;
         recycle(std::move(pending));
         if (rendered && warm_up_answer_status_) last_answer[e] = describe_failed_answer(warm_up_answer_status_, warm_up_answer_start_, plan_.endpoints[e].endpoint, plan_);
         if (!answer) break;
@@ -544,7 +614,7 @@ class Worker {
           int missing = -1;
           const auto& revoke = plan_.warm_up_requests[static_cast<std::size_t>(rule->revoke_request)];
           if (!render_request(revoke, plan_, response_captures, random_, ~0ULL - i, body_scratch_, warm_up_bytes, missing)) continue;
-          if (exchange(warm_up_bytes, revoke)) captures_.put(rule->revoked_variable, *response_captures.pick(rule->variable, random_));
+          if (warm_up_exchange(warm_up_bytes, revoke)) captures_.put(rule->revoked_variable, *response_captures.pick(rule->variable, random_));
         }
       }
     }
@@ -655,12 +725,13 @@ class Worker {
   void start_session(const sim::Arrival& arrival, Clock::time_point now) {
     Session* session;
     if (free_sessions_.empty()) {
-      sessions_.push_back(std::make_unique<Session>(captures_, plan_));
+      sessions_.push_back(std::make_unique<Session>(captures_, plan_, options_.target));
       session = sessions_.back().get();
     } else {
       session = free_sessions_.back();
       free_sessions_.pop_back();
       session->values.clear();
+      session->cookies.clear();
     }
     session->number = arrival.sequence;
     session->requests = 0;
@@ -708,6 +779,13 @@ class Worker {
       if (session) end_session(*session, &SessionCounts::abandoned);
       return;
     }
+    assign(std::move(pending), now, false);
+  }
+
+  // A request onto an idle connection, a new one, or (every connection busy) the waiting queue:
+  // the wait is part of its response time. A redirect's next hop (`first`) waits at the front,
+  // as its request came before those queued.
+  void assign(std::unique_ptr<Pending> pending, Clock::time_point now, bool first) {
     while (!idle_.empty()) {
       auto connection = std::move(idle_.back());
       idle_.pop_back();
@@ -718,9 +796,9 @@ class Worker {
       ++open_connections_;
       return send_on(*new_connection(), std::move(pending), now);
     }
-    // Every connection is busy: the request waits, and the wait is part of its response time.
     ++result_.waited_for_connection;
-    waiting_.push_back(std::move(pending));
+    if (first) waiting_.push_front(std::move(pending));
+    else waiting_.push_back(std::move(pending));
   }
 
   void closed_loop_send(std::shared_ptr<Connection> connection) {
@@ -740,11 +818,13 @@ class Worker {
     send_on(*connection, std::move(pending), now);
   }
 
-  // The one place a request is counted as sent: when a connection takes it. A request still
-  // waiting for a connection when a stop comes was planned but never sent.
+  // The one place a request is counted as sent: when a connection takes its first hop. A
+  // request still waiting for a connection when a stop comes was planned but never sent.
   void send_on(Connection& connection, std::unique_ptr<Pending> pending, Clock::time_point now) {
-    ++result_.endpoints[pending->endpoint].sent;
-    tally(now, pending->endpoint, &Interval::sent);
+    if (pending->redirects == 0) {
+      ++result_.endpoints[pending->endpoint].sent;
+      tally(now, pending->endpoint, &Interval::sent);
+    }
     ++in_flight_;
     connection.send(std::move(pending));
   }
@@ -942,6 +1022,7 @@ class Worker {
   CapturePool captures_;
   std::string body_scratch_;
   std::string capture_scratch_;
+  std::string redirect_scratch_;       // a redirect's next request, built here, then swapped in
   int warm_up_answer_status_ = 0;      // the last warm-up exchange's status (0: no answer) and the start of its body
   std::string warm_up_answer_start_;
   RunResult result_;

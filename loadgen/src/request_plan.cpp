@@ -197,6 +197,7 @@ RequestPlan plan_from_scenario(const sim::Scenario& scenario, const std::vector<
                                   capture.regex.empty() ? nullptr : compile_regex(capture.regex)});
     }
     request.checks = compile_checks(flow.checks);
+    request.max_redirects = flow.redirects;
     return request;
   };
   for (const auto& endpoint : endpoint_order) {
@@ -227,6 +228,7 @@ RequestPlan plan_from_scenario(const sim::Scenario& scenario, const std::vector<
   }
   if (scenario.mix.journeys) {
     plan.sessions.emplace(*scenario.mix.journeys, endpoint_order);
+    plan.cookies = scenario.mix.journeys->cookies;
     plan.session_scoped.assign(plan.variable_names.size(), false);
     for (const auto& request : plan.endpoints) {
       for (const auto& capture : request.captures) plan.session_scoped[static_cast<std::size_t>(capture.variable)] = true;

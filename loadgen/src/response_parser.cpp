@@ -45,13 +45,20 @@ bool has_token(std::string_view value, std::string_view token) {
 }  // namespace
 
 std::optional<std::string_view> find_header(std::string_view head, std::string_view name) noexcept {
-  const auto status_line_end = head.find("\r\n");
-  if (status_line_end == std::string_view::npos) return std::nullopt;
-  auto rest = head.substr(status_line_end + 2);
-  while (!rest.empty()) {
-    const auto line_end = rest.find("\r\n");
-    const auto line = rest.substr(0, line_end);
-    rest.remove_prefix(line_end == std::string_view::npos ? rest.size() : line_end + 2);
+  std::size_t from = 0;
+  return find_header(head, name, from);
+}
+
+std::optional<std::string_view> find_header(std::string_view head, std::string_view name, std::size_t& from) noexcept {
+  if (from == 0) {
+    const auto status_line_end = head.find("\r\n");
+    if (status_line_end == std::string_view::npos) return std::nullopt;
+    from = status_line_end + 2;
+  }
+  while (from < head.size()) {
+    const auto line_end = head.find("\r\n", from);
+    const auto line = head.substr(from, line_end == std::string_view::npos ? std::string_view::npos : line_end - from);
+    from = line_end == std::string_view::npos ? head.size() : line_end + 2;
     const auto colon = line.find(':');
     if (colon == std::string_view::npos || !iequals(line.substr(0, colon), name)) continue;
     auto value = line.substr(colon + 1);

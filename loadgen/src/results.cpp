@@ -37,6 +37,7 @@ const char* to_string(ErrorClass error) {
     case ErrorClass::wait_timeout: return "wait_timeout";
     case ErrorClass::check_failed: return "check_failed";
     case ErrorClass::unsafe_value: return "unsafe_value";
+    case ErrorClass::redirect: return "redirect";
     case ErrorClass::count: break;
   }
   return "?";
@@ -75,6 +76,7 @@ void EndpointResult::add(const EndpointResult& other) {
   *this += other;
   tampered += other.tampered;
   revoked += other.revoked;
+  redirects += other.redirects;
   response_time.add(other.response_time);
   service_time.add(other.service_time);
   server_time.add(other.server_time);

@@ -303,6 +303,8 @@ SummaryEndpoint read_endpoint(const Reader& in, const std::string& name, const o
   const auto* negative = in.member(&block, at, "negative", Kind::object, Need::optional);
   in.read(negative, at + ".negative", "tampered", endpoint.negative.tampered, Need::optional);
   in.read(negative, at + ".negative", "revoked", endpoint.negative.revoked, Need::optional);
+  // Absent from summaries written before redirects were followed: none were.
+  in.read(&block, at, "redirects", endpoint.redirects, Need::optional);
   return endpoint;
 }
 
@@ -527,7 +529,7 @@ Summary make_summary(const RunResult& result, const RunContext& context, const V
   summary.sessions = result.sessions;
   for (const auto& endpoint : result.endpoints) {
     summary.endpoints.push_back({endpoint.name, static_cast<const RequestCounts&>(endpoint), static_cast<double>(endpoint.completed) / seconds, latency_summary(endpoint.response_time),
-                                 latency_summary(endpoint.service_time), {endpoint.tampered, endpoint.revoked}});
+                                 latency_summary(endpoint.service_time), {endpoint.tampered, endpoint.revoked}, endpoint.redirects});
   }
   summary.connections = {result.connections_opened, result.waited_for_connection};
   summary.generator = {!verdict.generator_behind, context.lag_bound_seconds * 1e3, result.pacing, result.busiest_thread_fraction, verdict.reason};
@@ -579,7 +581,8 @@ ordered_json to_json(const Summary& summary) {
                                         {"achieved_rps", endpoint.achieved_rps},
                                         {"latency_ms", latency_json(endpoint.latency_ms)},
                                         {"service_time_ms", latency_json(endpoint.service_time_ms)},
-                                        {"negative", {{"tampered", endpoint.negative.tampered}, {"revoked", endpoint.negative.revoked}}}};
+                                        {"negative", {{"tampered", endpoint.negative.tampered}, {"revoked", endpoint.negative.revoked}}},
+                                        {"redirects", endpoint.redirects}};
   }
   root["connections"] = {{"opened", summary.connections.opened}, {"requests_that_waited", summary.connections.requests_that_waited}};
   const auto& sessions = summary.sessions;

@@ -149,6 +149,7 @@ MergedRun merge_shards(const std::vector<RunResults>& shards) {
       static_cast<loadgen::RequestCounts&>(part) = counters;
       part.tampered = counters.tampered;
       part.revoked = counters.revoked;
+      part.redirects = counters.redirects;
       part.response_time.add(shard.response_time_of(name));
       part.service_time.add(shard.service_time_of(name));
       endpoint->add(part);

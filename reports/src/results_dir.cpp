@@ -183,6 +183,7 @@ RunResults::Counters RunResults::counters_of(const std::string& series) const {
     static_cast<loadgen::RequestCounts&>(counters) = endpoint->requests;
     counters.tampered = endpoint->negative.tampered;
     counters.revoked = endpoint->negative.revoked;
+    counters.redirects = endpoint->redirects;
     counters.achieved_rps = endpoint->achieved_rps;
   }
   if (const auto it = completed_in_window.find(series); it != completed_in_window.end()) counters.completed_in_window = it->second;

@@ -674,10 +674,11 @@ std::string driving_series_name(const Reader& reader, const YAML::Node& node, co
 }
 
 Journeys load_journeys(const Reader& reader, const YAML::Node& node) {
-  reader.expect_map(node, "journeys", {"series", "start", "think_time", "steps"});
+  reader.expect_map(node, "journeys", {"series", "start", "think_time", "cookies", "steps"});
   Journeys journeys;
   journeys.start = reader.nonempty_text(reader.require(node, "journeys", "start"), "journeys.start");
   if (node["think_time"]) journeys.think_time = reader.think_time(node["think_time"], "journeys.think_time");
+  if (node["cookies"]) journeys.cookies = reader.boolean(node["cookies"], "journeys.cookies");
   const auto steps = reader.require(node, "journeys", "steps");
   if (!steps.IsMap() || steps.size() == 0) reader.fail(steps, "journeys.steps", "has no steps", "a mapping of step names to { endpoint, next }");
   std::set<std::string> names;
@@ -986,7 +987,7 @@ void load_flows(const Reader& reader, const YAML::Node& root, Scenario& scenario
       flow.warm_up_only = true;
     }
     const auto& node = entry.second;
-    reader.expect_map(node, field, {"method", "path", "headers", "body", "capture", "check", "negative"});
+    reader.expect_map(node, field, {"method", "path", "headers", "body", "capture", "check", "negative", "redirects"});
     flow.method = reader.nonempty_text(reader.require(node, field, "method"), field + ".method");
     static const std::set<std::string> methods{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"};
     if (!methods.count(flow.method)) reader.fail(node["method"], field + ".method", fmt::format("'{}' is not an HTTP method", flow.method), "GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS");
@@ -1017,6 +1018,13 @@ void load_flows(const Reader& reader, const YAML::Node& root, Scenario& scenario
     }
     if (const auto checks = node["check"]) load_checks(reader, checks, field + ".check", flow.checks);
     if (const auto negative = node["negative"]) load_negative(reader, negative, field + ".negative", flow);
+    if (const auto redirects = node["redirects"]) {
+      const auto count = reader.integer(redirects, field + ".redirects");
+      if (count < 0 || count > kMostRedirects) {
+        reader.fail(redirects, field + ".redirects", fmt::format("{} is not a number of redirects to follow", count), fmt::format("0 (the default: a 3xx is the answer) to {}", kMostRedirects));
+      }
+      flow.redirects = static_cast<int>(count);
+    }
     negative_nodes.push_back(node["negative"]);
     scenario.flows.push_back(std::move(flow));
   }

@@ -96,6 +96,7 @@ struct EndpointRequest {
   NegativeRule negative;
   bool head_method = false;         // HEAD: the response has no body whatever its headers say
   CompiledChecks checks;            // empty: below 400 is ok
+  int max_redirects = 0;            // redirects followed (same origin only); 0: a 3xx is the answer
   // Whether a capture or a check reads the body: the engine then keeps all of it.
   bool reads_body() const {
     return checks.reads_body() || std::any_of(captures.begin(), captures.end(), [](const CaptureRule& capture) { return capture.reads_body(); });
@@ -130,6 +131,7 @@ struct RequestPlan {
   // seeded in warm-up for negative paths, come from the thread's pool.
   std::optional<sim::SessionChain> sessions;
   std::vector<bool> session_scoped;
+  bool cookies = false;  // with sessions: each keeps a cookie jar (journeys.cookies)
 };
 
 // The values of the environment variables the scenario's flows use ({{env.NAME}}), in the order

@@ -105,5 +105,8 @@ class ResponseParser {
 // ResponseParser::head() gives it, without surrounding spaces and tabs; std::nullopt when the
 // head has no such field. The status line is never taken for a field.
 std::optional<std::string_view> find_header(std::string_view head, std::string_view name) noexcept;
+// The same, from the line at offset `from` on (0: the first field), leaving `from` after the
+// field found: repeated calls visit every field of that name in order (Set-Cookie).
+std::optional<std::string_view> find_header(std::string_view head, std::string_view name, std::size_t& from) noexcept;
 
 }  // namespace uptake::loadgen

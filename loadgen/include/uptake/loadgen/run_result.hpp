@@ -20,7 +20,8 @@ HdrHistogram make_latency_histogram();
 // Failure classes: counted, and the run goes on. check_failed: an answer that a flow's checks
 // refused (an unexpected status below 400, or an expected status with a body that fails a JSON
 // or body check). unsafe_value: a request not sent because a value inserted into a header held
-// CR, LF or NUL, which would have injected a header line.
+// CR, LF or NUL, which would have injected a header line. redirect: a redirect its flow follows
+// that could not be followed: to another origin than the target, or past the flow's limit.
 enum class ErrorClass : std::size_t {
   connect,
   timeout,
@@ -33,6 +34,7 @@ enum class ErrorClass : std::size_t {
   wait_timeout,
   check_failed,
   unsafe_value,
+  redirect,
   count
 };
 const char* to_string(ErrorClass error);
@@ -85,6 +87,7 @@ struct EndpointResult : RequestCounts {
   std::string name;
   std::uint64_t tampered = 0;    // sent with an altered captured value (negative path)
   std::uint64_t revoked = 0;     // sent with a value revoked in warm-up (negative path)
+  std::uint64_t redirects = 0;   // redirects followed: more requests on the wire than counted (flows with redirects)
   HdrHistogram response_time = make_latency_histogram();  // from the intended send time
   HdrHistogram service_time = make_latency_histogram();   // from the actual send
   // The target's own time, as its Server-Timing header says (loadgen::ResponseParser), for the

@@ -55,6 +55,7 @@ struct SummaryEndpoint {
     std::uint64_t tampered = 0;
     std::uint64_t revoked = 0;
   } negative;
+  std::uint64_t redirects = 0;  // redirects followed within its requests
 };
 
 struct SummaryConnections {

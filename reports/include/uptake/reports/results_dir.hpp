@@ -50,6 +50,7 @@ struct RunResults {
   struct Counters : loadgen::RequestCounts {
     std::uint64_t completed_in_window = 0;  // see RunResults::completed_in_window
     std::uint64_t tampered = 0, revoked = 0;  // negative-path requests (endpoints only; 0 for "total")
+    std::uint64_t redirects = 0;              // redirects followed (endpoints only)
     double achieved_rps = 0;
   };
   Counters counters_of(const std::string& series) const;

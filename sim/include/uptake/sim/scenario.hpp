@@ -144,6 +144,7 @@ struct Journeys {
   std::string start;                         // entered when the session arrives, without a pause
   std::vector<JourneyStep> steps;
   DurationDistribution think_time;           // the pause before each later step, unless the step has its own
+  bool cookies = true;                       // each session keeps a cookie jar, as a browser or an app does
 };
 
 // How each unit of the driving series' volume becomes requests.
@@ -216,6 +217,7 @@ struct Flow {
   Checks checks;
   std::vector<EnvironmentUse> environment;  // first use of each variable per field
   std::optional<Negative> negative;
+  int redirects = 0;           // redirects followed, at most (0: a 3xx is the answer, as APIs expect)
   bool warm_up_only = false;   // named by another flow's revoke_with and not part of the mix
 };
 
@@ -263,6 +265,8 @@ struct Replay {
 inline constexpr double kMostVolume = 1e15;   // a series' volume in a year or period
 inline constexpr double kMostWeight = 1e6;    // a calendar weight (month, weekday, holiday, hour)
 inline constexpr double kMostFactor = 1000;   // an event's multiplier, requests per use, replay scale
+// Redirects a flow may follow: browsers stop at 20 (Fetch standard), as do most HTTP clients.
+inline constexpr int kMostRedirects = 20;
 
 struct Scenario {
   std::string file;         // path it was loaded from
