@@ -19,6 +19,7 @@ InputLocation summary_of(const RunResults& shard) { return {(shard.folder / load
 
 std::string describe(const std::string& text) { return fmt::format("'{}'", text); }
 std::string describe(std::uint64_t number) { return fmt::format("{}", number); }
+std::string describe(const std::optional<std::string>& text) { return text ? describe(*text) : "absent"; }
 std::string describe(const std::optional<sim::ReplayContext>& replay) {
   if (!replay) return "null (no replayed window)";
   return fmt::format("{} {:.3f}..{:.3f} into {:g} s at scale {:g} (modelled mean {:g}/s, peak {:g}/s, {} event(s))", sim::to_string(replay->window), replay->from,
@@ -66,6 +67,7 @@ MergedRun merge_shards(const std::vector<RunResults>& shards) {
   require_same(shards, "shard_count", &loadgen::Summary::shard_count, "one count N of --shard K/N");
   require_same(shards, "mode", &loadgen::Summary::mode, "one mode (open or closed loop)");
   require_same(shards, "replay", &loadgen::Summary::replay, "one replayed window, compression, scale and demand model");
+  require_same(shards, "replay_overridden_by", &loadgen::Summary::replay_overridden_by, "one set of replay options (run SCENARIO --window, --year, --replay-duration, --scale)");
 
   MergedRun merged;
   auto& result = merged.result;
@@ -91,6 +93,13 @@ MergedRun merge_shards(const std::vector<RunResults>& shards) {
   context.lag_bound_seconds = first.generator.lag_bound_ms / 1e3;
   context.slo = first.slo;
   context.replay = first.replay;
+  context.replay_overridden_by = first.replay_overridden_by.value_or("");
+  // The lowest shard's first refused answer stands for the merge: one example, as in a run.
+  const RunResults* lowest_refusing = nullptr;
+  for (const auto& shard : shards) {
+    if (shard.summary.check_failure && (!lowest_refusing || shard_of(shard).index < shard_of(*lowest_refusing).index)) lowest_refusing = &shard;
+  }
+  if (lowest_refusing) result.check_failure = lowest_refusing->summary.check_failure;
   if (std::all_of(shards.begin(), shards.end(), [&](const RunResults& s) { return s.summary.start_at == first.start_at; })) context.start_at = first.start_at;
 
   // The merged run starts with its earliest shard; the others' seconds shift by whole seconds.

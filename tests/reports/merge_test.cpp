@@ -164,6 +164,41 @@ TEST_CASE("shards of one replay merge keeping its block; shards of different rep
   CHECK_FALSE(reports::read_results(root.path() / "merged-ad-hoc").summary.replay);
 }
 
+TEST_CASE("a merge keeps the replay's overrides, the first refused answer and the redirects followed") {
+  test::TemporaryDirectory root("merge-flow-details");
+  const std::vector<test::SyntheticEndpoint> endpoints{{"issue", test::one_to(10), 0}};
+  const auto overridden = [&](std::uint32_t index, std::string overrides) {
+    auto run = shard(index, 3, endpoints);
+    run.context.replay = test::replay_of_a_day();
+    run.context.replay_overridden_by = std::move(overrides);
+    run.result.endpoints[0].redirects = 2 + index;
+    return run;
+  };
+  auto refusing = overridden(2, "--scale 0.5");
+  refusing.result.check_failure = loadgen::CheckFailure{"issue", "status in [201]", 200, "{}"};
+  auto refusing_too = overridden(1, "--scale 0.5");
+  refusing_too.result.check_failure = loadgen::CheckFailure{"issue", "json /credential exists", 201, "{\"other\":1}"};
+  const auto folders = write_all(root, {overridden(0, "--scale 0.5"), refusing, refusing_too, overridden(1, "--scale 0.25")});
+
+  const auto out = root.path() / "merged";
+  reports::merge_folders({folders[0], folders[1], folders[2]}, out);
+  const auto merged = reports::read_results(out);
+  CHECK(merged.summary.replay_overridden_by == "--scale 0.5");
+  // Of the shards' refused answers, the lowest shard's stands for the merge.
+  REQUIRE(merged.summary.check_failure);
+  CHECK(merged.summary.check_failure->check == "json /credential exists");
+  CHECK(merged.summary.check_failure->status == 201);
+  CHECK(merged.summary.endpoint("issue")->redirects == 2 + 4 + 3);
+
+  // Shards run with different overrides are parts of different runs.
+  try {
+    reports::merge_folders({folders[0], folders[3]}, root.path() / "merged-apart");
+    FAIL("merged");
+  } catch (const InputError& error) {
+    CHECK_THAT(error.what(), Catch::Contains("field 'replay_overridden_by'"));
+  }
+}
+
 TEST_CASE("missing shards make the merge partial, and trust needs every shard") {
   test::TemporaryDirectory root("merge-missing");
   const std::vector<test::SyntheticEndpoint> endpoints{{"issue", test::one_to(10), 0}};

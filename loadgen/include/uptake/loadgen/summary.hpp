@@ -142,8 +142,8 @@ struct Summary {
   double error_rate = 0;
   // By error class name, in the file's order (ErrorClass order, as the writer writes them).
   std::vector<std::pair<std::string, std::uint64_t>> errors;
-  // The first answer a flow's checks refused (RunResult::check_failure); null when none did, in
-  // summaries written before checks existed, and in merged summaries.
+  // The first answer a flow's checks refused (RunResult::check_failure); null when none did and in
+  // summaries written before checks existed. A merge keeps the lowest shard's.
   std::optional<RunResult::CheckFailure> check_failure;
   // With journeys: how the sessions went (RunResult::sessions); null for runs without sessions.
   std::optional<SessionCounts> sessions;
