@@ -3,6 +3,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -10,12 +11,16 @@
 #include <fmt/format.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <ctime>
 
 #include <algorithm>
+#include <array>
 #include <deque>
+#include <functional>
 #include <future>
 #include <latch>
 #include <limits>
@@ -23,6 +28,7 @@
 #include <mutex>
 #include <optional>
 #include <queue>
+#include <system_error>
 #include <thread>
 
 #include "interval_encoder.hpp"
@@ -102,6 +108,53 @@ struct SessionStep {
 };
 
 class Worker;
+
+// The open-loop pacing timer of one thread: a timerfd of its own, waited on through the
+// io_context as a socket is. Asio's steady_timer shares one timerfd among all of a thread's
+// timers and resets it whenever the earliest of them changes and again after each expiry: two
+// timerfd_settime calls per wake-up, each about 7.5 µs on a virtual machine, which at high rates
+// was most of an open-loop request's CPU. This one is set once per wake-up, and not at all when
+// the time it waits for has not changed.
+class WakeUpTimer {
+ public:
+  WakeUpTimer(net::io_context& io, std::function<void()> on_wake) : descriptor_(io), on_wake_(std::move(on_wake)) {
+    const int fd = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);  // steady_clock's clock
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), "timerfd_create");
+    descriptor_.assign(fd);
+  }
+  // Calls on_wake once at `when` (at once when it has passed); a later call replaces the time.
+  void wake_at(Clock::time_point when) {
+    if (waiting_ && when == armed_) return;
+    // A zero time would disarm the timer: the clock's first nanosecond stands for "now".
+    const auto ns = std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::nanoseconds>(when.time_since_epoch()).count());
+    itimerspec spec{};
+    spec.it_value.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+    spec.it_value.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+    ::timerfd_settime(descriptor_.native_handle(), TFD_TIMER_ABSTIME, &spec, nullptr);
+    armed_ = when;
+    if (waiting_) return;
+    waiting_ = true;
+    descriptor_.async_wait(net::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
+      waiting_ = false;
+      if (ec) return;
+      std::uint64_t expirations = 0;  // read, so that the descriptor is not ready until the next expiry
+      [[maybe_unused]] const auto read = ::read(descriptor_.native_handle(), &expirations, sizeof expirations);
+      on_wake_();
+    });
+  }
+  void cancel() {
+    const itimerspec disarmed{};
+    ::timerfd_settime(descriptor_.native_handle(), 0, &disarmed, nullptr);
+    boost::system::error_code ignored;
+    descriptor_.cancel(ignored);
+  }
+
+ private:
+  net::posix::stream_descriptor descriptor_;
+  std::function<void()> on_wake_;
+  Clock::time_point armed_;
+  bool waiting_ = false;
+};
 
 // CPU seconds the calling thread has used.
 double thread_cpu_seconds() {
@@ -183,7 +236,6 @@ class StreamConnection final : public Connection {
   void write();
   void on_write(const boost::system::error_code& ec);
   void read();
-  void read_available();
   void on_read(const boost::system::error_code& ec, std::size_t bytes);
   void on_response();
   void fail(ErrorClass error);
@@ -206,7 +258,6 @@ class StreamConnection final : public Connection {
   bool timed_out_ = false;
   bool open_ = false;
   std::size_t written_ = 0;        // plain TCP: bytes of the request sent before the composed write
-  bool speculative_read_ = false;  // after a composed write, read at once (the wait may have missed the edge)
   bool early_answer_ = false;      // bytes arrived while idle: the next exchange fails (reusable())
 };
 
@@ -220,7 +271,8 @@ class Worker {
         index_(index),
         connection_cap_(std::max(1u, connection_cap)),
         endpoints_(std::move(endpoints)),
-        dispatch_timer_(io_),
+        start_timer_(io_),
+        wake_up_(io_, [this] { send_due(); }),
         tick_timer_(io_),
         sweep_timer_(io_),
         random_(options.seed * 0x9e3779b97f4a7c15ULL + index + 1),
@@ -266,8 +318,8 @@ class Worker {
     if (options_.closed_loop) {
       // Closed loop too begins at the start: requests before it would be counted in a run
       // whose duration is measured from it.
-      dispatch_timer_.expires_at(start_);
-      dispatch_timer_.async_wait([this](beast::error_code ec) {
+      start_timer_.expires_at(start_);
+      start_timer_.async_wait([this](beast::error_code ec) {
         if (ec) return;
         for (unsigned c = 0; c < connection_cap_; ++c) closed_loop_send(nullptr);
       });
@@ -686,35 +738,41 @@ class Worker {
           send_due();
         });
       }
-      dispatch_timer_.expires_at(due - kSpinWindow);
+      wake_up_.wake_at(due - kSpinWindow);
     } else {
-      dispatch_timer_.expires_at(due);
+      wake_up_.wake_at(due);
     }
-    dispatch_timer_.async_wait([this](beast::error_code ec) {
-      if (!ec) send_due();
-    });
   }
 
   // Everything that is due goes now, in intended order: a late timer never delays a request
   // twice, and no request goes before its time (no catch-up bursts beyond the schedule). A
   // schedule that comes due faster than it can be sent never lets this loop end by itself: it
   // must see a stop.
+  // Before it sleeps, the loop reads the clock once more: at high rates the next request often
+  // comes due while the last ones are sent, and a wake-up (a timer set, an epoll round) costs
+  // more than sending it now.
   void send_due() {
-    const auto now = Clock::now();
+    auto now = Clock::now();
+    bool clock_fresh = true;
     while (!stopped()) {
       const bool arrival_first = has_next_ && (session_steps_.empty() || arrival_time() <= session_steps_.top().at);
+      if (!arrival_first && session_steps_.empty()) break;
+      const auto due = arrival_first ? arrival_time() : session_steps_.top().at;
+      if (due > now) {
+        if (clock_fresh) break;
+        now = Clock::now();
+        clock_fresh = true;
+        continue;
+      }
+      clock_fresh = false;
       if (arrival_first) {
-        if (arrival_time() > now) break;
         if (plan_.sessions) start_session(next_, now);
-        else dispatch(arrival_time(), next_.endpoint, next_.sequence, nullptr, now);
+        else dispatch(due, next_.endpoint, next_.sequence, nullptr, now);
         has_next_ = schedule_->next(next_);
-      } else if (!session_steps_.empty()) {
+      } else {
         const auto step = session_steps_.top();
-        if (step.at > now) break;
         session_steps_.pop();
         send_session_step(*step.session, step.endpoint, step.at, now);
-      } else {
-        break;
       }
     }
     arm();
@@ -878,7 +936,8 @@ class Worker {
       result_.sessions->unfinished += active_sessions_;
     }
     flush_interval_histogram();
-    dispatch_timer_.cancel();
+    start_timer_.cancel();
+    wake_up_.cancel();
     tick_timer_.cancel();
     sweep_timer_.cancel();
     io_.stop();
@@ -892,7 +951,7 @@ class Worker {
     if (!stop_noticed_) {
       stop_noticed_ = now;
       if (!options_.closed_loop && !schedule_done_) {
-        dispatch_timer_.cancel();
+        wake_up_.cancel();
         count_unsent_rest();
         schedule_done_ = true;
       }
@@ -1012,9 +1071,13 @@ class Worker {
   unsigned index_;
   unsigned connection_cap_;
   std::vector<tcp::endpoint> endpoints_;
-  net::io_context io_;
+  // Only this worker's thread runs it (the calling thread touches no handler of it): with the
+  // concurrency hint 1, work it posts to itself goes on a private queue instead of waking the
+  // reactor through an epoll_ctl call each time.
+  net::io_context io_{1};
   std::unique_ptr<ssl::context> tls_;
-  net::steady_timer dispatch_timer_;
+  net::steady_timer start_timer_;   // closed loop: the common start
+  WakeUpTimer wake_up_;             // open loop: the next intended send time
   net::steady_timer tick_timer_;
   net::steady_timer sweep_timer_;
   std::vector<std::weak_ptr<Connection>> live_;  // every connection opened, for the sweep
@@ -1099,10 +1162,8 @@ void StreamConnection<Stream>::write() {
   deadline_ = sent_at_ + std::chrono::duration_cast<Clock::duration>(worker_.options().request_timeout);
   parser_.start(worker_.is_head_request(pending_->endpoint), worker_.kept_body_bytes(pending_->endpoint));
   if constexpr (!kTls) {
-    // Plain TCP: send at once (a request fits the socket buffer), then wait for readability and
-    // read. Asio's speculative read right after a send would nearly always find nothing and
-    // cost a wasted recv per request; waiting first is what wrk does. Registering the wait in
-    // this same handler, before the scheduler polls again, means no readiness edge is missed.
+    // Plain TCP: send at once (a request fits the socket buffer) rather than through a composed
+    // write, then read.
     boost::system::error_code ec;
     const auto sent = socket().write_some(net::buffer(pending_->bytes), ec);
     if (!ec && sent == pending_->bytes.size()) return on_write({});
@@ -1112,7 +1173,6 @@ void StreamConnection<Stream>::write() {
   net::async_write(stream_, net::buffer(pending_->bytes.data() + written_, pending_->bytes.size() - written_),
                    [self = self()](const boost::system::error_code& ec, std::size_t) {
                      self->written_ = 0;
-                     self->speculative_read_ = true;
                      self->on_write(ec);
                    });
 }
@@ -1123,31 +1183,16 @@ void StreamConnection<Stream>::on_write(const boost::system::error_code& ec) {
   read();
 }
 
+// An asynchronous read, not a wait for readability and then a read: Asio re-arms a wait with an
+// epoll_ctl call each time (a syscall per request), while a read queued after one that drained
+// the socket waits for the next readiness edge with no syscall, and is not tried at once
+// (Asio's epoll reactor stops speculating on a descriptor whose last read was short). Per
+// response that leaves the recv that reads it.
 template <class Stream>
 void StreamConnection<Stream>::read() {
-  if constexpr (!kTls) {
-    if (!speculative_read_) {
-      socket().async_wait(tcp::socket::wait_read, [self = self()](const boost::system::error_code& ec) {
-        if (ec) return self->on_read(ec, 0);
-        self->read_available();
-      });
-      return;
-    }
-    speculative_read_ = false;
-  }
   const auto space = parser_.prepare();
   stream_.async_read_some(net::buffer(space.data(), space.size()),
                           [self = self()](const boost::system::error_code& ec, std::size_t bytes) { self->on_read(ec, bytes); });
-}
-
-// Plain TCP, once readable: read what is there without blocking.
-template <class Stream>
-void StreamConnection<Stream>::read_available() {
-  const auto space = parser_.prepare();
-  boost::system::error_code ec;
-  const auto bytes = socket().read_some(net::buffer(space.data(), space.size()), ec);
-  if (ec == net::error::would_block) return read();
-  on_read(ec, bytes);
 }
 
 template <class Stream>
