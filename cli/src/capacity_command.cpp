@@ -52,6 +52,7 @@ int capacity(const po::variables_map& values) {
   workflow::CapacityRequest request;
   request.lag_bound_seconds = engine_options_of(values, request.engine);
   request.engine.stop = StopOnSignal::stop_flag();
+  request.live_metrics = live_metrics_of(values);
   request.search = search_options_of(values);
   request.servers = values["servers"].as<int>();
   request.instances = values["instances"].as<int>();
@@ -108,7 +109,8 @@ std::vector<Command> capacity_commands() {
             "uptake capacity scenarios/ecert-korea.yaml --target http://127.0.0.1:8080 --instances 3 --utilisation 0.7",
             "uptake capacity scenarios/ecert-korea.yaml --risk 5%       # instances that carry each year's peak in 95% of futures",
             "uptake capacity --url http://127.0.0.1:8080/healthz --slo 'p90<20ms' --budget 5m --confidence 0.8   # a quicker, looser search",
-            "uptake capacity scenarios/smoke.yaml --step-seconds 10s --timeout 500ms   # longer looks; answers later than 500 ms count as timeouts"},
+            "uptake capacity scenarios/smoke.yaml --step-seconds 10s --timeout 500ms   # longer looks; answers later than 500 ms count as timeouts",
+            "uptake capacity scenarios/smoke.yaml --metrics-listen 127.0.0.1:9464   # watch each trial's rate and figures live"},
            [](po::options_description& options, po::positional_options_description& positional) {
              options.add_options()("scenario", po::value<std::string>(), "scenario file (positional): its mix at the design peak hour, its SLO, its forecast")(
                  "target", po::value<std::string>(), "base URL of the service under test (default: the embedded reference service)")(
@@ -129,6 +131,7 @@ std::vector<Command> capacity_commands() {
                  "risk", po::value<std::string>()->default_value("10%"),
                  "the chance a plan accepts that a year's peak outgrows its instances, from the forecast's and the capacity's uncertainty");
              declare_engine_options(options);
+             declare_live_metrics_options(options);
              declare_force_option(options);
              declare_ad_hoc_request(options);
              positional.add("scenario", 1);

@@ -138,6 +138,7 @@ int run(const po::variables_map& values) {
   request.force = values.count("force") > 0;
   request.abort_on_fail = values.count("abort-on-fail") > 0;
   request.abort_grace = duration_of(values, "abort-grace");
+  request.live_metrics = live_metrics_of(values);
   request.notice = [](std::string_view text) {
     fmt::print(text.starts_with("warning:") ? stderr : stdout, "uptake run: {}\n", text);
     std::fflush(stdout);  // before the progress lines on standard error
@@ -169,6 +170,7 @@ std::vector<Command> run_commands() {
             "uptake run --url http://127.0.0.1:8080/healthz --rate 10000 --duration 30s --pacing spin   # sub-100-us pacing, one busy core",
             "uptake run scenarios/smoke.yaml --threshold 'verify.p99<50ms' --threshold 'error_rate<0.1%'   # exit 1 when one fails",
             "uptake run scenarios/ecert-korea.yaml --abort-on-fail   # stop at once when the SLO can no longer hold (exit 1)",
+            "uptake run scenarios/gov24.yaml --replay-duration 1h --metrics-listen 127.0.0.1:9464   # scrape live metrics while it runs",
             "uptake run --url https://127.0.0.1:8443/v1/verify --method POST --header 'Content-Type: application/json' --body '{\"credential\":\"x\"}' --rate 500 --duration 20s --timeout 2s"},
            [](po::options_description& options, po::positional_options_description& positional) {
              options.add_options()("scenario", po::value<std::string>(), "scenario file (positional)")(
@@ -188,6 +190,7 @@ std::vector<Command> run_commands() {
                  "abort-grace", po::value<std::string>()->default_value(fmt::format("{:g}s", workflow::RunRequest{}.abort_grace.count())),
                  "with --abort-on-fail: how long from the start before it judges, such as 5s");
              declare_engine_options(options);
+             declare_live_metrics_options(options);
              declare_force_option(options);
              declare_ad_hoc_request(options);
              positional.add("scenario", 1);

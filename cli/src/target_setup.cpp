@@ -106,6 +106,25 @@ double engine_options_of(const po::variables_map& values, loadgen::EngineOptions
   return seconds_of("lag-bound", BareNumber::milliseconds, 60, "a duration above 0, at most 60s (60000 milliseconds)");
 }
 
+void declare_live_metrics_options(po::options_description& options) {
+  options.add_options()("metrics-listen", po::value<std::string>(),
+                        "serve live metrics (Prometheus text, or OpenMetrics when asked) at http://HOST:PORT/metrics while it runs, such as 127.0.0.1:9464, or 0.0.0.0:9464 for a pod's scraper")(
+      "metrics-linger", po::value<std::string>(), "with --metrics-listen: keep serving the final figures this long after the results are written, such as 30s (default 0s)");
+}
+
+workflow::LiveMetricsRequest live_metrics_of(const po::variables_map& values) {
+  workflow::LiveMetricsRequest request;
+  if (values.count("metrics-listen")) request.listen = loadgen::parse_listen_address(values["metrics-listen"].as<std::string>(), "--metrics-listen");
+  if (values.count("metrics-linger")) {
+    if (!request.listen) throw InputError({}, "--metrics-linger", "is given without --metrics-listen", "--metrics-listen HOST:PORT, or leave --metrics-linger out");
+    request.linger = duration_of(values, "metrics-linger", BareNumber::seconds);
+    if (!(request.linger.count() >= 0 && request.linger.count() <= 3600)) {
+      throw InputError({}, "--metrics-linger", fmt::format("{} is out of range", values["metrics-linger"].as<std::string>()), "a duration from 0s to 1h (3600s)");
+    }
+  }
+  return request;
+}
+
 void declare_force_option(po::options_description& options) {
   options.add_options()("force", "write into a results folder that holds another run's files, removing uptake's files there first");
 }

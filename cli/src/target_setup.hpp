@@ -13,6 +13,7 @@
 #include "uptake/loadgen/engine.hpp"
 #include "uptake/loadgen/request_plan.hpp"
 #include "uptake/loadgen/target.hpp"
+#include "uptake/workflow/live_metrics.hpp"
 
 namespace uptake::cli {
 
@@ -34,6 +35,11 @@ void declare_engine_options(po::options_description& options);
 // Fills `engine` from those options and returns the lag bound in seconds; InputError naming the
 // option when a value is out of range.
 double engine_options_of(const po::variables_map& values, loadgen::EngineOptions& engine);
+
+// --metrics-listen HOST:PORT and --metrics-linger D: live metrics while the run (or every trial
+// of a capacity search) goes.
+void declare_live_metrics_options(po::options_description& options);
+workflow::LiveMetricsRequest live_metrics_of(const po::variables_map& values);
 
 // --force: a results folder that holds another run's files is emptied of them (see
 // loadgen::claim_results_folder) instead of refused.

@@ -68,6 +68,7 @@ struct EngineTrials {
     } else {
       engine.make_schedule = [offered_rps, duration, seed](sim::Shard thread) { return sim::ArrivalSchedule::constant(offered_rps, duration, seed, thread); };
     }
+    if (options.on_trial_start) options.on_trial_start(offered_rps, trials);
     const auto started = std::chrono::steady_clock::now();
     auto run = run_engine(engine, plan);
     const Seconds elapsed = std::chrono::steady_clock::now() - started;

@@ -287,14 +287,15 @@ class Worker {
       result_.endpoints.back().name = endpoint.endpoint;
     }
     result_.endpoint_intervals.resize(plan.endpoints.size());
+    errors_by_endpoint_.resize(plan.endpoints.size());
     current_interval_histograms_.assign(plan.endpoints.size() + 1, make_latency_histogram());
     interval_encoder_ = std::make_unique<IntervalEncoder>(current_interval_histograms_);
   }
 
   RunResult& result() { return result_; }
-  // The figures of each endpoint as of this thread's last tick (--abort-on-fail only): counters
-  // and response times, copied on this thread, read by the calling thread.
-  std::vector<EndpointResult> published_figures() {
+  // This thread's figures as of its last tick, and at its end its final ones (only for
+  // --abort-on-fail and live metrics): copied on this thread, read by the calling thread.
+  LiveFigures published_figures() {
     const std::lock_guard lock(published_mutex_);
     return published_;
   }
@@ -315,6 +316,8 @@ class Worker {
   void run(Clock::time_point start) {
     start_ = start;
     const double cpu_at_start = thread_cpu_seconds();
+    last_published_at_ = start_;
+    last_published_cpu_ = cpu_at_start;
     if (options_.closed_loop) {
       // Closed loop too begins at the start: requests before it would be counted in a run
       // whose duration is measured from it.
@@ -523,6 +526,7 @@ class Worker {
     if (result_.sample_failure.empty()) result_.sample_failure = fmt::format("{} on {}", to_string(error), plan_.endpoints[endpoint].endpoint);
     ++result_.errors[static_cast<std::size_t>(error)];
     ++result_.endpoints[endpoint].errors;
+    ++errors_by_endpoint_[endpoint][static_cast<std::size_t>(error)];
     tally(when, endpoint, &Interval::errors);
     error_count_.fetch_add(1, std::memory_order_relaxed);
   }
@@ -672,7 +676,8 @@ class Worker {
     }
     if (!stopped()) warm_up_failure_ = unfilled_capture(last_answer);
     result_.errors.fill(0);
-    for (auto& endpoint : result_.endpoints) endpoint.errors = endpoint.tampered = endpoint.revoked = 0;
+    for (auto& endpoint : result_.endpoints) endpoint.errors = endpoint.tampered = endpoint.revoked = endpoint.redirects = 0;
+    for (auto& counts : errors_by_endpoint_) counts.fill(0);
     error_count_ = 0;
   }
 
@@ -890,18 +895,37 @@ class Worker {
   bool stopped() const { return (options_.stop && options_.stop->load()) || aborted_.load(std::memory_order_relaxed); }
 
   // Once a second, for --abort-on-fail: a copy of what the calling thread may judge.
-  void publish_figures() {
+  void publish_figures(Clock::time_point now) {
+    const double cpu = thread_cpu_seconds();
+    const double wall = std::chrono::duration<double>(now - last_published_at_).count();
+    const double busy = wall > 0 ? std::clamp((cpu - last_published_cpu_) / wall, 0.0, 1.0) : 0.0;
+    last_published_at_ = now;
+    last_published_cpu_ = cpu;
     const std::lock_guard lock(published_mutex_);
-    published_.resize(result_.endpoints.size());
+    auto& to = published_;
+    to.endpoints.resize(result_.endpoints.size());
     for (std::size_t e = 0; e < result_.endpoints.size(); ++e) {
       const auto& from = result_.endpoints[e];
-      auto& to = published_[e];
-      to.name = from.name;
-      static_cast<RequestCounts&>(to) = from;
-      to.response_time.reset();
-      to.response_time.add(from.response_time);
+      auto& endpoint = to.endpoints[e];
+      endpoint.name = from.name;
+      static_cast<RequestCounts&>(endpoint) = from;
+      endpoint.redirects = from.redirects;
+      endpoint.response_time.reset();
+      endpoint.response_time.add(from.response_time);
+      if (!options_.on_live_figures) continue;  // --abort-on-fail alone reads response times only
+      endpoint.service_time.reset();
+      endpoint.service_time.add(from.service_time);
     }
+    if (!options_.on_live_figures) return;
+    to.errors = errors_by_endpoint_;
+    to.schedule_lag.reset();
+    to.schedule_lag.add(result_.schedule_lag);
+    to.in_flight = in_flight_ + static_cast<std::int64_t>(waiting_.size());
+    to.open_connections = open_connections_;
+    to.busiest_thread_fraction = busy;
+    to.elapsed_seconds = std::max(0.0, std::chrono::duration<double>(now - start_).count());
   }
+  bool publishes() const { return options_.abort_when || options_.on_live_figures; }
   bool sending_stopped(Clock::time_point now) const {
     return stopped() || (options_.closed_loop && now - start_ >= std::chrono::duration_cast<Clock::duration>(options_.closed_loop_duration));
   }
@@ -936,6 +960,7 @@ class Worker {
       result_.sessions->unfinished += active_sessions_;
     }
     flush_interval_histogram();
+    if (publishes()) publish_figures(finish_time_);  // the final figures: what the results hold
     start_timer_.cancel();
     wake_up_.cancel();
     tick_timer_.cancel();
@@ -991,7 +1016,7 @@ class Worker {
     tick_timer_.async_wait([this](beast::error_code ec) {
       if (ec) return;
       flush_interval_histogram();
-      if (options_.abort_when) publish_figures();
+      if (publishes()) publish_figures(Clock::now());
       if (options_.closed_loop) maybe_finish();
       tick();
     });
@@ -1066,7 +1091,10 @@ class Worker {
   const EngineOptions& options_;
   const std::atomic<bool>& aborted_;  // set by the calling thread: --abort-on-fail decided
   std::mutex published_mutex_;
-  std::vector<EndpointResult> published_;
+  LiveFigures published_;
+  Clock::time_point last_published_at_;
+  double last_published_cpu_ = 0;
+  std::vector<std::array<std::uint64_t, kErrorClassCount>> errors_by_endpoint_;  // for live metrics
   const RequestPlan& plan_;
   unsigned index_;
   unsigned connection_cap_;
@@ -1319,16 +1347,17 @@ RunResult run_engine(const EngineOptions& options, const RequestPlan& plan) {
     if (++polls % 5) continue;
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     if (options.abort_when && !abort_reason && elapsed >= options.abort_after.count()) {
-      std::vector<EndpointResult> so_far;
-      for (auto& worker : workers) {
-        auto figures = worker->published_figures();
-        if (so_far.empty()) so_far = std::move(figures);
-        else for (std::size_t e = 0; e < figures.size() && e < so_far.size(); ++e) so_far[e].add(figures[e]);
-      }
-      if (!so_far.empty() && (abort_reason = options.abort_when(so_far))) {
+      LiveFigures so_far;
+      for (auto& worker : workers) so_far.add(worker->published_figures());
+      if (!so_far.endpoints.empty() && (abort_reason = options.abort_when(so_far.endpoints))) {
         aborted_at = elapsed;
         aborted = true;
       }
+    }
+    if (options.on_live_figures) {
+      LiveFigures live;
+      for (auto& worker : workers) live.add(worker->published_figures());
+      if (!live.endpoints.empty()) options.on_live_figures(live);
     }
     if (!options.on_progress) continue;
     Progress progress;
@@ -1383,6 +1412,15 @@ RunResult run_engine(const EngineOptions& options, const RequestPlan& plan) {
     for (std::size_t e = 0; e < part.endpoint_intervals.size(); ++e) merge_intervals(merged.endpoint_intervals[e], part.endpoint_intervals[e]);
   }
   merged.duration_seconds = std::chrono::duration<double>(finish - start).count();
+  if (options.on_live_figures) {
+    // Each thread published its last figures as it finished: together, what the result holds.
+    LiveFigures last;
+    for (auto& worker : workers) last.add(worker->published_figures());
+    last.elapsed_seconds = merged.duration_seconds;
+    last.busiest_thread_fraction = merged.busiest_thread_fraction;
+    last.finished = true;
+    options.on_live_figures(last);
+  }
   return merged;
 }
 

@@ -157,6 +157,9 @@ CapacityRun run_capacity_workflow(const CapacityRequest& request) {
 
   std::optional<loadgen::RunResult> last_run;
   trial.on_run = [&last_run](const loadgen::RunResult& result) { last_run = result; };
+  LiveMetrics live_metrics(request.live_metrics, request.notice);
+  live_metrics.attach(trial.engine, {context.scenario, engine.target.to_string(), "capacity", "0/1", 0.0, 0});
+  trial.on_trial_start = [&live_metrics](double rate, std::uint64_t number) { live_metrics.trial(rate, number); };
   say(request, fmt::format("searching {} from {:.0f}/s; each step a test at {:.0f}% confidence of up to {} look(s) of {:.0f} s or more (then doubling), "
                            "after a warm-up; the whole search within {}",
                            engine.target.to_string(), search.start_rps, (1 + search.confidence) / 2 * 100, search.max_looks, search.step_duration.count(),
@@ -187,6 +190,7 @@ CapacityRun run_capacity_workflow(const CapacityRequest& request) {
     run.last_trial = judge_results_folder(run.folder, {});
     run.reports = reports::write_reports(run.folder, run.folder);
   }
+  live_metrics.linger(engine.stop);
   return run;
 }
 

@@ -209,6 +209,9 @@ RunOutcome run_workflow(const RunRequest& request) {
   outcome.folder = request.out_folder.empty() ? default_folder(scenario ? scenario->name : "adhoc") : request.out_folder;
   loadgen::claim_results_folder(outcome.folder, "--out", request.force);
   context.seed = options.seed;
+  LiveMetrics live_metrics(request.live_metrics, request.notice);
+  live_metrics.attach(options, {context.scenario, options.target.to_string(), options.closed_loop ? "closed_loop" : "open_loop",
+                                fmt::format("{}/{}", shard.index, shard.count), std::nullopt, 0});
 
   if (request.start_at) wait_for_start(*request.start_at, options.stop, request.notice);
   outcome.result = loadgen::run_engine(options, plan);
@@ -222,6 +225,7 @@ RunOutcome run_workflow(const RunRequest& request) {
   // recorded in summary.json before anything renders it.
   outcome.verdict = judge_results_folder(outcome.folder, request.thresholds);
   outcome.reports = reports::write_reports(outcome.folder, outcome.folder);
+  live_metrics.linger(options.stop);
   return outcome;
 }
 

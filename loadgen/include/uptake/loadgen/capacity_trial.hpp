@@ -46,6 +46,9 @@ struct CapacityTrialOptions {
   // classes), before it is reduced to a StepResult: `uptake capacity` keeps the last one, the
   // confirmation run, as its results folder's run.
   std::function<void(const RunResult&)> on_run;
+  // Called before each trial with its offered rate and its number (from 1): the live metrics
+  // say which trial the figures are of.
+  std::function<void(double offered_rps, std::uint64_t trial)> on_trial_start;
 };
 
 // A TrialRunner that runs the engine for each trial. Throws InputError when the target cannot

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "uptake/base/civil_time.hpp"
+#include "uptake/loadgen/live_metrics.hpp"
 #include "uptake/loadgen/request_plan.hpp"
 #include "uptake/loadgen/run_result.hpp"
 #include "uptake/sim/arrivals.hpp"
@@ -59,6 +60,10 @@ struct EngineOptions {
   // when this is set.
   std::function<std::optional<AbortReason>(const std::vector<EndpointResult>&)> abort_when;
   Seconds abort_after{5};
+  // Live metrics: about once a second from the calling thread, the figures so far (each thread
+  // publishes them once a second only when this or abort_when is set), and once at the end the
+  // final ones (LiveFigures::finished), equal to the result's.
+  std::function<void(const LiveFigures&)> on_live_figures;
 };
 
 // The schedule the engine draws for `plan` over `window` of `model`: arrivals of requests, or,

@@ -37,6 +37,7 @@ struct CapacityRequest {
   double risk = 0.1;                    // the plan's accepted chance that a year's peak outgrows its instances
   double lag_bound_seconds = loadgen::RunContext{}.lag_bound_seconds;
   loadgen::EngineOptions engine = command_engine_defaults();  // threads, connections, timeouts, stop flag
+  LiveMetricsRequest live_metrics;      // --metrics-listen, --metrics-linger: one endpoint for every trial
   // Things to say before the search starts: the embedded service's address, thresholds of the
   // scenario's SLO left out of the search, and the plan of the search.
   std::function<void(std::string_view)> notice;

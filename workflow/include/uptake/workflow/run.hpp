@@ -19,6 +19,7 @@
 #include "uptake/sim/arrivals.hpp"
 #include "uptake/sim/replay_context.hpp"
 #include "uptake/sim/replay_override.hpp"
+#include "uptake/workflow/live_metrics.hpp"
 
 namespace uptake::workflow {
 
@@ -58,6 +59,7 @@ struct RunRequest {
   // stop flag and the progress callback (whose total_seconds this fills in). Its target, seed,
   // schedule and abort rule are the workflow's to set.
   loadgen::EngineOptions engine = command_engine_defaults();
+  LiveMetricsRequest live_metrics;         // --metrics-listen, --metrics-linger
   // Things to say before the run starts (the embedded service's address, a late --start-at).
   std::function<void(std::string_view)> notice;
 };
