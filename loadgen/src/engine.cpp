@@ -165,6 +165,11 @@ double thread_cpu_seconds() {
 
 // With Pacing::spin, how long before a send the thread stops sleeping and polls.
 constexpr auto kSpinWindow = std::chrono::microseconds(200);
+// The most requests one wake-up sends before the thread reads the answers that came meanwhile:
+// after a stall (another thread took the core), the requests due meanwhile go in a burst, and a
+// connection whose answer arrived during the burst must be free for the rest of it, or they
+// wait for a connection although the target keeps up.
+constexpr int kLongestBurst = 8;
 // During the warm-up, how often a thread looks for a stop.
 constexpr auto kWarmUpStopPoll = std::chrono::milliseconds(50);
 // After a stop, how long a thread may spend counting the unsent rest of its schedule.
@@ -759,6 +764,7 @@ class Worker {
   void send_due() {
     auto now = Clock::now();
     bool clock_fresh = true;
+    int sent = 0;
     while (!stopped()) {
       const bool arrival_first = has_next_ && (session_steps_.empty() || arrival_time() <= session_steps_.top().at);
       if (!arrival_first && session_steps_.empty()) break;
@@ -770,6 +776,10 @@ class Worker {
         continue;
       }
       clock_fresh = false;
+      if (sent++ == kLongestBurst) {
+        // The answers first (the reactor runs before a handler posted now), then the rest.
+        return net::post(io_, [this] { send_due(); });
+      }
       if (arrival_first) {
         if (plan_.sessions) start_session(next_, now);
         else dispatch(due, next_.endpoint, next_.sequence, nullptr, now);
