@@ -78,6 +78,15 @@ const after = (option) => shardArgs[shardArgs.indexOf(option) + 1];
 check(shardArgs[0] === "run" && shardArgs[1] === "/scenario/scenario.yaml", "each shard runs the ConfigMap's scenario");
 check(after("--shard") === "$(JOB_COMPLETION_INDEX)/4", "each pod runs shard JOB_COMPLETION_INDEX of 4");
 check(after("--start-at") === "1790000000", "every shard starts at the common instant");
+// Live metrics: the pod listens on every interface at the port its annotations and its named
+// container port (which podmonitor.yaml scrapes) give.
+const annotations = shardSpec.template.metadata.annotations ?? {};
+const metricsPort = (after("--metrics-listen") ?? "").split(":").pop();
+check(after("--metrics-listen")?.startsWith("0.0.0.0:") && annotations["prometheus.io/scrape"] === "true" && annotations["prometheus.io/port"] === metricsPort,
+  "each shard serves live metrics on every interface of its pod, at the port its annotations name");
+check((shardContainer.ports ?? []).some((port) => port.name === "metrics" && String(port.containerPort) === metricsPort), "the metrics port is a named container port");
+const [podMonitor] = load("podmonitor.yaml");
+check(podMonitor.kind === "PodMonitor" && podMonitor.spec.podMetricsEndpoints.every((endpoint) => endpoint.port === "metrics"), "podmonitor.yaml scrapes the named metrics port");
 check(after("--target") === "http://target:8080", "every shard sends to the target");
 check(after("--out") === "/results/run-test/shard-$(JOB_COMPLETION_INDEX)", "each shard writes its own results folder");
 // Kubernetes expands $(VAR) in args only from env declared in the container; others stay as written.
