@@ -1,7 +1,7 @@
 // Live metrics, end to end: `uptake run --metrics-listen` against a loopback server, scraped
 // while it runs and after it ends. Mid-run scrapes show counters that only grow; the final
-// figures equal summary.json's; the exposition passes `promtool check metrics` (Debian's
-// prometheus package) in both formats, when promtool is installed.
+// figures equal summary.json's; the Prometheus text passes `promtool check metrics` (Debian's
+// prometheus package, when installed), and the OpenMetrics form has its own TYPE lines and EOF.
 #include <catch2/catch.hpp>
 
 #include <boost/asio.hpp>
@@ -139,7 +139,8 @@ TEST_CASE("live metrics are scraped while a run goes, and end equal to summary.j
   CHECK(counts["completed"].get<double>() > 600);
   CHECK(last.count("uptake_run_info{scenario=\"ad hoc\",target=\"" + server.url() + "/ok\",mode=\"open_loop\",shard=\"0/1\"}") == 1);
 
-  // Both formats pass promtool's checks; OpenMetrics ends with its EOF marker.
+  // OpenMetrics when asked: counter families without _total, and its EOF marker; the Prometheus
+  // text passes promtool's checks.
   const auto openmetrics = scrape(port, true);
   REQUIRE(openmetrics);
   CHECK(openmetrics->find("Content-Type: application/openmetrics-text; version=1.0.0") != std::string::npos);
