@@ -45,7 +45,8 @@ std::string label_value(std::string_view value) {
   return out;
 }
 
-std::string number(double value) { return fmt::format("{:.17g}", value); }
+// The shortest text that reads back as the same double: "0.0025", not "0.0025000000000000001".
+std::string number(double value) { return fmt::format("{}", value); }
 
 class Exposition {
  public:
