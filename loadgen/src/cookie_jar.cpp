@@ -1,5 +1,7 @@
 #include "uptake/loadgen/cookie_jar.hpp"
 
+#include <boost/url/grammar/ci_string.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -10,11 +12,7 @@
 namespace uptake::loadgen {
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
+using boost::urls::grammar::ci_is_equal;
 
 std::string_view trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
@@ -42,9 +40,9 @@ bool is_ip_address(std::string_view host) {
 
 // RFC 6265 section 5.1.3, for the one host uptake talks to.
 bool domain_matches(std::string_view host, std::string_view domain) {
-  if (iequals(host, domain)) return true;
+  if (ci_is_equal(host, domain)) return true;
   return !is_ip_address(host) && host.size() > domain.size() && host[host.size() - domain.size() - 1] == '.' &&
-         iequals(host.substr(host.size() - domain.size()), domain);
+         ci_is_equal(host.substr(host.size() - domain.size()), domain);
 }
 
 // Leading digits of `token` (1 to `most` of them, at least `least`), followed by nothing or a
@@ -98,7 +96,7 @@ bool parse_cookie_date(std::string_view text, std::chrono::system_clock::time_po
       }
     }
     if (!month && token.size() >= 3) {
-      const auto found = std::find_if(std::begin(kMonths), std::end(kMonths), [&](std::string_view name) { return iequals(token.substr(0, 3), name); });
+      const auto found = std::find_if(std::begin(kMonths), std::end(kMonths), [&](std::string_view name) { return ci_is_equal(token.substr(0, 3), name); });
       if (found != std::end(kMonths)) {
         month = static_cast<int>(found - std::begin(kMonths)) + 1;
         continue;
@@ -144,10 +142,10 @@ void CookieJar::store_one(std::string_view set_cookie, std::string_view request_
     const auto attribute_equals = attribute.find('=');
     const auto name = trim(attribute.substr(0, attribute_equals));
     const auto value = attribute_equals == std::string_view::npos ? std::string_view() : trim(attribute.substr(attribute_equals + 1));
-    if (iequals(name, "expires")) {
+    if (ci_is_equal(name, "expires")) {
       Time date;
       if (parse_cookie_date(value, date)) expires = date;
-    } else if (iequals(name, "max-age")) {
+    } else if (ci_is_equal(name, "max-age")) {
       // RFC 6265 section 5.2.2: an optional '-' and digits; zero or less removes the cookie.
       const bool negative = value.starts_with('-');
       const auto digits = negative ? value.substr(1) : value;
@@ -157,14 +155,14 @@ void CookieJar::store_one(std::string_view set_cookie, std::string_view request_
       constexpr long long kTenYears = 10LL * 366 * 86400;  // beyond any run; keeps the sum finite
       if (ec != std::errc{} || seconds > kTenYears) seconds = kTenYears;
       max_age_expiry = negative || seconds == 0 ? Time::min() : now + std::chrono::seconds(seconds);
-    } else if (iequals(name, "domain")) {
+    } else if (ci_is_equal(name, "domain")) {
       auto domain = value;
       if (domain.starts_with('.')) domain.remove_prefix(1);
       if (domain.empty()) continue;
       if (!domain_matches(host_, domain)) return;  // for another host: never this jar's
-    } else if (iequals(name, "path")) {
+    } else if (ci_is_equal(name, "path")) {
       path = value;
-    } else if (iequals(name, "secure")) {
+    } else if (ci_is_equal(name, "secure")) {
       cookie.secure = true;
     }
   }
@@ -228,7 +226,7 @@ void add_cookie_header(std::string& request, const CookieJar& jar, CookieJar::Ti
   // A Cookie field of the flow's own: the jar's pairs join it, as one field must carry them all.
   for (auto line = request.find("\r\n"); line < head_end; line = request.find("\r\n", line + 2)) {
     constexpr std::string_view kName = "cookie:";
-    if (line + 2 + kName.size() > request.size() || !iequals(std::string_view(request).substr(line + 2, kName.size()), kName)) continue;
+    if (line + 2 + kName.size() > request.size() || !ci_is_equal(std::string_view(request).substr(line + 2, kName.size()), kName)) continue;
     const auto line_end = request.find("\r\n", line + 2);
     request.insert(line_end, "; " + pairs);
     return;

@@ -10,6 +10,7 @@
 #include <charconv>
 
 #include "uptake/base/input_error.hpp"
+#include "uptake/loadgen/response_parser.hpp"
 
 namespace uptake::loadgen {
 
@@ -20,27 +21,6 @@ namespace {
 
 constexpr std::size_t kLargestRequestHead = 8192;
 constexpr int kScrapeTimeoutSeconds = 2;  // to read a request and to write an answer
-
-bool iequals_prefix(std::string_view text, std::string_view prefix) {
-  if (text.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if ((text[i] | 0x20) != (prefix[i] | 0x20)) return false;
-  }
-  return true;
-}
-
-// The value of header `name` in a request head, or empty.
-std::string_view header_value(std::string_view head, std::string_view name) {
-  for (std::size_t at = head.find("\r\n"); at != std::string_view::npos && at + 2 < head.size(); at = head.find("\r\n", at + 2)) {
-    const auto line = head.substr(at + 2, head.find("\r\n", at + 2) - at - 2);
-    if (line.size() > name.size() && line[name.size()] == ':' && iequals_prefix(line, name)) {
-      auto value = line.substr(name.size() + 1);
-      while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-      return value;
-    }
-  }
-  return {};
-}
 
 }  // namespace
 
@@ -130,7 +110,8 @@ void MetricsServer::serve() {
     const auto target = request_line.substr(request_line.find(' ') + 1, request_line.rfind(' ') - request_line.find(' ') - 1);
     std::string answer;
     if (get && (target == "/metrics" || target.starts_with("/metrics?"))) {
-      const auto format = format_for_accept(header_value(head, "accept"));
+      // A request head is shaped as a response head: a first line, then fields.
+      const auto format = format_for_accept(find_header(head, "accept").value_or(""));
       std::string body;
       {
         const std::lock_guard lock(mutex_);

@@ -1,5 +1,6 @@
 #include "uptake/loadgen/redirect.hpp"
 
+#include <boost/url/grammar/ci_string.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 #include <fmt/format.h>
@@ -12,15 +13,11 @@
 namespace uptake::loadgen {
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
+using boost::urls::grammar::ci_is_equal;
 
 bool field_named(std::string_view line, std::string_view name) {
   const auto colon = line.find(':');
-  return colon != std::string_view::npos && iequals(line.substr(0, colon), name);
+  return colon != std::string_view::npos && ci_is_equal(line.substr(0, colon), name);
 }
 
 }  // namespace
@@ -43,7 +40,7 @@ std::optional<std::string> redirect_target(const Target& target, std::string_vie
   resolved.remove_fragment();
   std::string ignored;
   const auto next = parse_target(resolved.buffer(), ignored);
-  if (!next || next->tls != target.tls || next->port != target.port || !iequals(next->host, target.host)) {
+  if (!next || next->tls != target.tls || next->port != target.port || !ci_is_equal(next->host, target.host)) {
     problem = fmt::format("it points to another origin ({}), and uptake sends traffic only to the target", resolved.buffer());
     return std::nullopt;
   }
