@@ -83,7 +83,7 @@ void declare_engine_options(po::options_description& options) {
       "timeout", po::value<std::string>()->default_value(fmt::format("{:g}s", defaults.request_timeout.count())),
       "how long from sending a request to its whole response before it counts as a timeout (and that a request may wait for a free connection), such as 2s")(
       "pacing", po::value<std::string>()->default_value(loadgen::to_string(defaults.pacing)),
-      "open loop: 'sleep' until each send time, or 'spin' (poll the last 200 us: the least schedule lag, one busy core per thread)");
+      "open loop: 'sleep' until each send time (arrivals within 100 us share a wake-up), or 'spin' (poll the last 200 us: the least schedule lag, one busy core per thread)");
 }
 
 double engine_options_of(const po::variables_map& values, loadgen::EngineOptions& engine) {

@@ -163,6 +163,11 @@ double thread_cpu_seconds() {
   return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
 }
 
+// With Pacing::sleep, how far apart two arrivals may be for one wake-up to send both: the first
+// goes up to this late (recorded as its lag, as any lateness is), never early. A sleep and a
+// wake-up cost more than the rest of a request's work on a virtual machine; at 10,000 req/s two
+// arrivals fall within 100 us of each other about 60% of the time.
+constexpr auto kBatchWindow = std::chrono::microseconds(100);
 // With Pacing::spin, how long before a send the thread stops sleeping and polls.
 constexpr auto kSpinWindow = std::chrono::microseconds(200);
 // The most requests one wake-up sends before the thread reads the answers that came meanwhile:
@@ -334,7 +339,7 @@ class Worker {
     } else {
       schedule_.emplace(options_.make_schedule(sim::Shard{index_, static_cast<std::uint32_t>(options_.threads)}));
       sessions_end_ = start_ + std::chrono::duration_cast<Clock::duration>(schedule_->duration());
-      has_next_ = schedule_->next(next_);
+      has_next_ = draw_next();
       net::post(io_, [this] { arm(); });
     }
     tick();
@@ -750,8 +755,42 @@ class Worker {
       }
       wake_up_.wake_at(due - kSpinWindow);
     } else {
-      wake_up_.wake_at(due);
+      armed_for_ = batched_wake_up(due);
+      wake_up_.wake_at(armed_for_);
     }
+  }
+
+  // Sleep pacing: when the arrival after the one due comes within kBatchWindow of it, one
+  // wake-up at the later time sends both (and send_due's fresh look at the clock takes any that
+  // came due meanwhile). A session's step due earlier keeps its time.
+  Clock::time_point batched_wake_up(Clock::time_point due) {
+    if (!has_next_ || arrival_time() != due) return due;
+    const auto after = peek_arrival_time();
+    if (!after || *after - due > kBatchWindow) return due;
+    return session_steps_.empty() ? *after : std::min(*after, session_steps_.top().at);
+  }
+
+  // The schedule's next arrival into next_: the one peeked at, if any. False at its end.
+  bool draw_next() {
+    if (peeked_) {
+      next_ = *peeked_;
+      peeked_.reset();
+      return true;
+    }
+    if (drained_) return false;
+    if (schedule_->next(next_)) return true;
+    drained_ = true;
+    return false;
+  }
+  // When the arrival after next_ is due, drawn ahead (once) for batched_wake_up.
+  std::optional<Clock::time_point> peek_arrival_time() {
+    if (!peeked_ && !drained_) {
+      sim::Arrival arrival;
+      if (schedule_->next(arrival)) peeked_ = arrival;
+      else drained_ = true;
+    }
+    if (!peeked_) return std::nullopt;
+    return start_ + std::chrono::duration_cast<Clock::duration>(peeked_->intended_offset);
   }
 
   // Everything that is due goes now, in intended order: a late timer never delays a request
@@ -783,7 +822,7 @@ class Worker {
       if (arrival_first) {
         if (plan_.sessions) start_session(next_, now);
         else dispatch(due, next_.endpoint, next_.sequence, nullptr, now);
-        has_next_ = schedule_->next(next_);
+        has_next_ = draw_next();
       } else {
         const auto step = session_steps_.top();
         session_steps_.pop();
@@ -1011,7 +1050,7 @@ class Worker {
         ++result_.endpoints[next_.endpoint].planned;
         tally(arrival_time(), next_.endpoint, &Interval::planned);
       }
-      has_next_ = schedule_->next(next_);
+      has_next_ = draw_next();
       if (has_next_ && counted % 4096 == 0 && Clock::now() >= budget_end) {
         result_.planned_is_lower_bound = true;
         return;
@@ -1132,6 +1171,8 @@ class Worker {
   std::optional<sim::ArrivalSchedule> schedule_;
   sim::Arrival next_;
   bool has_next_ = false;
+  std::optional<sim::Arrival> peeked_;  // the arrival after next_, when drawn ahead (peek_arrival_time)
+  bool drained_ = false;                // the schedule has no more arrivals
   bool schedule_done_ = false;
   std::optional<Clock::time_point> stop_noticed_;  // when this thread first saw the stop flag
   Clock::time_point start_;
