@@ -365,7 +365,8 @@ class Worker {
     if (status && pending->session && plan_.cookies) pending->session->cookies.store(head, request_target_of(pending->bytes), std::chrono::system_clock::now());
     std::string unfollowed_redirect;
     if (status && request.max_redirects > 0 && is_followed_redirect(status)) {
-      if (auto next = redirect_to(*pending, request, status, head, unfollowed_redirect)) return follow(std::move(pending), sent_at, status, *next, connection, now);
+      const auto next = next_hop_target(options_.target, pending->bytes, status, head, pending->redirects, request.max_redirects, unfollowed_redirect);
+      if (next) return follow(std::move(pending), sent_at, status, *next, connection, now);
     }
     if (!unfollowed_redirect.empty()) {
       error = ErrorClass::redirect;
@@ -414,21 +415,6 @@ class Worker {
       if (session) continue_session(*session, now, now);
     }
     maybe_finish();
-  }
-
-  // Where a redirect to this request points, when its flow may follow it; std::nullopt with
-  // `problem` set when it may not (another origin, past the limit, no Location).
-  std::optional<std::string> redirect_to(const Pending& pending, const EndpointRequest& request, int status, std::string_view head, std::string& problem) const {
-    const auto location = find_header(head, "location");
-    if (!location) {
-      problem = fmt::format("the {} has no Location", status);
-      return std::nullopt;
-    }
-    if (pending.redirects >= request.max_redirects) {
-      problem = fmt::format("the {} to {} is redirect {}, and the flow follows at most {}", status, *location, pending.redirects + 1, request.max_redirects);
-      return std::nullopt;
-    }
-    return redirect_target(options_.target, request_target_of(pending.bytes), *location, problem);
   }
 
   // The next hop of a redirect: the same request (the same intended time, so its response time
@@ -564,8 +550,7 @@ class Worker {
         return answer;
       }
       std::string problem;
-      const auto location = find_header(answer->head, "location");
-      const auto next = location && hops < request.max_redirects ? redirect_target(options_.target, request_target_of(bytes), *location, problem) : std::nullopt;
+      const auto next = next_hop_target(options_.target, bytes, answer->status, answer->head, hops, request.max_redirects, problem);
       if (!next) return std::nullopt;  // a redirect the run could not follow either
       const auto now = std::chrono::system_clock::now();
       cookies.store(answer->head, request_target_of(bytes), now);
@@ -943,7 +928,8 @@ class Worker {
 
   bool stopped() const { return (options_.stop && options_.stop->load()) || aborted_.load(std::memory_order_relaxed); }
 
-  // Once a second, for --abort-on-fail: a copy of what the calling thread may judge.
+  // Once a second and at the end, for --abort-on-fail and live metrics: a copy of what the
+  // calling thread may judge and serve.
   void publish_figures(Clock::time_point now) {
     const double cpu = thread_cpu_seconds();
     const double wall = std::chrono::duration<double>(now - last_published_at_).count();

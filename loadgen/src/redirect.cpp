@@ -9,6 +9,7 @@
 #include <cctype>
 
 #include "uptake/loadgen/cookie_jar.hpp"
+#include "uptake/loadgen/response_parser.hpp"
 
 namespace uptake::loadgen {
 namespace {
@@ -47,6 +48,20 @@ std::optional<std::string> redirect_target(const Target& target, std::string_vie
   const std::string_view next_target = resolved.encoded_target();
   if (next_target.starts_with('/')) return std::string(next_target);
   return "/" + std::string(next_target);  // an origin with an empty path: its root
+}
+
+std::optional<std::string> next_hop_target(const Target& target, std::string_view sent, int status, std::string_view head, int followed, int limit,
+                                           std::string& problem) {
+  const auto location = find_header(head, "location");
+  if (!location) {
+    problem = fmt::format("the {} has no Location", status);
+    return std::nullopt;
+  }
+  if (followed >= limit) {
+    problem = fmt::format("the {} to {} is redirect {}, and the flow follows at most {}", status, *location, followed + 1, limit);
+    return std::nullopt;
+  }
+  return redirect_target(target, request_target_of(sent), *location, problem);
 }
 
 void redirected_request(std::string_view sent, int status, std::string_view next_target, std::string& out) {

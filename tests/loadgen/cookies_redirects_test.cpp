@@ -160,6 +160,19 @@ TEST_CASE("a redirect is followed to the target's own origin only") {
   CHECK_FALSE(is_followed_redirect(300));
 }
 
+TEST_CASE("the next hop: a Location to the target, within the flow's limit") {
+  const auto target = target_of("http://127.0.0.1:8080");
+  const std::string sent = "GET /loop HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n";
+  std::string problem;
+  CHECK(next_hop_target(target, sent, 307, "HTTP/1.1 307 Temporary Redirect\r\nLocation: /loop?n=2\r\n", 2, 3, problem) == "/loop?n=2");
+  CHECK_FALSE(next_hop_target(target, sent, 307, "HTTP/1.1 307 Temporary Redirect\r\nLocation: /loop\r\n", 3, 3, problem));
+  CHECK(problem == "the 307 to /loop is redirect 4, and the flow follows at most 3");
+  CHECK_FALSE(next_hop_target(target, sent, 302, "HTTP/1.1 302 Found\r\nContent-Length: 0\r\n", 0, 3, problem));
+  CHECK(problem == "the 302 has no Location");
+  CHECK_FALSE(next_hop_target(target, sent, 302, "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:9/x\r\n", 0, 3, problem));
+  CHECK(problem.find("another origin") != std::string::npos);
+}
+
 TEST_CASE("a redirect's next request: the method RFC 9110 asks for, its body only when kept") {
   const std::string post = "POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nCookie: sid=old\r\n"
                            "X-Session: 7\r\nContent-Length: 13\r\n\r\n{\"user\":\"ab\"}";

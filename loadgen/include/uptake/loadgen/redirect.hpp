@@ -18,6 +18,14 @@ bool is_followed_redirect(int status) noexcept;
 // when `location` is not a URI reference, or names another origin.
 std::optional<std::string> redirect_target(const Target& target, std::string_view request_target, std::string_view location, std::string& problem);
 
+// Where the next hop of a request goes after the redirect `head` (status `status`, as
+// ResponseParser::head() gives it) answered `sent`, the request as sent, when its flow may follow
+// it: `followed` redirects so far, `limit` at most. std::nullopt with `problem` set when it may
+// not: no Location, past the limit, or as redirect_target refuses. The run and its warm-up
+// decide by this one rule.
+std::optional<std::string> next_hop_target(const Target& target, std::string_view sent, int status, std::string_view head, int followed, int limit,
+                                           std::string& problem);
+
 // The next request of a redirect into `out`, from the request as sent: the same head but for its
 // request line, which asks for `next_target`, and its Cookie field, which is dropped (the
 // session's jar adds its cookies again). A 303 (but for HEAD), and a 301 or 302 to a POST, turn it
