@@ -8,7 +8,7 @@ RUN apt-get update -q \
       build-essential cmake ninja-build pkg-config ca-certificates \
       libboost1.81-dev libboost-program-options1.81-dev libboost-url1.81-dev \
       libfmt-dev libyaml-cpp-dev nlohmann-json3-dev libeigen3-dev libhowardhinnant-date-dev tzdata \
-      libssl-dev libsqlite3-dev zlib1g-dev \
+      libssl-dev libsqlite3-dev zlib1g-dev libnghttp2-dev \
       nodejs npm \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -21,7 +21,7 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TEST
 FROM debian:12-slim
 RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-      libboost-program-options1.81.0 libboost-url1.81.0 libfmt9 libyaml-cpp0.7 libdate-tz3 tzdata libssl3 libsqlite3-0 zlib1g ca-certificates \
+      libboost-program-options1.81.0 libboost-url1.81.0 libfmt9 libyaml-cpp0.7 libdate-tz3 tzdata libssl3 libnghttp2-14 libsqlite3-0 zlib1g ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /build/cli/uptake /usr/local/bin/uptake
 COPY scenarios /opt/uptake/scenarios

@@ -1,16 +1,13 @@
 #include "uptake/loadgen/engine.hpp"
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ssl.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/ssl.hpp>
 #include <fmt/format.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -31,6 +28,7 @@
 #include <system_error>
 #include <thread>
 
+#include "connection.hpp"
 #include "interval_encoder.hpp"
 #include "uptake/base/input_error.hpp"
 #include "uptake/loadgen/cookie_jar.hpp"
@@ -41,15 +39,29 @@
 namespace uptake::loadgen {
 
 namespace net = boost::asio;
-namespace beast = boost::beast;
 using tcp = net::ip::tcp;
 namespace ssl = net::ssl;
 using Clock = std::chrono::steady_clock;
+using client::Connection;
+using client::kShownBodyBytes;
+using client::Pending;
+using client::Reply;
+using client::Session;
+
+// A journey's session on one thread: its walk through the chain and the values it captured.
+struct client::Session {
+  Session(const CapturePool& shared, const RequestPlan& plan, const Target& target)
+      : values(plan.variable_names.size(), 1), cookies(target.host, target.tls) {
+    values.fall_back_to(&shared, &plan.session_scoped);
+  }
+  std::uint64_t number = 0;  // its arrival's number in the unsharded schedule
+  std::optional<sim::SessionWalk> walk;
+  CapturePool values;        // the variables it captures: one value each, its own
+  CookieJar cookies;         // with RequestPlan::cookies: what the target set, sent back
+  std::uint64_t requests = 0;
+};
 
 namespace {
-
-// How much of a failed answer's body describe_failed_answer shows.
-constexpr std::size_t kShownBodyBytes = 160;
 
 // A failed answer for people: its status, endpoint and the start of its body, with anything
 // unprintable (and line breaks) shown as '.', so that it fits on one line of a report.
@@ -73,32 +85,6 @@ std::int64_t nanoseconds_between(Clock::time_point from, Clock::time_point to) {
   return std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(to - from).count());
 }
 
-// A request waiting for, or travelling on, a connection. Its buffer is recycled.
-struct Session;
-
-struct Pending {
-  Clock::time_point intended;
-  std::uint32_t endpoint = 0;
-  std::uint64_t sequence = 0;
-  Session* session = nullptr;  // with journeys: the session whose step this is
-  std::string bytes;
-  int redirects = 0;           // redirects followed so far: its bytes are the latest hop's
-  Clock::time_point first_sent;  // with redirects: when its first hop went (service time runs from it)
-};
-
-// A journey's session on one thread: its walk through the chain and the values it captured.
-struct Session {
-  Session(const CapturePool& shared, const RequestPlan& plan, const Target& target)
-      : values(plan.variable_names.size(), 1), cookies(target.host, target.tls) {
-    values.fall_back_to(&shared, &plan.session_scoped);
-  }
-  std::uint64_t number = 0;  // its arrival's number in the unsharded schedule
-  std::optional<sim::SessionWalk> walk;
-  CapturePool values;        // the variables it captures: one value each, its own
-  CookieJar cookies;         // with RequestPlan::cookies: what the target set, sent back
-  std::uint64_t requests = 0;
-};
-
 // A session's next request, waiting for its intended time (the previous response plus a pause).
 struct SessionStep {
   Clock::time_point at;
@@ -106,8 +92,6 @@ struct SessionStep {
   std::uint32_t endpoint = 0;
   bool operator>(const SessionStep& other) const { return at > other.at; }
 };
-
-class Worker;
 
 // The open-loop pacing timer of one thread: a timerfd of its own, waited on through the
 // io_context as a socket is. Asio's steady_timer shares one timerfd among all of a thread's
@@ -180,98 +164,7 @@ constexpr auto kWarmUpStopPoll = std::chrono::milliseconds(50);
 // After a stop, how long a thread may spend counting the unsent rest of its schedule.
 constexpr auto kUnsentCountBudget = std::chrono::seconds(1);
 
-// One keep-alive connection: write a request, read its response, report, take the next.
-// The worker holds connections through this interface; the stream type (TCP or TLS over TCP)
-// is a template parameter of the implementation.
-class Connection : public std::enable_shared_from_this<Connection> {
- public:
-  virtual ~Connection() = default;
-  virtual void send(std::unique_ptr<Pending> pending) = 0;
-  virtual bool open() const = 0;
-  // Closes the connection if its current step (connect, handshake, request) is past its
-  // deadline; the pending operation then fails as a timeout. Called by the worker's sweep.
-  virtual void expire_if_due(Clock::time_point now) = 0;
-  // Whether an idle connection may carry the next request; closes it when not. The caller then
-  // drops it from the pool.
-  virtual bool reusable(Clock::time_point now) = 0;
-};
-
-template <class Stream>
-Stream make_stream(net::io_context& io, ssl::context* tls) {
-  if constexpr (std::is_same_v<Stream, tcp::socket>) return Stream(io);
-  else return Stream(io, *tls);
-}
-
-// Plain sockets and a hand-made response parser rather than beast::tcp_stream and Beast's
-// parser: the per-operation timers of tcp_stream and the per-response field containers cost
-// more than the rest of a request's work. Deadlines are checked by the worker's sweep instead.
-template <class Stream>
-class StreamConnection final : public Connection {
- public:
-  static constexpr bool kTls = !std::is_same_v<Stream, tcp::socket>;
-  StreamConnection(Worker& worker, net::io_context& io, ssl::context* tls);
-  void send(std::unique_ptr<Pending> pending) override;
-  bool open() const override { return open_; }
-  void expire_if_due(Clock::time_point now) override {
-    if (now < deadline_ || timed_out_) return;
-    timed_out_ = true;
-    close();  // the pending operation completes with operation_aborted
-  }
-  bool reusable(Clock::time_point now) override {
-    // A server may close a keep-alive connection while it is idle (its keep-alive timeout); a
-    // request sent on it would then fail through no fault of the target. Nothing may arrive on
-    // an idle HTTP/1.1 connection, so a peek that finds a close ends it. Bytes found over plain
-    // TCP answer a request not yet written (an unsolicited response): the connection stays in
-    // the pool only for the next exchange on it to fail as a protocol error (send()), rather
-    // than take them as its answer. Over TLS they may be a record that is no answer (an alert, a
-    // session ticket), so the connection just ends. Back-to-back reuse, within a millisecond of
-    // the last send, skips the call: a syscall per request costs more than the rest of the
-    // exchange's bookkeeping, and bytes that came with the last response were refused already.
-    if (!open_) return false;
-    if (early_answer_ || now - sent_at_ < std::chrono::milliseconds(1)) return true;
-    char byte;
-    const auto peeked = ::recv(socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (peeked < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
-    if (peeked > 0 && !kTls) return early_answer_ = true;
-    close();
-    return false;
-  }
-
- private:
-  tcp::socket& socket() {
-    if constexpr (kTls) return stream_.next_layer();
-    else return stream_;
-  }
-  void on_connect(const boost::system::error_code& ec);
-  void write();
-  void on_write(const boost::system::error_code& ec);
-  void read();
-  void on_read(const boost::system::error_code& ec, std::size_t bytes);
-  void on_response();
-  void fail(ErrorClass error);
-  void close() {
-    boost::system::error_code ignored;
-    if (socket().is_open()) {
-      socket().shutdown(tcp::socket::shutdown_both, ignored);
-      socket().close(ignored);
-    }
-    open_ = false;
-  }
-  std::shared_ptr<StreamConnection> self() { return std::static_pointer_cast<StreamConnection>(shared_from_this()); }
-
-  Worker& worker_;
-  Stream stream_;
-  ResponseParser parser_;
-  std::unique_ptr<Pending> pending_;
-  Clock::time_point sent_at_;
-  Clock::time_point deadline_ = Clock::time_point::max();
-  bool timed_out_ = false;
-  bool open_ = false;
-  std::size_t written_ = 0;        // plain TCP: bytes of the request sent before the composed write
-  bool early_answer_ = false;      // bytes arrived while idle: the next exchange fails (reusable())
-};
-
-class Worker {
+class Worker final : public client::ConnectionOwner {
  public:
   Worker(const EngineOptions& options, const RequestPlan& plan, unsigned index, unsigned connection_cap,
          std::vector<tcp::endpoint> endpoints, const std::atomic<bool>& aborted)
@@ -287,11 +180,7 @@ class Worker {
         sweep_timer_(io_),
         random_(options.seed * 0x9e3779b97f4a7c15ULL + index + 1),
         captures_(plan.variable_names.size()) {
-    if (options.target.tls) {
-      // A load generator measures; it does not judge certificates (self-signed test targets).
-      tls_ = std::make_unique<ssl::context>(ssl::context::tls_client);
-      tls_->set_verify_mode(ssl::verify_none);
-    }
+    if (options.target.tls) tls_ = client::make_tls_context(options.http2);
     for (const auto& endpoint : plan.endpoints) {
       result_.endpoints.emplace_back();
       result_.endpoints.back().name = endpoint.endpoint;
@@ -332,9 +221,9 @@ class Worker {
       // Closed loop too begins at the start: requests before it would be counted in a run
       // whose duration is measured from it.
       start_timer_.expires_at(start_);
-      start_timer_.async_wait([this](beast::error_code ec) {
+      start_timer_.async_wait([this](const boost::system::error_code& ec) {
         if (ec) return;
-        for (unsigned c = 0; c < connection_cap_; ++c) closed_loop_send(nullptr);
+        for (unsigned c = 0; c < connection_cap_ * streams_per_connection(); ++c) closed_loop_send();
       });
     } else {
       schedule_.emplace(options_.make_schedule(sim::Shard{index_, static_cast<std::uint32_t>(options_.threads)}));
@@ -356,9 +245,13 @@ class Worker {
   }
 
   // From the connection: a response arrived (or the request failed).
-  void finished(std::unique_ptr<Pending> pending, Clock::time_point sent_at, int status, std::string_view head, std::string_view body,
-                std::int64_t server_time_ns, std::optional<ErrorClass> error, const std::shared_ptr<Connection>& connection) {
+  void finished(std::unique_ptr<Pending> pending, Clock::time_point sent_at, const Reply& reply, const std::shared_ptr<Connection>& connection) override {
+    if (warm_up_reply_) return keep_warm_up_reply(std::move(pending), reply);
     const auto now = Clock::now();
+    const int status = reply.status;
+    const auto head = reply.head;
+    const auto body = reply.body;
+    auto error = reply.error;
     auto& endpoint = result_.endpoints[pending->endpoint];
     const auto& request = plan_.endpoints[pending->endpoint];
     // Whatever the answer, the session keeps the cookies it sets (a redirect's among them).
@@ -392,7 +285,7 @@ class Worker {
       const auto response_ns = nanoseconds_between(pending->intended, now);
       endpoint.response_time.record(response_ns);
       endpoint.service_time.record(nanoseconds_between(pending->redirects ? pending->first_sent : sent_at, now));
-      if (server_time_ns >= 0) endpoint.server_time.record(server_time_ns);
+      if (reply.server_time_ns >= 0) endpoint.server_time.record(reply.server_time_ns);
       current_interval_histograms_[0].record(response_ns);
       current_interval_histograms_[1 + pending->endpoint].record(response_ns);
       if (!error) {
@@ -402,18 +295,15 @@ class Worker {
       }
     }
     --in_flight_;
-    // Hand the connection the next waiting request, or park it.
-    if (options_.closed_loop) {
-      recycle(std::move(pending));
-      if (!sending_stopped(now)) return closed_loop_send(connection);
-    } else {
-      auto* session = pending->session;
-      recycle(std::move(pending));
-      release(connection, now);
-      // The session's next step comes a pause after this response, whatever its outcome: a
-      // step that needs a value this one failed to capture ends the session then.
-      if (session) continue_session(*session, now, now);
-    }
+    auto* session = pending->session;
+    recycle(std::move(pending));
+    // Hand the connection the next waiting request, or park it; closed loop, a new request
+    // takes the place of the one answered.
+    release(connection, now);
+    if (options_.closed_loop && !sending_stopped(now)) return closed_loop_send();
+    // The session's next step comes a pause after this response, whatever its outcome: a
+    // step that needs a value this one failed to capture ends the session then.
+    if (session) continue_session(*session, now, now);
     maybe_finish();
   }
 
@@ -428,50 +318,80 @@ class Worker {
     if (pending->redirects++ == 0) pending->first_sent = sent_at;
     ++result_.endpoints[pending->endpoint].redirects;
     --in_flight_;
-    if (connection && connection->open()) return send_on(*connection, std::move(pending), now);
+    if (connection && connection->free_streams() > 0) return send_on(*connection, std::move(pending), now);
     assign(std::move(pending), now, true);
   }
 
-  // Hands a connection whose exchange ended the next waiting request, or parks it.
+  // Hands a connection that has room again (an exchange on it ended) the waiting requests it
+  // takes, and pools it when room is left.
   void release(const std::shared_ptr<Connection>& connection, Clock::time_point now) {
-    if (!waiting_.empty() && connection && connection->open()) {
-      auto next = std::move(waiting_.front());
-      waiting_.pop_front();
-      return send_on(*connection, std::move(next), now);
-    }
-    if (connection) {
-      idle_.push_back(connection);
-    } else if (!waiting_.empty() && open_connections_ < connection_cap_) {
+    if (!connection) {
       // The connection closed under a waiting queue: open another for it.
-      ++open_connections_;
-      auto next = std::move(waiting_.front());
-      waiting_.pop_front();
-      send_on(*new_connection(), std::move(next), now);
+      if (!waiting_.empty() && open_connections_ < connection_cap_) assign(take_waiting(), now, true);
+      return;
     }
+    while (!waiting_.empty() && connection->free_streams() > 0) send_on(*connection, take_waiting(), now);
+    pool(connection);
+  }
+  std::unique_ptr<Pending> take_waiting() {
+    auto next = std::move(waiting_.front());
+    waiting_.pop_front();
+    return next;
+  }
+  // Into the list of connections with room, once.
+  void pool(const std::shared_ptr<Connection>& connection) {
+    if (connection->pooled || connection->free_streams() == 0) return;
+    connection->pooled = true;
+    available_.push_back(connection);
+  }
+  void unpool(const std::shared_ptr<Connection>& connection) {
+    if (!connection->pooled) return;
+    connection->pooled = false;
+    std::erase(available_, connection);
   }
 
-  net::io_context& io() { return io_; }
-  bool is_head_request(std::uint32_t endpoint) const { return plan_.endpoints[endpoint].head_method; }
-  // How much of a response body to keep: all of it where captures or checks read it, else only what a
-  // failure's description shows (one more byte tells it there was more). Keeping every body
-  // would let each connection hold the largest one it ever read.
-  std::size_t kept_body_bytes(std::uint32_t endpoint) const {
-    return plan_.endpoints[endpoint].reads_body() ? std::numeric_limits<std::size_t>::max() : kShownBodyBytes + 1;
+  // What the connections ask of their owner (client::ConnectionOwner).
+  const Target& target() const override { return options_.target; }
+  const std::vector<tcp::endpoint>& endpoints() const override { return endpoints_; }
+  Seconds connect_timeout() const override { return options_.connect_timeout; }
+  Seconds request_timeout() const override { return options_.request_timeout; }
+  bool is_head_request(const Pending& pending) const override {
+    return warm_up_reply_ ? warm_up_head_ : plan_.endpoints[pending.endpoint].head_method;
   }
-  const std::vector<tcp::endpoint>& endpoints() const { return endpoints_; }
-  const EngineOptions& options() const { return options_; }
-  void connection_opened() { ++result_.connections_opened; }
+  // How much of a response body to keep: all of it where captures or checks read it (and in
+  // the warm-up, which captures), else only what a failure's description shows (one more byte
+  // tells it there was more). Keeping every body would let each connection hold the largest
+  // one it ever read.
+  std::size_t kept_body_bytes(const Pending& pending) const override {
+    return warm_up_reply_ || plan_.endpoints[pending.endpoint].reads_body() ? std::numeric_limits<std::size_t>::max() : kShownBodyBytes + 1;
+  }
+  void connection_opened() override { ++result_.connections_opened; }
+  void connection_lost(const std::shared_ptr<Connection>& connection) override {
+    // A closed connection leaves the pool; the next request may open a new one.
+    if (warm_up_reply_) return;  // warm-up connections are not the pool's
+    unpool(connection);
+    --open_connections_;
+  }
+  void retry(std::unique_ptr<Pending> pending) override {
+    if (warm_up_reply_) {
+      warm_up_done_ = true;  // the warm-up tries the next request instead
+      return recycle(std::move(pending));
+    }
+    --in_flight_;
+    assign(std::move(pending), Clock::now(), true);
+  }
+  void room_opened(const std::shared_ptr<Connection>& connection) override {
+    if (!warm_up_reply_) release(connection, Clock::now());
+  }
+  void describe_failure(std::string description) override {
+    if (result_.sample_failure.empty()) result_.sample_failure = std::move(description);
+  }
+  unsigned streams_per_connection() const { return options_.http2 ? std::max(1u, options_.streams) : 1u; }
   std::shared_ptr<Connection> new_connection() {
-    std::shared_ptr<Connection> connection;
-    if (tls_) connection = std::make_shared<StreamConnection<ssl::stream<tcp::socket>>>(*this, io_, tls_.get());
-    else connection = std::make_shared<StreamConnection<tcp::socket>>(*this, io_, nullptr);
+    auto connection = options_.http2 ? client::make_http2_connection(*this, io_, tls_.get(), streams_per_connection())
+                                     : client::make_http1_connection(*this, io_, tls_.get());
     live_.push_back(connection);
     return connection;
-  }
-  void connection_lost(const std::shared_ptr<Connection>& connection) {
-    // A closed connection leaves the pool; the next request may open a new one.
-    std::erase(idle_, connection);
-    --open_connections_;
   }
 
  private:
@@ -495,6 +415,8 @@ class Worker {
     free_.pop_back();
     pending->session = nullptr;
     pending->redirects = 0;
+    pending->counted_sent = false;
+    pending->retried = false;
     return pending;
   }
   void recycle(std::unique_ptr<Pending> pending) { free_.push_back(std::move(pending)); }
@@ -561,65 +483,45 @@ class Worker {
   }
 
   // One request and its response, synchronously, on a connection of its own: warm-up only,
-  // before the measured run. Returns any complete answer, or nothing (no connection, no
-  // answer, a stop). The response is read by the same parser as the run's, with the same bounds.
+  // before the measured run. Returns any complete answer, or nothing (no connection, no answer,
+  // a stop). The run's own client carries it (the same protocol, parser and bounds), on the
+  // worker's io_context, which is not yet running.
   std::optional<Answer> exchange(const std::string& request_bytes, bool head_request) {
-    // Asynchronous on the worker's own io_context (not yet running), run to completion here:
-    // only asynchronous operations honour tcp_stream's deadline, and a stuck target must not
-    // hold the warm-up forever.
     std::optional<Answer> answer;
-    ResponseParser parser;
-    parser.start(head_request);
-    auto roundtrip = [&](auto& stream) {
-      auto& lowest = beast::get_lowest_layer(stream);
-      lowest.expires_after(std::chrono::duration_cast<std::chrono::nanoseconds>(options_.connect_timeout + options_.request_timeout));
-      const auto respond = [&] { answer = Answer{parser.status(), std::string(parser.head()), std::string(parser.body())}; };
-      std::function<void()> read = [&] {
-        const auto space = parser.prepare();
-        stream.async_read_some(net::buffer(space.data(), space.size()), [&](const boost::system::error_code& ec, std::size_t bytes) {
-          if (ec) {
-            const bool closed = ec == net::error::eof || ec == ssl::error::stream_truncated;
-            if (closed && parser.end_of_stream() == ResponseParser::State::complete) respond();
-            return;
-          }
-          const auto state = parser.commit(bytes);
-          if (state == ResponseParser::State::need_more) return read();
-          if (state == ResponseParser::State::complete) respond();
-        });
-      };
-      const auto write = [&] {
-        net::async_write(stream, net::buffer(request_bytes), [&](const boost::system::error_code& ec, std::size_t) {
-          if (!ec) read();
-        });
-      };
-      lowest.async_connect(endpoints_, [&](const boost::system::error_code& ec, const tcp::endpoint&) {
-        if (ec) return;
-        if constexpr (std::is_same_v<std::decay_t<decltype(stream)>, beast::tcp_stream>) {
-          write();
-        } else {
-          SSL_set_tlsext_host_name(stream.native_handle(), options_.target.host.c_str());
-          stream.async_handshake(ssl::stream_base::client, [&](const boost::system::error_code& handshake_ec) {
-            if (!handshake_ec) write();
-          });
-        }
-      });
-      // Until the exchange is over, or a stop: a stop during the warm-up must not wait for the
-      // connect and request time-outs. Closing the socket ends the pending operation.
+    warm_up_reply_ = &answer;
+    warm_up_head_ = head_request;
+    warm_up_done_ = false;
+    auto pending = take_buffer();
+    pending->bytes = request_bytes;
+    pending->intended = Clock::now();
+    auto connection = new_connection();
+    connection->send(std::move(pending));
+    // Until the exchange is over, or a stop: a stop during the warm-up must not wait for the
+    // connect and request time-outs. The deadlines are the connection's own, checked as the
+    // run's sweep checks them; the last one is a guard against a connection that never reports.
+    const auto give_up = Clock::now() + std::chrono::duration_cast<Clock::duration>(options_.connect_timeout + options_.request_timeout) +
+                         std::chrono::seconds(1);
+    while (!warm_up_done_) {
       io_.restart();
-      while (!io_.stopped()) {
-        io_.run_for(kWarmUpStopPoll);
-        if (stopped()) lowest.close();
-      }
-      io_.restart();
-    };
-    if (tls_) {
-      beast::ssl_stream<beast::tcp_stream> stream(io_, *tls_);
-      roundtrip(stream);
-    } else {
-      beast::tcp_stream stream(io_);
-      roundtrip(stream);
+      io_.run_for(kWarmUpStopPoll);
+      if (warm_up_done_) break;
+      const auto now = Clock::now();
+      connection->expire_if_due(now);
+      if (stopped() || now >= give_up) connection->shut();
+      if (now >= give_up + kWarmUpStopPoll) break;
     }
+    connection->shut();
+    io_.restart();
+    io_.poll();  // the handlers the shut ended
+    io_.restart();
+    warm_up_reply_ = nullptr;
     return answer;
+  }
+  // From the connection, during the warm-up: the answer, kept for exchange().
+  void keep_warm_up_reply(std::unique_ptr<Pending> pending, const Reply& reply) {
+    if (reply.status) *warm_up_reply_ = Answer{reply.status, std::string(reply.head), std::string(reply.body)};
+    warm_up_done_ = true;
+    recycle(std::move(pending));
   }
 
   // Seeds the capture pools: a few requests of every endpoint that captures, one at a time,
@@ -674,6 +576,8 @@ class Worker {
     for (auto& endpoint : result_.endpoints) endpoint.errors = endpoint.tampered = endpoint.revoked = endpoint.redirects = 0;
     for (auto& counts : errors_by_endpoint_) counts.fill(0);
     error_count_ = 0;
+    result_.connections_opened = 0;
+    result_.sample_failure.clear();
   }
 
   // Where a capture reads an answer, for people: "at JSON pointer /credential", "from header
@@ -879,26 +783,34 @@ class Worker {
     assign(std::move(pending), now, false);
   }
 
-  // A request onto an idle connection, a new one, or (every connection busy) the waiting queue:
-  // the wait is part of its response time. A redirect's next hop (`first`) waits at the front,
-  // as its request came before those queued.
+  // A request onto a connection with room (the one pooled last first), a new one, or (every
+  // connection full) the waiting queue: the wait is part of its response time. A redirect's
+  // next hop (`first`) waits at the front, as its request came before those queued.
   void assign(std::unique_ptr<Pending> pending, Clock::time_point now, bool first) {
-    while (!idle_.empty()) {
-      auto connection = std::move(idle_.back());
-      idle_.pop_back();
-      if (dropped_as_closed(*connection, now)) continue;
+    while (!available_.empty()) {
+      auto connection = available_.back();
+      const bool reusable = connection->reusable(now);
+      if (!reusable || connection->free_streams() <= 1) {
+        available_.pop_back();
+        connection->pooled = false;
+      }
+      if (!reusable) --open_connections_;  // the server closed it while idle: another may open
+      if (!reusable || connection->free_streams() == 0) continue;
       return send_on(*connection, std::move(pending), now);
     }
     if (open_connections_ < connection_cap_) {
       ++open_connections_;
-      return send_on(*new_connection(), std::move(pending), now);
+      auto connection = new_connection();
+      send_on(*connection, std::move(pending), now);
+      return pool(connection);  // HTTP/2: its other streams
     }
     ++result_.waited_for_connection;
     if (first) waiting_.push_front(std::move(pending));
     else waiting_.push_back(std::move(pending));
   }
 
-  void closed_loop_send(std::shared_ptr<Connection> connection) {
+  // Closed loop: one more request, at once, on the connection free first.
+  void closed_loop_send() {
     const auto now = Clock::now();
     if (sending_stopped(now)) return maybe_finish();
     auto pending = take_buffer();
@@ -908,17 +820,15 @@ class Worker {
     ++result_.endpoints[0].planned;
     tally(now, 0, &Interval::planned);
     if (!prepare(*pending)) return recycle(std::move(pending));
-    if (!connection || !connection->open()) {
-      if (!connection) ++open_connections_;
-      connection = new_connection();
-    }
-    send_on(*connection, std::move(pending), now);
+    assign(std::move(pending), now, false);
   }
 
-  // The one place a request is counted as sent: when a connection takes its first hop. A
-  // request still waiting for a connection when a stop comes was planned but never sent.
+  // The one place a request is counted as sent: when a connection takes its first hop, on its
+  // first try. A request still waiting for a connection when a stop comes was planned but never
+  // sent.
   void send_on(Connection& connection, std::unique_ptr<Pending> pending, Clock::time_point now) {
-    if (pending->redirects == 0) {
+    if (!pending->counted_sent) {
+      pending->counted_sent = true;
       ++result_.endpoints[pending->endpoint].sent;
       tally(now, pending->endpoint, &Interval::sent);
     }
@@ -1048,7 +958,7 @@ class Worker {
   void tick() {
     const auto next = start_ + std::chrono::seconds(++ticks_);
     tick_timer_.expires_at(next);
-    tick_timer_.async_wait([this](beast::error_code ec) {
+    tick_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec) return;
       flush_interval_histogram();
       if (publishes()) publish_figures(Clock::now());
@@ -1075,12 +985,6 @@ class Worker {
     if (expired) maybe_finish();  // the last of the schedule may have been among them
   }
 
-  // An idle connection the server has closed leaves the pool, and another may open.
-  bool dropped_as_closed(Connection& connection, Clock::time_point now) {
-    if (connection.reusable(now)) return false;
-    --open_connections_;
-    return true;
-  }
 
   // Ten times a second: connections past their deadline are closed (timeouts without a timer
   // per request), requests that waited too long for one fail, idle connections the server has
@@ -1094,7 +998,12 @@ class Worker {
       const auto now = Clock::now();
       if (stopped()) notice_stop(now);
       if (io_.stopped()) return;
-      std::erase_if(idle_, [this, now](const std::shared_ptr<Connection>& connection) { return dropped_as_closed(*connection, now); });
+      std::erase_if(available_, [this, now](const std::shared_ptr<Connection>& connection) {
+        if (connection->reusable(now)) return false;
+        connection->pooled = false;
+        --open_connections_;  // the server closed it while idle: another may open
+        return true;
+      });
       expire_waiting(now);
       std::erase_if(live_, [now](const std::weak_ptr<Connection>& weak) {
         const auto connection = weak.lock();
@@ -1149,6 +1058,9 @@ class Worker {
   std::string body_scratch_;
   std::string capture_scratch_;
   std::string redirect_scratch_;       // a redirect's next request, built here, then swapped in
+  std::optional<Answer>* warm_up_reply_ = nullptr;  // during a warm-up exchange: where its answer goes
+  bool warm_up_head_ = false;          // the warm-up exchange's request is HEAD
+  bool warm_up_done_ = false;          // the warm-up exchange has ended
   int warm_up_answer_status_ = 0;      // the last warm-up exchange's status (0: no answer) and the start of its body
   std::string warm_up_answer_start_;
   RunResult result_;
@@ -1176,7 +1088,7 @@ class Worker {
   Clock::time_point armed_for_ = Clock::time_point::max();     // what the dispatch timer waits for
   bool poll_posted_ = false;                                   // spin pacing: a poll is queued
   bool finished_ = false;
-  std::vector<std::shared_ptr<Connection>> idle_;
+  std::vector<std::shared_ptr<Connection>> available_;  // connections with room, each once (Connection::pooled)
   unsigned open_connections_ = 0;
   std::int64_t in_flight_ = 0;
   std::uint64_t closed_loop_sequence_ = 0;
@@ -1184,125 +1096,10 @@ class Worker {
   std::atomic<std::uint64_t> error_count_{0};
 };
 
-template <class Stream>
-StreamConnection<Stream>::StreamConnection(Worker& worker, net::io_context& io, ssl::context* tls)
-    : worker_(worker), stream_(make_stream<Stream>(io, tls)) {}
-
-template <class Stream>
-void StreamConnection<Stream>::send(std::unique_ptr<Pending> pending) {
-  pending_ = std::move(pending);
-  if (early_answer_) return fail(ErrorClass::protocol);  // its answer came before it was written
-  if (open_) return write();
-  deadline_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(worker_.options().connect_timeout);
-  net::async_connect(socket(), worker_.endpoints(), [self = self()](const boost::system::error_code& ec, const tcp::endpoint&) { self->on_connect(ec); });
-}
-
-template <class Stream>
-void StreamConnection<Stream>::on_connect(const boost::system::error_code& ec) {
-  // Past --connect-timeout too, a connection that could not be made is a connect error: timeout
-  // is kept for requests sent and not answered in time.
-  if (ec) return fail(ErrorClass::connect);
-  boost::system::error_code ignored;
-  socket().set_option(tcp::no_delay(true), ignored);
-  socket().non_blocking(true, ignored);  // read_some and write_some return would_block, never wait
-  if constexpr (kTls) {
-    SSL_set_tlsext_host_name(stream_.native_handle(), worker_.options().target.host.c_str());
-    stream_.async_handshake(ssl::stream_base::client, [self = self()](const boost::system::error_code& handshake_ec) {
-      // The handshake is part of the connection and of its --connect-timeout.
-      if (handshake_ec) return self->fail(self->timed_out_ ? ErrorClass::connect : ErrorClass::tls);
-      self->open_ = true;
-      self->worker_.connection_opened();
-      self->write();
-    });
-  } else {
-    open_ = true;
-    worker_.connection_opened();
-    write();
-  }
-}
-
-template <class Stream>
-void StreamConnection<Stream>::write() {
-  sent_at_ = Clock::now();
-  deadline_ = sent_at_ + std::chrono::duration_cast<Clock::duration>(worker_.options().request_timeout);
-  parser_.start(worker_.is_head_request(pending_->endpoint), worker_.kept_body_bytes(pending_->endpoint));
-  if constexpr (!kTls) {
-    // Plain TCP: send at once (a request fits the socket buffer) rather than through a composed
-    // write, then read.
-    boost::system::error_code ec;
-    const auto sent = socket().write_some(net::buffer(pending_->bytes), ec);
-    if (!ec && sent == pending_->bytes.size()) return on_write({});
-    if (ec && ec != net::error::would_block) return on_write(ec);
-    written_ = ec ? 0 : sent;  // the rest goes through Asio's composed write
-  }
-  net::async_write(stream_, net::buffer(pending_->bytes.data() + written_, pending_->bytes.size() - written_),
-                   [self = self()](const boost::system::error_code& ec, std::size_t) {
-                     self->written_ = 0;
-                     self->on_write(ec);
-                   });
-}
-
-template <class Stream>
-void StreamConnection<Stream>::on_write(const boost::system::error_code& ec) {
-  if (ec) return fail(timed_out_ ? ErrorClass::timeout : ErrorClass::reset);
-  read();
-}
-
-// An asynchronous read, not a wait for readability and then a read: Asio re-arms a wait with an
-// epoll_ctl call each time (a syscall per request), while a read queued after one that drained
-// the socket waits for the next readiness edge with no syscall, and is not tried at once
-// (Asio's epoll reactor stops speculating on a descriptor whose last read was short). Per
-// response that leaves the recv that reads it.
-template <class Stream>
-void StreamConnection<Stream>::read() {
-  const auto space = parser_.prepare();
-  stream_.async_read_some(net::buffer(space.data(), space.size()),
-                          [self = self()](const boost::system::error_code& ec, std::size_t bytes) { self->on_read(ec, bytes); });
-}
-
-template <class Stream>
-void StreamConnection<Stream>::on_read(const boost::system::error_code& ec, std::size_t bytes) {
-  if (ec) {
-    if (timed_out_) return fail(ErrorClass::timeout);
-    const bool closed = ec == net::error::eof || ec == ssl::error::stream_truncated;
-    if (closed && parser_.end_of_stream() == ResponseParser::State::complete) return on_response();
-    if (closed || ec == net::error::connection_reset || ec == net::error::broken_pipe) return fail(ErrorClass::reset);
-    return fail(ec.category() == net::error::get_ssl_category() ? ErrorClass::tls : ErrorClass::protocol);
-  }
-  switch (parser_.commit(bytes)) {
-    case ResponseParser::State::need_more: return read();
-    case ResponseParser::State::error: return fail(ErrorClass::protocol);
-    case ResponseParser::State::complete: return on_response();
-  }
-}
-
-template <class Stream>
-void StreamConnection<Stream>::on_response() {
-  deadline_ = Clock::time_point::max();
-  const int status = parser_.status();
-  const bool keep = parser_.keep_alive();
-  auto connection = shared_from_this();
-  if (!keep) {
-    close();
-    worker_.connection_lost(connection);
-  }
-  // The worker judges the answer: its class depends on the flow's checks.
-  worker_.finished(std::move(pending_), sent_at_, status, parser_.head(), parser_.body(), parser_.server_time_ns(), std::nullopt, keep ? connection : nullptr);
-}
-
-template <class Stream>
-void StreamConnection<Stream>::fail(ErrorClass error) {
-  deadline_ = Clock::time_point::max();
-  close();
-  auto connection = shared_from_this();
-  worker_.connection_lost(connection);
-  worker_.finished(std::move(pending_), sent_at_, 0, {}, {}, -1, error, nullptr);
-}
-
 std::vector<tcp::endpoint> resolve(const Target& target) {
   net::io_context io;
   tcp::resolver resolver(io);
-  beast::error_code ec;
+  boost::system::error_code ec;
   const auto results = resolver.resolve(target.host, std::to_string(target.port), ec);
   if (ec || results.empty()) {
     throw InputError({}, "target", fmt::format("cannot resolve '{}': {}", target.host, ec ? ec.message() : "no address"), "a reachable host name or address");
@@ -1416,6 +1213,8 @@ RunResult run_engine(const EngineOptions& options, const RequestPlan& plan) {
   merged.target = options.target.to_string();
   merged.closed_loop = options.closed_loop;
   merged.pacing = options.pacing;
+  merged.protocol = !options.http2 ? "http/1.1" : options.target.tls ? "h2" : "h2c";
+  merged.streams_per_connection = options.http2 ? std::max(1u, options.streams) : 1u;
   merged.started_at = started_at;
   merged.interrupted = options.stop && options.stop->load();
   if (abort_reason) {

@@ -7,23 +7,6 @@
 namespace uptake::loadgen {
 namespace {
 
-// The first metric's duration of a Server-Timing value ("app;dur=12.3, db;dur=4"), W3C Server
-// Timing: milliseconds, in nanoseconds; -1 when it has none, or one that is not a number from 0
-// to an hour. A malformed header is not the response's fault: it is ignored, not refused.
-std::int64_t server_timing_duration_ns(std::string_view value) {
-  const auto first = value.substr(0, value.find(','));
-  const auto at = first.find("dur=");
-  if (at == std::string_view::npos) return -1;
-  auto number = first.substr(at + 4);
-  number = number.substr(0, number.find(';'));
-  while (!number.empty() && (number.back() == ' ' || number.back() == '\t')) number.remove_suffix(1);
-  double milliseconds = 0;
-  const auto [end, error] = std::from_chars(number.data(), number.data() + number.size(), milliseconds);
-  if (error != std::errc{} || end != number.data() + number.size() || number.empty()) return -1;
-  if (!(milliseconds >= 0 && milliseconds <= 3'600'000)) return -1;
-  return static_cast<std::int64_t>(milliseconds * 1e6);
-}
-
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return (x | 0x20) == (y | 0x20); });
 }
@@ -43,6 +26,23 @@ bool has_token(std::string_view value, std::string_view token) {
 }
 
 }  // namespace
+
+// The first metric's duration of a Server-Timing value ("app;dur=12.3, db;dur=4"), W3C Server
+// Timing: milliseconds, in nanoseconds; -1 when it has none, or one that is not a number from 0
+// to an hour. A malformed header is not the response's fault: it is ignored, not refused.
+std::int64_t server_timing_duration_ns(std::string_view value) {
+  const auto first = value.substr(0, value.find(','));
+  const auto at = first.find("dur=");
+  if (at == std::string_view::npos) return -1;
+  auto number = first.substr(at + 4);
+  number = number.substr(0, number.find(';'));
+  while (!number.empty() && (number.back() == ' ' || number.back() == '\t')) number.remove_suffix(1);
+  double milliseconds = 0;
+  const auto [end, error] = std::from_chars(number.data(), number.data() + number.size(), milliseconds);
+  if (error != std::errc{} || end != number.data() + number.size() || number.empty()) return -1;
+  if (!(milliseconds >= 0 && milliseconds <= 3'600'000)) return -1;
+  return static_cast<std::int64_t>(milliseconds * 1e6);
+}
 
 std::optional<std::string_view> find_header(std::string_view head, std::string_view name) noexcept {
   std::size_t from = 0;

@@ -38,6 +38,9 @@ const char* to_string(ErrorClass error) {
     case ErrorClass::check_failed: return "check_failed";
     case ErrorClass::unsafe_value: return "unsafe_value";
     case ErrorClass::redirect: return "redirect";
+    case ErrorClass::stream_reset: return "stream_reset";
+    case ErrorClass::goaway: return "goaway";
+    case ErrorClass::flow_control: return "flow_control";
     case ErrorClass::count: break;
   }
   return "?";

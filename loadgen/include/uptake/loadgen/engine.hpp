@@ -37,10 +37,20 @@ struct AbortReason {
   std::string reason;     // why it cannot hold any more, for people
 };
 
+// --streams' default: the number of concurrent streams HTTP/2 servers commonly allow.
+inline constexpr unsigned kDefaultStreams = 100;
+// --streams' bound: HTTP/2 allows 2^31 - 1, but a load generator's requests are held in memory.
+inline constexpr unsigned kMostStreams = 1000;
+
 struct EngineOptions {
   Target target;
   unsigned threads = 1;
   unsigned connections = 64;            // cap on open connections, over all threads
+  // HTTP/2 (--http2): h2 by ALPN for https targets, h2c with prior knowledge for http ones,
+  // with up to `streams` concurrent requests per connection (fewer when the server's SETTINGS
+  // say so). A request waiting for a free stream waits in the same queue, and its wait counts.
+  bool http2 = false;
+  unsigned streams = kDefaultStreams;
   bool closed_loop = false;             // --rate max: each connection sends again on each answer
   Pacing pacing = Pacing::sleep;        // open loop only
   Seconds closed_loop_duration{10};

@@ -24,11 +24,15 @@
 
 namespace uptake::loadgen {
 
+// The bounds of one response, over HTTP/1.1 and HTTP/2 alike.
+inline constexpr std::size_t kMostResponseBodyBytes = 16 * 1024 * 1024;
+inline constexpr std::size_t kMostResponseHeadBytes = 64 * 1024;
+
 class ResponseParser {
  public:
   enum class State { need_more, complete, error };
 
-  explicit ResponseParser(std::size_t max_body_bytes = 16 * 1024 * 1024, std::size_t max_header_bytes = 64 * 1024);
+  explicit ResponseParser(std::size_t max_body_bytes = kMostResponseBodyBytes, std::size_t max_header_bytes = kMostResponseHeadBytes);
 
   // Starts the next response, with an empty buffer. `head_request`: the request was HEAD, so the
   // response has no body whatever it says. `kept_body_bytes`: how much of the body body() keeps;
@@ -108,5 +112,9 @@ std::optional<std::string_view> find_header(std::string_view head, std::string_v
 // The same, from the line at offset `from` on (0: the first field), leaving `from` after the
 // field found: repeated calls visit every field of that name in order (Set-Cookie).
 std::optional<std::string_view> find_header(std::string_view head, std::string_view name, std::size_t& from) noexcept;
+
+// A Server-Timing header's first metric's `dur` (milliseconds) in nanoseconds; -1 when it has
+// none, or one that is not a number from 0 to an hour.
+std::int64_t server_timing_duration_ns(std::string_view value);
 
 }  // namespace uptake::loadgen

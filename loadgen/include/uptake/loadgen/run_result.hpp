@@ -22,6 +22,11 @@ HdrHistogram make_latency_histogram();
 // or body check). unsafe_value: a request not sent because a value inserted into a header held
 // CR, LF or NUL, which would have injected a header line. redirect: a redirect its flow follows
 // that could not be followed: to another origin than the target, or past the flow's limit.
+// HTTP/2 only: stream_reset, the server reset the request's stream (RST_STREAM) other than to
+// refuse it unprocessed; goaway, the server's GOAWAY named an error and left the stream
+// unprocessed (a graceful GOAWAY's, and a refused stream's, request is sent once more on
+// another connection, and counts only if refused again); flow_control, the request timed out
+// while its body waited for the server's flow-control window.
 enum class ErrorClass : std::size_t {
   connect,
   timeout,
@@ -35,6 +40,9 @@ enum class ErrorClass : std::size_t {
   check_failed,
   unsafe_value,
   redirect,
+  stream_reset,
+  goaway,
+  flow_control,
   count
 };
 const char* to_string(ErrorClass error);
@@ -170,6 +178,8 @@ struct RunResult {
   // completion (0 to 1): near 1, a thread is saturated and sends late however the lag looks.
   double busiest_thread_fraction = 0;
   Pacing pacing = Pacing::sleep;  // how open-loop sends waited for their time (--pacing)
+  std::string protocol = "http/1.1";  // "http/1.1", "h2" (by ALPN over TLS) or "h2c" (prior knowledge)
+  unsigned streams_per_connection = 1;  // HTTP/2: --streams; HTTP/1.1: 1
 
   EndpointResult total() const;
 };
