@@ -62,6 +62,7 @@ void print_summary(const loadgen::RunResult& result, const loadgen::Verdict& ver
     if (result.errors[i]) errors += fmt::format(" {}={}", loadgen::to_string(static_cast<loadgen::ErrorClass>(i)), result.errors[i]);
   }
   if (!errors.empty()) fmt::print("  errors by class:{}\n", errors);
+  if (!errors.empty() && !result.sample_failure.empty()) fmt::print("  first failure: {}\n", result.sample_failure);
   if (const auto& sessions = result.sessions) {
     fmt::print("  sessions: {} started, {} completed, {} abandoned (a step lacked a value its session had not captured), {} unfinished at the end{}\n",
                sessions->started, sessions->completed, sessions->abandoned, sessions->unfinished,

@@ -75,6 +75,9 @@ void declare_engine_options(po::options_description& options) {
   const double lag_bound_ms = loadgen::RunContext{}.lag_bound_seconds * 1e3;
   options.add_options()("threads", po::value<unsigned>()->default_value(defaults.threads), "generator threads (one io_context each)")(
       "connections", po::value<unsigned>()->default_value(defaults.connections), "cap on open connections over all threads")(
+      "http2", po::bool_switch(), "speak HTTP/2: h2 by ALPN for https:// targets, h2c with prior knowledge for http:// ones (a scenario may say http: 2)")(
+      "streams", po::value<unsigned>()->default_value(defaults.streams),
+      "with HTTP/2: concurrent requests per connection (fewer when the server's SETTINGS allow fewer); a request waits for a free stream as for a free connection")(
       "warmup", po::value<unsigned>()->default_value(defaults.warmup_requests), "requests per capturing endpoint and thread before the clock starts, to seed captures")(
       "lag-bound", po::value<std::string>()->default_value(fmt::format("{:g}ms", lag_bound_ms)),
       "schedule lag (p99) beyond which a run is untrusted (exit 3), such as 10ms (a bare number is milliseconds)")(
@@ -91,6 +94,16 @@ double engine_options_of(const po::variables_map& values, loadgen::EngineOptions
   engine.connections = values["connections"].as<unsigned>();
   engine.warmup_requests = values["warmup"].as<unsigned>();
   if (engine.threads == 0 || engine.connections == 0) throw InputError({}, "--threads/--connections", "is 0", "at least 1");
+  engine.http2 = values["http2"].as<bool>();
+  engine.streams = values["streams"].as<unsigned>();
+  if (engine.streams == 0 || engine.streams > loadgen::kMostStreams) {
+    throw InputError({}, "--streams", fmt::format("{} is out of range", engine.streams), fmt::format("1 to {} concurrent streams per connection", loadgen::kMostStreams));
+  }
+  // Over HTTP/1.1 a connection carries one request at a time: --streams would be ignored. A
+  // scenario's `http: 2` may still turn HTTP/2 on, so only a run without one is refused.
+  if (!values["streams"].defaulted() && !engine.http2 && !values.count("scenario")) {
+    throw InputError({}, "--streams", "is given without --http2", "--http2 with it, or leave --streams out (HTTP/1.1 carries one request per connection at a time)");
+  }
   if (engine.threads > 256) throw InputError({}, "--threads", fmt::format("{} is too many", engine.threads), "at most 256 (one per core is the useful most)");
   auto seconds_of = [&](const char* name, BareNumber bare, double most, const char* expected) {
     const double value = duration_of(values, name, bare).count();

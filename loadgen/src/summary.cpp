@@ -531,7 +531,7 @@ Summary make_summary(const RunResult& result, const RunContext& context, const V
     summary.endpoints.push_back({endpoint.name, static_cast<const RequestCounts&>(endpoint), static_cast<double>(endpoint.completed) / seconds, latency_summary(endpoint.response_time),
                                  latency_summary(endpoint.service_time), {endpoint.tampered, endpoint.revoked}, endpoint.redirects});
   }
-  summary.connections = {result.connections_opened, result.waited_for_connection};
+  summary.connections = {result.connections_opened, result.waited_for_connection, result.protocol, result.streams_per_connection};
   summary.generator = {!verdict.generator_behind, context.lag_bound_seconds * 1e3, result.pacing, result.busiest_thread_fraction, verdict.reason};
   summary.slo = context.slo;
   return summary;
@@ -584,7 +584,10 @@ ordered_json to_json(const Summary& summary) {
                                         {"negative", {{"tampered", endpoint.negative.tampered}, {"revoked", endpoint.negative.revoked}}},
                                         {"redirects", endpoint.redirects}};
   }
-  root["connections"] = {{"opened", summary.connections.opened}, {"requests_that_waited", summary.connections.requests_that_waited}};
+  root["connections"] = {{"opened", summary.connections.opened},
+                         {"requests_that_waited", summary.connections.requests_that_waited},
+                         {"protocol", summary.connections.protocol},
+                         {"streams", summary.connections.streams}};
   const auto& sessions = summary.sessions;
   root["sessions"] = sessions ? ordered_json{{"started", sessions->started}, {"completed", sessions->completed}, {"abandoned", sessions->abandoned},
                                              {"unfinished", sessions->unfinished}, {"not_started", sessions->not_started}}
@@ -699,6 +702,11 @@ Summary summary_from_json(const ordered_json& json, const std::string& file) {
   const auto* connections = in.member(root, "", "connections", Kind::object, Need::optional);
   in.read(connections, "connections", "opened", summary.connections.opened, Need::optional);
   in.read(connections, "connections", "requests_that_waited", summary.connections.requests_that_waited, Need::optional);
+  in.read(connections, "connections", "protocol", summary.connections.protocol, Need::optional);
+  if (summary.connections.protocol != "http/1.1" && summary.connections.protocol != "h2" && summary.connections.protocol != "h2c") {
+    in.refuse("connections.protocol", fmt::format("is {}", ordered_json(summary.connections.protocol).dump()), "\"http/1.1\", \"h2\" or \"h2c\"");
+  }
+  in.read(connections, "connections", "streams", summary.connections.streams, Need::optional);
   if (const auto found = json.find("sessions"); found != json.end() && !found->is_null()) {
     const auto* sessions = in.member(root, "", "sessions", Kind::object, Need::required);
     auto& counts = summary.sessions.emplace();

@@ -168,6 +168,8 @@ MergedRun merge_shards(const std::vector<RunResults>& shards) {
     result.pacing = summary.generator.pacing;
     for (std::size_t i = 0; i < result.errors.size(); ++i) result.errors[i] += summary.errors_of(static_cast<loadgen::ErrorClass>(i));
     result.connections_opened += summary.connections.opened;
+    result.protocol = summary.connections.protocol;
+    result.streams_per_connection = summary.connections.streams;
     result.waited_for_connection += summary.connections.requests_that_waited;
     if (summary.sessions) {
       if (!result.sessions) result.sessions.emplace();

@@ -1183,7 +1183,7 @@ Scenario parse_scenario(const std::string& text, const std::string& file_name) {
   ExpandedWalk(reader).visit(root, "");
   if (!root.IsMap()) throw InputError({file_name, 1, 1}, "", "does not hold a mapping at the top", "a scenario with name, history, mix, ...");
   reader.expect_map(root, "", {"name", "description", "seed", "history", "growth", "calendar", "events", "mix", "journeys",
-                               "feeders", "flows", "synthetic", "replay", "slo"});
+                               "feeders", "flows", "synthetic", "replay", "http", "slo"});
   Scenario scenario;
   scenario.file = file_name;
   scenario.name = reader.nonempty_text(reader.require(root, "", "name"), "name");
@@ -1195,6 +1195,12 @@ Scenario parse_scenario(const std::string& text, const std::string& file_name) {
     const auto seed = reader.integer(root["seed"], "seed");
     if (seed < 0) reader.fail(root["seed"], "seed", "is negative", "a whole number of 0 or more");
     scenario.seed = static_cast<std::uint64_t>(seed);
+  }
+  if (root["http"]) {
+    const auto version = reader.text(root["http"], "http");
+    if (version != "1.1" && version != "2") reader.fail(root["http"], "http", fmt::format("'{}' is not an HTTP version uptake speaks", version), "1.1 or 2");
+    scenario.http2 = version == "2";
+    scenario.http_where = reader.at(root["http"]);
   }
   load_growth(reader, root, scenario);
   load_history(reader, root, scenario);

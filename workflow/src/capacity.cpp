@@ -132,11 +132,7 @@ CapacityRun run_capacity_workflow(const CapacityRequest& request) {
     findings.mix = fmt::format("the {} design peak hour's mix", peak.year);
     context.scenario = scenario->name;
     context.scenario_file = scenario->file;
-    if (request.target_url.empty()) {
-      embedded.emplace();
-      say(request, fmt::format("no --target, so the embedded reference service serves at {}", embedded->url()));
-    }
-    engine.target = loadgen::parse_target_or_throw(embedded ? embedded->url() : request.target_url, "--target");
+    aim_at_scenario_target(*scenario, request.target_url, engine, embedded, request.notice);
     plan = loadgen::plan_from_scenario(*scenario, forecast->rate_model->endpoints(), engine.target);
   } else {
     const auto& load = *request.ad_hoc;

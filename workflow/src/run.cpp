@@ -153,11 +153,7 @@ RunOutcome run_workflow(const RunRequest& request) {
     context.replay_overridden_by = scenario->replay.overridden_by;
     context.slo = scenario->slo;
     // Without a target, the embedded default: the reference service on an ephemeral loopback port.
-    if (request.target_url.empty()) {
-      embedded.emplace();
-      if (request.notice) request.notice(fmt::format("no --target, so the embedded reference service serves at {}", embedded->url()));
-    }
-    options.target = loadgen::parse_target_or_throw(embedded ? embedded->url() : request.target_url, "--target");
+    aim_at_scenario_target(*scenario, request.target_url, options, embedded, request.notice);
     plan = loadgen::plan_from_scenario(*scenario, forecast->rate_model->endpoints(), options.target);
     const auto& model = *forecast->rate_model;
     const auto seed = options.seed;

@@ -60,7 +60,9 @@ struct SummaryEndpoint {
 
 struct SummaryConnections {
   std::uint64_t opened = 0;
-  std::uint64_t requests_that_waited = 0;
+  std::uint64_t requests_that_waited = 0;  // for a free connection, or with HTTP/2 a free stream
+  std::string protocol = "http/1.1";       // "http/1.1", "h2" or "h2c" (absent before HTTP/2: http/1.1)
+  unsigned streams = 1;                    // concurrent requests a connection carried at most
 };
 
 struct SummaryGenerator {

@@ -282,6 +282,10 @@ struct Scenario {
   std::vector<Feeder> feeders;
   Synthetic synthetic;
   Replay replay;
+  // `http: 2`: flows go over HTTP/2 (h2 by ALPN for https targets, h2c for http ones); the
+  // default, `http: 1.1`, is HTTP/1.1. http_where: the key, when the file sets it.
+  bool http2 = false;
+  InputLocation http_where;
   std::vector<std::string> slo;  // threshold expressions, validated by parse_threshold
   std::vector<std::string> warnings;  // what loads but may not be what the author meant, for people
 
