@@ -110,7 +110,8 @@ std::vector<Command> capacity_commands() {
             "uptake capacity scenarios/ecert-korea.yaml --risk 5%       # instances that carry each year's peak in 95% of futures",
             "uptake capacity --url http://127.0.0.1:8080/healthz --slo 'p90<20ms' --budget 5m --confidence 0.8   # a quicker, looser search",
             "uptake capacity scenarios/smoke.yaml --step-seconds 10s --timeout 500ms   # longer looks; answers later than 500 ms count as timeouts",
-            "uptake capacity scenarios/smoke.yaml --metrics-listen 127.0.0.1:9464   # watch each trial's rate and figures live"},
+            "uptake capacity scenarios/smoke.yaml --metrics-listen 127.0.0.1:9464   # watch each trial's rate and figures live",
+            "uptake capacity --url https://127.0.0.1:8443/healthz --slo 'p99<10ms' --http2 --connections 8 --streams 20   # over HTTP/2"},
            [](po::options_description& options, po::positional_options_description& positional) {
              options.add_options()("scenario", po::value<std::string>(), "scenario file (positional): its mix at the design peak hour, its SLO, its forecast")(
                  "target", po::value<std::string>(), "base URL of the service under test (default: the embedded reference service)")(

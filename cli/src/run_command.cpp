@@ -169,6 +169,8 @@ std::vector<Command> run_commands() {
             "uptake run --url http://127.0.0.1:8080/healthz --rate max --connections 50 --duration 10s   # closed-loop ceiling, as wrk",
             "uptake run scenarios/gov24.yaml --shard 0/4 --start-at 1790000000   # one shard of four, aligned start",
             "uptake run --url http://127.0.0.1:8080/healthz --rate 10000 --duration 30s --pacing spin   # sub-100-us pacing, one busy core",
+            "uptake run --url https://127.0.0.1:8443/healthz --rate 5000 --duration 30s --http2 --connections 4 --streams 50   # h2 by ALPN",
+            "uptake run scenarios/smoke.yaml --target http://127.0.0.1:8080 --http2   # h2c with prior knowledge",
             "uptake run scenarios/smoke.yaml --threshold 'verify.p99<50ms' --threshold 'error_rate<0.1%'   # exit 1 when one fails",
             "uptake run scenarios/ecert-korea.yaml --abort-on-fail   # stop at once when the SLO can no longer hold (exit 1)",
             "uptake run scenarios/gov24.yaml --replay-duration 1h --metrics-listen 127.0.0.1:9464   # scrape live metrics while it runs",
