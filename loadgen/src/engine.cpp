@@ -33,6 +33,7 @@
 #include "uptake/base/input_error.hpp"
 #include "uptake/loadgen/cookie_jar.hpp"
 #include "uptake/loadgen/histogram_log.hpp"
+#include "uptake/loadgen/pacer.hpp"
 #include "uptake/loadgen/redirect.hpp"
 #include "uptake/loadgen/response_parser.hpp"
 
@@ -84,14 +85,6 @@ std::string describe_failed_answer(int status, std::string_view body, const std:
 std::int64_t nanoseconds_between(Clock::time_point from, Clock::time_point to) {
   return std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(to - from).count());
 }
-
-// A session's next request, waiting for its intended time (the previous response plus a pause).
-struct SessionStep {
-  Clock::time_point at;
-  Session* session = nullptr;
-  std::uint32_t endpoint = 0;
-  bool operator>(const SessionStep& other) const { return at > other.at; }
-};
 
 // The open-loop pacing timer of one thread: a timerfd of its own, waited on through the
 // io_context as a socket is. Asio's steady_timer shares one timerfd among all of a thread's
@@ -147,13 +140,6 @@ double thread_cpu_seconds() {
   return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
 }
 
-// With Pacing::sleep, how far apart two arrivals may be for one wake-up to send both: the first
-// goes up to this late (recorded as its lag, as any lateness is), never early. A sleep and a
-// wake-up cost more than the rest of a request's work on a virtual machine; at 10,000 req/s two
-// arrivals fall within 100 us of each other about 60% of the time.
-constexpr auto kBatchWindow = std::chrono::microseconds(100);
-// With Pacing::spin, how long before a send the thread stops sleeping and polls.
-constexpr auto kSpinWindow = std::chrono::microseconds(200);
 // The most requests one wake-up sends before the thread reads the answers that came meanwhile:
 // after a stall (another thread took the core), the requests due meanwhile go in a burst, and a
 // connection whose answer arrived during the burst must be free for the rest of it, or they
@@ -228,7 +214,7 @@ class Worker final : public client::ConnectionOwner {
     } else {
       schedule_.emplace(options_.make_schedule(sim::Shard{index_, static_cast<std::uint32_t>(options_.threads)}));
       sessions_end_ = start_ + std::chrono::duration_cast<Clock::duration>(schedule_->duration());
-      has_next_ = draw_next();
+      pacer_.emplace(*schedule_, start_, options_.pacing);
       net::post(io_, [this] { arm(); });
     }
     tick();
@@ -613,73 +599,26 @@ class Worker final : public client::ConnectionOwner {
     return std::nullopt;
   }
 
-  // Open loop: sleep until the next intended send time, then send everything that is due.
-  Clock::time_point arrival_time() const { return start_ + std::chrono::duration_cast<Clock::duration>(next_.intended_offset); }
-
   // Open loop: sleep until the next intended send time (of the schedule's next arrival or of a
-  // session's next step), then send everything that is due.
+  // session's next step), as the pacer says, then send everything that is due.
   void arm() {
     if (stopped()) return notice_stop(Clock::now());
-    if (!has_next_) schedule_done_ = true;
-    std::optional<Clock::time_point> next;
-    if (has_next_) next = arrival_time();
-    if (!session_steps_.empty() && (!next || session_steps_.top().at < *next)) next = session_steps_.top().at;
-    if (!next) {
+    if (!pacer_->has_arrivals()) schedule_done_ = true;
+    const auto wake_up = pacer_->wake_up(Clock::now());
+    if (!wake_up) {
       armed_for_ = Clock::time_point::max();
       return maybe_finish();
     }
-    const auto due = *next;
-    armed_for_ = due;
-    if (options_.pacing == Pacing::spin) {
-      // The last stretch before a send is polled, not slept: a sleeping thread (above all a
-      // virtual CPU that halts) wakes tens to hundreds of microseconds late. Each poll is a
-      // posted handler, so responses are still read between polls; one poll at a time.
-      if (due - Clock::now() < kSpinWindow) {
-        if (poll_posted_) return;
-        poll_posted_ = true;
-        return net::post(io_, [this] {
-          poll_posted_ = false;
-          send_due();
-        });
-      }
-      wake_up_.wake_at(due - kSpinWindow);
-    } else {
-      armed_for_ = batched_wake_up(due);
-      wake_up_.wake_at(armed_for_);
-    }
-  }
-
-  // Sleep pacing: when the arrival after the one due comes within kBatchWindow of it, one
-  // wake-up at the later time sends both (and send_due's fresh look at the clock takes any that
-  // came due meanwhile). A session's step due earlier keeps its time.
-  Clock::time_point batched_wake_up(Clock::time_point due) {
-    if (!has_next_ || arrival_time() != due) return due;
-    const auto after = peek_arrival_time();
-    if (!after || *after - due > kBatchWindow) return due;
-    return session_steps_.empty() ? *after : std::min(*after, session_steps_.top().at);
-  }
-
-  // The schedule's next arrival into next_: the one peeked at, if any. False at its end.
-  bool draw_next() {
-    if (peeked_) {
-      next_ = *peeked_;
-      peeked_.reset();
-      return true;
-    }
-    if (drained_) return false;
-    if (schedule_->next(next_)) return true;
-    drained_ = true;
-    return false;
-  }
-  // When the arrival after next_ is due, drawn ahead (once) for batched_wake_up.
-  std::optional<Clock::time_point> peek_arrival_time() {
-    if (!peeked_ && !drained_) {
-      sim::Arrival arrival;
-      if (schedule_->next(arrival)) peeked_ = arrival;
-      else drained_ = true;
-    }
-    if (!peeked_) return std::nullopt;
-    return start_ + std::chrono::duration_cast<Clock::duration>(peeked_->intended_offset);
+    armed_for_ = wake_up->at;
+    if (!wake_up->poll) return wake_up_.wake_at(wake_up->at);
+    // Spin pacing, close to the send: each poll is a posted handler, so responses are still
+    // read between polls; one poll at a time.
+    if (poll_posted_) return;
+    poll_posted_ = true;
+    net::post(io_, [this] {
+      poll_posted_ = false;
+      send_due();
+    });
   }
 
   // Everything that is due goes now, in intended order: a late timer never delays a request
@@ -694,10 +633,9 @@ class Worker final : public client::ConnectionOwner {
     bool clock_fresh = true;
     int sent = 0;
     while (!stopped()) {
-      const bool arrival_first = has_next_ && (session_steps_.empty() || arrival_time() <= session_steps_.top().at);
-      if (!arrival_first && session_steps_.empty()) break;
-      const auto due = arrival_first ? arrival_time() : session_steps_.top().at;
-      if (due > now) {
+      const auto due = pacer_->next_due();
+      if (!due) break;
+      if (*due > now) {
         if (clock_fresh) break;
         now = Clock::now();
         clock_fresh = true;
@@ -708,14 +646,12 @@ class Worker final : public client::ConnectionOwner {
         // The answers first (the reactor runs before a handler posted now), then the rest.
         return net::post(io_, [this] { send_due(); });
       }
-      if (arrival_first) {
-        if (plan_.sessions) start_session(next_, now);
-        else dispatch(due, next_.endpoint, next_.sequence, nullptr, now);
-        has_next_ = draw_next();
+      const auto send = *pacer_->take_due(now);
+      if (const auto& arrival = send.arrival) {
+        if (plan_.sessions) start_session(*arrival, send.intended, now);
+        else dispatch(send.intended, arrival->endpoint, arrival->sequence, nullptr, now);
       } else {
-        const auto step = session_steps_.top();
-        session_steps_.pop();
-        send_session_step(*step.session, step.endpoint, step.at, now);
+        send_session_step(*static_cast<Session*>(send.step.session), send.step.endpoint, send.intended, now);
       }
     }
     arm();
@@ -723,7 +659,7 @@ class Worker final : public client::ConnectionOwner {
 
   // A session arrives: its first request goes at once or after the pause of steps that send
   // nothing; the rest follow its responses (continue_session).
-  void start_session(const sim::Arrival& arrival, Clock::time_point now) {
+  void start_session(const sim::Arrival& arrival, Clock::time_point arrived, Clock::time_point now) {
     Session* session;
     if (free_sessions_.empty()) {
       sessions_.push_back(std::make_unique<Session>(captures_, plan_, options_.target));
@@ -739,7 +675,7 @@ class Worker final : public client::ConnectionOwner {
     session->walk.emplace(*plan_.sessions, options_.seed, arrival.sequence);
     ++session_counts_.started;
     ++active_sessions_;
-    continue_session(*session, arrival_time(), now);
+    continue_session(*session, arrived, now);
   }
 
   // The session's next step, a pause after `after`: sent now if due, else queued. A step due
@@ -750,7 +686,7 @@ class Worker final : public client::ConnectionOwner {
     const auto at = after + std::chrono::duration_cast<Clock::duration>(visit.think);
     if (at >= sessions_end_ || stopped()) return end_session(session, &SessionCounts::unfinished);
     if (at <= now) return send_session_step(session, visit.endpoint, at, now);
-    session_steps_.push({at, &session, visit.endpoint});
+    pacer_->add_step({at, &session, visit.endpoint});
     if (at < armed_for_) arm();
   }
 
@@ -879,9 +815,9 @@ class Worker final : public client::ConnectionOwner {
     if (stopped()) {
       // A stop ends the sessions between steps, and drops the requests still waiting for a
       // connection: they were never sent.
-      for (; !session_steps_.empty(); session_steps_.pop()) end_session(*session_steps_.top().session, &SessionCounts::unfinished);
+      while (pacer_ && pacer_->has_steps()) end_session(*static_cast<Session*>(pacer_->pop_step().session), &SessionCounts::unfinished);
     }
-    const bool done_sending = options_.closed_loop ? sending_stopped(Clock::now()) : schedule_done_ && session_steps_.empty();
+    const bool done_sending = options_.closed_loop ? sending_stopped(Clock::now()) : schedule_done_ && !pacer_->has_steps();
     if (!done_sending) return;
     if (stopped()) {
       for (auto& pending : waiting_) {
@@ -936,18 +872,20 @@ class Worker final : public client::ConnectionOwner {
   // planned count is then marked as a lower bound.
   void count_unsent_rest() {
     const auto budget_end = Clock::now() + kUnsentCountBudget;
-    for (std::uint64_t counted = 1; has_next_; ++counted) {
+    for (std::uint64_t counted = 1;; ++counted) {
+      const auto rest = pacer_->take_arrival();
+      if (!rest) break;
+      const auto& [when, arrival] = *rest;
       if (plan_.sessions) {
         // An arrival of a session: its requests are drawn only as it runs, so it is counted as a
         // session, and the planned requests become a lower bound.
         ++session_counts_.not_started;
         result_.planned_is_lower_bound = true;
       } else {
-        ++result_.endpoints[next_.endpoint].planned;
-        tally(arrival_time(), next_.endpoint, &Interval::planned);
+        ++result_.endpoints[arrival.endpoint].planned;
+        tally(when, arrival.endpoint, &Interval::planned);
       }
-      has_next_ = draw_next();
-      if (has_next_ && counted % 4096 == 0 && Clock::now() >= budget_end) {
+      if (pacer_->has_arrivals() && counted % 4096 == 0 && Clock::now() >= budget_end) {
         result_.planned_is_lower_bound = true;
         return;
       }
@@ -1067,21 +1005,17 @@ class Worker final : public client::ConnectionOwner {
   std::vector<HdrHistogram> current_interval_histograms_;  // [0]: the whole run; [1 + e]: endpoint e
   std::unique_ptr<IntervalEncoder> interval_encoder_;       // compresses each second's set off this thread
   std::optional<sim::ArrivalSchedule> schedule_;
-  sim::Arrival next_;
-  bool has_next_ = false;
-  std::optional<sim::Arrival> peeked_;  // the arrival after next_, when drawn ahead (peek_arrival_time)
-  bool drained_ = false;                // the schedule has no more arrivals
+  std::optional<Pacer> pacer_;          // open loop: what is due, and when to wake up
   bool schedule_done_ = false;
   std::optional<Clock::time_point> stop_noticed_;  // when this thread first saw the stop flag
   Clock::time_point start_;
   std::int64_t ticks_ = 0;
   std::vector<std::unique_ptr<Pending>> free_;
   std::deque<std::unique_ptr<Pending>> waiting_;
-  // Sessions (journeys): all this thread ever made, the ones free for reuse, and the steps
-  // waiting for their intended time, earliest first.
+  // Sessions (journeys): all this thread ever made, and the ones free for reuse (the steps
+  // waiting for their intended time are the pacer's).
   std::vector<std::unique_ptr<Session>> sessions_;
   std::vector<Session*> free_sessions_;
-  std::priority_queue<SessionStep, std::vector<SessionStep>, std::greater<>> session_steps_;
   std::uint64_t active_sessions_ = 0;
   SessionCounts session_counts_;
   Clock::time_point sessions_end_ = Clock::time_point::max();  // the schedule's end: no step goes after it
