@@ -59,38 +59,40 @@ std::optional<std::pair<PacingClock::time_point, sim::Arrival>> Pacer::take_arri
   return taken;
 }
 
-// Sleep pacing: when the arrival after the one due comes within kBatchWindow of it, one wake-up
-// at the later time sends both (and the worker's fresh look at the clock takes any that came due
-// meanwhile). A session's step due earlier keeps its time.
+// Sleep pacing: the arrivals within kBatchWindow after the one due share its wake-up, at the
+// last of them (and the worker's fresh look at the clock takes any that came due meanwhile). A
+// session's step due earlier keeps its time.
 PacingClock::time_point Pacer::batched(PacingClock::time_point due) {
   if (!has_next_ || arrival_time(next_) != due) return due;
-  const auto after = peek_arrival_time();
-  if (!after || *after - due > kBatchWindow) return due;
-  return steps_.empty() ? *after : std::min(*after, steps_.top().at);
+  auto wake = due;
+  for (std::size_t i = 0;; ++i) {
+    if (i == ahead_.size()) {
+      if (drained_) break;
+      sim::Arrival arrival;
+      if (!schedule_.next(arrival)) {
+        drained_ = true;
+        break;
+      }
+      ahead_.push_back(arrival);
+    }
+    const auto at = arrival_time(ahead_[i]);
+    if (at - due > kBatchWindow) break;
+    wake = at;
+  }
+  return steps_.empty() ? wake : std::min(wake, steps_.top().at);
 }
 
-// The schedule's next arrival into next_: the one peeked at, if any. False at its end.
+// The schedule's next arrival into next_: the first drawn ahead, if any. False at its end.
 bool Pacer::draw_next() {
-  if (peeked_) {
-    next_ = *peeked_;
-    peeked_.reset();
+  if (!ahead_.empty()) {
+    next_ = ahead_.front();
+    ahead_.pop_front();
     return true;
   }
   if (drained_) return false;
   if (schedule_.next(next_)) return true;
   drained_ = true;
   return false;
-}
-
-// When the arrival after next_ is due, drawn ahead (once) for batching.
-std::optional<PacingClock::time_point> Pacer::peek_arrival_time() {
-  if (!peeked_ && !drained_) {
-    sim::Arrival arrival;
-    if (schedule_.next(arrival)) peeked_ = arrival;
-    else drained_ = true;
-  }
-  if (!peeked_) return std::nullopt;
-  return arrival_time(*peeked_);
 }
 
 }  // namespace uptake::loadgen

@@ -49,7 +49,7 @@ const char* to_string(ErrorClass error);
 
 // How an open-loop thread waits for the next send time.
 enum class Pacing {
-  sleep,  // a timer: no CPU while waiting; lag is the wake-up latency (tens of µs, more on busy or virtual machines), and up to 100 µs more where two arrivals share a wake-up
+  sleep,  // a timer: no CPU while waiting; lag is the wake-up latency (tens of µs, more on busy or virtual machines), and up to 100 µs more where arrivals within 100 µs share a wake-up
   spin,   // a timer to 200 µs before, then polling: the least lag, for a core given to each generator thread
 };
 // "sleep" or "spin", as --pacing and summary.json's generator.pacing write them.
