@@ -71,6 +71,63 @@ TEST_CASE("a scenario's http: 2 is spoken to its --target, h2 over TLS included"
   CHECK(server.answered == summary["requests"]["ok"].get<std::uint64_t>());
 }
 
+TEST_CASE("over HTTP/2, journeys capture, check, keep cookies and follow redirects as over HTTP/1.1") {
+  Http2Server server({});
+  const auto out = cli_test::scratch_folder("cli-http2-journeys");
+  // 20 sessions a second for 2 s: a login whose 302 sets a cookie and is followed to /home (401
+  // without the cookie), then an issue whose credential the verify step sends back (404 for an
+  // unknown one). The captures need the warm-up, which goes over HTTP/2 too.
+  std::ofstream(out / "journeys.yaml") << R"(name: h2-journeys
+seed: 3
+http: 2
+history:
+  series:
+    flat:
+      yearly: { 2023: 630720000, 2024: 630720000 }
+      model: exponential
+growth: { project_to: 2024 }
+journeys:
+  start: login
+  think_time: const:5ms
+  steps:
+    login:  { endpoint: login, next: { issue: 1 } }
+    issue:  { endpoint: issue, next: { verify: 1 } }
+    verify: { endpoint: verify, next: { exit: 1 } }
+flows:
+  login:
+    method: POST
+    path: /login
+    headers: { Content-Type: application/json }
+    body: '{"user":"u{{session_id}}"}'
+    redirects: 1
+    check: { status: 200 }
+  issue:
+    method: POST
+    path: /issue
+    body: '{}'
+    capture: { credential: /credential }
+  verify:
+    method: GET
+    path: /verify/{{credential}}
+    check: { status: 200, json: { /status: active } }
+replay: { window: interval, from: 2024-03-04T10:00, to: 2024-03-04T10:00:02, scale: 1 }
+)";
+  const auto run = cli_test::uptake("run " + (out / "journeys.yaml").string() + " --target " + server.url("") + " --out " + (out / "r").string());
+  INFO(run.output);
+  CHECK(run.exit_code == 0);
+  const auto summary = summary_of(out / "r");
+  CHECK(summary["connections"]["protocol"] == "h2c");
+  std::uint64_t errors = 0;
+  for (const auto& [name, count] : summary["errors"].items()) errors += count.get<std::uint64_t>();
+  CHECK(errors == 0);
+  const auto sessions = summary["sessions"]["completed"].get<std::uint64_t>();
+  CHECK(sessions > 20);
+  CHECK(summary["endpoints"]["login"]["redirects"] == summary["endpoints"]["login"]["requests"]["completed"]);
+  CHECK(summary["endpoints"]["verify"]["requests"]["ok"].get<std::uint64_t>() >= sessions);
+  // Every /home hop and every later step of a session carried the cookie its login set.
+  CHECK(server.with_cookie >= 3 * sessions);
+}
+
 TEST_CASE("HTTP/2 options that cannot be honoured are refused before any load") {
   const auto out = cli_test::scratch_folder("cli-http2-refused");
   write_http2_scenario(out / "h2.yaml");

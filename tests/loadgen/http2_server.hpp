@@ -7,6 +7,10 @@
 //   /refuse  RST_STREAM with REFUSED_STREAM (unprocessed: a client may send it again)
 //   /goaway  GOAWAY with ENHANCE_YOUR_CALM that leaves this stream out, then the close
 //   /slow    200 after Options::slow
+//   /login   302 to /home, setting the cookie sid
+//   /home    200 with the sid cookie, else 401
+//   /issue   201 {"credential":"cN"}
+//   /verify/cN  200 {"status":"active"}; any other /verify/... 404
 //   other    200 "hello" with a Server-Timing header
 // Options set its SETTINGS (the stream limit, a zero stream window that lets no request body
 // through) and whether its ALPN chooses h2. It counts what it saw.
@@ -80,10 +84,13 @@ class Http2Server {
   std::atomic<std::uint64_t> answered{0};     // 200s sent
   std::atomic<std::uint64_t> connections{0};  // connections that spoke HTTP/2 (their preface arrived)
   std::atomic<int> peak_concurrent{0};        // most streams open at once on one connection
+  std::atomic<std::uint64_t> with_cookie{0};  // requests that carried the sid cookie
+  std::atomic<std::uint64_t> issued{0};
 
  private:
   struct Stream {
     std::string path;
+    std::string cookie;
     std::string body;          // the answer's
     std::size_t sent = 0;
   };
@@ -223,9 +230,32 @@ class Http2Server {
   static void answer(Connection& connection, std::int32_t id) {
     auto found = connection.streams.find(id);
     if (found == connection.streams.end()) return;
-    found->second.body = "hello";
-    const std::string status = "200", type = "text/plain", timing = "app;dur=1.5", length = "5";
-    const nghttp2_nv fields[] = {nv(":status", status), nv("content-type", type), nv("server-timing", timing), nv("content-length", length)};
+    auto& stream = found->second;
+    std::vector<std::pair<const char*, std::string>> headers;
+    std::string status = "200";
+    if (stream.cookie.find("sid=") != std::string::npos) ++connection.server->with_cookie;
+    if (stream.path == "/login") {
+      status = "302";
+      headers = {{"location", "/home"}, {"set-cookie", "sid=s" + std::to_string(id) + "; Path=/"}};
+    } else if (stream.path == "/home") {
+      status = stream.cookie.find("sid=") != std::string::npos ? "200" : "401";
+      stream.body = "home";
+    } else if (stream.path == "/issue") {
+      status = "201";
+      headers = {{"content-type", "application/json"}};
+      stream.body = "{\"credential\":\"c" + std::to_string(++connection.server->issued) + "\"}";
+    } else if (stream.path.rfind("/verify/", 0) == 0) {
+      const bool known = stream.path.rfind("/verify/c", 0) == 0;
+      status = known ? "200" : "404";
+      headers = {{"content-type", "application/json"}};
+      stream.body = known ? "{\"status\":\"active\"}" : "{}";
+    } else {
+      stream.body = "hello";
+      headers = {{"content-type", "text/plain"}, {"server-timing", "app;dur=1.5"}};
+    }
+    const std::string length = std::to_string(stream.body.size());
+    std::vector<nghttp2_nv> fields{nv(":status", status), nv("content-length", length)};
+    for (const auto& [name, value] : headers) fields.push_back(nv(name, value));
     nghttp2_data_provider body{};
     body.source.ptr = &found->second;
     body.read_callback = [](nghttp2_session*, std::int32_t, std::uint8_t* buffer, std::size_t length, std::uint32_t* flags, nghttp2_data_source* source,
@@ -237,7 +267,7 @@ class Http2Server {
       if (stream.sent == stream.body.size()) *flags |= NGHTTP2_DATA_FLAG_EOF;
       return static_cast<ssize_t>(size);
     };
-    nghttp2_submit_response(connection.session, id, fields, std::size(fields), &body);
+    nghttp2_submit_response(connection.session, id, fields.data(), fields.size(), &body);
     ++connection.server->answered;
   }
 
@@ -261,9 +291,10 @@ class Http2Server {
                        std::size_t value_length, std::uint8_t, void* user) {
     auto& connection = *static_cast<Connection*>(user);
     if (frame->hd.type != NGHTTP2_HEADERS) return 0;
-    if (std::string_view(reinterpret_cast<const char*>(name), name_length) == ":path") {
-      connection.streams[frame->hd.stream_id].path.assign(reinterpret_cast<const char*>(value), value_length);
-    }
+    const std::string_view field(reinterpret_cast<const char*>(name), name_length);
+    auto& stream = connection.streams[frame->hd.stream_id];
+    if (field == ":path") stream.path.assign(reinterpret_cast<const char*>(value), value_length);
+    if (field == "cookie") stream.cookie.append(reinterpret_cast<const char*>(value), value_length).append("; ");
     return 0;
   }
 
