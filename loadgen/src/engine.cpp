@@ -29,6 +29,7 @@
 #include <thread>
 
 #include "connection.hpp"
+#include "connection_pool.hpp"
 #include "interval_encoder.hpp"
 #include "uptake/base/input_error.hpp"
 #include "uptake/loadgen/cookie_jar.hpp"
@@ -158,12 +159,12 @@ class Worker final : public client::ConnectionOwner {
         aborted_(aborted),
         plan_(plan),
         index_(index),
-        connection_cap_(std::max(1u, connection_cap)),
         endpoints_(std::move(endpoints)),
         start_timer_(io_),
         wake_up_(io_, [this] { send_due(); }),
         tick_timer_(io_),
         sweep_timer_(io_),
+        pool_(connection_cap, [this] { return new_connection(); }),
         random_(options.seed * 0x9e3779b97f4a7c15ULL + index + 1),
         captures_(plan.variable_names.size()) {
     if (options.target.tls) tls_ = client::make_tls_context(options.http2);
@@ -209,7 +210,7 @@ class Worker final : public client::ConnectionOwner {
       start_timer_.expires_at(start_);
       start_timer_.async_wait([this](const boost::system::error_code& ec) {
         if (ec) return;
-        for (unsigned c = 0; c < connection_cap_ * streams_per_connection(); ++c) closed_loop_send();
+        for (unsigned c = 0; c < pool_.cap() * streams_per_connection(); ++c) closed_loop_send();
       });
     } else {
       schedule_.emplace(options_.make_schedule(sim::Shard{index_, static_cast<std::uint32_t>(options_.threads)}));
@@ -313,27 +314,11 @@ class Worker final : public client::ConnectionOwner {
   void release(const std::shared_ptr<Connection>& connection, Clock::time_point now) {
     if (!connection) {
       // The connection closed under a waiting queue: open another for it.
-      if (!waiting_.empty() && open_connections_ < connection_cap_) assign(take_waiting(), now, true);
+      if (pool_.has_waiting() && pool_.can_open()) assign(pool_.take_waiting(), now, true);
       return;
     }
-    while (!waiting_.empty() && connection->free_streams() > 0) send_on(*connection, take_waiting(), now);
-    pool(connection);
-  }
-  std::unique_ptr<Pending> take_waiting() {
-    auto next = std::move(waiting_.front());
-    waiting_.pop_front();
-    return next;
-  }
-  // Into the list of connections with room, once.
-  void pool(const std::shared_ptr<Connection>& connection) {
-    if (connection->pooled || connection->free_streams() == 0) return;
-    connection->pooled = true;
-    available_.push_back(connection);
-  }
-  void unpool(const std::shared_ptr<Connection>& connection) {
-    if (!connection->pooled) return;
-    connection->pooled = false;
-    std::erase(available_, connection);
+    while (pool_.has_waiting() && connection->free_streams() > 0) send_on(*connection, pool_.take_waiting(), now);
+    pool_.sent_on(connection);
   }
 
   // What the connections ask of their owner (client::ConnectionOwner).
@@ -354,9 +339,7 @@ class Worker final : public client::ConnectionOwner {
   void connection_opened() override { ++result_.connections_opened; }
   void connection_lost(const std::shared_ptr<Connection>& connection) override {
     // A closed connection leaves the pool; the next request may open a new one.
-    if (warm_up_reply_) return;  // warm-up connections are not the pool's
-    unpool(connection);
-    --open_connections_;
+    if (!warm_up_reply_) pool_.lost(connection);  // warm-up connections are not the pool's
   }
   void retry(std::unique_ptr<Pending> pending) override {
     if (warm_up_reply_) {
@@ -723,26 +706,12 @@ class Worker final : public client::ConnectionOwner {
   // connection full) the waiting queue: the wait is part of its response time. A redirect's
   // next hop (`first`) waits at the front, as its request came before those queued.
   void assign(std::unique_ptr<Pending> pending, Clock::time_point now, bool first) {
-    while (!available_.empty()) {
-      auto connection = available_.back();
-      const bool reusable = connection->reusable(now);
-      if (!reusable || connection->free_streams() <= 1) {
-        available_.pop_back();
-        connection->pooled = false;
-      }
-      if (!reusable) --open_connections_;  // the server closed it while idle: another may open
-      if (!reusable || connection->free_streams() == 0) continue;
-      return send_on(*connection, std::move(pending), now);
-    }
-    if (open_connections_ < connection_cap_) {
-      ++open_connections_;
-      auto connection = new_connection();
+    if (const auto connection = pool_.connection_for_next(now)) {
       send_on(*connection, std::move(pending), now);
-      return pool(connection);  // HTTP/2: its other streams
+      return pool_.sent_on(connection);
     }
     ++result_.waited_for_connection;
-    if (first) waiting_.push_front(std::move(pending));
-    else waiting_.push_back(std::move(pending));
+    pool_.wait(std::move(pending), first);
   }
 
   // Closed loop: one more request, at once, on the connection free first.
@@ -801,8 +770,8 @@ class Worker final : public client::ConnectionOwner {
     to.errors = errors_by_endpoint_;
     to.schedule_lag.reset();
     to.schedule_lag.add(result_.schedule_lag);
-    to.in_flight = in_flight_ + static_cast<std::int64_t>(waiting_.size());
-    to.open_connections = open_connections_;
+    to.in_flight = in_flight_ + static_cast<std::int64_t>(pool_.waiting());
+    to.open_connections = pool_.open_connections();
     to.busiest_thread_fraction = busy;
     to.elapsed_seconds = std::max(0.0, std::chrono::duration<double>(now - start_).count());
   }
@@ -820,13 +789,13 @@ class Worker final : public client::ConnectionOwner {
     const bool done_sending = options_.closed_loop ? sending_stopped(Clock::now()) : schedule_done_ && !pacer_->has_steps();
     if (!done_sending) return;
     if (stopped()) {
-      for (auto& pending : waiting_) {
+      while (pool_.has_waiting()) {
+        auto pending = pool_.take_waiting();
         if (pending->session) end_session(*pending->session, &SessionCounts::unfinished);
         recycle(std::move(pending));
       }
-      waiting_.clear();
     }
-    if (in_flight_ > 0 || !waiting_.empty()) return;
+    if (in_flight_ > 0 || pool_.has_waiting()) return;
     finish();
   }
 
@@ -911,9 +880,8 @@ class Worker final : public client::ConnectionOwner {
   // would otherwise grow for the whole run. The queue is in intended order, so the oldest lead.
   void expire_waiting(Clock::time_point now) {
     bool expired = false;
-    while (!waiting_.empty() && now - waiting_.front()->intended >= options_.request_timeout) {
-      auto pending = std::move(waiting_.front());
-      waiting_.pop_front();
+    while (pool_.has_waiting() && now - pool_.oldest_waiting().intended >= options_.request_timeout) {
+      auto pending = pool_.take_waiting();
       count_error(ErrorClass::wait_timeout, pending->endpoint, now);
       auto* session = pending->session;
       recycle(std::move(pending));
@@ -936,12 +904,7 @@ class Worker final : public client::ConnectionOwner {
       const auto now = Clock::now();
       if (stopped()) notice_stop(now);
       if (io_.stopped()) return;
-      std::erase_if(available_, [this, now](const std::shared_ptr<Connection>& connection) {
-        if (connection->reusable(now)) return false;
-        connection->pooled = false;
-        --open_connections_;  // the server closed it while idle: another may open
-        return true;
-      });
+      pool_.drop_closed(now);
       expire_waiting(now);
       std::erase_if(live_, [now](const std::weak_ptr<Connection>& weak) {
         const auto connection = weak.lock();
@@ -979,7 +942,6 @@ class Worker final : public client::ConnectionOwner {
   std::vector<std::array<std::uint64_t, kErrorClassCount>> errors_by_endpoint_;  // for live metrics
   const RequestPlan& plan_;
   unsigned index_;
-  unsigned connection_cap_;
   std::vector<tcp::endpoint> endpoints_;
   // Only this worker's thread runs it (the calling thread touches no handler of it): with the
   // concurrency hint 1, work it posts to itself goes on a private queue instead of waking the
@@ -991,6 +953,9 @@ class Worker final : public client::ConnectionOwner {
   net::steady_timer tick_timer_;
   net::steady_timer sweep_timer_;
   std::vector<std::weak_ptr<Connection>> live_;  // every connection opened, for the sweep
+  // The connections, and the requests waiting for room on one. After io_ (and tls_): its
+  // connections' sockets must go before the io_context they are registered with.
+  client::ConnectionPool pool_;
   Random random_;
   CapturePool captures_;
   std::string body_scratch_;
@@ -1011,7 +976,6 @@ class Worker final : public client::ConnectionOwner {
   Clock::time_point start_;
   std::int64_t ticks_ = 0;
   std::vector<std::unique_ptr<Pending>> free_;
-  std::deque<std::unique_ptr<Pending>> waiting_;
   // Sessions (journeys): all this thread ever made, and the ones free for reuse (the steps
   // waiting for their intended time are the pacer's).
   std::vector<std::unique_ptr<Session>> sessions_;
@@ -1022,8 +986,6 @@ class Worker final : public client::ConnectionOwner {
   Clock::time_point armed_for_ = Clock::time_point::max();     // what the dispatch timer waits for
   bool poll_posted_ = false;                                   // spin pacing: a poll is queued
   bool finished_ = false;
-  std::vector<std::shared_ptr<Connection>> available_;  // connections with room, each once (Connection::pooled)
-  unsigned open_connections_ = 0;
   std::int64_t in_flight_ = 0;
   std::uint64_t closed_loop_sequence_ = 0;
   std::atomic<std::uint64_t> completed_{0};
