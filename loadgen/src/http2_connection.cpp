@@ -162,6 +162,7 @@ class Http2Connection final : public Connection {
     bool timed_out = false;
     bool reset_by_us = false;       // we sent RST_STREAM (a timeout, or an answer nghttp2 refused)
     bool reset_by_server = false;   // the server sent RST_STREAM
+    bool answer_complete = false;   // the final answer's END_STREAM arrived
     std::optional<ErrorClass> failure;
     bool refused = false;           // unprocessed by the server: may go once more elsewhere
     bool done = false;              // closed, waiting to be handed to the owner
@@ -449,6 +450,12 @@ class Http2Connection final : public Connection {
       case NGHTTP2_SETTINGS:
         if (!(frame->hd.flags & NGHTTP2_FLAG_ACK)) connection.room_opened_ = true;
         break;
+      case NGHTTP2_HEADERS:
+      case NGHTTP2_DATA:
+        if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) {
+          if (auto* exchange = exchange_of(session, frame->hd.stream_id)) exchange->answer_complete = exchange->status >= 200;
+        }
+        break;
       case NGHTTP2_RST_STREAM:
         if (auto* exchange = exchange_of(session, frame->hd.stream_id)) {
           exchange->reset_by_server = true;
@@ -500,9 +507,12 @@ class Http2Connection final : public Connection {
     if (!exchange || !exchange->pending) return 0;
     if (error_code == NGHTTP2_REFUSED_STREAM) exchange->refused = true;
     if (!exchange->failure && !exchange->refused) {
+      // A whole answer and then RST_STREAM with NO_ERROR is a server that needs no more of the
+      // request's body (RFC 9113 §8.1): answered.
+      if (exchange->answer_complete && error_code == NGHTTP2_NO_ERROR) exchange->reset_by_server = false;
       if (error_code == NGHTTP2_FLOW_CONTROL_ERROR) exchange->failure = ErrorClass::flow_control;
       else if (exchange->reset_by_server) exchange->failure = ErrorClass::stream_reset;
-      else if (error_code != NGHTTP2_NO_ERROR || exchange->reset_by_us || exchange->status == 0) exchange->failure = ErrorClass::protocol;
+      else if (error_code != NGHTTP2_NO_ERROR || exchange->reset_by_us || !exchange->answer_complete) exchange->failure = ErrorClass::protocol;
     }
     exchange->done = true;
     return 0;

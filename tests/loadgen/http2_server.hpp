@@ -7,6 +7,7 @@
 //   /refuse  RST_STREAM with REFUSED_STREAM (unprocessed: a client may send it again)
 //   /goaway  GOAWAY with ENHANCE_YOUR_CALM that leaves this stream out, then the close
 //   /slow    200 after Options::slow
+//   /early   200 at once, before the request's body, then RST_STREAM with NO_ERROR (RFC 9113 §8.1)
 //   /login   302 to /home, setting the cookie sid
 //   /home    200 with the sid cookie, else 401
 //   /issue   201 {"credential":"cN"}
@@ -169,6 +170,7 @@ class Http2Server {
     nghttp2_session_callbacks_set_on_header_callback(callbacks, on_header);
     nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, on_frame_recv);
     nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, on_stream_close);
+    nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, on_frame_send);
     nghttp2_session_server_new(&connection.session, callbacks, &connection);
     nghttp2_session_callbacks_del(callbacks);
     std::vector<nghttp2_settings_entry> settings{{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, options_.max_concurrent_streams}};
@@ -305,7 +307,10 @@ class Http2Server {
       ++connection.server->connections;
     }
     const bool request_ends = (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM);
-    if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) ++connection.server->requests;
+    if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+      ++connection.server->requests;
+      if (connection.streams[frame->hd.stream_id].path == "/early" && !request_ends) answer(connection, frame->hd.stream_id);
+    }
     if (!request_ends) return 0;
     const auto id = frame->hd.stream_id;
     const auto& path = connection.streams[id].path;
@@ -316,10 +321,23 @@ class Http2Server {
     } else if (path == "/goaway") {
       nghttp2_submit_goaway(session, NGHTTP2_FLAG_NONE, std::max(0, id - 2), NGHTTP2_ENHANCE_YOUR_CALM, nullptr, 0);
       connection.close_after_flush = true;
+    } else if (path == "/early") {
+      // answered when its headers came
     } else if (path == "/slow") {
       connection.delayed.emplace_back(std::chrono::steady_clock::now() + connection.server->options_.slow, id);
     } else {
       answer(connection, id);
+    }
+    return 0;
+  }
+
+  // /early: once the whole answer is out, the rest of the request's body is not wanted.
+  static int on_frame_send(nghttp2_session* session, const nghttp2_frame* frame, void* user) {
+    auto& connection = *static_cast<Connection*>(user);
+    if (frame->hd.type != NGHTTP2_DATA || !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) return 0;
+    const auto found = connection.streams.find(frame->hd.stream_id);
+    if (found != connection.streams.end() && found->second.path == "/early") {
+      nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
     }
     return 0;
   }

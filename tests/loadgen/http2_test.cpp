@@ -148,6 +148,17 @@ TEST_CASE("stream-level failures are classed") {
   }
 }
 
+TEST_CASE("a whole answer, then RST_STREAM with NO_ERROR before the body is sent: answered") {
+  // The server's zero window holds the request's body back; it answers at once and resets the
+  // stream as RFC 9113 §8.1 allows. (The connection's first body may go before its SETTINGS.)
+  Http2Server server({.zero_window = true});
+  auto options = http2_run(server.url("/early"), 40, 0.5, 1, 10);
+  const auto result = run_engine(options, plan_ad_hoc(options.target, "POST", "{\"a\":1}", {}));
+  CHECK(result.total().planned > 5);
+  CHECK(result.total().ok == result.total().planned);
+  CHECK(all_errors(result) == 0);
+}
+
 TEST_CASE("the server's stream limit holds: requests wait for a free stream, and the wait counts") {
   Http2Server server({.max_concurrent_streams = 2, .slow = std::chrono::milliseconds(20)});
   auto options = http2_run(server.url("/slow"), 150, 1.0, 1, 50);
