@@ -13,6 +13,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -120,6 +121,25 @@ std::shared_ptr<Connection> make_http1_connection(ConnectionOwner& owner, boost:
 // knowledge. At most `streams` concurrent streams, fewer when the server's SETTINGS say so.
 std::shared_ptr<Connection> make_http2_connection(ConnectionOwner& owner, boost::asio::io_context& io, boost::asio::ssl::context* tls,
                                                   unsigned streams);
+
+// A connection's byte stream, plain TCP or TLS over it, and its TCP socket.
+template <class Stream>
+Stream make_stream(boost::asio::io_context& io, boost::asio::ssl::context* tls) {
+  if constexpr (std::is_same_v<Stream, tcp::socket>) return Stream(io);
+  else return Stream(io, *tls);
+}
+template <class Stream>
+tcp::socket& socket_of(Stream& stream) {
+  if constexpr (std::is_same_v<Stream, tcp::socket>) return stream;
+  else return stream.next_layer();
+}
+// Closes both directions and the descriptor; pending operations complete with operation_aborted.
+inline void close_socket(tcp::socket& socket) {
+  boost::system::error_code ignored;
+  if (!socket.is_open()) return;
+  socket.shutdown(tcp::socket::shutdown_both, ignored);
+  socket.close(ignored);
+}
 
 // A failed answer's body for people: its start, anything unprintable (and line breaks) as '.',
 // so that it fits on one line of a report.

@@ -34,12 +34,6 @@ std::unique_ptr<ssl::context> make_tls_context(bool http2) {
 namespace {
 
 template <class Stream>
-Stream make_stream(net::io_context& io, ssl::context* tls) {
-  if constexpr (std::is_same_v<Stream, tcp::socket>) return Stream(io);
-  else return Stream(io, *tls);
-}
-
-template <class Stream>
 class Http1Connection final : public Connection {
  public:
   static constexpr bool kTls = !std::is_same_v<Stream, tcp::socket>;
@@ -84,10 +78,7 @@ class Http1Connection final : public Connection {
   }
 
  private:
-  tcp::socket& socket() {
-    if constexpr (kTls) return stream_.next_layer();
-    else return stream_;
-  }
+  tcp::socket& socket() { return socket_of(stream_); }
   std::shared_ptr<Http1Connection> self() { return std::static_pointer_cast<Http1Connection>(shared_from_this()); }
 
   void on_connect(const boost::system::error_code& ec) {
@@ -191,11 +182,7 @@ class Http1Connection final : public Connection {
     owner_.connection_lost(shared_from_this());
   }
   void close() {
-    boost::system::error_code ignored;
-    if (socket().is_open()) {
-      socket().shutdown(tcp::socket::shutdown_both, ignored);
-      socket().close(ignored);
-    }
+    close_socket(socket());
     open_ = false;
   }
 

@@ -44,12 +44,6 @@ nghttp2_nv field(std::string_view name, std::string_view value) {
 }
 
 template <class Stream>
-Stream make_stream(net::io_context& io, ssl::context* tls) {
-  if constexpr (std::is_same_v<Stream, tcp::socket>) return Stream(io);
-  else return Stream(io, *tls);
-}
-
-template <class Stream>
 class Http2Connection final : public Connection {
  public:
   static constexpr bool kTls = !std::is_same_v<Stream, tcp::socket>;
@@ -169,10 +163,7 @@ class Http2Connection final : public Connection {
   };
 
   std::shared_ptr<Http2Connection> self() { return std::static_pointer_cast<Http2Connection>(shared_from_this()); }
-  tcp::socket& socket() {
-    if constexpr (kTls) return stream_.next_layer();
-    else return stream_;
-  }
+  tcp::socket& socket() { return socket_of(stream_); }
 
   Exchange* take_exchange() {
     for (auto& exchange : exchanges_) {
@@ -393,13 +384,7 @@ class Http2Connection final : public Connection {
     deliver();
   }
 
-  void close_socket() {
-    boost::system::error_code ignored;
-    if (socket().is_open()) {
-      socket().shutdown(tcp::socket::shutdown_both, ignored);
-      socket().close(ignored);
-    }
-  }
+  void close_socket() { client::close_socket(socket()); }
 
   static Exchange* exchange_of(nghttp2_session* session, std::int32_t id) {
     return static_cast<Exchange*>(nghttp2_session_get_stream_user_data(session, id));
