@@ -298,6 +298,13 @@ bool LineReader::fill() {
                      "a plain or gzip-compressed access log");
   }
   if (read == 0) {
+    // zlib reports a compressed stream cut short only here, as a buffer error at its end.
+    int code = Z_OK;
+    gzerror(static_cast<gzFile>(file_), &code);
+    if (code == Z_BUF_ERROR) {
+      throw InputError({path_, static_cast<int>(line_number_ + 1), 0}, "", "ends inside its gzip stream (cut short while being written or copied?)",
+                       "a whole gzip file, or the plain log");
+    }
     eof_ = true;
     return false;
   }
