@@ -90,6 +90,57 @@ struct MinuteCell {
   std::uint64_t squares_10s = 0;  // sum over its 10 s windows of count^2
 };
 
+// Counts of arrivals in time order: per minute, with the sums of squares of their per-second
+// and per-10-second counts, so that the index of dispersion at 1, 10 and 60 s can be computed
+// at the end from memory that grows with the span, not the lines.
+struct CountStream {
+  Grid<MinuteCell> minutes;
+  std::int64_t second = INT64_MIN;
+  std::uint32_t second_count = 0;
+  std::int64_t ten = INT64_MIN;
+  std::uint32_t ten_count = 0;
+  std::uint64_t peak_second = 0;
+  std::int64_t peak_second_at = 0;
+
+  void add(std::int64_t s) {
+    if (s != second) {
+      flush_second();
+      second = s;
+      second_count = 0;
+    }
+    ++second_count;
+    const auto t = floor_div(s, 10);
+    if (t != ten) {
+      flush_ten();
+      ten = t;
+      ten_count = 0;
+    }
+    ++ten_count;
+    minutes.at(floor_div(s, 60)).requests += 1;
+  }
+  // An arrival out of order: it counts in its minute, not in the squares.
+  void add_late(std::int64_t s) { minutes.at(floor_div(s, 60)).requests += 1; }
+  void flush() {
+    flush_second();
+    flush_ten();
+    second = ten = INT64_MIN;
+  }
+
+ private:
+  void flush_second() {
+    if (second == INT64_MIN) return;
+    minutes.at(floor_div(second, 60)).squares_1s += static_cast<std::uint64_t>(second_count) * second_count;
+    if (second_count > peak_second) {
+      peak_second = second_count;
+      peak_second_at = second;
+    }
+  }
+  void flush_ten() {
+    if (ten == INT64_MIN) return;
+    minutes.at(floor_div(ten * 10, 60)).squares_10s += static_cast<std::uint64_t>(ten_count) * ten_count;
+  }
+};
+
 struct Ordered {
   std::int64_t utc_ms;
   std::uint64_t session;
@@ -123,13 +174,8 @@ struct Calibrator::State {
   std::priority_queue<Ordered, std::vector<Ordered>, std::greater<>> reorder;
   std::int64_t newest_ms = INT64_MIN;
   std::int64_t emitted_ms = INT64_MIN;
-  Grid<MinuteCell> minutes;
-  std::int64_t second = INT64_MIN;
-  std::uint32_t second_count = 0;
-  std::int64_t ten = INT64_MIN;
-  std::uint32_t ten_count = 0;
-  std::uint64_t peak_second = 0;
-  std::int64_t peak_second_at = 0;
+  CountStream request_counts;
+  CountStream session_counts;  // session arrivals: what a journeys scenario draws
   // Sessions.
   std::unordered_map<std::uint64_t, Session> sessions;
   std::int64_t next_sweep_ms = INT64_MIN;
@@ -146,7 +192,8 @@ struct Calibrator::State {
     if (offsets.empty()) return 0;
     return std::max_element(offsets.begin(), offsets.end(), [](const auto& a, const auto& b) { return a.second < b.second; })->first;
   }
-  void fit_coverage_and_burstiness(Calibration& result) const;
+  // Fills result.coverage; returns which minutes of the hour the log saw.
+  std::array<bool, 60> fit_coverage(Calibration& result) const;
 
   explicit State(CalibrationOptions given) : options(std::move(given)), router(options.routes, options.keep_query) {}
 
@@ -200,42 +247,15 @@ struct Calibrator::State {
     }
   }
 
-  void flush_second() {
-    if (second == INT64_MIN) return;
-    auto& cell = minutes.at(floor_div(second, 60));
-    cell.squares_1s += static_cast<std::uint64_t>(second_count) * second_count;
-    if (second_count > peak_second) {
-      peak_second = second_count;
-      peak_second_at = second;
-    }
-  }
-  void flush_ten() {
-    if (ten == INT64_MIN) return;
-    minutes.at(floor_div(ten * 10, 60)).squares_10s += static_cast<std::uint64_t>(ten_count) * ten_count;
-  }
-
   void in_order(const Ordered& event) {
     const std::int64_t ms = event.utc_ms;
-    if (ms < emitted_ms) {
+    const bool is_late = ms < emitted_ms;
+    if (is_late) {
       ++late;
-      minutes.at(floor_div(floor_div(ms, 1000), 60)).requests += 1;
+      request_counts.add_late(floor_div(ms, 1000));
     } else {
       emitted_ms = ms;
-      const auto s = floor_div(ms, 1000);
-      if (s != second) {
-        flush_second();
-        second = s;
-        second_count = 0;
-      }
-      ++second_count;
-      const auto t = floor_div(s, 10);
-      if (t != ten) {
-        flush_ten();
-        ten = t;
-        ten_count = 0;
-      }
-      ++ten_count;
-      minutes.at(floor_div(s, 60)).requests += 1;
+      request_counts.add(floor_div(ms, 1000));
     }
     // Sessions.
     const auto timeout_ms = static_cast<std::int64_t>(options.session_timeout.count() * 1000);
@@ -259,6 +279,11 @@ struct Calibrator::State {
       fresh = true;
     }
     if (fresh) {
+      if (is_late) {
+        session_counts.add_late(floor_div(ms, 1000));
+      } else {
+        session_counts.add(floor_div(ms, 1000));
+      }
       count_transition(-1, event.endpoint);
       most_open = std::max<std::uint64_t>(most_open, sessions.size());
     } else {
@@ -507,7 +532,8 @@ void Calibrator::State::fit_calendar(Calibration& result) const {
   }
 }
 
-void Calibrator::State::fit_coverage_and_burstiness(Calibration& result) const {
+std::array<bool, 60> Calibrator::State::fit_coverage(Calibration& result) const {
+  const auto& minutes = request_counts.minutes;
   auto& coverage = result.coverage;
   coverage.span_seconds = static_cast<double>(last_ms - first_ms) / 1000.0 + 1;
   // Minutes of the hour with requests, over the whole log: a log sampled ten minutes an hour has
@@ -556,9 +582,16 @@ void Calibrator::State::fit_coverage_and_burstiness(Calibration& result) const {
                                           format_date_time(std::chrono::sys_seconds{std::chrono::seconds{from}}),
                                           format_date_time(std::chrono::sys_seconds{std::chrono::seconds{to}})));
   }
+  return seen;
+}
 
-  // Dispersion per UTC hour, on the minutes seen; only hours the log covers whole.
-  auto& burst = result.burstiness;
+namespace {
+
+// The index of dispersion per UTC hour, on the minutes seen; only hours the log covers whole.
+// The rate of each hour is its own count: the index measures bursts within hours, not the
+// hour profile.
+Burstiness measure_dispersion(const Grid<MinuteCell>& minutes, const std::array<bool, 60>& seen, std::int64_t first_ms, std::int64_t last_ms) {
+  Burstiness burst;
   const std::array<double, 3> windows = {1, 10, 60};
   std::array<double, 3> squares{}, expected{};
   std::array<std::vector<std::pair<double, double>>, 3> per_hour;  // (S, H (1 - 1/n)) for the interval
@@ -617,11 +650,12 @@ void Calibrator::State::fit_coverage_and_burstiness(Calibration& result) const {
     burst.dispersion.push_back(d);
   }
   burst.over_dispersed = !burst.dispersion.empty() && burst.dispersion.back().low > 1 && burst.hours >= 2;
-  if (burst.hours < 24) {
-    result.warnings.push_back(fmt::format("burstiness rests on {} whole hour{} of the log: its interval is wide", burst.hours, burst.hours == 1 ? "" : "s"));
-  }
   if (!burst.over_dispersed) burst.rate_cv = 0;
+  return burst;
 }
+
+}  // namespace
+
 
 Calibration Calibrator::finish(std::vector<std::string> files) {
   State& s = *state_;
@@ -649,8 +683,8 @@ Calibration Calibrator::finish(std::vector<std::string> files) {
                      "access logs in the combined or common format, or JSON lines (see --log-format and --json-field)");
   }
   s.drain(INT64_MAX);
-  s.flush_second();
-  s.flush_ten();
+  s.request_counts.flush();
+  s.session_counts.flush();
   s.open_at_end = s.sessions.size();
   for (const auto& [key, session] : s.sessions) s.close(session);
   s.sessions.clear();
@@ -659,8 +693,8 @@ Calibration Calibrator::finish(std::vector<std::string> files) {
   result.late = s.late;
   result.first_utc_ms = s.first_ms;
   result.last_utc_ms = s.last_ms;
-  result.peak_second_requests = s.peak_second;
-  result.peak_second_utc = s.peak_second_at;
+  result.peak_second_requests = s.request_counts.peak_second;
+  result.peak_second_utc = s.request_counts.peak_second_at;
   result.endpoints_overflowed = s.router.overflowed();
   if (result.endpoints_overflowed) {
     result.warnings.push_back(fmt::format("more than {} endpoints: the rest are counted as 'other'; name them with --route", Router::kMostEndpoints));
@@ -680,7 +714,8 @@ Calibration Calibrator::finish(std::vector<std::string> files) {
   }
 
   s.fit_calendar(result);
-  s.fit_coverage_and_burstiness(result);
+  const auto seen_minutes = s.fit_coverage(result);
+  result.burstiness = measure_dispersion(s.request_counts.minutes, seen_minutes, s.first_ms, s.last_ms);
 
   // Hourly counts over the span, in local clock hours.
   result.first_local_hour = s.days.base() * 24;
@@ -723,6 +758,11 @@ Calibration Calibrator::finish(std::vector<std::string> files) {
     result.model = sessions.sessions >= 100 && sessions.mean_requests_per_session() >= 1.5 ? ModelKind::journeys : ModelKind::mix;
   }
   sessions.chain_requests_per_session = chain_requests_per_session(result);
+  if (result.model == ModelKind::journeys) result.session_burstiness = measure_dispersion(s.session_counts.minutes, seen_minutes, s.first_ms, s.last_ms);
+  const auto& arrivals = result.arrival_burstiness();
+  if (arrivals.hours < 24) {
+    result.warnings.push_back(fmt::format("burstiness rests on {} whole hour{} of the log: its interval is wide", arrivals.hours, arrivals.hours == 1 ? "" : "s"));
+  }
 
   // The year's volume: the requests seen, over the share of the year the log covers by the
   // fitted calendar, and over the share of that time the log saw.

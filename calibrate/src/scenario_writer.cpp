@@ -266,6 +266,14 @@ std::string render_scenario(const Calibration& c, const std::string& name) {
                          e.share_standard_error);
     }
   }
+  const auto& burst = c.arrival_burstiness();
+  if (burst.over_dispersed && burst.rate_cv > 0) {
+    const auto& d = burst.dispersion.back();
+    out += fmt::format("\n# {} arrive in bursts: their counts in 60 s vary {:.2f} times as much as a Poisson process's at the same hourly rates\n"
+                       "# ([{:.2f}, {:.2f}], {} hours); a gamma rate multiplier per interval reproduces that.\n",
+                       c.model == ModelKind::journeys ? "Sessions" : "Requests", d.index, d.low, d.high, burst.hours);
+    out += fmt::format("burstiness:\n  interval: {:.0f}s\n  rate_cv: {:.4g}\n", burst.interval_seconds, burst.rate_cv);
+  }
   out += "\nflows:\n";
   for (const auto& e : c.endpoints) {
     const auto& endpoint = e.endpoint;

@@ -7,6 +7,7 @@
 
 #include "calibrate/log_generator.hpp"
 #include "uptake/calibrate/calibration.hpp"
+#include "uptake/calibrate/fidelity.hpp"
 #include "uptake/calibrate/scenario_writer.hpp"
 
 using namespace uptake;
@@ -174,4 +175,22 @@ TEST_CASE("a journey's transitions and log-normal pauses are recovered from sess
   CHECK(std::abs(c.sessions.chain_requests_per_session / c.sessions.mean_requests_per_session() - 1) < 0.02);
   // Exponential pauses are told apart from log-normal ones by likelihood.
   CHECK(c.sessions.think_times[submit].aic_lognormal < c.sessions.think_times[submit].aic_exponential);
+}
+
+TEST_CASE("the written scenario's own schedule reproduces the log's mix, hours and over-dispersion") {
+  auto model = request_model();
+  model.days = 14;
+  model.mean_rate = 0.5;
+  Calibrator calibrator(CalibrationOptions{});
+  test::generate_requests(model, 13, [&](const test::GeneratedRequest& r) { calibrator.add(test::record_of(r, model.offset)); });
+  const auto c = calibrator.finish({"generated"});
+  const auto text = render_scenario(c, "recovered");
+  REQUIRE(text.find("burstiness:") != std::string::npos);
+  const auto report = replay_fidelity(c, text, "recovered.yaml");
+  WARN("requests: log " << report.log_requests << ", model " << report.model_requests << "; dispersion 60 s: log " << report.log_dispersion_60 << ", model "
+                        << report.model_dispersion_60 << "; peak second: log " << report.log_peak_second << ", model " << report.model_peak_second);
+  CHECK(std::abs(static_cast<double>(report.model_requests) / static_cast<double>(report.log_requests) - 1) < 0.03);
+  CHECK(std::abs(report.model_dispersion_60 / report.log_dispersion_60 - 1) < 0.10);
+  for (std::size_t e = 0; e < report.endpoints.size(); ++e) CHECK(std::abs(report.model_share[e] - report.log_share[e]) < 0.01);
+  for (std::size_t h = 0; h < 24; ++h) CHECK(std::abs(report.model_by_hour[h] / report.log_by_hour[h] - 1) < 0.10);
 }

@@ -158,7 +158,11 @@ struct Calibration {
   bool endpoints_overflowed = false;
   CalendarFit calendar;
   Coverage coverage;
-  Burstiness burstiness;
+  Burstiness burstiness;                 // of requests
+  // Of session arrivals (journeys only): a journeys scenario draws sessions, whose requests then
+  // cluster by the chain's pauses; over-dispersion of requests is partly that clustering, so the
+  // arrival process is fitted to the sessions' first requests instead.
+  Burstiness session_burstiness;
   SessionFit sessions;
   ModelKind model = ModelKind::mix;      // what the scenario is written with
   std::uint64_t peak_second_requests = 0;
@@ -172,6 +176,8 @@ struct Calibration {
   CalibrationOptions options;
 
   std::uint64_t malformed_lines() const;
+  // The burstiness of what the scenario draws: requests (mix) or session arrivals (journeys).
+  const Burstiness& arrival_burstiness() const { return model == ModelKind::journeys ? session_burstiness : burstiness; }
 };
 
 // Reads the logs (any order; each plain or gzip) and measures them. Throws InputError when a

@@ -20,6 +20,7 @@ struct FidelityReport {
   bool sessions = false;
   std::uint64_t log_requests = 0, model_requests = 0;
   std::uint64_t log_peak_second = 0, model_peak_second = 0;
+  double log_dispersion_60 = 1, model_dispersion_60 = 1;   // index of dispersion of 60 s request counts within each hour
   double seen_fraction = 1;                                 // the model's schedule is thinned by it to compare with the log
 };
 
