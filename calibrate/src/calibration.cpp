@@ -509,9 +509,24 @@ void Calibrator::State::fit_calendar(Calibration& result) const {
     }
   }
   if (!holidays.empty()) {
-    double ratio = 0;
-    for (const auto& holiday : fit.holidays) ratio += holiday.ratio;
-    fit.holiday_factor = ratio / static_cast<double>(fit.holidays.size());
+    // Each holiday against a usual day of its weekday and month; the scenario's holiday factor
+    // replaces the weekday factor, so it is that ratio times the weekday's factor.
+    double base = 0;
+    int usual_days = 0;
+    for (auto day : whole) {
+      if (is_holiday(day)) continue;
+      base += total_of(day) / (fit.weekday[weekday_index(day)].value * month_factor[month_of_day(day)]);
+      ++usual_days;
+    }
+    base /= std::max(usual_days, 1);
+    double factor = 0;
+    for (auto& holiday : fit.holidays) {
+      const auto day = holiday.date.time_since_epoch().count();
+      const double weekday = fit.weekday[weekday_index(day)].value;
+      holiday.ratio = total_of(day) / (base * weekday * month_factor[month_of_day(day)]);
+      factor += holiday.ratio * weekday;
+    }
+    fit.holiday_factor = factor / static_cast<double>(fit.holidays.size());
   }
   if (use_whole) {
     std::vector<std::string> thin;

@@ -222,11 +222,7 @@ std::string render_scenario(const Calibration& c, const std::string& name) {
     std::vector<std::string> dates;
     for (const auto& h : cal.holidays) dates.push_back(format_date(h.date));
     out += fmt::format("  holidays: [{}]   # far quieter than their weekday: check each\n", fmt::join(dates, ", "));
-    out += fmt::format("  holiday_factor: {}\n", weight(cal.holiday_factor * [&] {
-                         double mean = 0;
-                         for (const auto& w : cal.weekday) mean += w.value;
-                         return mean / 7;
-                       }()));
+    out += fmt::format("  holiday_factor: {}\n", weight(cal.holiday_factor));
   }
   std::uint64_t profile_requests = 0;
   for (const auto& h : cal.hour_profile) profile_requests += h.requests;

@@ -65,6 +65,9 @@ struct RequestModel {
   double rate_cv = 0.5;                     // coefficient of variation of the per-minute gamma multiplier
   // Minutes of each hour that are logged (a sampled log): [0, logged_minutes).
   int logged_minutes = 60;
+  std::array<double, 12> month{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};  // daily weight by month (not normalised)
+  std::vector<std::int64_t> holidays;       // local days since the epoch
+  double holiday_factor = 1;                // multiplies the day's rate on a holiday
 
   // The rate (per second) in local hour `hour` of a day of `weekday`.
   double rate(int weekday_index, int hour) const {
@@ -91,9 +94,12 @@ inline double generate_requests(const RequestModel& model, std::uint64_t seed, c
   for (int day = 0; day < model.days; ++day) {
     const auto local_day = (model.start_utc + model.offset) / 86400 + day;
     const int weekday = static_cast<int>(((local_day % 7) + 7 + 3) % 7);
+    const std::chrono::year_month_day date{std::chrono::sys_days{std::chrono::days{local_day}}};
+    double day_factor = model.month[static_cast<unsigned>(date.month()) - 1];
+    if (std::find(model.holidays.begin(), model.holidays.end(), local_day) != model.holidays.end()) day_factor *= model.holiday_factor;
     for (int m = 0; m < 1440; ++m) {
       if (m % 60 >= model.logged_minutes) continue;
-      const double mu = model.rate(weekday, m / 60) * 60;
+      const double mu = model.rate(weekday, m / 60) * 60 * day_factor;
       const double multiplier = v > 0 ? std::gamma_distribution<double>(1 / v, v)(engine) : 1.0;
       const auto count = std::poisson_distribution<long>(mu * multiplier)(engine);
       mu_sum += mu;

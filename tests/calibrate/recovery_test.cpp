@@ -194,3 +194,38 @@ TEST_CASE("the written scenario's own schedule reproduces the log's mix, hours a
   for (std::size_t e = 0; e < report.endpoints.size(); ++e) CHECK(std::abs(report.model_share[e] - report.log_share[e]) < 0.01);
   for (std::size_t h = 0; h < 24; ++h) CHECK(std::abs(report.model_by_hour[h] / report.log_by_hour[h] - 1) < 0.10);
 }
+
+TEST_CASE("month factors and holidays are recovered from a log of three months") {
+  auto model = request_model();
+  model.days = 84;  // 2024-03-04 to 2024-05-26
+  model.mean_rate = 0.3;
+  model.rate_cv = 0.2;
+  model.month[2] = 1.0;  // March
+  model.month[3] = 1.3;  // April
+  model.month[4] = 0.8;  // May
+  const auto election = days_from_civil(2024, 4, 10);    // a Wednesday
+  const auto children = days_from_civil(2024, 5, 6);     // a Monday
+  model.holidays = {election, children};
+  model.holiday_factor = 0.3;
+  Calibrator calibrator(CalibrationOptions{});
+  test::generate_requests(model, 17, [&](const test::GeneratedRequest& r) { calibrator.add(test::record_of(r, model.offset)); });
+  const auto c = calibrator.finish({"generated"});
+  const auto& month = c.calendar.month;
+  REQUIRE(month[2].measured);
+  REQUIRE(month[3].measured);
+  REQUIRE(month[4].measured);
+  CHECK_FALSE(month[5].measured);
+  WARN("April/March " << month[3].value / month[2].value << " (model 1.3), May/March " << month[4].value / month[2].value << " (model 0.8)");
+  CHECK(std::abs(month[3].value / month[2].value / 1.3 - 1) < 0.05);
+  CHECK(std::abs(month[4].value / month[2].value / 0.8 - 1) < 0.05);
+  REQUIRE(c.calendar.holidays.size() == 2);
+  CHECK(c.calendar.holidays[0].date.time_since_epoch().count() == election);
+  CHECK(c.calendar.holidays[1].date.time_since_epoch().count() == children);
+  for (const auto& holiday : c.calendar.holidays) CHECK(std::abs(holiday.ratio / 0.3 - 1) < 0.15);
+  // The weekday factors are not pulled down by the holidays.
+  double weekday_sum = 0;
+  for (double w : model.weekday) weekday_sum += w;
+  for (std::size_t w = 0; w < 7; ++w) CHECK(std::abs(c.calendar.weekday[w].value / (model.weekday[w] * 7 / weekday_sum) - 1) < 0.05);
+  const auto text = render_scenario(c, "three-months");
+  CHECK(text.find("holidays: [2024-04-10, 2024-05-06]") != std::string::npos);
+}

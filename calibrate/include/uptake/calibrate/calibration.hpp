@@ -78,7 +78,7 @@ struct Factor {
 
 struct Holiday {
   std::chrono::sys_days date;
-  double ratio = 0;  // its requests over those of a usual day of its weekday
+  double ratio = 0;  // its requests over those of a usual day of its weekday and month
 };
 
 struct CalendarFit {
@@ -87,7 +87,7 @@ struct CalendarFit {
   std::array<Factor, 7> weekday;         // Monday first, mean 1 over measured weekdays
   std::array<Factor, 12> month;          // January first
   std::vector<Holiday> holidays;         // days far quieter than their weekday (check them)
-  double holiday_factor = 1;
+  double holiday_factor = 1;             // the scenario's: replaces the weekday factor (mean ratio x weekday factor)
   int whole_days = 0;                    // local days the log covers from midnight to midnight
   std::chrono::sys_days first_day{}, last_day{};  // local dates of the first and last request
 };
