@@ -392,6 +392,12 @@ std::string render_calibration_text(const Calibration& c) {
                              c.burstiness.rate_cv)
                : "  not shown to be over-dispersed: Poisson arrivals fit\n";
   }
+  if (c.model == ModelKind::journeys && c.session_burstiness.dispersion.size() == 3) {
+    const auto& d = c.session_burstiness.dispersion[2];
+    out += fmt::format("Session arrivals (what the journeys scenario draws): 60 s index {:.3f} [{:.3f}, {:.3f}]; {}\n", d.index, d.low, d.high,
+                       c.session_burstiness.over_dispersed ? fmt::format("a gamma rate multiplier with coefficient of variation {:.3f}", c.session_burstiness.rate_cv)
+                                                           : std::string("Poisson fits"));
+  }
   out += fmt::format("\nPeak second: {} requests at {} UTC. Annualised volume {}: {} requests.\n", c.peak_second_requests,
                      format_date_time(std::chrono::sys_seconds{std::chrono::seconds{c.peak_second_utc}}), c.year, thousands(c.yearly_requests));
   for (const auto& warning : c.warnings) out += fmt::format("warning: {}\n", warning);
