@@ -68,14 +68,24 @@ FidelityReport replay_fidelity(const Calibration& c, const std::string& scenario
   report.log_peak_second = c.peak_second_requests;
 
   std::vector<std::uint64_t> per_endpoint(names.size(), 0);
+  // Counts per second of the span: a flat array for spans of up to 62 days (at most 21 MiB), a
+  // map beyond.
+  const auto first_second = static_cast<std::int64_t>(window.from);
+  const auto span_seconds = static_cast<std::size_t>(window.to - window.from);
+  std::vector<std::uint32_t> dense(span_seconds <= 62 * 86400 ? span_seconds + 1 : 0, 0);
   std::unordered_map<std::int64_t, std::uint32_t> per_second;
+  const auto count_second = [&](std::int64_t second) -> std::uint32_t {
+    const auto index = second - first_second;
+    if (!dense.empty() && index >= 0 && static_cast<std::size_t>(index) < dense.size()) return ++dense[static_cast<std::size_t>(index)];
+    return ++per_second[second];
+  };
   const auto record = [&](double instant, std::uint32_t endpoint) {
     ++per_endpoint[endpoint];
     ++report.model_requests;
     const auto local = zone.to_local(instant);
     report.model_by_hour[static_cast<std::size_t>(std::fmod(std::floor(local / 3600), 24.0) + (local < 0 ? 24 : 0)) % 24] += 1;
     const auto second = static_cast<std::int64_t>(std::floor(instant));
-    report.model_peak_second = std::max<std::uint64_t>(report.model_peak_second, ++per_second[second]);
+    report.model_peak_second = std::max<std::uint64_t>(report.model_peak_second, count_second(second));
   };
   sim::Arrival arrival;
   if (scenario.mix.journeys) {
@@ -106,11 +116,15 @@ FidelityReport replay_fidelity(const Calibration& c, const std::string& scenario
   // The index of dispersion of the model's 60 s counts, as calibrate measures the log's: each
   // minute against the mean of its UTC hour.
   std::map<std::int64_t, std::array<double, 60>> hours;
-  for (const auto& [second, count] : per_second) {
+  const auto add_to_hours = [&](std::int64_t second, std::uint32_t count) {
     const auto minute = second >= 0 ? second / 60 : (second - 59) / 60;
     const auto hour = minute >= 0 ? minute / 60 : (minute - 59) / 60;
     hours[hour][static_cast<std::size_t>(minute - hour * 60)] += count;
+  };
+  for (std::size_t i = 0; i < dense.size(); ++i) {
+    if (dense[i] > 0) add_to_hours(first_second + static_cast<std::int64_t>(i), dense[i]);
   }
+  for (const auto& [second, count] : per_second) add_to_hours(second, count);
   double squares = 0, expected = 0;
   for (const auto& [hour, minutes] : hours) {
     if (hour * 3600 < window.from || (hour + 1) * 3600 > window.to) continue;

@@ -311,3 +311,36 @@ TEST_CASE("bots and static assets are excluded and counted; a log of bots only i
   CHECK(requests_of(c, "get_static_app_css") == 50);
   CHECK(render_scenario(c, "x").find("50 requests of bots by user agent (--exclude-bots)") != std::string::npos);
 }
+
+TEST_CASE("sessions are keyed by a cookie or a JSON field when asked") {
+  test::TemporaryDirectory folder("calibrate-keys");
+  std::filesystem::create_directories(folder.path());
+  // Two users behind one address and agent, told apart by their cookie and session field: each
+  // lands, then applies 10 s later.
+  std::string json;
+  for (int user = 0; user < 2; ++user) {
+    for (int step = 0; step < 2; ++step) {
+      json += fmt::format(R"({{"time":{},"request":"{} HTTP/1.1","status":200,"remote_addr":"10.0.0.1","user_agent":"App","cookie":"theme=dark; sid=u{}","sid":"u{}"}})",
+                          1709514000 + user + step * 10, step == 0 ? "GET /" : "POST /v1/applications", user, user) +
+              "\n";
+    }
+  }
+  const auto path = write(folder.path() / "keys.jsonl", json);
+  const auto sessions_of = [&](const std::string& key) {
+    CalibrationOptions options;
+    options.format = LogFormat::json;
+    options.json_fields.time = "time";
+    std::string problem;
+    options.session_key = *parse_session_key(key, problem);
+    return calibrate_logs({path}, options).sessions;
+  };
+  CHECK(sessions_of("ip+ua").sessions == 1);
+  CHECK(sessions_of("cookie:sid").sessions == 2);
+  CHECK(sessions_of("header:sid").sessions == 2);
+  const auto missing = sessions_of("cookie:other");
+  CHECK(missing.keyless == 4);
+  CHECK(missing.sessions == 1);
+  std::string problem;
+  CHECK_FALSE(parse_session_key("cookie:", problem));
+  CHECK_FALSE(parse_session_key("ua", problem));
+}

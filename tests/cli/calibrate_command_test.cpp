@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -61,6 +62,10 @@ TEST_CASE("calibrate writes a scenario that check accepts, and its run against t
   const auto checked = cli_test::uptake("check " + scenario.string());
   INFO(checked.output);
   REQUIRE(checked.exit_code == 0);
+  // Editors' JSON Schema accepts it too, where node is installed (as for the shipped scenarios).
+  if (std::system("node --version > /dev/null 2>&1") == 0) {
+    CHECK(std::system(("node tools/validate-scenarios.mjs " + scenario.string() + " > /dev/null").c_str()) == 0);
+  }
 
   // JSON: the calibration as data.
   const auto json_file = folder / "calibration.json";
