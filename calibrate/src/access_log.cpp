@@ -30,6 +30,7 @@ std::string_view describe(Malformed reason) {
     case Malformed::not_json: return "not a JSON object";
     case Malformed::missing_field: return "a field of the format is missing";
     case Malformed::too_long: return "line longer than 64 KiB";
+    case Malformed::out_of_span: return "time more than 400 days from the log's first request";
   }
   return "unknown";
 }

@@ -166,6 +166,7 @@ struct Calibrator::State {
   std::uint64_t requests = 0, excluded_static = 0, excluded_bots = 0, late = 0;
   std::array<MalformedCount, kMalformedReasons> malformed{};
   std::int64_t first_ms = INT64_MAX, last_ms = INT64_MIN;
+  std::int64_t anchor_ms = INT64_MIN;  // the first request's time: the span is bounded around it
   std::vector<std::uint64_t> endpoint_requests;
   // Local days, each with 96 quarter-hour counts.
   Grid<std::array<std::uint32_t, 96>> days;
@@ -318,15 +319,17 @@ void Calibrator::add_malformed(Malformed reason, const std::string& file, std::u
   if (count.first.size() < kFirstLinesKept) count.first.push_back({file, line});
 }
 
-void Calibrator::add(const LogRecord& record) {
+Malformed Calibrator::add(const LogRecord& record) {
   State& s = *state_;
+  if (s.anchor_ms == INT64_MIN) s.anchor_ms = record.utc_ms;
+  if (std::abs(record.utc_ms - s.anchor_ms) > kLongestSpanDays * 86'400'000) return Malformed::out_of_span;
   if (s.options.exclude_bots && is_bot(record.user_agent)) {
     ++s.excluded_bots;
-    return;
+    return Malformed::none;
   }
   if (s.options.exclude_static && is_static_asset(record.target)) {
     ++s.excluded_static;
-    return;
+    return Malformed::none;
   }
   const auto endpoint = s.router.route(record.method, record.target);
   s.grow_endpoint_tables();
@@ -348,6 +351,7 @@ void Calibrator::add(const LogRecord& record) {
   s.reorder.push(Ordered{record.utc_ms, s.session_of(record), endpoint, record.whole_seconds});
   if (record.utc_ms > s.newest_ms) s.newest_ms = record.utc_ms;
   s.drain(s.newest_ms - static_cast<std::int64_t>(s.options.reorder_window.count()) * 1000);
+  return Malformed::none;
 }
 
 
@@ -839,10 +843,9 @@ Calibration calibrate_logs(const std::vector<std::string>& paths, const Calibrat
     LogRecord record;
     while (reader.next(line, truncated)) {
       calibrator.add_line();
-      const auto outcome = truncated ? Malformed::too_long : parser.parse(line, record);
-      if (outcome == Malformed::none) {
-        calibrator.add(record);
-      } else if (outcome != Malformed::empty) {
+      auto outcome = truncated ? Malformed::too_long : parser.parse(line, record);
+      if (outcome == Malformed::none) outcome = calibrator.add(record);
+      if (outcome != Malformed::none && outcome != Malformed::empty) {
         calibrator.add_malformed(outcome, path, reader.line_number());
       }
     }

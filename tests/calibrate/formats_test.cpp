@@ -198,10 +198,13 @@ TEST_CASE("malformed lines are counted by reason with their first line numbers, 
   lines.insert(lines.begin() + 30, R"(1.2.3.4 - - [04/Mar/2024:10:00:00 +0900] "GET / HTTP/1.1" 2000 1 "-" "x")");
   lines.insert(lines.begin() + 40, "");
   lines.insert(lines.begin() + 50, "also not a line");
+  lines.insert(lines.begin() + 60, R"(1.2.3.4 - - [04/Mar/1994:10:00:00 +0900] "GET / HTTP/1.1" 200 1 "-" "x")");
   const auto path = write(folder.path() / "access.log", join(lines));
   const auto c = calibrate_logs({path}, {});
-  CHECK(c.malformed_lines() == 4);
-  REQUIRE(c.malformed.size() == 3);
+  CHECK(c.malformed_lines() == 5);
+  REQUIRE(c.malformed.size() == 4);
+  CHECK(c.malformed[3].reason == Malformed::out_of_span);
+  CHECK(c.malformed[3].first[0].line == 61);
   CHECK(c.malformed[0].reason == Malformed::no_timestamp);
   CHECK(c.malformed[0].lines == 2);
   REQUIRE(c.malformed[0].first.size() == 2);
@@ -211,7 +214,8 @@ TEST_CASE("malformed lines are counted by reason with their first line numbers, 
   CHECK(c.malformed[1].reason == Malformed::bad_timestamp);
   CHECK(c.malformed[1].first[0].line == 21);
   CHECK(c.malformed[2].reason == Malformed::bad_status);
-  CHECK(c.requests == lines.size() - 5);
+  CHECK(c.requests == lines.size() - 6);
+  CHECK(c.calendar.first_day.time_since_epoch().count() == days_from_civil(2024, 3, 4));
   CHECK(render_calibration_text(c).find("first at " + path + ":11") != std::string::npos);
 
   const auto garbage = write(folder.path() / "garbage.log", "nothing\nto read\n");

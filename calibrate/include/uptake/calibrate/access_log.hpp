@@ -62,8 +62,12 @@ enum class Malformed : std::uint8_t {
   not_json,
   missing_field,
   too_long,
+  out_of_span,  // more than kLongestSpanDays from the log's first request
 };
-inline constexpr std::size_t kMalformedReasons = 9;
+inline constexpr std::size_t kMalformedReasons = 10;
+// A log may span at most this many days from its first request: the per-minute counts are sized
+// by the span, so one line dated decades away must not cost gigabytes.
+inline constexpr std::int64_t kLongestSpanDays = 400;
 std::string_view describe(Malformed reason);
 
 // Parses one line of the given format into `record`; Malformed::none when it was read. The

@@ -192,7 +192,9 @@ class Calibrator {
   Calibrator(const Calibrator&) = delete;
   Calibrator& operator=(const Calibrator&) = delete;
 
-  void add(const LogRecord& record);
+  // Counts a request; Malformed::out_of_span (and nothing counted) when its time lies more than
+  // kLongestSpanDays from the first request's, Malformed::none otherwise.
+  Malformed add(const LogRecord& record);
   void add_malformed(Malformed reason, const std::string& file, std::uint64_t line);
   void add_line() { ++lines_; }
   // Ends the stream and fits the models. Call once.
