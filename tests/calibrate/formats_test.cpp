@@ -348,3 +348,32 @@ TEST_CASE("sessions are keyed by a cookie or a JSON field when asked") {
   CHECK_FALSE(parse_session_key("cookie:", problem));
   CHECK_FALSE(parse_session_key("ua", problem));
 }
+
+TEST_CASE("a gap in a log is unseen time; a quiet night is not a gap") {
+  test::RequestModel model;
+  model.start_utc = kStart;
+  model.days = 7;
+  model.hour_profile.fill(1.0);
+  for (int h = 0; h < 6; ++h) model.hour_profile[static_cast<std::size_t>(h)] = 0;  // no demand from 00:00 to 06:00
+  model.weekday.fill(1.0);
+  model.mean_rate = 0.2;
+  model.rate_cv = 0;
+  test::GeneratedRequest request;
+  request.method = "GET", request.path = "/";
+  model.mix = {{request, 1.0}};
+  // Lines of 2024-03-07 10:00 to 16:00 local are lost (a rotation that went wrong).
+  const auto lost_from = kStart + 3 * 86400 + 10 * 3600, lost_to = kStart + 3 * 86400 + 16 * 3600;
+  Calibrator calibrator({});
+  test::generate_requests(model, 4, [&](const test::GeneratedRequest& r) {
+    if (r.utc < lost_from || r.utc >= lost_to) calibrator.add(test::record_of(r, model.offset));
+  });
+  const auto c = calibrator.finish({"gap"});
+  REQUIRE(c.coverage.gaps.size() == 1);
+  CHECK(c.coverage.gaps[0].first == lost_from);
+  CHECK(c.coverage.gaps[0].second == lost_to);
+  CHECK(c.coverage.seen_fraction == Approx(1 - 6.0 / (7 * 24)).epsilon(0.01));
+  CHECK(has_warning(c, "a gap in the log?"));
+  // The year's volume is not inflated by the nights, nor lowered by the gap.
+  WARN("annualised with a gap: " << c.yearly_requests << " against " << 0.2 * 86400 * 366);
+  CHECK(std::abs(c.yearly_requests / (0.2 * 86400 * 366) - 1) < 0.03);
+}
