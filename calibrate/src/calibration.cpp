@@ -432,6 +432,24 @@ void Calibrator::State::fit_calendar(Calibration& result) const {
     factor.measured = true;
     factor.days = use_whole ? fit.whole_days : static_cast<int>(days.size());
   }
+  // A log kept for part of each day only (an export of office hours) shows as quarter-hours with
+  // no request right beside busy ones, every day: real demand fades, a cut-off log stops. It
+  // cannot be told apart for certain, so it is said, not corrected.
+  const auto busiest_quarter = *std::max_element(quarter.begin(), quarter.end());
+  if (profile_total >= 2000) {
+    std::vector<std::string> cliffs;
+    for (std::size_t q = 0; q < 96; ++q) {
+      const auto next = (q + 1) % 96;
+      const bool stops = quarter[q] >= 0.3 * static_cast<double>(busiest_quarter) && quarter[next] == 0;
+      const bool starts = quarter[q] == 0 && quarter[next] >= 0.3 * static_cast<double>(busiest_quarter);
+      if (stops || starts) cliffs.push_back(fmt::format("{} at {:02}:{:02}", stops ? "stop" : "start", next / 4, next % 4 * 15));
+    }
+    if (!cliffs.empty()) {
+      result.warnings.push_back(fmt::format("requests {} abruptly every day ({}): if the log covers only part of each day, the other hours are "
+                                            "unmeasured, not idle, and the hour profile and volume leave them out",
+                                            cliffs.size() == 1 ? "change" : "start and stop", fmt::join(cliffs, ", ")));
+    }
+  }
   if (!use_whole) {
     result.warnings.push_back(fmt::format("the log covers no whole local day ({} to {}): the hour profile comes from part of a day or two, and "
                                           "weekday and month factors are left at 1",

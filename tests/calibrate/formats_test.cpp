@@ -377,3 +377,26 @@ TEST_CASE("a gap in a log is unseen time; a quiet night is not a gap") {
   WARN("annualised with a gap: " << c.yearly_requests << " against " << 0.2 * 86400 * 366);
   CHECK(std::abs(c.yearly_requests / (0.2 * 86400 * 366) - 1) < 0.03);
 }
+
+TEST_CASE("a log kept for office hours only is said to stop abruptly") {
+  test::RequestModel model;
+  model.start_utc = kStart;
+  model.days = 7;
+  model.hour_profile.fill(1.0);
+  model.weekday.fill(1.0);
+  model.mean_rate = 0.2;
+  test::GeneratedRequest request;
+  request.method = "GET", request.path = "/";
+  model.mix = {{request, 1.0}};
+  Calibrator office({}), fading({});
+  test::generate_requests(model, 4, [&](const test::GeneratedRequest& r) {
+    const auto local_hour = (r.utc + model.offset) % 86400 / 3600;
+    if (local_hour >= 9 && local_hour < 18) office.add(test::record_of(r, model.offset));
+  });
+  const auto cut = office.finish({"office"});
+  CHECK(has_warning(cut, "start and stop abruptly every day (start at 09:00, stop at 18:00)"));
+  // A service whose demand fades to nothing at night is not called cut off.
+  for (std::size_t h = 0; h < 24; ++h) model.hour_profile[h] = h < 5 ? 0.0 : h < 8 ? 0.1 * static_cast<double>(h - 4) : h < 21 ? 1.0 : 0.1 * static_cast<double>(24 - h);
+  test::generate_requests(model, 4, [&](const test::GeneratedRequest& r) { fading.add(test::record_of(r, model.offset)); });
+  CHECK_FALSE(has_warning(fading.finish({"fading"}), "abruptly"));
+}
