@@ -440,8 +440,8 @@ void Calibrator::State::fit_calendar(Calibration& result) const {
     std::vector<std::string> cliffs;
     for (std::size_t q = 0; q < 96; ++q) {
       const auto next = (q + 1) % 96;
-      const bool stops = quarter[q] >= 0.3 * static_cast<double>(busiest_quarter) && quarter[next] == 0;
-      const bool starts = quarter[q] == 0 && quarter[next] >= 0.3 * static_cast<double>(busiest_quarter);
+      const bool stops = static_cast<double>(quarter[q]) >= 0.3 * static_cast<double>(busiest_quarter) && quarter[next] == 0;
+      const bool starts = quarter[q] == 0 && static_cast<double>(quarter[next]) >= 0.3 * static_cast<double>(busiest_quarter);
       if (stops || starts) cliffs.push_back(fmt::format("{} at {:02}:{:02}", stops ? "stop" : "start", next / 4, next % 4 * 15));
     }
     if (!cliffs.empty()) {
@@ -463,8 +463,8 @@ void Calibrator::State::fit_calendar(Calibration& result) const {
   std::vector<std::int64_t> holidays;
   for (const auto& list : by_weekday) {
     if (list.size() < 3) continue;
-    std::vector<double> totals;
-    for (const auto& entry : list) totals.push_back(entry.second);
+    std::vector<double> totals(list.size());
+    std::transform(list.begin(), list.end(), totals.begin(), [](const auto& entry) { return entry.second; });
     const double usual = median(totals);
     for (const auto& [day, total] : list) {
       if (usual > 50 && total < 0.5 * usual) {

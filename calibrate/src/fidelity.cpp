@@ -127,7 +127,7 @@ FidelityReport replay_fidelity(const Calibration& c, const std::string& scenario
   for (const auto& [second, count] : per_second) add_to_hours(second, count);
   double squares = 0, expected = 0;
   for (const auto& [hour, minutes] : hours) {
-    if (hour * 3600 < window.from || (hour + 1) * 3600 > window.to) continue;
+    if (static_cast<double>(hour * 3600) < window.from || static_cast<double>((hour + 1) * 3600) > window.to) continue;
     double total = 0, sum_squares = 0;
     for (double n : minutes) {
       total += n;
