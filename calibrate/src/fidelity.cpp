@@ -39,7 +39,7 @@ double mean_of_counts(const std::vector<std::uint64_t>& counts) {
 
 }  // namespace
 
-FidelityReport replay_fidelity(const Calibration& c, const std::string& scenario_text, const std::string& file_name) {
+FidelityReport replay_fidelity(const Calibration& c, const std::string& scenario_text, const std::string& file_name, double most_replayed) {
   FidelityReport report;
   const auto scenario = sim::parse_scenario(scenario_text, file_name);
   const auto forecast = sim::make_forecast(scenario, c.year, c.year);
@@ -50,6 +50,11 @@ FidelityReport replay_fidelity(const Calibration& c, const std::string& scenario
   window.to = std::floor(static_cast<double>(c.last_utc_ms) / 1000) + 1;
   window.duration = Seconds{window.to - window.from};
   window.scale = c.coverage.seen_fraction;
+  const double log_requests = static_cast<double>(c.requests);
+  if (log_requests > most_replayed) {
+    report.sample = most_replayed / log_requests;
+    window.scale *= report.sample;
+  }
   const auto& zone = scenario.calendar.time_zone;
 
   const auto& names = model.endpoints();
@@ -141,6 +146,10 @@ FidelityReport replay_fidelity(const Calibration& c, const std::string& scenario
   for (std::size_t e = 0; e < names.size(); ++e) {
     report.model_share[e] = report.model_requests ? static_cast<double>(per_endpoint[e]) / static_cast<double>(report.model_requests) : 0;
   }
+  if (report.sample < 1) {
+    report.model_requests = static_cast<std::uint64_t>(std::llround(static_cast<double>(report.model_requests) / report.sample));
+    for (auto& hour : report.model_by_hour) hour /= report.sample;
+  }
   return report;
 }
 
@@ -149,8 +158,12 @@ std::string render_fidelity_text(const FidelityReport& r) {
                                 r.seen_fraction < 1 ? fmt::format(", thinned to the {:.0f}% of time the log saw,", 100 * r.seen_fraction) : std::string());
   out += fmt::format("  requests        log {:>12}   model {:>12}   ({:+.1f}%)\n", r.log_requests, r.model_requests,
                      r.log_requests ? 100.0 * (static_cast<double>(r.model_requests) / static_cast<double>(r.log_requests) - 1) : 0.0);
-  out += fmt::format("  peak second     log {:>12}   model {:>12}\n", r.log_peak_second, r.model_peak_second);
-  out += fmt::format("  dispersion 60 s log {:>12.2f}   model {:>12.2f}   (1 = Poisson)\n", r.log_dispersion_60, r.model_dispersion_60);
+  if (r.sample < 1) {
+    out += fmt::format("  (the model replayed as a {:.2g}% sample and scaled back: its busiest second and dispersion are not compared)\n", 100 * r.sample);
+  } else {
+    out += fmt::format("  peak second     log {:>12}   model {:>12}\n", r.log_peak_second, r.model_peak_second);
+    out += fmt::format("  dispersion 60 s log {:>12.2f}   model {:>12.2f}   (1 = Poisson)\n", r.log_dispersion_60, r.model_dispersion_60);
+  }
   if (r.sessions) {
     out += fmt::format("  session length  log mean {:.2f}, p90 {:.0f}   model mean {:.2f}, p90 {:.0f}\n", r.log_mean_session, r.log_session_p90, r.model_mean_session,
                        r.model_session_p90);

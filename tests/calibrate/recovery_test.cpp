@@ -229,3 +229,17 @@ TEST_CASE("month factors and holidays are recovered from a log of three months")
   const auto text = render_scenario(c, "three-months");
   CHECK(text.find("holidays: [2024-04-10, 2024-05-06]") != std::string::npos);
 }
+
+TEST_CASE("a long log's fidelity is drawn from a sample of the schedule, scaled back") {
+  auto model = request_model();
+  model.days = 7;
+  model.mean_rate = 0.5;
+  Calibrator calibrator(CalibrationOptions{});
+  test::generate_requests(model, 19, [&](const test::GeneratedRequest& r) { calibrator.add(test::record_of(r, model.offset)); });
+  const auto c = calibrator.finish({"generated"});
+  const auto report = replay_fidelity(c, render_scenario(c, "sampled"), "sampled.yaml", 30000);
+  CHECK(report.sample == Approx(30000.0 / static_cast<double>(c.requests)));
+  CHECK(std::abs(static_cast<double>(report.model_requests) / static_cast<double>(report.log_requests) - 1) < 0.05);
+  for (std::size_t e = 0; e < report.endpoints.size(); ++e) CHECK(std::abs(report.model_share[e] - report.log_share[e]) < 0.02);
+  CHECK(render_fidelity_text(report).find("sample") != std::string::npos);
+}

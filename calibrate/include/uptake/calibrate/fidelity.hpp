@@ -22,11 +22,18 @@ struct FidelityReport {
   std::uint64_t log_peak_second = 0, model_peak_second = 0;
   double log_dispersion_60 = 1, model_dispersion_60 = 1;   // index of dispersion of 60 s request counts within each hour
   double seen_fraction = 1;                                 // the model's schedule is thinned by it to compare with the log
+  // A long, busy log is replayed as a sample of about `most_replayed` arrivals: the model's
+  // counts are scaled back by 1 / sample, and its busiest second and dispersion (which a sample
+  // changes) are not compared.
+  double sample = 1;
 };
 
 // Loads `scenario_text` (as render_scenario wrote it), draws its schedule over the log's span
-// with the scenario's seed, and compares. Throws InputError when the text does not load.
-FidelityReport replay_fidelity(const Calibration& calibration, const std::string& scenario_text, const std::string& file_name);
+// with the scenario's seed, and compares. A log of more than `most_replayed` requests is
+// compared with a sample of the schedule of about that size. Throws InputError when the text
+// does not load.
+FidelityReport replay_fidelity(const Calibration& calibration, const std::string& scenario_text, const std::string& file_name,
+                               double most_replayed = 20e6);
 
 std::string render_fidelity_text(const FidelityReport& report);
 
