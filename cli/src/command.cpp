@@ -18,6 +18,7 @@ const std::vector<Command>& commands() {
     for (auto& command : results_commands()) list.push_back(std::move(command));
     for (auto& command : report_commands()) list.push_back(std::move(command));
     for (auto& command : serve_commands()) list.push_back(std::move(command));
+    for (auto& command : calibrate_commands()) list.push_back(std::move(command));
     return list;
   }();
   return all;

@@ -43,6 +43,7 @@ std::vector<Command> capacity_commands();
 std::vector<Command> results_commands();
 
 std::vector<Command> report_commands();
+std::vector<Command> calibrate_commands();
 
 // The verdict a results folder ended with (run, merge, capacity), when it has something to say:
 // thresholds, or results that are untrusted or partial.

@@ -121,8 +121,13 @@ std::string render_forecast_text(const sim::Forecast& forecast) {
     peaks.add_row(row);
   }
   out += "\n" + peaks.render(2);
+  const auto& burstiness = model.burstiness();
+  const auto process = burstiness && burstiness->rate_cv > 0
+                           ? fmt::format("the scenario's bursty process (a gamma rate multiplier per {}, coefficient of variation {:g})\n  at the peak-hour mean",
+                                         format_duration(burstiness->interval), burstiness->rate_cv)
+                           : std::string("a Poisson process at the peak-hour mean");
   out += fmt::format("  ({}% upper: the upper end of the total mean's {}% interval, from the volume's; p99.9 s: requests in one\n"
-                     "  second that a Poisson process at the peak-hour mean exceeds in only 0.1% of seconds)\n", level, level);
+                     "  second that {} exceeds in only 0.1% of seconds)\n", level, level, process);
   return out;
 }
 

@@ -81,6 +81,7 @@ ArrivalSchedule::ArrivalSchedule(const RateModel& model, const ReplayWindow& win
     segments_.push_back(segment);
   }
   for (std::size_t e = 0; e < endpoints_; ++e) expected_arrivals_ += model.expected_requests(e, window.from, window.to) * window.scale;
+  if (model.burstiness() && model.burstiness()->rate_cv > 0) apply_burstiness(*model.burstiness(), seed);
   // A rate of infinity (or NaN) would never move the clock: now_ += gap / inf adds nothing.
   double peak = 0;
   for (const auto& segment : segments_) peak = std::isnan(segment.bound) ? segment.bound : std::max(peak, segment.bound);
@@ -89,6 +90,59 @@ ArrivalSchedule::ArrivalSchedule(const RateModel& model, const ReplayWindow& win
                      fmt::format("demand of at most {:g} requests per second: lower replay.scale, lengthen replay.duration, "
                                  "or check the volumes, calendar weights and event multipliers",
                                  kMostReplayRate));
+  }
+}
+
+void ArrivalSchedule::apply_burstiness(const Burstiness& burstiness, std::uint64_t seed) {
+  // Intervals are aligned to scenario time, so every shard and every replay of the same stretch
+  // sees the same factors: each is drawn from a stream of its own, keyed by the seed and the
+  // interval's number, apart from the stream that draws arrivals.
+  const double interval = burstiness.interval.count();
+  const double shape = 1 / (burstiness.rate_cv * burstiness.rate_cv);
+  const auto factor_of = [&](std::int64_t number) {
+    std::uint64_t key = seed ^ 0x6275727374696e65ULL;  // "burstine"
+    key = splitmix64(key) ^ static_cast<std::uint64_t>(number);
+    Random random(splitmix64(key));
+    return gamma_draw(random, shape) / shape;
+  };
+  std::vector<Segment> cut;
+  std::vector<double> rates;
+  for (const auto& segment : segments_) {
+    double start = segment.start;
+    while (start < segment.end) {
+      const double scenario_time = window_.from + start * compression_;
+      const auto number = static_cast<std::int64_t>(std::floor(scenario_time / interval));
+      const double interval_end = (static_cast<double>(number + 1) * interval - window_.from) / compression_;
+      const double end = std::min(segment.end, std::max(interval_end, std::nextafter(start, segment.end)));
+      const double factor = factor_of(number);
+      Segment piece = segment;
+      piece.start = start;
+      piece.end = end;
+      piece.bound = segment.bound * factor;
+      piece.first = rates.size();
+      for (std::size_t e = 0; e < endpoints_; ++e) rates.push_back(rates_[segment.first + e] * factor);
+      cut.push_back(piece);
+      start = end;
+    }
+  }
+  segments_ = std::move(cut);
+  rates_ = std::move(rates);
+}
+
+double gamma_draw(Random& random, double shape) {
+  // Marsaglia and Tsang (2000); below shape 1, a draw at shape + 1 scaled by U^(1/shape).
+  if (shape < 1) return gamma_draw(random, shape + 1) * std::pow(random.uniform_open_zero(), 1 / shape);
+  const double d = shape - 1.0 / 3;
+  const double c = 1 / std::sqrt(9 * d);
+  for (;;) {
+    double x = 0, v = 0;
+    do {
+      x = random.normal();
+      v = 1 + c * x;
+    } while (v <= 0);
+    v = v * v * v;
+    const double u = random.uniform_open_zero();
+    if (std::log(u) < 0.5 * x * x + d - d * v + d * std::log(v)) return d * v;
   }
 }
 

@@ -12,7 +12,8 @@ using namespace std::chrono;
 RateModel::RateModel(const Scenario& scenario, std::map<int, double> yearly_volume)
     : endpoints_(scenario.endpoint_names()),
       yearly_volume_(std::move(yearly_volume)),
-      calendar_(scenario.calendar) {
+      calendar_(scenario.calendar),
+      burstiness_(scenario.burstiness) {
   requests_per_use_.assign(endpoints_.size(), 0.0);
   auto index_of = [&](const std::string& name) {
     return static_cast<std::size_t>(std::find(endpoints_.begin(), endpoints_.end(), name) - endpoints_.begin());
@@ -163,10 +164,12 @@ DesignPeak RateModel::design_peak(int year) const {
       }
     }
   }
-  peak.total_peak_second_rate = poisson_upper_quantile(peak.total_peak_hour_rate, 0.001);
+  const double rate_cv = burstiness_ ? burstiness_->rate_cv : 0.0;
+  const Seconds interval = burstiness_ ? burstiness_->interval : Seconds{1};
+  peak.total_peak_second_rate = bursty_upper_quantile(peak.total_peak_hour_rate, rate_cv, interval, 0.001);
   for (std::size_t e = 0; e < endpoints_.size(); ++e) {
     peak.peak_hour_rate[e] = expected_requests(e, peak.peak_hour_start, peak.peak_hour_start + 3600.0) / 3600.0;
-    peak.peak_second_rate[e] = poisson_upper_quantile(peak.peak_hour_rate[e], 0.001);
+    peak.peak_second_rate[e] = bursty_upper_quantile(peak.peak_hour_rate[e], rate_cv, interval, 0.001);
   }
   return peak;
 }
@@ -183,6 +186,28 @@ double poisson_upper_quantile(double mean, double tail) {
     upper_tail += probability;
     probability *= static_cast<double>(k) / mean;
     --k;
+  }
+  return static_cast<double>(k);
+}
+
+double bursty_upper_quantile(double mean, double rate_cv, Seconds interval, double tail) {
+  const double variance = rate_cv * rate_cv * std::min(1.0, interval.count());
+  if (mean <= 0 || variance <= 0) return poisson_upper_quantile(mean, tail);
+  // Negative binomial with r = 1 / variance and success probability p = r / (r + mean):
+  // P(0) = p^r, P(k) = P(k - 1) (k - 1 + r) / k (1 - p). Summed upwards in log space until the
+  // tail left is at most `tail`; far beyond the mean the count is bounded by a normal guess.
+  const double r = 1 / variance;
+  const double log_p = std::log(r / (r + mean));
+  const double log_q = std::log(mean / (r + mean));
+  double log_probability = r * log_p;
+  double cumulative = std::exp(log_probability);
+  const double standard_deviation = std::sqrt(mean + variance * mean * mean);
+  const auto limit = static_cast<long long>(std::ceil(mean + 60 * standard_deviation + 50));
+  long long k = 0;
+  while (1 - cumulative > tail && k < limit && k < 100'000'000) {
+    ++k;
+    log_probability += std::log((static_cast<double>(k) - 1 + r) / static_cast<double>(k)) + log_q;
+    cumulative += std::exp(log_probability);
   }
   return static_cast<double>(k);
 }

@@ -1054,6 +1054,22 @@ void load_flows(const Reader& reader, const YAML::Node& root, Scenario& scenario
   }
 }
 
+void load_burstiness(const Reader& reader, const YAML::Node& root, Scenario& scenario) {
+  const auto node = root["burstiness"];
+  if (!node) return;
+  reader.expect_map(node, "burstiness", {"interval", "rate_cv"});
+  Burstiness burstiness;
+  burstiness.where = reader.at(node);
+  if (node["interval"]) {
+    burstiness.interval = reader.duration(node["interval"], "burstiness.interval");
+    if (!(burstiness.interval.count() >= 1 && burstiness.interval.count() <= 86400)) {
+      reader.fail(node["interval"], "burstiness.interval", "is out of range", "from 1s to 1d");
+    }
+  }
+  burstiness.rate_cv = reader.non_negative(reader.require(node, "burstiness", "rate_cv"), "burstiness.rate_cv", 10);
+  scenario.burstiness = burstiness;
+}
+
 void load_synthetic(const Reader& reader, const YAML::Node& root, Scenario& scenario) {
   scenario.synthetic.certificate_types = {"resident-registration"};
   const auto node = root["synthetic"];
@@ -1183,7 +1199,7 @@ Scenario parse_scenario(const std::string& text, const std::string& file_name) {
   ExpandedWalk(reader).visit(root, "");
   if (!root.IsMap()) throw InputError({file_name, 1, 1}, "", "does not hold a mapping at the top", "a scenario with name, history, mix, ...");
   reader.expect_map(root, "", {"name", "description", "seed", "history", "growth", "calendar", "events", "mix", "journeys",
-                               "feeders", "flows", "synthetic", "replay", "http", "slo"});
+                               "feeders", "flows", "synthetic", "replay", "http", "burstiness", "slo"});
   Scenario scenario;
   scenario.file = file_name;
   scenario.name = reader.nonempty_text(reader.require(root, "", "name"), "name");
@@ -1230,6 +1246,7 @@ Scenario parse_scenario(const std::string& text, const std::string& file_name) {
   load_flows(reader, root, scenario);
   load_synthetic(reader, root, scenario);
   load_replay(reader, root, scenario);
+  load_burstiness(reader, root, scenario);
   load_slo(reader, root, scenario);
   const auto& replay = scenario.replay;
   if (replay.window == ReplayWindowKind::peak_hour) {

@@ -23,6 +23,7 @@ void credential(std::string_view input);          // ecert::verify_credential, s
 void histogram_log(std::string_view input);       // read_histogram_log, try_decode_*
 void csv(std::string_view input);                 // parse_csv
 void response_parser(std::string_view input);     // loadgen::ResponseParser
+void access_log(std::string_view input);          // calibrate::LineParser, Calibrator
 
 struct Target {
   std::string_view name;  // the folder under tests/fuzz/corpus/ and tests/fuzz/regressions/
@@ -32,7 +33,7 @@ struct Target {
 inline constexpr Target kTargets[] = {
     {"scenario", scenario},   {"threshold", threshold}, {"service", service},
     {"credential", credential}, {"histogram_log", histogram_log}, {"csv", csv},
-    {"response_parser", response_parser},
+    {"response_parser", response_parser}, {"access_log", access_log},
 };
 
 // Stops the process with `what` when an invariant does not hold: libFuzzer keeps the input as a

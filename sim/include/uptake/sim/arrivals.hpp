@@ -7,6 +7,9 @@
 // piece without events every candidate is accepted (pure exponential gaps); where events overlap
 // a piece, candidates at the piece's upper bound are kept with probability rate / bound.
 //
+// Burstiness (scenario.burstiness): each interval of scenario time has its rates multiplied by
+// a gamma factor of mean 1, drawn from the seed and the interval's number, so shards agree.
+//
 // Sharding: every shard draws the same random stream and numbers the arrivals 0, 1, 2, ...;
 // shard K of N keeps the arrivals whose number is K modulo N. So N shards together are exactly
 // the unsharded schedule, none twice, and each shard carries 1/N of every stretch of it.
@@ -58,6 +61,9 @@ ReplayWindow replay_window(const Scenario& scenario, const RateModel& model);
 // field and the window, before any load.
 void refuse_replay_without_demand(const Scenario& scenario, const ReplayWindow& window, double expected_arrivals);
 
+// A gamma-distributed draw of mean `shape` (scale 1), shape > 0: the factors of bursty arrivals.
+double gamma_draw(Random& random, double shape);
+
 struct Arrival {
   std::chrono::nanoseconds intended_offset{0};  // intended send time, from the schedule's start
   std::uint32_t endpoint = 0;                   // index into the rate model's endpoints
@@ -91,6 +97,10 @@ class ArrivalSchedule {
   };
 
   ArrivalSchedule(std::uint64_t seed, Shard shard, std::size_t endpoints);
+  // Cuts the segments at the scenario's burstiness intervals and multiplies each piece's rates
+  // by its interval's gamma factor (the arrival stream itself is untouched: same seed, same
+  // draws, so a scenario without burstiness keeps its schedule).
+  void apply_burstiness(const Burstiness& burstiness, std::uint64_t seed);
   std::uint32_t pick_endpoint(const double* weights, double total, double draw) const;
 
   const RateModel* model_ = nullptr;   // null for constant schedules (which have no events)

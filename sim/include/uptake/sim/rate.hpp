@@ -23,7 +23,7 @@ struct DesignPeak {
   int year = 0;
   Instant peak_hour_start = 0;           // real instant the busiest clock hour begins
   std::vector<double> peak_hour_rate;    // per endpoint: mean requests per second in that hour
-  std::vector<double> peak_second_rate;  // per endpoint: 99.9th percentile of requests in a second
+  std::vector<double> peak_second_rate;  // per endpoint: 99.9th percentile of requests in a second (with the scenario's burstiness, if any)
   double total_peak_hour_rate = 0;
   double total_peak_second_rate = 0;
 };
@@ -37,6 +37,8 @@ class RateModel {
   const std::vector<std::string>& endpoints() const { return endpoints_; }
   const std::vector<double>& requests_per_use() const { return requests_per_use_; }
   const CalendarShape& calendar() const { return calendar_; }
+  // The scenario's over-dispersion of arrivals; empty: Poisson.
+  const std::optional<Burstiness>& burstiness() const { return burstiness_; }
 
   // lambda of one endpoint at instant t, requests per second.
   double rate(std::size_t endpoint, Instant t) const;
@@ -75,10 +77,18 @@ class RateModel {
   // spell), so that the year's total with them is volume times requests per use.
   std::map<int, std::vector<double>> year_requests_;
   CalendarShape calendar_;
+  std::optional<Burstiness> burstiness_;
 };
 
 // Smallest k with P(X > k) <= tail for X ~ Poisson(mean): the per-second rate that a Poisson
 // arrival process of that mean exceeds in only `tail` of seconds.
 double poisson_upper_quantile(double mean, double tail);
+
+// The same for a count in one second whose rate is multiplied by a gamma factor of mean 1 and
+// coefficient of variation `rate_cv` held over `interval` (a negative binomial count: variance
+// mean + (rate_cv mean)^2 when the interval lasts a second or more; an interval shorter than a
+// second averages several factors, which divides the factor's variance by their number).
+// rate_cv 0 is poisson_upper_quantile.
+double bursty_upper_quantile(double mean, double rate_cv, Seconds interval, double tail);
 
 }  // namespace uptake::sim

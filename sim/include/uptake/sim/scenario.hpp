@@ -268,6 +268,17 @@ inline constexpr double kMostFactor = 1000;   // an event's multiplier, requests
 // Redirects a flow may follow: browsers stop at 20 (Fetch standard), as do most HTTP clients.
 inline constexpr int kMostRedirects = 20;
 
+// Over-dispersed arrivals: the rate is multiplied, for each interval of scenario time (aligned
+// to the Unix epoch), by an independent gamma-distributed factor of mean 1 and coefficient of
+// variation `rate_cv`. Counts then vary more than a Poisson process's: in a window no longer
+// than the interval, with mean mu, the variance is mu + (rate_cv mu)^2. Real traffic is usually
+// so, and a Poisson schedule then understates its busiest seconds. `uptake calibrate` measures it.
+struct Burstiness {
+  Seconds interval{60};   // from 1 s to 1 day
+  double rate_cv = 0;     // from 0 (Poisson) to 10
+  InputLocation where;
+};
+
 struct Scenario {
   std::string file;         // path it was loaded from
   std::string name;
@@ -286,6 +297,7 @@ struct Scenario {
   // default, `http: 1.1`, is HTTP/1.1. http_where: the key, when the file sets it.
   bool http2 = false;
   InputLocation http_where;
+  std::optional<Burstiness> burstiness;  // empty: Poisson arrivals
   std::vector<std::string> slo;  // threshold expressions, validated by parse_threshold
   std::vector<std::string> warnings;  // what loads but may not be what the author meant, for people
 
