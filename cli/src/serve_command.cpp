@@ -57,6 +57,8 @@ int run_serve(const po::variables_map& values) {
     }
   }
   ecert::HttpServer server(options, service);
+  // Before the first line: whoever reads it may signal the service at once.
+  server.stop_on_signals();
   // The first line names the address, so that scripts and tests can read the chosen port.
   fmt::print("uptake serve: listening on {}://{}:{} (data in {}{})\n", options.tls ? "https" : "http", options.host.find(':') == std::string::npos ? options.host : "[" + options.host + "]",
              server.port(), service.data_dir.string(), service.synthetic.empty() ? "" : fmt::format("; synthetic mode, {} workers", service.workers));

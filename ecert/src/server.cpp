@@ -390,6 +390,7 @@ struct HttpServer::Impl {
   tcp::acceptor acceptor{accept_strand};
   net::steady_timer accept_backoff{accept_strand};  // after an accept failed for want of descriptors
   net::signal_set signals{io};
+  bool stopping_on_signals = false;  // SIGINT and SIGTERM are waited for (stop_on_signals)
   std::atomic<bool> stopping{false};
   std::unique_ptr<ssl::context> tls;
 
@@ -514,15 +515,20 @@ std::uint16_t HttpServer::port() const { return impl_->acceptor.local_endpoint()
 
 void HttpServer::stop() { impl_->begin_shutdown(); }
 
+void HttpServer::stop_on_signals() {
+  auto& impl = *impl_;
+  if (impl.stopping_on_signals) return;
+  impl.stopping_on_signals = true;
+  impl.signals.add(SIGINT);
+  impl.signals.add(SIGTERM);
+  impl.signals.async_wait([this](beast::error_code ec, int) {
+    if (!ec) stop();
+  });
+}
+
 void HttpServer::run(bool handle_signals) {
   auto& impl = *impl_;
-  if (handle_signals) {
-    impl.signals.add(SIGINT);
-    impl.signals.add(SIGTERM);
-    impl.signals.async_wait([this](beast::error_code ec, int) {
-      if (!ec) stop();
-    });
-  }
+  if (handle_signals) stop_on_signals();
   impl.accept();
   const unsigned threads = impl.options.threads ? impl.options.threads : std::max(1u, std::thread::hardware_concurrency());
   std::vector<std::thread> workers;

@@ -36,6 +36,10 @@ class HttpServer {
 
   std::uint16_t port() const;
 
+  // From now on SIGINT and SIGTERM begin the shutdown (once run() runs). Call it before telling
+  // anyone the server is up: a signal that came between that and run() would otherwise end the
+  // process by its default action, without the commit.
+  void stop_on_signals();
   // Serves until stop() or, when `handle_signals`, SIGINT/SIGTERM; then stops accepting,
   // finishes in-flight requests, commits, and returns.
   void run(bool handle_signals);
