@@ -16,7 +16,6 @@
 
 #include <algorithm>
 #include <array>
-#include <deque>
 #include <functional>
 #include <future>
 #include <latch>
@@ -24,7 +23,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <queue>
 #include <system_error>
 #include <thread>
 
@@ -151,6 +149,51 @@ constexpr auto kWarmUpStopPoll = std::chrono::milliseconds(50);
 // After a stop, how long a thread may spend counting the unsent rest of its schedule.
 constexpr auto kUnsentCountBudget = std::chrono::seconds(1);
 
+// A whole answer, as the warm-up keeps it.
+struct Answer {
+  int status = 0;
+  std::string head;
+  std::string body;
+};
+
+// The warm-up's end of a connection: one request at a time, its answer kept whole. The run's own
+// connections carry it, so the warm-up speaks the run's protocol with the same parser and
+// bounds, while the worker's pool, counters and results never see it.
+class WarmUpOwner final : public client::ConnectionOwner {
+ public:
+  WarmUpOwner(const EngineOptions& options, const std::vector<tcp::endpoint>& endpoints) : options_(options), endpoints_(endpoints) {}
+  // Before each exchange.
+  void start(bool head_request) {
+    head_request_ = head_request;
+    answer.reset();
+    done = false;
+  }
+
+  const Target& target() const override { return options_.target; }
+  const std::vector<tcp::endpoint>& endpoints() const override { return endpoints_; }
+  Seconds connect_timeout() const override { return options_.connect_timeout; }
+  Seconds request_timeout() const override { return options_.request_timeout; }
+  bool is_head_request(const Pending&) const override { return head_request_; }
+  std::size_t kept_body_bytes(const Pending&) const override { return std::numeric_limits<std::size_t>::max(); }  // captures read it
+  void connection_opened() override {}
+  void connection_lost(const std::shared_ptr<Connection>&) override {}
+  void finished(std::unique_ptr<Pending>, Clock::time_point, const Reply& reply, const std::shared_ptr<Connection>&) override {
+    if (reply.status) answer = Answer{reply.status, std::string(reply.head), std::string(reply.body)};
+    done = true;
+  }
+  void retry(std::unique_ptr<Pending>) override { done = true; }  // the warm-up tries its next request instead
+  void room_opened(const std::shared_ptr<Connection>&) override {}
+  void describe_failure(std::string) override {}
+
+  std::optional<Answer> answer;
+  bool done = false;
+
+ private:
+  const EngineOptions& options_;
+  const std::vector<tcp::endpoint>& endpoints_;
+  bool head_request_ = false;
+};
+
 class Worker final : public client::ConnectionOwner {
  public:
   Worker(const EngineOptions& options, const RequestPlan& plan, unsigned index, unsigned connection_cap,
@@ -233,7 +276,6 @@ class Worker final : public client::ConnectionOwner {
 
   // From the connection: a response arrived (or the request failed).
   void finished(std::unique_ptr<Pending> pending, Clock::time_point sent_at, const Reply& reply, const std::shared_ptr<Connection>& connection) override {
-    if (warm_up_reply_) return keep_warm_up_reply(std::move(pending), reply);
     const auto now = Clock::now();
     const int status = reply.status;
     const auto head = reply.head;
@@ -327,38 +369,37 @@ class Worker final : public client::ConnectionOwner {
   Seconds connect_timeout() const override { return options_.connect_timeout; }
   Seconds request_timeout() const override { return options_.request_timeout; }
   bool is_head_request(const Pending& pending) const override {
-    return warm_up_reply_ ? warm_up_head_ : plan_.endpoints[pending.endpoint].head_method;
+    return plan_.endpoints[pending.endpoint].head_method;
   }
-  // How much of a response body to keep: all of it where captures or checks read it (and in
-  // the warm-up, which captures), else only what a failure's description shows (one more byte
-  // tells it there was more). Keeping every body would let each connection hold the largest
-  // one it ever read.
+  // How much of a response body to keep: all of it where captures or checks read it, else only
+  // what a failure's description shows (one more byte tells it there was more). Keeping every
+  // body would let each connection hold the largest one it ever read.
   std::size_t kept_body_bytes(const Pending& pending) const override {
-    return warm_up_reply_ || plan_.endpoints[pending.endpoint].reads_body() ? std::numeric_limits<std::size_t>::max() : kShownBodyBytes + 1;
+    return plan_.endpoints[pending.endpoint].reads_body() ? std::numeric_limits<std::size_t>::max() : kShownBodyBytes + 1;
   }
   void connection_opened() override { ++result_.connections_opened; }
   void connection_lost(const std::shared_ptr<Connection>& connection) override {
     // A closed connection leaves the pool; the next request may open a new one.
-    if (!warm_up_reply_) pool_.lost(connection);  // warm-up connections are not the pool's
+    pool_.lost(connection);
   }
   void retry(std::unique_ptr<Pending> pending) override {
-    if (warm_up_reply_) {
-      warm_up_done_ = true;  // the warm-up tries the next request instead
-      return recycle(std::move(pending));
-    }
     --in_flight_;
     assign(std::move(pending), Clock::now(), true);
   }
   void room_opened(const std::shared_ptr<Connection>& connection) override {
-    if (!warm_up_reply_) release(connection, Clock::now());
+    release(connection, Clock::now());
   }
   void describe_failure(std::string description) override {
     if (result_.sample_failure.empty()) result_.sample_failure = std::move(description);
   }
   unsigned streams_per_connection() const { return options_.http2 ? std::max(1u, options_.streams) : 1u; }
+  // A connection of the run's protocol, reporting to `owner`.
+  std::shared_ptr<Connection> open_connection(client::ConnectionOwner& owner) {
+    return options_.http2 ? client::make_http2_connection(owner, io_, tls_.get(), streams_per_connection())
+                          : client::make_http1_connection(owner, io_, tls_.get());
+  }
   std::shared_ptr<Connection> new_connection() {
-    auto connection = options_.http2 ? client::make_http2_connection(*this, io_, tls_.get(), streams_per_connection())
-                                     : client::make_http1_connection(*this, io_, tls_.get());
+    auto connection = open_connection(*this);
     live_.push_back(connection);
     return connection;
   }
@@ -422,11 +463,6 @@ class Worker final : public client::ConnectionOwner {
   // (with a cookie jar of its own): the head and body of the last answer when `request`'s checks
   // pass it (without checks: 2xx or 3xx), or nothing. warm_up_answer_status_ and
   // warm_up_answer_start_ describe the last answer for a failure's message.
-  struct Answer {
-    int status = 0;
-    std::string head;
-    std::string body;
-  };
   std::optional<Answer> warm_up_exchange(const std::string& request_bytes, const EndpointRequest& request) {
     warm_up_answer_status_ = 0;
     CookieJar cookies(options_.target.host, options_.target.tls);
@@ -456,24 +492,21 @@ class Worker final : public client::ConnectionOwner {
   // a stop). The run's own client carries it (the same protocol, parser and bounds), on the
   // worker's io_context, which is not yet running.
   std::optional<Answer> exchange(const std::string& request_bytes, bool head_request) {
-    std::optional<Answer> answer;
-    warm_up_reply_ = &answer;
-    warm_up_head_ = head_request;
-    warm_up_done_ = false;
-    auto pending = take_buffer();
+    warm_up_owner_.start(head_request);
+    auto pending = std::make_unique<Pending>();
     pending->bytes = request_bytes;
     pending->intended = Clock::now();
-    auto connection = new_connection();
+    auto connection = open_connection(warm_up_owner_);
     connection->send(std::move(pending));
     // Until the exchange is over, or a stop: a stop during the warm-up must not wait for the
     // connect and request time-outs. The deadlines are the connection's own, checked as the
     // run's sweep checks them; the last one is a guard against a connection that never reports.
     const auto give_up = Clock::now() + std::chrono::duration_cast<Clock::duration>(options_.connect_timeout + options_.request_timeout) +
                          std::chrono::seconds(1);
-    while (!warm_up_done_) {
+    while (!warm_up_owner_.done) {
       io_.restart();
       io_.run_for(kWarmUpStopPoll);
-      if (warm_up_done_) break;
+      if (warm_up_owner_.done) break;
       const auto now = Clock::now();
       connection->expire_if_due(now);
       if (stopped() || now >= give_up) connection->shut();
@@ -483,14 +516,7 @@ class Worker final : public client::ConnectionOwner {
     io_.restart();
     io_.poll();  // the handlers the shut ended
     io_.restart();
-    warm_up_reply_ = nullptr;
-    return answer;
-  }
-  // From the connection, during the warm-up: the answer, kept for exchange().
-  void keep_warm_up_reply(std::unique_ptr<Pending> pending, const Reply& reply) {
-    if (reply.status) *warm_up_reply_ = Answer{reply.status, std::string(reply.head), std::string(reply.body)};
-    warm_up_done_ = true;
-    recycle(std::move(pending));
+    return std::move(warm_up_owner_.answer);
   }
 
   // Seeds the capture pools: a few requests of every endpoint that captures, one at a time,
@@ -545,7 +571,6 @@ class Worker final : public client::ConnectionOwner {
     for (auto& endpoint : result_.endpoints) endpoint.errors = endpoint.tampered = endpoint.revoked = endpoint.redirects = 0;
     for (auto& counts : errors_by_endpoint_) counts.fill(0);
     error_count_ = 0;
-    result_.connections_opened = 0;
     result_.sample_failure.clear();
   }
 
@@ -961,9 +986,9 @@ class Worker final : public client::ConnectionOwner {
   std::string body_scratch_;
   std::string capture_scratch_;
   std::string redirect_scratch_;       // a redirect's next request, built here, then swapped in
-  std::optional<Answer>* warm_up_reply_ = nullptr;  // during a warm-up exchange: where its answer goes
-  bool warm_up_head_ = false;          // the warm-up exchange's request is HEAD
-  bool warm_up_done_ = false;          // the warm-up exchange has ended
+  // The warm-up's exchanges report here, not to the worker. A member, not a local: a
+  // connection's last handlers may still name it after its exchange.
+  WarmUpOwner warm_up_owner_{options_, endpoints_};
   int warm_up_answer_status_ = 0;      // the last warm-up exchange's status (0: no answer) and the start of its body
   std::string warm_up_answer_start_;
   RunResult result_;
