@@ -78,6 +78,24 @@ struct RequestModel {
   }
 };
 
+// The reference service's day at +09:00 from `start_utc`: a working-day hour profile, quiet
+// weekends, and issuances, verifications and lookups (a half, 35% and 15%).
+inline RequestModel reference_service_model(std::int64_t start_utc, int days, double mean_rate, double rate_cv) {
+  RequestModel model;
+  model.start_utc = start_utc;
+  model.days = days;
+  model.hour_profile = {0.2, 0.15, 0.1, 0.1, 0.1, 0.2, 0.5, 1.0, 2.0, 3.0, 3.2, 3.0, 3.5, 3.0, 2.8, 2.6, 2.4, 2.2, 1.6, 1.2, 1.0, 0.8, 0.6, 0.3};
+  model.weekday = {1.2, 1.1, 1.05, 1.05, 1.1, 0.5, 0.4};
+  model.mean_rate = mean_rate;
+  model.rate_cv = rate_cv;
+  GeneratedRequest issue, verify, lookup;
+  issue.method = "POST", issue.path = "/v1/certificates";
+  verify.method = "POST", verify.path = "/v1/verify";
+  lookup.method = "GET", lookup.path = "/v1/certificates/{id}";
+  model.mix = {{issue, 0.5}, {verify, 0.35}, {lookup, 0.15}};
+  return model;
+}
+
 // Calls `emit` with each request in time order. Identifiers in paths are drawn (/items/48213).
 // Returns the theoretical index of dispersion of 60 s counts, 1 + v sum(mu^2) / sum(mu) over
 // the logged minutes, and of 10 s counts through `dispersion_10`.

@@ -18,21 +18,7 @@ namespace {
 // 2024-03-04 (a Monday) 00:00 at +09:00.
 constexpr std::int64_t kStart = days_from_civil(2024, 3, 4) * 86400 - 9 * 3600;
 
-test::RequestModel request_model() {
-  test::RequestModel model;
-  model.start_utc = kStart;
-  model.days = 28;
-  model.hour_profile = {0.2, 0.15, 0.1, 0.1, 0.1, 0.2, 0.5, 1.0, 2.0, 3.0, 3.2, 3.0, 3.5, 3.0, 2.8, 2.6, 2.4, 2.2, 1.6, 1.2, 1.0, 0.8, 0.6, 0.3};
-  model.weekday = {1.2, 1.1, 1.05, 1.05, 1.1, 0.5, 0.4};
-  model.mean_rate = 1.0;
-  model.rate_cv = 0.4;
-  test::GeneratedRequest issue, verify, status;
-  issue.method = "POST", issue.path = "/v1/certificates";
-  verify.method = "POST", verify.path = "/v1/verify";
-  status.method = "GET", status.path = "/v1/certificates/{id}";
-  model.mix = {{issue, 0.5}, {verify, 0.35}, {status, 0.15}};
-  return model;
-}
+test::RequestModel request_model() { return test::reference_service_model(kStart, 28, 1.0, 0.4); }
 
 const EndpointCount& endpoint(const Calibration& c, const std::string& name) {
   for (const auto& e : c.endpoints) {

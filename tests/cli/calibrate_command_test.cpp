@@ -20,18 +20,7 @@ namespace {
 
 // Two weeks of issuances, verifications and lookups of the reference service, at +09:00.
 std::map<std::string, double> write_log(const fs::path& file) {
-  test::RequestModel model;
-  model.start_utc = calibrate::days_from_civil(2024, 3, 4) * 86400 - 9 * 3600;
-  model.days = 14;
-  model.hour_profile = {0.2, 0.15, 0.1, 0.1, 0.1, 0.2, 0.5, 1.0, 2.0, 3.0, 3.2, 3.0, 3.5, 3.0, 2.8, 2.6, 2.4, 2.2, 1.6, 1.2, 1.0, 0.8, 0.6, 0.3};
-  model.weekday = {1.2, 1.1, 1.05, 1.05, 1.1, 0.5, 0.4};
-  model.mean_rate = 0.1;
-  model.rate_cv = 0.3;
-  test::GeneratedRequest issue, verify, lookup;
-  issue.method = "POST", issue.path = "/v1/certificates";
-  verify.method = "POST", verify.path = "/v1/verify";
-  lookup.method = "GET", lookup.path = "/v1/certificates/{id}";
-  model.mix = {{issue, 0.5}, {verify, 0.35}, {lookup, 0.15}};
+  const auto model = test::reference_service_model(calibrate::days_from_civil(2024, 3, 4) * 86400 - 9 * 3600, 14, 0.1, 0.3);
   std::ofstream out(file);
   std::map<std::string, double> counts;
   double total = 0;
