@@ -54,6 +54,9 @@ struct Reply {
   std::string_view body;             // as much as the owner asked to keep
   std::int64_t server_time_ns = -1;  // from Server-Timing; -1: none
   std::optional<ErrorClass> error;   // set when there is no answer
+  // When the answer's last bytes arrived, by the kernel's receive timestamp, where the answer
+  // was read later than it arrived (DeferredReads); else it was read as it arrived.
+  std::optional<std::chrono::steady_clock::time_point> received_at;
 };
 
 class Connection;
@@ -107,6 +110,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   virtual bool reusable(Clock::time_point now) = 0;
   // Closes it now; the requests it carries fail as reset, without a connection_lost call.
   virtual void shut() = 0;
+  // Bytes wait on its socket: read them (DeferredReads, for connections made with one).
+  virtual void read_deferred() {}
 
   bool pooled = false;  // in the worker's list of connections with room (one entry each)
 };
@@ -115,8 +120,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
 // not judge certificates; test targets are self-signed); with `http2`, ALPN offers h2 only.
 std::unique_ptr<boost::asio::ssl::context> make_tls_context(bool http2);
 
-// An HTTP/1.1 connection (TLS when `tls` is given).
-std::shared_ptr<Connection> make_http1_connection(ConnectionOwner& owner, boost::asio::io_context& io, boost::asio::ssl::context* tls);
+class DeferredReads;
+
+// An HTTP/1.1 connection (TLS when `tls` is given). With `deferred` (plain TCP only), its answers
+// are read when the owner has `deferred` read them, and timed by their arrival.
+std::shared_ptr<Connection> make_http1_connection(ConnectionOwner& owner, boost::asio::io_context& io, boost::asio::ssl::context* tls,
+                                                  DeferredReads* deferred = nullptr);
 // An HTTP/2 connection: h2 negotiated by ALPN over TLS when `tls` is given, else h2c with prior
 // knowledge. At most `streams` concurrent streams, fewer when the server's SETTINGS say so.
 std::shared_ptr<Connection> make_http2_connection(ConnectionOwner& owner, boost::asio::io_context& io, boost::asio::ssl::context* tls,

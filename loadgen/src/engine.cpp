@@ -28,6 +28,7 @@
 
 #include "connection.hpp"
 #include "connection_pool.hpp"
+#include "deferred_reads.hpp"
 #include "interval_encoder.hpp"
 #include "uptake/base/input_error.hpp"
 #include "uptake/loadgen/cookie_jar.hpp"
@@ -144,6 +145,8 @@ double thread_cpu_seconds() {
 // connection whose answer arrived during the burst must be free for the rest of it, or they
 // wait for a connection although the target keeps up.
 constexpr int kLongestBurst = 8;
+// With DeferredReads, how long the thread may sleep while answers are out.
+constexpr auto kDeferredLook = std::chrono::milliseconds(1);
 // During the warm-up, how often a thread looks for a stop.
 constexpr auto kWarmUpStopPoll = std::chrono::milliseconds(50);
 // After a stop, how long a thread may spend counting the unsent rest of its schedule.
@@ -204,7 +207,9 @@ class Worker final : public client::ConnectionOwner {
         index_(index),
         endpoints_(std::move(endpoints)),
         start_timer_(io_),
-        wake_up_(io_, [this] { send_due(); }),
+        wake_up_(io_, [this] {
+          if (!deferred_) send_due();  // else it only woke run_deferred()
+        }),
         tick_timer_(io_),
         sweep_timer_(io_),
         pool_(connection_cap, [this] { return new_connection(); }),
@@ -238,6 +243,7 @@ class Worker final : public client::ConnectionOwner {
     // Linux lets a sleeping thread's timers fire up to 50 us late by default (timer slack) to
     // batch wake-ups; a pacer that aims at sub-millisecond send times asks for the least slack.
     ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+    if (reads_deferred()) deferred_.emplace();  // before the start: it turns on receive timestamps
     if (options_.warmup_requests) warm_up();
   }
 
@@ -263,7 +269,8 @@ class Worker final : public client::ConnectionOwner {
     }
     tick();
     sweep();
-    io_.run();
+    if (deferred_) run_deferred();
+    else io_.run();
     const double wall = std::chrono::duration<double>(finish_time_ - start_).count();
     busy_fraction_ = wall > 0 ? std::clamp((thread_cpu_seconds() - cpu_at_start) / wall, 0.0, 1.0) : 0.0;
     for (auto& encoded : interval_encoder_->finish()) {
@@ -277,6 +284,7 @@ class Worker final : public client::ConnectionOwner {
   // From the connection: a response arrived (or the request failed).
   void finished(std::unique_ptr<Pending> pending, Clock::time_point sent_at, const Reply& reply, const std::shared_ptr<Connection>& connection) override {
     const auto now = Clock::now();
+    const auto answered = reply.received_at.value_or(now);  // what the answer's times run to
     const int status = reply.status;
     const auto head = reply.head;
     const auto body = reply.body;
@@ -311,9 +319,9 @@ class Worker final : public client::ConnectionOwner {
       ++endpoint.completed;
       tally_in(current_second(), pending->endpoint, &Interval::completed);
       completed_.fetch_add(1, std::memory_order_relaxed);
-      const auto response_ns = nanoseconds_between(pending->intended, now);
+      const auto response_ns = nanoseconds_between(pending->intended, answered);
       endpoint.response_time.record(response_ns);
-      endpoint.service_time.record(nanoseconds_between(pending->redirects ? pending->first_sent : sent_at, now));
+      endpoint.service_time.record(nanoseconds_between(pending->redirects ? pending->first_sent : sent_at, answered));
       if (reply.server_time_ns >= 0) endpoint.server_time.record(reply.server_time_ns);
       current_interval_histograms_[0].record(response_ns);
       current_interval_histograms_[1 + pending->endpoint].record(response_ns);
@@ -393,13 +401,14 @@ class Worker final : public client::ConnectionOwner {
     if (result_.sample_failure.empty()) result_.sample_failure = std::move(description);
   }
   unsigned streams_per_connection() const { return options_.http2 ? std::max(1u, options_.streams) : 1u; }
-  // A connection of the run's protocol, reporting to `owner`.
-  std::shared_ptr<Connection> open_connection(client::ConnectionOwner& owner) {
+  // A connection of the run's protocol, reporting to `owner`; its answers read when `deferred`
+  // says, if given.
+  std::shared_ptr<Connection> open_connection(client::ConnectionOwner& owner, client::DeferredReads* deferred = nullptr) {
     return options_.http2 ? client::make_http2_connection(owner, io_, tls_.get(), streams_per_connection())
-                          : client::make_http1_connection(owner, io_, tls_.get());
+                          : client::make_http1_connection(owner, io_, tls_.get(), deferred);
   }
   std::shared_ptr<Connection> new_connection() {
-    auto connection = open_connection(*this);
+    auto connection = open_connection(*this, deferred_ ? &*deferred_ : nullptr);
     live_.push_back(connection);
     return connection;
   }
@@ -615,9 +624,14 @@ class Worker final : public client::ConnectionOwner {
     const auto wake_up = pacer_->wake_up(Clock::now());
     if (!wake_up) {
       armed_for_ = Clock::time_point::max();
+      deferred_wake_.reset();
       return maybe_finish();
     }
     armed_for_ = wake_up->at;
+    if (deferred_) {
+      deferred_wake_ = wake_up->at;
+      return;
+    }
     if (!wake_up->poll) return wake_up_.wake_at(wake_up->at);
     // Spin pacing, close to the send: each poll is a posted handler, so responses are still
     // read between polls; one poll at a time.
@@ -627,6 +641,52 @@ class Worker final : public client::ConnectionOwner {
       poll_posted_ = false;
       send_due();
     });
+  }
+
+  // Answers are read at the send wake-ups (DeferredReads) in open loop with sleep pacing over
+  // plain HTTP/1.1, where nothing is sent because of an answer: journeys send a session's next
+  // step after an answer, and redirects their next hop, so they read answers as they come.
+  bool reads_deferred() const {
+    if (options_.closed_loop || options_.pacing != Pacing::sleep || options_.http2 || options_.target.tls || plan_.sessions) return false;
+    return std::none_of(plan_.endpoints.begin(), plan_.endpoints.end(), [](const auto& endpoint) { return endpoint.max_redirects > 0; });
+  }
+
+  // The thread's loop with DeferredReads: sleep until the next send is due, read the answers
+  // that came meanwhile (a connection they free takes a request at once), run what Asio has
+  // ready, then send what is due. While answers are out, it looks at least every kDeferredLook,
+  // so that a run's last answers, its timeouts and its ticks are not held up by a distant send.
+  // Asio is asked (an epoll round) only when it may have something: a connection's operation
+  // under way, or a timer of this worker due; else the loop would spend a syscall per wake-up
+  // on nothing. The sweep's timer comes due ten times a second, so nothing else Asio holds
+  // waits longer.
+  void run_deferred() {
+    while (!finished_) {
+      auto now = Clock::now();
+      if (!deferred_wake_ || *deferred_wake_ > now) {
+        wait_deferred(now);
+        now = Clock::now();
+      }
+      deferred_->read_ready();
+      if (deferred_->io_under_way() || now >= std::min(tick_timer_.expiry(), sweep_timer_.expiry())) io_.poll();
+      if (finished_) break;
+      if (deferred_wake_ && *deferred_wake_ <= Clock::now()) {
+        deferred_wake_.reset();
+        send_due();
+      }
+    }
+  }
+  void wait_deferred(Clock::time_point now) {
+    if (deferred_->io_under_way() || in_flight_ == 0) {
+      // A connect or a write that the socket could not take whole must be followed at once, and
+      // with no answer out there is nothing to read: the reactor waits, woken by the timer too.
+      if (deferred_wake_) wake_up_.wake_at(*deferred_wake_);
+      io_.run_one();
+      return;
+    }
+    const auto until = std::min(deferred_wake_.value_or(Clock::time_point::max()), now + kDeferredLook);
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(until.time_since_epoch()).count();
+    const timespec at{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+    ::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, nullptr);  // steady_clock's clock
   }
 
   // Everything that is due goes now, in intended order: a late timer never delays a request
@@ -651,7 +711,12 @@ class Worker final : public client::ConnectionOwner {
       }
       clock_fresh = false;
       if (sent++ == kLongestBurst) {
-        // The answers first (the reactor runs before a handler posted now), then the rest.
+        // The answers first (the reactor runs before a handler posted now; run_deferred() reads
+        // them before it sends), then the rest.
+        if (deferred_) {
+          deferred_wake_ = now;
+          return;
+        }
         return net::post(io_, [this] { send_due(); });
       }
       const auto send = *pacer_->take_due(now);
@@ -852,6 +917,7 @@ class Worker final : public client::ConnectionOwner {
       stop_noticed_ = now;
       if (!options_.closed_loop && !schedule_done_) {
         wake_up_.cancel();
+        deferred_wake_.reset();
         count_unsent_rest();
         schedule_done_ = true;
       }
@@ -972,6 +1038,9 @@ class Worker final : public client::ConnectionOwner {
   // concurrency hint 1, work it posts to itself goes on a private queue instead of waking the
   // reactor through an epoll_ctl call each time.
   net::io_context io_{1};
+  // Open loop, sleep pacing, plain HTTP/1.1: answers read at the send wake-ups. Before the pool:
+  // its connections name it.
+  std::optional<client::DeferredReads> deferred_;
   std::unique_ptr<ssl::context> tls_;
   net::steady_timer start_timer_;   // closed loop: the common start
   WakeUpTimer wake_up_;             // open loop: the next intended send time
@@ -1009,6 +1078,7 @@ class Worker final : public client::ConnectionOwner {
   SessionCounts session_counts_;
   Clock::time_point sessions_end_ = Clock::time_point::max();  // the schedule's end: no step goes after it
   Clock::time_point armed_for_ = Clock::time_point::max();     // what the dispatch timer waits for
+  std::optional<Clock::time_point> deferred_wake_;             // with deferred_: when send_due() is next due
   bool poll_posted_ = false;                                   // spin pacing: a poll is queued
   bool finished_ = false;
   std::int64_t in_flight_ = 0;

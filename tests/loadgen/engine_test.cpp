@@ -123,10 +123,14 @@ TEST_CASE("idle connections the server closed leave the pool within moments, not
   sampler.join();
   const auto total = result.total();
   const double longest_hold_ms = std::chrono::duration<double, std::milli>(longest_hold).count();
-  INFO("connections accepted by the server " << server.connections() << ", sockets seen in CLOSE_WAIT " << sockets_seen_closing
-                                             << ", longest held " << longest_hold_ms << " ms");
+  INFO("connections accepted by the server " << server.connections() << ", closed by it while idle " << server.idle_closes()
+                                             << ", sockets seen in CLOSE_WAIT " << sockets_seen_closing << ", longest held "
+                                             << longest_hold_ms << " ms");
   CHECK(total.completed == total.sent);
-  CHECK(sockets_seen_closing > 0);  // the server did close idle connections under the load
+  // The server did close idle connections under the load. (The sampler may see none of them in
+  // CLOSE_WAIT: with answers read at the send wake-ups, a close is seen at the next one, here
+  // within about 20 ms.)
+  CHECK(server.idle_closes() > 0);
   // A sweep every 100 ms: under 100 ms on a quiet machine, so 300 ms leaves room for a busy one.
   // Without the sweep such a socket stays held until the next deep bunch (about 700 ms here).
   CHECK(longest_hold < 300ms);

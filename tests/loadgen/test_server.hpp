@@ -55,6 +55,7 @@ class TestServer {
   std::uint64_t requests() const { return requests_; }
   std::uint64_t connections() const { return connections_; }
   std::uint64_t flooded_bytes() const { return flooded_; }
+  std::uint64_t idle_closes() const { return idle_closes_; }  // connections closed by idle_close
 
  private:
   struct Session : std::enable_shared_from_this<Session> {
@@ -69,6 +70,7 @@ class TestServer {
         idle_timer.async_wait([self = shared_from_this(), reads = reads_started](boost::system::error_code ec) {
           // A request that came in as the timer fired wins: its read started no later read.
           if (ec || self->reads_started != reads || self->request_arrived) return;
+          ++self->server.idle_closes_;
           boost::system::error_code ignored;
           self->socket.shutdown(boost::asio::socket_base::shutdown_both, ignored);
           self->socket.close(ignored);
@@ -219,6 +221,7 @@ class TestServer {
   std::atomic<std::uint64_t> requests_{0};
   std::atomic<std::uint64_t> connections_{0};
   std::atomic<std::uint64_t> flooded_{0};
+  std::atomic<std::uint64_t> idle_closes_{0};
 };
 
 }  // namespace uptake::test
