@@ -31,6 +31,12 @@ void print_progress(const loadgen::Progress& progress) {
   else fmt::print(stderr, "{}\n", line);
 }
 
+// "sleep pacing, 100 µs batches" or "spin pacing": how the sends waited, beside their lag.
+std::string pacing_described(const loadgen::RunResult& result) {
+  if (result.pacing != loadgen::Pacing::sleep) return fmt::format("{} pacing", to_string(result.pacing));
+  return fmt::format("sleep pacing, {} µs batches", result.batch_window.count());
+}
+
 void print_summary(const loadgen::RunResult& result, const loadgen::Verdict& verdict, const std::string& folder, const std::optional<sim::ReplayContext>& replay,
                    std::uint32_t shard_count) {
   if (::isatty(STDERR_FILENO)) fmt::print(stderr, "\n");
@@ -53,9 +59,9 @@ void print_summary(const loadgen::RunResult& result, const loadgen::Verdict& ver
   if (replay) fmt::print("  {}.\n", reports::replay_sentence(*replay, shard_count));
   const auto& lag = result.schedule_lag;
   if (lag.total_count()) {
-    fmt::print("  schedule lag p50 {:.3f} ms, p99 {:.3f} ms, max {:.3f} ms ({} pacing; busiest generator thread {:.0f}% busy); {} request(s) waited for a connection\n",
+    fmt::print("  schedule lag p50 {:.3f} ms, p99 {:.3f} ms, max {:.3f} ms ({}; busiest generator thread {:.0f}% busy); {} request(s) waited for a connection\n",
                static_cast<double>(lag.value_at_percentile(50)) / 1e6, static_cast<double>(lag.value_at_percentile(99)) / 1e6,
-               static_cast<double>(lag.max()) / 1e6, to_string(result.pacing), result.busiest_thread_fraction * 100, result.waited_for_connection);
+               static_cast<double>(lag.max()) / 1e6, pacing_described(result), result.busiest_thread_fraction * 100, result.waited_for_connection);
   }
   std::string errors;
   for (std::size_t i = 0; i < result.errors.size(); ++i) {

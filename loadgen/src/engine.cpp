@@ -264,7 +264,7 @@ class Worker final : public client::ConnectionOwner {
     } else {
       schedule_.emplace(options_.make_schedule(sim::Shard{index_, static_cast<std::uint32_t>(options_.threads)}));
       sessions_end_ = start_ + std::chrono::duration_cast<Clock::duration>(schedule_->duration());
-      pacer_.emplace(*schedule_, start_, options_.pacing);
+      pacer_.emplace(*schedule_, start_, options_.pacing, options_.batch_window);
       net::post(io_, [this] { arm(); });
     }
     tick();
@@ -1204,6 +1204,7 @@ RunResult run_engine(const EngineOptions& options, const RequestPlan& plan) {
   merged.target = options.target.to_string();
   merged.closed_loop = options.closed_loop;
   merged.pacing = options.pacing;
+  merged.batch_window = options.batch_window;
   merged.protocol = !options.http2 ? "http/1.1" : options.target.tls ? "h2" : "h2c";
   merged.streams_per_connection = options.http2 ? std::max(1u, options.streams) : 1u;
   merged.started_at = started_at;

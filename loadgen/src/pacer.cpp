@@ -4,7 +4,8 @@
 
 namespace uptake::loadgen {
 
-Pacer::Pacer(sim::ArrivalSchedule& schedule, PacingClock::time_point start, Pacing pacing) : schedule_(schedule), start_(start), pacing_(pacing) {
+Pacer::Pacer(sim::ArrivalSchedule& schedule, PacingClock::time_point start, Pacing pacing, std::chrono::microseconds batch_window)
+    : schedule_(schedule), start_(start), pacing_(pacing), batch_window_(batch_window) {
   has_next_ = draw_next();
 }
 
@@ -59,7 +60,7 @@ std::optional<std::pair<PacingClock::time_point, sim::Arrival>> Pacer::take_arri
   return taken;
 }
 
-// Sleep pacing: the arrivals within kBatchWindow after the one due share its wake-up, at the
+// Sleep pacing: the arrivals within the batch window after the one due share its wake-up, at the
 // last of them (and the worker's fresh look at the clock takes any that came due meanwhile). A
 // session's step due earlier keeps its time.
 PacingClock::time_point Pacer::batched(PacingClock::time_point due) {
@@ -76,7 +77,7 @@ PacingClock::time_point Pacer::batched(PacingClock::time_point due) {
       ahead_.push_back(arrival);
     }
     const auto at = arrival_time(ahead_[i]);
-    if (at - due > kBatchWindow) break;
+    if (at - due > batch_window_) break;
     wake = at;
   }
   return steps_.empty() ? wake : std::min(wake, steps_.top().at);

@@ -532,7 +532,8 @@ Summary make_summary(const RunResult& result, const RunContext& context, const V
                                  latency_summary(endpoint.service_time), {endpoint.tampered, endpoint.revoked}, endpoint.redirects});
   }
   summary.connections = {result.connections_opened, result.waited_for_connection, result.protocol, result.streams_per_connection};
-  summary.generator = {!verdict.generator_behind, context.lag_bound_seconds * 1e3, result.pacing, result.busiest_thread_fraction, verdict.reason};
+  summary.generator = {!verdict.generator_behind, context.lag_bound_seconds * 1e3, result.pacing, static_cast<double>(result.batch_window.count()) / 1e3,
+                       result.busiest_thread_fraction, verdict.reason};
   summary.slo = context.slo;
   return summary;
 }
@@ -595,6 +596,7 @@ ordered_json to_json(const Summary& summary) {
   root["generator"] = {{"trusted", summary.generator.trusted},
                        {"lag_bound_ms", summary.generator.lag_bound_ms},
                        {"pacing", to_string(summary.generator.pacing)},
+                       {"batch_window_ms", summary.generator.batch_window_ms},
                        {"busiest_thread_fraction", summary.generator.busiest_thread_fraction},
                        {"reason", summary.generator.reason}};
   root["slo"] = summary.slo;
@@ -730,6 +732,10 @@ Summary summary_from_json(const ordered_json& json, const std::string& file) {
   // The saturation verdict depends on the pacing, so an unknown one is refused, not guessed.
   if (!parsed_pacing) in.refuse("generator.pacing", fmt::format("is {}", ordered_json(pacing).dump()), "\"sleep\" or \"spin\"");
   summary.generator.pacing = *parsed_pacing;
+  in.read(generator, "generator", "batch_window_ms", summary.generator.batch_window_ms, Need::optional);
+  if (!(summary.generator.batch_window_ms >= 0 && summary.generator.batch_window_ms <= 1e3)) {
+    in.refuse("generator.batch_window_ms", fmt::format("is {}", summary.generator.batch_window_ms), "milliseconds from 0 to 1000");
+  }
   in.read(generator, "generator", "busiest_thread_fraction", summary.generator.busiest_thread_fraction, Need::optional);
   in.read(generator, "generator", "reason", summary.generator.reason, Need::optional);
   for (const auto& expression : *in.member(root, "", "slo", Kind::array, Need::required)) {

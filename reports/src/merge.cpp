@@ -166,6 +166,7 @@ MergedRun merge_shards(const std::vector<RunResults>& shards) {
     result.schedule_lag.add(shard.schedule_lag);
     result.busiest_thread_fraction = std::max(result.busiest_thread_fraction, summary.generator.busiest_thread_fraction);
     result.pacing = summary.generator.pacing;
+    result.batch_window = std::chrono::microseconds(static_cast<std::int64_t>(std::llround(summary.generator.batch_window_ms * 1e3)));
     for (std::size_t i = 0; i < result.errors.size(); ++i) result.errors[i] += summary.errors_of(static_cast<loadgen::ErrorClass>(i));
     result.connections_opened += summary.connections.opened;
     result.protocol = summary.connections.protocol;

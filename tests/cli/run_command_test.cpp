@@ -94,7 +94,20 @@ TEST_CASE("run --url: open loop sends the plan with the given method, headers an
   CHECK(spin["generator"]["pacing"] == "spin");
   CHECK(spin["requests"]["completed"] == spin["requests"]["planned"]);
   CHECK(open["generator"]["pacing"] == "sleep");
+  CHECK(open["generator"]["batch_window_ms"] == Approx(0.1));
   check_refused("run --url " + service.url("/healthz") + " --rate 200 --duration 1 --pacing turbo", "field '--pacing'");
+
+  // A wider batch window: every request answered, the window recorded, and the lag within it.
+  const auto batched = cli_test::uptake("run --url " + service.url("/healthz") + " --rate 400 --duration 1 --batch-window 1ms --lag-bound 1000 --out " +
+                                        (folder / "batched").string());
+  CHECK(batched.exit_code == 0);
+  CHECK(batched.output.find("sleep pacing, 1000 µs batches") != std::string::npos);
+  const auto wide = summary_of(folder / "batched");
+  CHECK(wide["generator"]["batch_window_ms"] == Approx(1.0));
+  CHECK(wide["requests"]["completed"] == wide["requests"]["planned"]);
+  for (const auto* window : {"3ms", "-1ms", "100", "soon"}) {
+    check_refused("run --url " + service.url("/healthz") + " --rate 200 --duration 1 --batch-window " + std::string(window), "field '--batch-window'");
+  }
 
   // Answers of 404 are completed requests, counted as http_4xx.
   const auto missing = cli_test::uptake("run --url " + service.url("/v1/no-such-thing") + " --rate 50 --duration 1 --lag-bound 1000 --out " + (folder / "missing").string());

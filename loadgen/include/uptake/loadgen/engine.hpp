@@ -53,6 +53,7 @@ struct EngineOptions {
   unsigned streams = kDefaultStreams;
   bool closed_loop = false;             // --rate max: each connection sends again on each answer
   Pacing pacing = Pacing::sleep;        // open loop only
+  std::chrono::microseconds batch_window = kDefaultBatchWindow;  // sleep pacing (--batch-window)
   Seconds closed_loop_duration{10};
   Seconds connect_timeout{5};
   Seconds request_timeout{10};

@@ -6,8 +6,8 @@
 // The rules it keeps:
 // - nothing is taken before its intended time (take_due refuses what is not yet due);
 // - what is due is taken in intended order, arrivals and session steps merged;
-// - with Pacing::sleep, the arrivals that come within kBatchWindow of the next one due share one
-//   wake-up, at the last of them: the first then leaves up to kBatchWindow late, and the worker
+// - with Pacing::sleep, the arrivals that come within the batch window of the next one due share
+//   one wake-up, at the last of them: the first then leaves up to the window late, and the worker
 //   records that as its schedule lag, as any lateness is;
 // - with Pacing::spin, the wake-up comes kSpinWindow early and the rest is polled.
 #include <chrono>
@@ -24,11 +24,6 @@ namespace uptake::loadgen {
 
 using PacingClock = std::chrono::steady_clock;
 
-// With Pacing::sleep, how far after the next arrival due the arrivals may come that one wake-up
-// sends with it. A sleep and a wake-up cost more than the rest of a request's work on a virtual
-// machine; at a rate R a wake-up then sends 1 + R x 100 us arrivals on average (2 at 10,000
-// req/s, 4 at 30,000), and the answers to them tend to come back together too.
-inline constexpr auto kBatchWindow = std::chrono::microseconds(100);
 // With Pacing::spin, how long before a send the thread stops sleeping and polls.
 inline constexpr auto kSpinWindow = std::chrono::microseconds(200);
 
@@ -58,8 +53,9 @@ struct WakeUp {
 
 class Pacer {
  public:
-  // `schedule` must outlive the pacer; arrival times count from `start`.
-  Pacer(sim::ArrivalSchedule& schedule, PacingClock::time_point start, Pacing pacing);
+  // `schedule` must outlive the pacer; arrival times count from `start`. `batch_window`: see
+  // kDefaultBatchWindow (sleep pacing only).
+  Pacer(sim::ArrivalSchedule& schedule, PacingClock::time_point start, Pacing pacing, std::chrono::microseconds batch_window = kDefaultBatchWindow);
 
   // The earliest intended time of what is left; nothing when the schedule is drained and no
   // step waits.
@@ -88,6 +84,7 @@ class Pacer {
   sim::ArrivalSchedule& schedule_;
   PacingClock::time_point start_;
   Pacing pacing_;
+  std::chrono::microseconds batch_window_;
   sim::Arrival next_;
   bool has_next_ = false;
   std::deque<sim::Arrival> ahead_;      // the arrivals after next_, drawn ahead for batching

@@ -69,6 +69,7 @@ struct SummaryGenerator {
   bool trusted = true;
   double lag_bound_ms = 0;
   Pacing pacing = Pacing::sleep;
+  double batch_window_ms = 0.1;  // with sleep pacing (absent before --batch-window: 0.1)
   double busiest_thread_fraction = 0;
   std::string reason;  // why not trusted, for people
 };
