@@ -269,8 +269,16 @@ class Worker final : public client::ConnectionOwner {
     }
     tick();
     sweep();
-    if (deferred_) run_deferred();
-    else io_.run();
+    if (deferred_) {
+      run_deferred();
+      // A connection whose answer is awaited holds itself, as a pending read's handler holds a
+      // connection that Asio reads for (requests abandoned after a stop): closed, it lets go.
+      for (const auto& weak : live_) {
+        if (const auto connection = weak.lock()) connection->shut();
+      }
+    } else {
+      io_.run();
+    }
     const double wall = std::chrono::duration<double>(finish_time_ - start_).count();
     busy_fraction_ = wall > 0 ? std::clamp((thread_cpu_seconds() - cpu_at_start) / wall, 0.0, 1.0) : 0.0;
     for (auto& encoded : interval_encoder_->finish()) {

@@ -5,7 +5,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <thread>
 
@@ -124,4 +126,32 @@ TEST_CASE("a request larger than the socket takes at once is still sent whole, a
   CHECK(total.completed == total.sent);
   CHECK(total.errors == 0);
   CHECK(server.requests() == total.completed);
+}
+
+TEST_CASE("requests abandoned after a stop leave no connection behind") {
+  // A connection awaiting its answer holds itself until the answer comes; after a stop and the
+  // drain, the answers of a silent target never come, and the engine must still let go of them
+  // (their sockets, here counted among the process's descriptors).
+  const auto descriptors = [] {
+    std::size_t count = 0;
+    for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) ++count;
+    return count;
+  };
+  test::TestServer server({.silent = true});
+  const auto before = descriptors();
+  auto options = open_loop(server.port(), 100, 10);
+  std::atomic<bool> stop{false};
+  options.stop = &stop;
+  std::thread stopper([&stop] {
+    std::this_thread::sleep_for(300ms);
+    stop = true;
+  });
+  const auto result = run_engine(options, plan_ad_hoc(options.target, "GET", "", {}));
+  stopper.join();
+  const auto total = result.total();
+  CHECK(total.sent > 0);
+  CHECK(total.completed == 0);
+  CHECK(result.connections_opened >= 4);
+  // The server's own ends of those connections stay open until it goes; the engine's are gone.
+  CHECK(descriptors() <= before + result.connections_opened);
 }
