@@ -59,6 +59,14 @@ void DeferredReads::read_ready() {
   }
 }
 
+void DeferredReads::wait_for_bytes(Clock::time_point until) {
+  const auto left = std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(until - Clock::now()).count());
+  const timespec timeout{static_cast<time_t>(left / 1'000'000'000), static_cast<long>(left % 1'000'000'000)};
+  epoll_event event;
+  // Level-triggered: what it finds stays ready for read_ready().
+  ::epoll_pwait2(epoll_fd_, &event, 1, &timeout, nullptr);
+}
+
 std::optional<Clock::time_point> DeferredReads::received_at(const msghdr& message, Clock::time_point not_before) {
   for (auto* control = CMSG_FIRSTHDR(&message); control; control = CMSG_NXTHDR(const_cast<msghdr*>(&message), control)) {
     if (control->cmsg_level != SOL_SOCKET || control->cmsg_type != SCM_TIMESTAMPNS) continue;
