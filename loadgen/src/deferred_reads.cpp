@@ -67,6 +67,21 @@ void DeferredReads::wait_for_bytes(Clock::time_point until) {
   ::epoll_pwait2(epoll_fd_, &event, 1, &timeout, nullptr);
 }
 
+ssize_t DeferredReads::receive(int fd, std::span<char> into, int flags, Clock::time_point not_before, std::optional<Clock::time_point>& received) {
+  iovec vector{into.data(), into.size()};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+  msghdr message{};
+  message.msg_iov = &vector;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  const auto got = ::recvmsg(fd, &message, flags);
+  if (got > 0) {
+    if (const auto at = received_at(message, not_before)) received = at;
+  }
+  return got;
+}
+
 std::optional<Clock::time_point> DeferredReads::received_at(const msghdr& message, Clock::time_point not_before) {
   for (auto* control = CMSG_FIRSTHDR(&message); control; control = CMSG_NXTHDR(const_cast<msghdr*>(&message), control)) {
     if (control->cmsg_level != SOL_SOCKET || control->cmsg_type != SCM_TIMESTAMPNS) continue;

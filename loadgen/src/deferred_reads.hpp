@@ -21,6 +21,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "connection.hpp"
@@ -51,8 +52,9 @@ class DeferredReads {
   void io_ended() { --io_under_way_; }
   bool io_under_way() const { return io_under_way_ > 0; }
 
-  // recvmsg's control buffer for a receive timestamp.
-  static constexpr std::size_t kControlBytes = CMSG_SPACE(sizeof(timespec));
+  // One recvmsg into `into` with `flags`: the bytes read (0 at the end of the stream, -1 with
+  // errno set), and in `received` the kernel's receive time of what it read, where stamped.
+  static ssize_t receive(int fd, std::span<char> into, int flags, Clock::time_point not_before, std::optional<Clock::time_point>& received);
   // The receive time a recvmsg's control data carries, on the steady clock, within
   // [not_before, now]; nothing when it carries none.
   static std::optional<Clock::time_point> received_at(const msghdr& message, Clock::time_point not_before);

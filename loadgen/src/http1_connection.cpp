@@ -90,18 +90,9 @@ class Http1Connection final : public Connection {
       return;  // else the request is still being written: its answer is read once it is out
     }
     for (;;) {
-      const auto space = parser_.prepare();
-      iovec vector{space.data(), space.size()};
-      alignas(cmsghdr) char control[DeferredReads::kControlBytes];
-      msghdr message{};
-      message.msg_iov = &vector;
-      message.msg_iovlen = 1;
-      message.msg_control = control;
-      message.msg_controllen = sizeof control;
-      const auto got = ::recvmsg(socket().native_handle(), &message, MSG_DONTWAIT);
+      const auto got = DeferredReads::receive(socket().native_handle(), parser_.prepare(), MSG_DONTWAIT, sent_at_, received_at_);
       if (got < 0 && errno == EINTR) continue;
       if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;  // the rest is on its way
-      if (const auto at = DeferredReads::received_at(message, sent_at_)) received_at_ = at;
       awaiting_.reset();  // read_ready() holds it meanwhile
       if (got <= 0) return on_read(got == 0 ? boost::system::error_code(net::error::eof) : boost::system::error_code(errno, boost::system::system_category()), 0);
       if (on_bytes(static_cast<std::size_t>(got)) != ResponseParser::State::need_more) return;
