@@ -91,10 +91,11 @@ class Http1Connection final : public Connection {
     }
     for (;;) {
       const auto got = DeferredReads::receive(socket().native_handle(), parser_.prepare(), MSG_DONTWAIT, sent_at_, received_at_);
-      if (got < 0 && errno == EINTR) continue;
-      if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;  // the rest is on its way
+      const int error = got < 0 ? errno : 0;
+      if (error == EINTR) continue;
+      if (error == EAGAIN || error == EWOULDBLOCK) return;  // the rest is on its way
       awaiting_.reset();  // read_ready() holds it meanwhile
-      if (got <= 0) return on_read(got == 0 ? boost::system::error_code(net::error::eof) : boost::system::error_code(errno, boost::system::system_category()), 0);
+      if (got <= 0) return on_read(got == 0 ? boost::system::error_code(net::error::eof) : boost::system::error_code(error, boost::system::system_category()), 0);
       if (on_bytes(static_cast<std::size_t>(got)) != ResponseParser::State::need_more) return;
     }
   }
