@@ -56,7 +56,7 @@ struct Reply {
   std::optional<ErrorClass> error;   // set when there is no answer
   // When the answer's last bytes arrived, by the kernel's receive timestamp, where the answer
   // was read later than it arrived (DeferredReads); else it was read as it arrived.
-  std::optional<std::chrono::steady_clock::time_point> received_at;
+  std::optional<Clock::time_point> received_at;
 };
 
 class Connection;

@@ -59,9 +59,22 @@ void DeferredReads::read_ready() {
   }
 }
 
+namespace {
+
+timespec timespec_of(Clock::duration duration) {
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(duration).count();
+  return {static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+}
+
+}  // namespace
+
+void DeferredReads::sleep_until(Clock::time_point until) {
+  const auto at = timespec_of(until.time_since_epoch());
+  ::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, nullptr);  // steady_clock's clock
+}
+
 void DeferredReads::wait_for_bytes(Clock::time_point until) {
-  const auto left = std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(until - Clock::now()).count());
-  const timespec timeout{static_cast<time_t>(left / 1'000'000'000), static_cast<long>(left % 1'000'000'000)};
+  const auto timeout = timespec_of(std::max(Clock::duration::zero(), until - Clock::now()));
   epoll_event event;
   // Level-triggered: what it finds stays ready for read_ready().
   ::epoll_pwait2(epoll_fd_, &event, 1, &timeout, nullptr);

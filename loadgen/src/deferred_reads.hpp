@@ -42,8 +42,10 @@ class DeferredReads {
   void unwatch(int fd);
   // Has every watched connection with bytes waiting read them (Connection::read_deferred).
   void read_ready();
-  // Sleeps until `until`, or until bytes arrive on a watched connection if sooner (for when
-  // requests wait for a connection: an answer frees one).
+  // The worker's two ways to wait between looks: asleep until `until`, whatever arrives; or until
+  // bytes arrive on a watched connection if sooner (for when requests wait for a connection: an
+  // answer frees one).
+  static void sleep_until(Clock::time_point until);
   void wait_for_bytes(Clock::time_point until);
 
   // Asio operations of these connections (and handlers they posted) that the worker must see

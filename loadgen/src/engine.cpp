@@ -693,10 +693,8 @@ class Worker final : public client::ConnectionOwner {
     }
     const auto until = std::min(deferred_wake_.value_or(Clock::time_point::max()), now + kDeferredLook);
     // Requests waiting for a connection go as soon as an answer frees one, not at the next send.
-    if (pool_.has_waiting()) return deferred_->wait_for_bytes(until);
-    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(until.time_since_epoch()).count();
-    const timespec at{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
-    ::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, nullptr);  // steady_clock's clock
+    if (pool_.has_waiting()) deferred_->wait_for_bytes(until);
+    else deferred_->sleep_until(until);
   }
 
   // Everything that is due goes now, in intended order: a late timer never delays a request
