@@ -235,16 +235,7 @@ TEST_CASE("malformed lines are counted by reason with their first line numbers, 
 }
 
 TEST_CASE("a sampled log is detected and its volume scaled by what it saw") {
-  test::RequestModel model;
-  model.start_utc = kStart;
-  model.days = 14;
-  model.hour_profile.fill(1.0);
-  model.weekday.fill(1.0);
-  model.mean_rate = 0.5;
-  model.rate_cv = 0.3;
-  test::GeneratedRequest request;
-  request.method = "GET", request.path = "/v1/status";
-  model.mix = {{request, 1.0}};
+  auto model = test::flat_model(kStart, 14, 0.5, 0.3, "/v1/status");
   model.logged_minutes = 15;
   Calibrator calibrator({});
   test::generate_requests(model, 9, [&](const test::GeneratedRequest& r) { calibrator.add(test::record_of(r, model.offset)); });
@@ -350,17 +341,8 @@ TEST_CASE("sessions are keyed by a cookie or a JSON field when asked") {
 }
 
 TEST_CASE("a gap in a log is unseen time; a quiet night is not a gap") {
-  test::RequestModel model;
-  model.start_utc = kStart;
-  model.days = 7;
-  model.hour_profile.fill(1.0);
+  auto model = test::flat_model(kStart, 7, 0.2, 0, "/");
   for (int h = 0; h < 6; ++h) model.hour_profile[static_cast<std::size_t>(h)] = 0;  // no demand from 00:00 to 06:00
-  model.weekday.fill(1.0);
-  model.mean_rate = 0.2;
-  model.rate_cv = 0;
-  test::GeneratedRequest request;
-  request.method = "GET", request.path = "/";
-  model.mix = {{request, 1.0}};
   // Lines of 2024-03-07 10:00 to 16:00 local are lost (a rotation that went wrong).
   const auto lost_from = kStart + 3 * 86400 + 10 * 3600, lost_to = kStart + 3 * 86400 + 16 * 3600;
   Calibrator calibrator({});
@@ -379,15 +361,7 @@ TEST_CASE("a gap in a log is unseen time; a quiet night is not a gap") {
 }
 
 TEST_CASE("a log kept for office hours only is said to stop abruptly") {
-  test::RequestModel model;
-  model.start_utc = kStart;
-  model.days = 7;
-  model.hour_profile.fill(1.0);
-  model.weekday.fill(1.0);
-  model.mean_rate = 0.2;
-  test::GeneratedRequest request;
-  request.method = "GET", request.path = "/";
-  model.mix = {{request, 1.0}};
+  auto model = test::flat_model(kStart, 7, 0.2, test::RequestModel{}.rate_cv, "/");
   Calibrator office({}), fading({});
   test::generate_requests(model, 4, [&](const test::GeneratedRequest& r) {
     const auto local_hour = (r.utc + model.offset) % 86400 / 3600;

@@ -78,6 +78,22 @@ struct RequestModel {
   }
 };
 
+// One GET endpoint at `path`, as busy at every hour of every day (at +09:00 from `start_utc`).
+inline RequestModel flat_model(std::int64_t start_utc, int days, double mean_rate, double rate_cv, std::string path) {
+  RequestModel model;
+  model.start_utc = start_utc;
+  model.days = days;
+  model.hour_profile.fill(1.0);
+  model.weekday.fill(1.0);
+  model.mean_rate = mean_rate;
+  model.rate_cv = rate_cv;
+  GeneratedRequest request;
+  request.method = "GET";
+  request.path = std::move(path);
+  model.mix = {{request, 1.0}};
+  return model;
+}
+
 // The reference service's day at +09:00 from `start_utc`: a working-day hour profile, quiet
 // weekends, and issuances, verifications and lookups (a half, 35% and 15%).
 inline RequestModel reference_service_model(std::int64_t start_utc, int days, double mean_rate, double rate_cv) {
